@@ -1,0 +1,28 @@
+"""The one small interface every generation backend implements."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+
+
+class Backend(Protocol):
+    """Makes images, chunks and music. Every method writes exactly one file at `out` and reports it."""
+
+    name: str
+    chunk_seconds: float
+    """The video model's native chunk length; the planner lays chunks out with it."""
+
+    def image(self, request: ImageRequest, out: Path) -> Generation:
+        """Write a PNG of `request.frame` size to `out`."""
+        ...
+
+    def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
+        """Write an MP4 of exactly `request.frames` frames at the request's size and fps to `out`."""
+        ...
+
+    def music(self, request: MusicRequest, out: Path) -> Generation:
+        """Write an audio file (its suffix chosen by the caller's `out`) of `request.seconds` to `out`."""
+        ...

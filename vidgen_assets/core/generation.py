@@ -1,0 +1,80 @@
+"""What a backend is asked to make, and what it reports back. Pure data, shared by every backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Camera = Literal["push_in", "pull_out", "pan_left", "pan_right", "static"]
+ChunkKind = Literal["reference", "continuous"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Output geometry: every artifact of one video shares it."""
+
+    width: int
+    height: int
+    fps: int
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """One storyboard image for one beat."""
+
+    video_id: str
+    beat_index: int
+    beat_count: int
+    beat_name: str
+    prompt: str
+    camera: Camera
+    start_frame: int
+    end_frame: int
+    frame: Frame
+    palette: tuple[str, ...]
+    aesthetic: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class VideoRequest:
+    """One chunk: `frames` frames made from `source_image`.
+
+    A reference-image chunk starts from the beat's storyboard image; a continuous chunk starts from the
+    exact last frame of the previous chunk of the same beat and carries its motion on. `motion_offset` is
+    how many frames of this beat's camera motion came before this chunk, so motion never restarts.
+    The source image itself is never repeated as an output frame of a continuous chunk.
+    """
+
+    video_id: str
+    chunk_index: int
+    beat_index: int
+    kind: ChunkKind
+    prompt: str
+    camera: Camera
+    frames: int
+    motion_offset: int
+    frame: Frame
+    seed: int
+
+
+@dataclass(frozen=True)
+class MusicRequest:
+    """A music bed of exactly `seconds` seconds."""
+
+    video_id: str
+    mood: str
+    bpm: int
+    seconds: float
+    seed: int
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a backend reports for one artifact it made."""
+
+    model: str
+    seed: int
+    cost_usd: float = 0.0
+    cache_hit: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
