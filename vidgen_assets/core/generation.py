@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Camera = Literal["push_in", "pull_out", "pan_left", "pan_right", "static"]
+from vidgen_assets.core.spec import Camera
+
+__all__ = ["Camera", "ChunkKind", "Frame", "Generation", "ImageRequest", "MusicRequest", "VideoRequest"]
+
 ChunkKind = Literal["reference", "continuous"]
 
 

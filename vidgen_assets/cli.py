@@ -1,0 +1,162 @@
+"""`vidgen`: validate and render specs from the command line.
+
+Exit codes: 0 success, 2 invalid spec (or usage), 1 a failed run. Messages say what failed and where.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.core.planner import plan_spec
+from vidgen_assets.core.spec import Spec, SpecError, load_spec
+from vidgen_assets.settings import DATA_ENV, Settings, SettingsError
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def describe_plan(plan: Plan, source: str) -> str:
+    """The plan as a person reads it: beats with times, chunks, pairs, transitions, warnings."""
+    spec = plan.spec
+    fps = plan.fps
+    lines = [
+        f"{source}: valid",
+        f"video {spec.id}: {seconds(plan.total_frames, fps)} ({plan.total_frames} frames) at {plan.width}x{plan.height} "
+        f"{fps} fps, {spec.aspect_ratio}, backend {spec.backend}, beats from {plan.planner}",
+        f"{len(plan.beats)} beat(s), {len(plan.chunks)} chunk(s) of up to {seconds(plan.chunk_frames, fps)}, "
+        f"{len(plan.beats)} chunk pair(s)",
+        "",
+        f"{'pair':<5} {'beat':<20} {'start':>8} {'end':>8} {'camera':<9} {'chunks':<28} {'transition out':<18} text",
+    ]
+    for beat in plan.beats:
+        chunks = " + ".join(f"{'ref' if c.kind == 'reference' else 'cont'}:{c.frames}f" for c in beat.chunks)
+        transition = f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut"
+        if beat.index == len(plan.beats) - 1:
+            transition = "-"
+        lines.append(
+            f"{beat.pair_key:<5} {beat.name[:20]:<20} {seconds(beat.start_frame, fps):>8} {seconds(beat.end_frame, fps):>8} "
+            f"{beat.camera:<9} {chunks:<28} {transition:<18} {beat.text or ''}"
+        )
+    if spec.cta:
+        lines.append(f"cta over the last beat: {spec.cta}")
+    music = spec.music
+    lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
+    return "\n".join(lines)
+
+
+def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
+    """Load every spec; print every error. None when any is invalid (nothing is rendered then)."""
+    loaded = []
+    ok = True
+    ids: dict[str, Path] = {}
+    for name in paths:
+        path = Path(name)
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            _err(str(exc))
+            ok = False
+            continue
+        if spec.id in ids:
+            _err(f"invalid spec {path}:\n  id: {spec.id!r} is also the id of {ids[spec.id]}; ids must be unique")
+            ok = False
+            continue
+        ids[spec.id] = path
+        loaded.append((spec, path.read_text(encoding="utf-8"), path))
+    return loaded if ok else None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    specs = _load(args.specs)
+    if specs is None:
+        return EXIT_INVALID
+    for spec, _, path in specs:
+        try:
+            plan = plan_spec(spec, Settings.from_env().chunk_seconds)
+        except (ValueError, SettingsError) as exc:
+            _err(f"invalid spec {path}: {exc}")
+            return EXIT_INVALID
+        print(describe_plan(plan, str(path)))
+    return EXIT_OK
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    specs = _load(args.specs)
+    if specs is None:
+        return EXIT_INVALID
+    env = dict(os.environ)
+    if args.data_dir:
+        env[DATA_ENV] = args.data_dir
+    try:
+        settings = Settings.from_env(env)
+    except SettingsError as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
+    if args.max_parallel:
+        settings = Settings(settings.data_dir, settings.chunk_seconds, args.max_parallel)
+
+    from vidgen_assets.backends import BackendUnavailable, get_backend
+
+    for spec, _, path in specs:
+        try:
+            get_backend(spec.backend, settings.chunk_seconds)
+        except BackendUnavailable as exc:
+            _err(f"invalid spec {path}:\n  backend: {exc}")
+            return EXIT_INVALID
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from vidgen_assets.runner import RenderFailed, Runner, instance_for
+
+        instance = instance_for(Path(args.dagster_home) if args.dagster_home else None)
+        runner = Runner(settings, instance)
+        print(f"data dir: {settings.data_dir}\ndagster instance: {instance.root_directory}")
+        failed = 0
+        for spec, text, path in specs:
+            try:
+                report = runner.render(spec, text)
+            except RenderFailed as exc:
+                _err(f"render of {path} failed: {exc}")
+                failed += 1
+                continue
+            split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+            print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost ${report.cost_usd:.2f}")
+            for warning in report.warnings:
+                print(f"[{spec.id}] warning: {warning}")
+            print(report.final_uri)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vidgen", description="Turn video specs into finished MP4s with Dagster.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    validate = sub.add_parser("validate", help="print the plan of each spec, or its field errors")
+    validate.add_argument("specs", nargs="+", metavar="SPEC")
+    validate.set_defaults(func=cmd_validate)
+    render = sub.add_parser("render", help="render specs; each ends in DIR/videos/<id>/final.mp4")
+    render.add_argument("specs", nargs="+", metavar="SPEC")
+    render.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
+    render.add_argument("--dagster-home", help="Dagster instance dir (default $DAGSTER_HOME or ./.dagster_home)")
+    render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
+    render.set_defaults(func=cmd_render)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,304 @@
+"""The plan: a validated spec laid out on the timeline in integer frames.
+
+Beat rules (from the original system, made exact):
+1. at most `ceil(duration / 5)` beats; extra beats are dropped from the end (a warning and a
+   `Truncation` record for the truncation log);
+2. start times are recomputed from the kept beats' durations;
+3. beats are fitted to the duration: a beat starting at or after the end is dropped, and the last beat
+   is trimmed or extended to end exactly at `duration`. Every change is a warning.
+
+Timeline maths. Beat k covers frames [start_k, start_k + frames_k); the frames sum to the video's total.
+A transition of T_k frames into beat k+1 starts at beat k+1's first frame: beat k's clip is T_k frames
+longer than the beat, and xfade plays it over the first T_k frames of beat k+1. So with clip_k = frames_k
++ T_k, the stitched length is sum(clip) - sum(T) = sum(frames) = total, whatever the transitions, and
+offset_k (the frame where the k-th transition starts) is start_{k+1}.
+
+Each beat's clip is cut into chunks of the backend's native length L (see `layout_chunks`): the first is a
+reference-image chunk (from the storyboard image), the rest are continuous chunks (each from the exact
+last frame of the one before). A beat's chunks form its chunk pair, keyed `p000`, `p001`, ...
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from vidgen_assets.core.spec import BeatSpec, Camera, Spec
+
+MIN_BEAT_SECONDS = 5
+PAIR_KEY_DIGITS = 3
+ABSORB_FRACTION = 0.25
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class PlannedChunk(_Frozen):
+    """One chunk: `frames` frames of beat `beat_index`'s clip, starting `motion_offset` frames into it."""
+
+    index: int
+    """Position among all of the video's chunks (chunk_000.mp4 ...)."""
+    beat_index: int
+    position: int
+    """Position inside its beat (0 = the reference-image chunk)."""
+    kind: Literal["reference", "continuous"]
+    frames: int
+    motion_offset: int
+
+
+class PlannedBeat(_Frozen):
+    """A beat placed on the timeline."""
+
+    index: int
+    name: str
+    prompt: str
+    camera: Camera
+    text: str | None
+    start_frame: int
+    frames: int
+    transition: str
+    """Into the next beat (`cut` for the last beat)."""
+    transition_frames: int
+    chunks: tuple[PlannedChunk, ...]
+
+    @property
+    def end_frame(self) -> int:
+        return self.start_frame + self.frames
+
+    @property
+    def clip_frames(self) -> int:
+        """The frames generated for this beat: the beat plus the transition that overlaps the next."""
+        return self.frames + self.transition_frames
+
+    @property
+    def pair_key(self) -> str:
+        return pair_key(self.index)
+
+
+class Truncation(_Frozen):
+    """A record for the truncation log: a spec had more beats than its duration allows."""
+
+    video_id: str
+    original: int
+    kept: int
+
+
+class Join(_Frozen):
+    """A beat boundary on the stitched timeline."""
+
+    transition: str
+    frames: int
+    offset_frame: int
+
+
+class TextOverlay(_Frozen):
+    """On-screen text over frames [start_frame, end_frame)."""
+
+    text: str
+    style: Literal["caption", "cta"]
+    start_frame: int
+    end_frame: int
+
+
+class Plan(_Frozen):
+    """Everything the pipeline needs to render a spec, in integer frames."""
+
+    spec: Spec
+    """The spec with its beats as planned (filled by the planner when the spec had none)."""
+    width: int
+    height: int
+    fps: int
+    total_frames: int
+    chunk_frames: int
+    """The backend's native chunk length in frames."""
+    beats: tuple[PlannedBeat, ...]
+    planner: str
+    """`spec` when the beats came from the spec, else the planner that made them."""
+    warnings: tuple[str, ...] = ()
+    truncation: Truncation | None = None
+
+    @property
+    def video_id(self) -> str:
+        return self.spec.id
+
+    @property
+    def chunks(self) -> tuple[PlannedChunk, ...]:
+        return tuple(chunk for beat in self.beats for chunk in beat.chunks)
+
+    @property
+    def pair_keys(self) -> tuple[str, ...]:
+        return tuple(beat.pair_key for beat in self.beats)
+
+    @property
+    def joins(self) -> tuple[Join, ...]:
+        return tuple(
+            Join(transition=beat.transition, frames=beat.transition_frames, offset_frame=nxt.start_frame)
+            for beat, nxt in zip(self.beats, self.beats[1:], strict=False)
+        )
+
+    @property
+    def overlays(self) -> tuple[TextOverlay, ...]:
+        out = [
+            TextOverlay(text=b.text, style="caption", start_frame=b.start_frame, end_frame=b.end_frame)
+            for b in self.beats
+            if b.text
+        ]
+        if self.spec.cta:
+            last = self.beats[-1]
+            out.append(TextOverlay(text=self.spec.cta, style="cta", start_frame=last.start_frame, end_frame=last.end_frame))
+        return tuple(out)
+
+    @property
+    def duration_s(self) -> float:
+        return self.total_frames / self.fps
+
+    def beat_for_pair(self, key: str) -> PlannedBeat | None:
+        """The beat whose chunk pair has this key, or None when this video has no such pair."""
+        return next((beat for beat in self.beats if beat.pair_key == key), None)
+
+
+def pair_key(index: int) -> str:
+    """`p003` for the fourth beat's chunk pair."""
+    return f"p{index:0{PAIR_KEY_DIGITS}d}"
+
+
+def pair_index(key: str) -> int:
+    """Inverse of `pair_key`; raises ValueError for anything else."""
+    if len(key) != PAIR_KEY_DIGITS + 1 or key[0] != "p" or not key[1:].isdigit():
+        raise ValueError(f"not a chunk pair key: {key!r} (expected like 'p003')")
+    return int(key[1:])
+
+
+def seconds(frames: int, fps: int) -> str:
+    """Frames as a short human string in seconds: 120 at 24 fps -> '5s', 60 -> '2.5s'."""
+    return f"{frames / fps:.3f}".rstrip("0").rstrip(".") + "s"
+
+
+def max_beats(duration_s: float) -> int:
+    """At most one beat per 5 s of video (the original system's rule)."""
+    return math.ceil(duration_s / MIN_BEAT_SECONDS)
+
+
+def fit_beats(
+    beats: tuple[BeatSpec, ...], duration_s: float, fps: int, video_id: str
+) -> tuple[list[tuple[BeatSpec, int, int]], list[str], Truncation | None]:
+    """Apply the beat rules. Return (beat, start_frame, frames) triples, warnings and any truncation."""
+    warnings: list[str] = []
+    truncation = None
+    limit = max_beats(duration_s)
+    if len(beats) > limit:
+        warnings.append(
+            f"the spec has {len(beats)} beats but a {duration_s:g} s video allows at most {limit} "
+            f"(one per {MIN_BEAT_SECONDS} s): kept the first {limit}, dropped "
+            + ", ".join(b.name for b in beats[limit:])
+        )
+        truncation = Truncation(video_id=video_id, original=len(beats), kept=limit)
+        beats = beats[:limit]
+
+    total = round(duration_s * fps)
+    placed: list[tuple[BeatSpec, int, int]] = []
+    elapsed_s = 0.0
+    for beat in beats:
+        start = round(elapsed_s * fps)
+        elapsed_s += beat.duration
+        end = round(elapsed_s * fps)
+        if start >= total:
+            warnings.append(
+                f"beat {beat.name!r} starts at {seconds(start, fps)}, at or after the video's end "
+                f"({seconds(total, fps)}): dropped"
+            )
+            continue
+        placed.append((beat, start, end - start))
+
+    beat, start, frames = placed[-1]
+    if start + frames != total:
+        verb = "trimmed" if start + frames > total else "extended"
+        warnings.append(
+            f"last beat {beat.name!r} {verb} from {seconds(frames, fps)} to {seconds(total - start, fps)} "
+            f"to end exactly at {seconds(total, fps)}"
+        )
+        placed[-1] = (beat, start, total - start)
+    return placed, warnings, truncation
+
+
+def layout_chunks(beat_index: int, clip_frames: int, chunk_frames: int, first_index: int) -> tuple[PlannedChunk, ...]:
+    """Cut a beat's clip into chunks of the native length L; the last one takes the remainder.
+
+    A remainder of at most L/4 (typically the few frames a transition adds to a beat of whole chunks) is
+    absorbed by the chunk before it rather than paid for as a chunk of its own: that chunk is then up to
+    1.25 L long (a backend that cannot make it that long holds its last frame; see the backends).
+    """
+    count = math.ceil(clip_frames / chunk_frames)
+    remainder = clip_frames - (count - 1) * chunk_frames
+    if count > 1 and remainder <= chunk_frames * ABSORB_FRACTION:
+        count -= 1
+    return tuple(
+        PlannedChunk(
+            index=first_index + position,
+            beat_index=beat_index,
+            position=position,
+            kind="reference" if position == 0 else "continuous",
+            frames=chunk_frames if position < count - 1 else clip_frames - position * chunk_frames,
+            motion_offset=position * chunk_frames,
+        )
+        for position in range(count)
+    )
+
+
+def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
+    """Lay a spec (with beats) out in frames. `chunk_seconds` is the backend's native chunk length."""
+    if spec.beats is None:
+        raise ValueError("build_plan needs a spec with beats; run the planner first")
+    if chunk_seconds <= 0:
+        raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
+    fps = spec.fps
+    placed, warnings, truncation = fit_beats(spec.beats, spec.duration, fps, spec.id)
+    chunk_frames = max(1, round(chunk_seconds * fps))
+
+    transition_frames: list[int] = []
+    for k, (beat, _, _) in enumerate(placed):
+        if k == len(placed) - 1 or beat.transition == "cut":
+            transition_frames.append(0)
+            continue
+        wanted = round(beat.transition_duration * fps)
+        next_frames = placed[k + 1][2]
+        # The transition plays over the first frames of the next beat, so it cannot outlast that beat.
+        allowed = min(wanted, next_frames)
+        if allowed < wanted:
+            warnings.append(
+                f"transition {beat.transition!r} after beat {beat.name!r} shortened from "
+                f"{seconds(wanted, fps)} to {seconds(allowed, fps)}: the next beat lasts only that long"
+            )
+        transition_frames.append(allowed)
+
+    planned: list[PlannedBeat] = []
+    next_chunk = 0
+    for k, (beat, start, frames) in enumerate(placed):
+        t = transition_frames[k]
+        transition = "cut" if t == 0 else beat.transition
+        chunks = layout_chunks(k, frames + t, chunk_frames, next_chunk)
+        next_chunk += len(chunks)
+        planned.append(
+            PlannedBeat(
+                index=k, name=beat.name, prompt=beat.prompt, camera=beat.camera, text=beat.text,
+                start_frame=start, frames=frames, transition=transition, transition_frames=t, chunks=chunks,
+            )
+        )  # fmt: skip
+
+    kept = tuple(beat.model_copy(update={"duration": frames / fps}) for beat, _, frames in placed)
+    width, height = spec.size
+    return Plan(
+        spec=spec.model_copy(update={"beats": kept}),
+        width=width,
+        height=height,
+        fps=fps,
+        total_frames=round(spec.duration * fps),
+        chunk_frames=chunk_frames,
+        beats=tuple(planned),
+        planner=planner,
+        warnings=tuple(warnings),
+        truncation=truncation,
+    )

@@ -1,0 +1,238 @@
+"""The assets: each gathers its inputs, calls a stage, and tells the UI what it made."""
+
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from vidgen_assets import stages
+from vidgen_assets.backends import BackendUnavailable
+from vidgen_assets.core.fingerprint import fingerprint
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.core.planner import plan_spec
+from vidgen_assets.core.spec import SpecError, read_spec_text
+from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
+from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import Artifacts
+from vidgen_assets.storage.store import ArtifactStore
+
+GROUP = "vidgen"
+IO = "artifacts"
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _uri(store: ArtifactStore, video_id: str, relative: str) -> dg.MetadataValue:
+    uri = store.uri(layout.video_key(video_id, relative))
+    return dg.MetadataValue.path(uri) if not uri.startswith("s3://") else dg.MetadataValue.url(uri)
+
+
+def _version(out: Artifacts) -> dg.DataVersion | None:
+    return dg.DataVersion(out.fingerprint[:16]) if out.fingerprint else None
+
+
+def _common(out: Artifacts) -> dict[str, Any]:
+    return {
+        "cost_usd": dg.MetadataValue.float(float(out.record.get("cost_usd", 0.0))),
+        "cached": dg.MetadataValue.bool(bool(out.record.get("cached", False))),
+    }
+
+
+def plan_table(plan: Plan) -> str:
+    rows = [
+        [
+            b.pair_key, b.name, seconds(b.start_frame, plan.fps), seconds(b.end_frame, plan.fps),
+            b.frames, len(b.chunks), " + ".join(f"{c.kind[:3]} {c.frames}" for c in b.chunks),
+            f"{b.transition} {seconds(b.transition_frames, plan.fps)}" if b.transition_frames else "cut",
+            b.text or "",
+        ]
+        for b in plan.beats
+    ]  # fmt: skip
+    return _md_table(["pair", "beat", "start", "end", "frames", "chunks", "chunk frames", "transition out", "text"], rows)
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
+def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.Output[Plan]:
+    """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
+    extras dropped and logged), every beat placed on the timeline in integer frames with its chunks,
+    chunk pair and transition. Warnings about any change made to the spec are in the metadata."""
+    video_id = context.partition_key
+    store = vidgen.store()
+    source_key = layout.video_key(video_id, layout.SPEC_SOURCE)
+    if not store.exists(source_key):
+        raise dg.Failure(f"no spec registered for video {video_id!r} (expected {store.uri(source_key)})")
+    try:
+        spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
+        if spec.id != video_id:
+            raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
+        backend = vidgen.backend(spec.backend)
+    except (SpecError, BackendUnavailable) as exc:
+        raise dg.Failure(str(exc)) from None
+    plan = plan_spec(spec, backend.chunk_seconds)
+    for warning in plan.warnings:
+        context.log.warning(f"{video_id}: {warning}")
+    if plan.truncation is not None:
+        t = plan.truncation
+        store.append_log(layout.TRUNCATION_LOG, t.video_id, f"original={t.original}", f"kept={t.kept}")
+    return dg.Output(
+        plan,
+        data_version=dg.DataVersion(fingerprint(plan.model_dump(mode="json"))[:16]),
+        metadata={
+            "beats": len(plan.beats),
+            "chunks": len(plan.chunks),
+            "pairs": dg.MetadataValue.text(", ".join(plan.pair_keys)),
+            "duration_s": plan.duration_s,
+            "total_frames": plan.total_frames,
+            "size": f"{plan.width}x{plan.height}",
+            "fps": plan.fps,
+            "backend": spec.backend,
+            "planner": plan.planner,
+            "warnings": len(plan.warnings),
+            "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
+            "plan": dg.MetadataValue.md(plan_table(plan)),
+            "path": _uri(store, video_id, layout.PLAN),
+        },
+    )
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"png"})
+def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+    """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
+    generated from. Image count always equals beat count (checked)."""
+    store = vidgen.store()
+    out = stages.storyboard(video_spec, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    return dg.Output(
+        out,
+        data_version=_version(out),
+        metadata={
+            **_common(out),
+            "images": len(out.files),
+            "beats": len(video_spec.beats),
+            "folder": _uri(store, video_spec.video_id, "storyboard"),
+        },
+    )
+
+
+@dg.asset(
+    partitions_def=pair_video,
+    io_manager_key=IO,
+    group_name=GROUP,
+    kinds={"mp4"},
+    output_required=False,
+    ins={"video_spec": dg.AssetIn(partition_mapping=to_video), "storyboard": dg.AssetIn(partition_mapping=to_video)},
+    retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    pool="vidgen_video",
+)
+def chunk_pair(
+    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, storyboard: Artifacts
+) -> Iterator[dg.Output[Artifacts]]:
+    """One beat's chunks: its reference-image chunk (from the storyboard image), then continuous chunks,
+    each from the exact last frame of the one before, in strict order. Pairs are independent of each other
+    and run in parallel. A pair key the video does not have ends cleanly without materializing."""
+    pair, video_id = split_pair_key(context.partition_key)
+    beat = video_spec.beat_for_pair(pair)
+    if beat is None:
+        context.log.info(f"video {video_id!r} has no chunk pair {pair} (its pairs: {', '.join(video_spec.pair_keys)}); nothing to do")
+        return
+    store = vidgen.store()
+    image = storyboard.path(layout.storyboard_image(beat.index))
+    out = stages.chunk_pair(video_spec, beat, image, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    yield dg.Output(
+        out,
+        data_version=_version(out),
+        metadata={
+            **_common(out),
+            "pair": pair,
+            "beat": f"{beat.index}: {beat.name}",
+            "chunks": len(beat.chunks),
+            "frames": beat.clip_frames,
+            "seconds": beat.clip_frames / video_spec.fps,
+            "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
+            "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
+        },
+    )
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music")
+def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+    """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
+    store = vidgen.store()
+    out = stages.music(video_spec, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
+    if out.files:
+        meta |= {"seconds": out.record["seconds"], "bpm": out.record["bpm"], "mood": out.record["mood"],
+                 "path": _uri(store, video_spec.video_id, "music.wav")}  # fmt: skip
+    return dg.Output(out, data_version=_version(out), metadata=meta)
+
+
+@dg.asset(
+    partitions_def=videos,
+    io_manager_key=IO,
+    group_name=GROUP,
+    kinds={"mp4"},
+    ins={"chunk_pair": dg.AssetIn(partition_mapping=to_video)},
+)
+def stitched_video(
+    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, chunk_pair: dict[str, Artifacts]
+) -> dg.Output[Artifacts]:
+    """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
+    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's
+    duration exactly, whatever the transitions."""
+    store = vidgen.store()
+    try:
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch())
+    except stages.StageError as exc:
+        raise dg.Failure(str(exc)) from None
+    return dg.Output(
+        out,
+        data_version=_version(out),
+        metadata={
+            **_common(out),
+            "chunks": out.record["chunks"],
+            "pairs": len(video_spec.beats),
+            "frames": out.record["frames"],
+            "duration_s": out.record["duration_s"],
+            "path": _uri(store, video_spec.video_id, "stitched.mp4"),
+        },
+    )
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"mp4"})
+def final_video(
+    context: dg.AssetExecutionContext,
+    vidgen: VidgenResource,
+    video_spec: Plan,
+    stitched_video: Artifacts,
+    music: Artifacts,
+    storyboard: Artifacts,
+) -> dg.Output[Artifacts]:
+    """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
+    music mixed with fades, H.264 + AAC, yuv420p, +faststart. Its cost is the whole video's."""
+    store = vidgen.store()
+    out = stages.final_video(video_spec, stitched_video, music, storyboard, store, vidgen.scratch())
+    r = out.record
+    return dg.Output(
+        out,
+        data_version=_version(out),
+        metadata={
+            **_common(out),
+            "duration_s": r["duration_s"],
+            "frames": r["frames"],
+            "size": f"{r['width']}x{r['height']}",
+            "fps": r["fps"],
+            "audio": r["audio"],
+            "megabytes": round(r["bytes"] / 1e6, 2),
+            "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
+            "path": _uri(store, video_spec.video_id, "final.mp4"),
+        },
+    )
+
+
+VIDEO_ASSETS = [video_spec, storyboard, music, stitched_video, final_video]
+ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, stitched_video, final_video]

@@ -1,0 +1,89 @@
+"""Resources: vidgen's settings as a Dagster resource, and the IO manager that stores real files."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from vidgen_assets.backends import get_backend
+from vidgen_assets.backends.base import Backend
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.defs.partitions import split_pair_key
+from vidgen_assets.settings import Settings
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
+from vidgen_assets.storage.store import ArtifactStore
+
+
+class VidgenResource(dg.ConfigurableResource):  # type: ignore[misc]
+    """Where artifacts live and how chunks are laid out; gives the store, backends and scratch dirs."""
+
+    data_dir: str
+    chunk_seconds: float = 5.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> VidgenResource:
+        return cls(data_dir=str(settings.data_dir), chunk_seconds=settings.chunk_seconds)
+
+    @property
+    def settings(self) -> Settings:
+        return Settings(data_dir=Path(self.data_dir), chunk_seconds=self.chunk_seconds)
+
+    def store(self) -> ArtifactStore:
+        return self.settings.store()
+
+    def backend(self, name: str) -> Backend:
+        return get_backend(name, chunk_seconds=self.chunk_seconds)
+
+    def scratch(self) -> Path:
+        """A fresh work directory; the IO manager deletes it once the output is stored."""
+        root = self.settings.scratch_dir
+        root.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(dir=root))
+
+
+class ArtifactIOManager(dg.ConfigurableIOManager):  # type: ignore[misc]
+    """Stores outputs as real files in the storage layout (PNG, MP4, WAV, JSON), never pickles.
+
+    `video_spec` is a `Plan` saved as `spec.json`; every other asset returns `Artifacts` (files plus a
+    manifest). A many-to-one `chunk_pair` input loads as a dict keyed by pair (`p000`, ...), sorted, with
+    the partitions that do not exist for the video (the pair dimension is global) left out.
+    """
+
+    vidgen: VidgenResource
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        store = self.vidgen.store()
+        if isinstance(obj, Plan):
+            key = save_plan(store, obj)
+            context.log.debug(f"stored {store.uri(key)}")
+            return
+        if not isinstance(obj, Artifacts):
+            raise TypeError(f"{context.asset_key.to_user_string()} returned {type(obj).__name__}, not Artifacts")
+        keys = save_artifacts(store, obj)
+        context.log.debug(f"stored {len(keys)} object(s) under {store.uri(layout.video_prefix(obj.video_id))}")
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        store = self.vidgen.store()
+        asset = context.asset_key.path[-1]
+        if asset == "chunk_pair":
+            found: dict[str, Artifacts] = {}
+            for key in context.asset_partition_keys:
+                pair, video = split_pair_key(key)
+                loaded = load_artifacts(store, video, layout.pair_manifest(pair))
+                if loaded is not None:
+                    found[pair] = loaded
+            return dict(sorted(found.items()))
+        video = context.asset_partition_key
+        if asset == "video_spec":
+            plan = load_plan(store, video)
+            if plan is None:
+                raise dg.Failure(f"no plan for video {video!r}: materialize video_spec first")
+            return plan
+        loaded = load_artifacts(store, video, layout.manifest(asset))
+        if loaded is None:
+            raise dg.Failure(f"no {asset} for video {video!r}: materialize it first")
+        return loaded

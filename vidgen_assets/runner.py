@@ -1,0 +1,158 @@
+"""Render videos on a Dagster instance: register partitions, then run the jobs in order.
+
+prepare_video (spec, storyboard, music) -> chunk_pairs (one run per pair, several at once) ->
+assemble_video (stitched, final). Every run is recorded in the instance, so `dagster dev` on the same
+`DAGSTER_HOME` shows them with their metadata and checks.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import Spec
+from vidgen_assets.defs import build_definitions
+from vidgen_assets.defs.partitions import pair_partition_key
+from vidgen_assets.settings import Settings
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import load_plan
+
+HOME_ENV = "DAGSTER_HOME"
+DEFAULT_HOME = ".dagster_home"
+
+Progress = Callable[[str], None]
+
+
+class RenderFailed(RuntimeError):
+    """A stage failed; the message names the video, the stage (and pair) and the reason."""
+
+
+@dataclass
+class RenderReport:
+    video_id: str
+    final_uri: str
+    wall_s: float
+    stages_s: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    cost_usd: float = 0.0
+
+
+def instance_for(home: Path | None = None) -> dg.DagsterInstance:
+    """The persistent instance: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
+    path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
+    path.mkdir(parents=True, exist_ok=True)
+    return dg.DagsterInstance.from_config(str(path))
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> str:
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.message:
+            data = getattr(event.event_specific_data, "error", None)
+            detail = getattr(data, "message", "") if data is not None else ""
+            messages.append(f"{event.step_key or 'run'}: {(detail or event.message).strip()}")
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if evaluation is not None and not getattr(evaluation, "passed", True):
+                messages.append(f"check {evaluation.check_name} failed: {dict(evaluation.metadata)}")
+    return "\n".join(dict.fromkeys(messages)) or "the run failed (see the Dagster UI for its logs)"
+
+
+class Runner:
+    """Renders registered specs with one set of settings on one instance."""
+
+    def __init__(self, settings: Settings, instance: dg.DagsterInstance, progress: Progress = print) -> None:
+        self.settings = settings
+        self.instance = instance
+        self.progress = progress
+        self.defs = build_definitions(settings)
+        self.store = settings.store()
+
+    def register(self, spec: Spec, source_text: str) -> None:
+        """Save the spec as written and add its `videos` partition."""
+        key = layout.video_key(spec.id, layout.SPEC_SOURCE)
+        data = source_text.encode("utf-8")
+        if not self.store.exists(key) or self.store.get_bytes(key) != data:
+            self.store.put_bytes(key, data)
+        if not self.instance.has_dynamic_partition("videos", spec.id):
+            self.instance.add_dynamic_partitions("videos", [spec.id])
+
+    def _run(self, job: str, partition_key: str, where: str) -> None:
+        result = self.defs.get_job_def(job).execute_in_process(
+            partition_key=partition_key, instance=self.instance, raise_on_error=False
+        )
+        if not result.success:
+            raise RenderFailed(f"{where}: {job} failed\n{_failure(result)}")
+
+    def render(self, spec: Spec, source_text: str) -> RenderReport:
+        start = time.perf_counter()
+        video_id = spec.id
+        stages: dict[str, float] = {}
+        self.register(spec, source_text)
+
+        self.progress(f"[{video_id}] prepare: plan, storyboard, music")
+        t = time.perf_counter()
+        self._run("prepare_video", video_id, f"video {video_id!r}")
+        stages["prepare_video"] = time.perf_counter() - t
+        plan = load_plan(self.store, video_id)
+        if plan is None:
+            raise RenderFailed(f"video {video_id!r}: prepare_video stored no plan")
+
+        t = time.perf_counter()
+        self.render_pairs(plan)
+        stages["chunk_pairs"] = time.perf_counter() - t
+
+        self.progress(f"[{video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final encode")
+        t = time.perf_counter()
+        self._run("assemble_video", video_id, f"video {video_id!r}")
+        stages["assemble_video"] = time.perf_counter() - t
+
+        final = layout.video_key(video_id, "final.mp4")
+        cost = self._final_cost(video_id)
+        return RenderReport(video_id, self.store.uri(final), time.perf_counter() - start, stages, plan.warnings, cost)
+
+    def _final_cost(self, video_id: str) -> float:
+        import json
+
+        key = layout.video_key(video_id, layout.MANIFESTS["final_video"])
+        return float(json.loads(self.store.get_bytes(key)).get("cost_usd", 0.0))
+
+    def render_pairs(self, plan: Plan) -> None:
+        """Run every chunk pair of the plan, `max_parallel_pairs` at a time; fail after all have finished."""
+        new = [k for k in plan.pair_keys if not self.instance.has_dynamic_partition("pairs", k)]
+        if new:
+            self.instance.add_dynamic_partitions("pairs", new)
+        total = len(plan.pair_keys)
+        self.progress(f"[{plan.video_id}] chunk pairs: {total} pair(s), {len(plan.chunks)} chunk(s)")
+        failures: list[str] = []
+        with ThreadPoolExecutor(max_workers=self.settings.max_parallel_pairs) as pool:
+            futures = {
+                pool.submit(self._pair, plan, key): key
+                for key in plan.pair_keys
+            }
+            done = 0
+            for future in as_completed(futures):
+                key = futures[future]
+                done += 1
+                try:
+                    seconds = future.result()
+                    self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
+                except RenderFailed as exc:
+                    failures.append(str(exc))
+                    self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
+        if failures:
+            raise RenderFailed("\n".join(failures))
+
+    def _pair(self, plan: Plan, key: str) -> float:
+        t = time.perf_counter()
+        partition = pair_partition_key(key, plan.video_id)
+        self._run("chunk_pairs", partition, f"video {plan.video_id!r}, chunk pair {key} (partition {partition!r})")
+        return time.perf_counter() - t

@@ -1,0 +1,105 @@
+"""An asset's output as real files plus a JSON manifest, saved to and loaded from a store.
+
+An asset makes its files in a scratch directory and returns `Artifacts`; saving puts every file at its
+key under `videos/<id>/`, then the manifest last (the manifest's presence means the output is whole).
+A file mapped to `None` is already stored and unchanged (an asset that found its output cached).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.store import ArtifactStore
+
+
+@dataclass
+class Artifacts:
+    """Files (keyed relative to the video's prefix) and the record that describes them."""
+
+    video_id: str
+    manifest: str
+    """The manifest's key relative to the video, e.g. `chunks/p003.json`."""
+    files: dict[str, Path | None]
+    record: dict[str, Any] = field(default_factory=dict)
+    scratch: Path | None = None
+    """A directory to delete once the files are stored."""
+
+    def path(self, relative: str) -> Path:
+        """The local path of one of the files (after loading)."""
+        path = self.files[relative]
+        if path is None:
+            raise KeyError(f"{relative} was not loaded")
+        return path
+
+    @property
+    def fingerprint(self) -> str | None:
+        value = self.record.get("fingerprint")
+        return str(value) if value is not None else None
+
+
+def save_artifacts(store: ArtifactStore, artifacts: Artifacts) -> list[str]:
+    """Store the files, then the manifest. Return the keys written."""
+    written = []
+    try:
+        for relative, path in sorted(artifacts.files.items()):
+            key = layout.video_key(artifacts.video_id, relative)
+            if path is not None:
+                store.put_file(key, path)
+                written.append(key)
+        manifest = {**artifacts.record, "files": sorted(artifacts.files)}
+        key = layout.video_key(artifacts.video_id, artifacts.manifest)
+        store.put_bytes(key, json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
+        written.append(key)
+    finally:
+        if artifacts.scratch is not None:
+            shutil.rmtree(artifacts.scratch, ignore_errors=True)
+    return written
+
+
+def read_manifest(store: ArtifactStore, video_id: str, manifest: str) -> dict[str, Any] | None:
+    """The stored manifest, or None when the output does not exist (yet)."""
+    key = layout.video_key(video_id, manifest)
+    if not store.exists(key):
+        return None
+    data = json.loads(store.get_bytes(key))
+    return data if isinstance(data, dict) else None
+
+
+def load_artifacts(store: ArtifactStore, video_id: str, manifest: str) -> Artifacts | None:
+    """Load an output with local paths to its files, or None when it does not exist."""
+    record = read_manifest(store, video_id, manifest)
+    if record is None:
+        return None
+    files = {rel: store.local_path(layout.video_key(video_id, rel)) for rel in record.get("files", [])}
+    return Artifacts(video_id=video_id, manifest=manifest, files=dict(files), record=record)
+
+
+def cached_artifacts(store: ArtifactStore, video_id: str, manifest: str, fingerprint: str) -> Artifacts | None:
+    """The stored output if it was made from exactly these inputs (same fingerprint) and is whole."""
+    record = read_manifest(store, video_id, manifest)
+    if record is None or record.get("fingerprint") != fingerprint:
+        return None
+    relatives = record.get("files", [])
+    if not all(store.exists(layout.video_key(video_id, rel)) for rel in relatives):
+        return None
+    record = {k: v for k, v in record.items() if k != "files"}
+    return Artifacts(video_id=video_id, manifest=manifest, files=dict.fromkeys(relatives), record=record)
+
+
+def save_plan(store: ArtifactStore, plan: Plan) -> str:
+    key = layout.video_key(plan.video_id, layout.PLAN)
+    store.put_bytes(key, plan.model_dump_json(indent=2).encode("utf-8"))
+    return key
+
+
+def load_plan(store: ArtifactStore, video_id: str) -> Plan | None:
+    key = layout.video_key(video_id, layout.PLAN)
+    if not store.exists(key):
+        return None
+    return Plan.model_validate_json(store.get_bytes(key))

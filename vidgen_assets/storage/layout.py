@@ -1,0 +1,80 @@
+"""The one key layout, the same on local disk and in S3 (DESIGN.md "Storage layout").
+
+Keys are POSIX-style relative paths under the store's root. Per-video artifacts live under
+`videos/<id>/`; each asset also writes a small JSON manifest (what it made, from what, at what cost)
+after its files, so a manifest's presence means the artifact is complete.
+"""
+
+from __future__ import annotations
+
+SPEC_SOURCE = "spec.source.yaml"
+"""The spec as the user wrote it, saved when the video is registered."""
+PLAN = "spec.json"
+TRUNCATION_LOG = "logs/beat_truncation.log"
+
+MANIFESTS = {
+    "storyboard": "storyboard/storyboard.json",
+    "music": "music.json",
+    "stitched_video": "stitched.json",
+    "final_video": "final.json",
+}
+
+
+def video_prefix(video_id: str) -> str:
+    return f"videos/{video_id}/"
+
+
+def video_key(video_id: str, relative: str) -> str:
+    return video_prefix(video_id) + relative
+
+
+def storyboard_image(beat_index: int) -> str:
+    return f"storyboard/beat_{beat_index:02d}.png"
+
+
+def chunk_video(chunk_index: int) -> str:
+    return f"chunks/chunk_{chunk_index:03d}.mp4"
+
+
+def chunk_last_frame(chunk_index: int) -> str:
+    return f"chunks/chunk_{chunk_index:03d}.last.png"
+
+
+def pair_manifest(pair: str) -> str:
+    return f"chunks/{pair}.json"
+
+
+def manifest(asset: str, pair: str | None = None) -> str:
+    """The manifest key (relative to the video) of an asset's output."""
+    if asset == "chunk_pair":
+        if pair is None:
+            raise ValueError("chunk_pair manifests need a pair key")
+        return pair_manifest(pair)
+    if asset == "video_spec":
+        return PLAN
+    return MANIFESTS[asset]
+
+
+def cache_key(digest: str, suffix: str) -> str:
+    """The generation cache: an identical request is never paid twice."""
+    return f"cache/{digest}{suffix}"
+
+
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".mp4": "video/mp4",
+    ".wav": "audio/wav",
+    ".m4a": "audio/mp4",
+    ".mp3": "audio/mpeg",
+    ".json": "application/json",
+    ".yaml": "application/yaml",
+    ".log": "text/plain",
+    ".txt": "text/plain",
+    ".html": "text/html",
+}
+
+
+def content_type(key: str) -> str:
+    dot = key.rfind(".")
+    return CONTENT_TYPES.get(key[dot:].lower(), "application/octet-stream") if dot >= 0 else "application/octet-stream"
