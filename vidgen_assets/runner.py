@@ -28,6 +28,8 @@ HOME_ENV = "DAGSTER_HOME"
 DEFAULT_HOME = ".dagster_home"
 
 Progress = Callable[[str], None]
+# Keep Dagster's console logger to warnings: the runner prints its own progress; the UI has every event.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class RenderFailed(RuntimeError):
@@ -55,8 +57,10 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     messages = []
     for event in result.all_events:
         if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.message:
-            data = getattr(event.event_specific_data, "error", None)
-            detail = getattr(data, "message", "") if data is not None else ""
+            error = getattr(event.event_specific_data, "error", None)
+            while error is not None and getattr(error, "cause", None) is not None:
+                error = error.cause  # the user's exception, not Dagster's wrapper
+            detail = getattr(error, "message", "") if error is not None else ""
             messages.append(f"{event.step_key or 'run'}: {(detail or event.message).strip()}")
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
@@ -87,7 +91,7 @@ class Runner:
 
     def _run(self, job: str, partition_key: str, where: str) -> None:
         result = self.defs.get_job_def(job).execute_in_process(
-            partition_key=partition_key, instance=self.instance, raise_on_error=False
+            partition_key=partition_key, instance=self.instance, raise_on_error=False, run_config=QUIET
         )
         if not result.success:
             raise RenderFailed(f"{where}: {job} failed\n{_failure(result)}")

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
 
+FILE_MODE = 0o644
+
+
 class StoreError(RuntimeError):
     """The store cannot be used (missing, unreachable, not writable)."""
 
@@ -82,6 +85,7 @@ class LocalStore(ArtifactStore):
         except OSError as exc:
             raise StoreError(f"cannot create {dest.parent}: {exc}") from exc
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+        os.fchmod(fd, FILE_MODE)  # mkstemp makes 0600; artifacts are for people to open
         os.close(fd)
         return dest, Path(tmp)
 
@@ -127,4 +131,4 @@ class LocalStore(ArtifactStore):
         return sorted(k for k in keys if k.startswith(prefix) and not k.endswith(".part"))
 
     def uri(self, key: str) -> str:
-        return str(self._path(key))
+        return str(self._path(key.rstrip("/")))
