@@ -30,8 +30,9 @@ def describe_plan(plan: Plan, source: str) -> str:
     fps = plan.fps
     lines = [
         f"{source}: valid",
-        f"video {spec.id}: {seconds(plan.total_frames, fps)} ({plan.total_frames} frames) at {plan.width}x{plan.height} "
-        f"{fps} fps, {spec.aspect_ratio}, backend {spec.backend}, beats from {plan.planner}",
+        f"video {spec.id}: {seconds(plan.total_frames, fps)} ({plan.total_frames} frames) "
+        f"at {plan.width}x{plan.height} {fps} fps, {spec.aspect_ratio}, backend {spec.backend}, "
+        f"beats from {plan.planner}",
         f"{len(plan.beats)} beat(s), {len(plan.chunks)} chunk(s) of up to {seconds(plan.chunk_frames, fps)}, "
         f"{len(plan.beats)} chunk pair(s)",
         "",
@@ -42,9 +43,10 @@ def describe_plan(plan: Plan, source: str) -> str:
         transition = f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut"
         if beat.index == len(plan.beats) - 1:
             transition = "-"
+        start, end = seconds(beat.start_frame, fps), seconds(beat.end_frame, fps)
         lines.append(
-            f"{beat.pair_key:<5} {beat.name[:20]:<20} {seconds(beat.start_frame, fps):>8} {seconds(beat.end_frame, fps):>8} "
-            f"{beat.camera:<9} {chunks:<28} {transition:<18} {beat.text or ''}"
+            f"{beat.pair_key:<5} {beat.name[:20]:<20} {start:>8} {end:>8} {beat.camera:<9} {chunks:<28} "
+            f"{transition:<18} {beat.text or ''}"
         )
     if spec.cta:
         lines.append(f"cta over the last beat: {spec.cta}")
@@ -116,11 +118,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from vidgen_assets.runner import RenderFailed, Runner, instance_for
+        from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
-        instance = instance_for(Path(args.dagster_home) if args.dagster_home else None)
-        runner = Runner(settings, instance)
-        print(f"data dir: {settings.data_dir}\ndagster instance: {instance.root_directory}")
+        home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
+        runner = Runner(settings, home)
+        print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
         failed = 0
         for spec, text, path in specs:
             try:

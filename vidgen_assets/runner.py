@@ -7,10 +7,11 @@ assemble_video (stitched, final). Every run is recorded in the instance, so `dag
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,11 +47,15 @@ class RenderReport:
     cost_usd: float = 0.0
 
 
-def instance_for(home: Path | None = None) -> dg.DagsterInstance:
-    """The persistent instance: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
+def dagster_home(home: Path | None = None) -> Path:
+    """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
     path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
     path.mkdir(parents=True, exist_ok=True)
-    return dg.DagsterInstance.from_config(str(path))
+    return path
+
+
+def instance_at(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home))
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
@@ -63,19 +68,44 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
             detail = getattr(error, "message", "") if error is not None else ""
             messages.append(f"{event.step_key or 'run'}: {(detail or event.message).strip()}")
     for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            evaluation = event.event_specific_data
-            if evaluation is not None and not getattr(evaluation, "passed", True):
-                messages.append(f"check {evaluation.check_name} failed: {dict(evaluation.metadata)}")
+        evaluation = event.event_specific_data
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            messages.append(f"check {evaluation.check_name} failed: {dict(evaluation.metadata)}")
     return "\n".join(dict.fromkeys(messages)) or "the run failed (see the Dagster UI for its logs)"
 
 
-class Runner:
-    """Renders registered specs with one set of settings on one instance."""
+def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, partition_key: str, where: str) -> None:
+    result = defs.resolve_job_def(job).execute_in_process(
+        partition_key=partition_key, instance=instance, raise_on_error=False, run_config=QUIET
+    )
+    if not result.success:
+        raise RenderFailed(f"{where}: {job} failed\n{_failure(result)}")
 
-    def __init__(self, settings: Settings, instance: dg.DagsterInstance, progress: Progress = print) -> None:
+
+_worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
+
+
+def _run_pair(settings: Settings, home: str, partition_key: str, where: str) -> float:
+    """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
+    global _worker
+    if _worker is None:
+        _worker = (build_definitions(settings), instance_at(Path(home)))
+    start = time.perf_counter()
+    _execute(*_worker, "chunk_pairs", partition_key, where)
+    return time.perf_counter() - start
+
+
+class Runner:
+    """Renders registered specs with one set of settings on the instance at `home`.
+
+    A video's pairs run concurrently in worker processes, each pair its own Dagster run. (Not threads:
+    Dagster reconfigures Python logging when a run starts, which can deadlock runs in other threads.)
+    """
+
+    def __init__(self, settings: Settings, home: Path, progress: Progress = print) -> None:
         self.settings = settings
-        self.instance = instance
+        self.home = home
+        self.instance = instance_at(home)
         self.progress = progress
         self.defs = build_definitions(settings)
         self.store = settings.store()
@@ -90,11 +120,7 @@ class Runner:
             self.instance.add_dynamic_partitions("videos", [spec.id])
 
     def _run(self, job: str, partition_key: str, where: str) -> None:
-        result = self.defs.get_job_def(job).execute_in_process(
-            partition_key=partition_key, instance=self.instance, raise_on_error=False, run_config=QUIET
-        )
-        if not result.success:
-            raise RenderFailed(f"{where}: {job} failed\n{_failure(result)}")
+        _execute(self.defs, self.instance, job, partition_key, where)
 
     def render(self, spec: Spec, source_text: str) -> RenderReport:
         start = time.perf_counter()
@@ -137,15 +163,17 @@ class Runner:
         total = len(plan.pair_keys)
         self.progress(f"[{plan.video_id}] chunk pairs: {total} pair(s), {len(plan.chunks)} chunk(s)")
         failures: list[str] = []
-        with ThreadPoolExecutor(max_workers=self.settings.max_parallel_pairs) as pool:
+        workers = min(self.settings.max_parallel_pairs, total)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             futures = {
-                pool.submit(self._pair, plan, key): key
+                pool.submit(
+                    _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
+                    f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
+                ): key
                 for key in plan.pair_keys
-            }
-            done = 0
-            for future in as_completed(futures):
+            }  # fmt: skip
+            for done, future in enumerate(as_completed(futures), start=1):
                 key = futures[future]
-                done += 1
                 try:
                     seconds = future.result()
                     self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
@@ -154,9 +182,3 @@ class Runner:
                     self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
         if failures:
             raise RenderFailed("\n".join(failures))
-
-    def _pair(self, plan: Plan, key: str) -> float:
-        t = time.perf_counter()
-        partition = pair_partition_key(key, plan.video_id)
-        self._run("chunk_pairs", partition, f"video {plan.video_id!r}, chunk pair {key} (partition {partition!r})")
-        return time.perf_counter() - t

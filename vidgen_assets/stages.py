@@ -101,7 +101,14 @@ def pair_fingerprint(plan: Plan, beat: PlannedBeat, backend: Backend, storyboard
     )  # fmt: skip
 
 
-def chunk_pair(plan: Plan, beat: PlannedBeat, storyboard_image: Path, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
+def chunk_pair(
+    plan: Plan,
+    beat: PlannedBeat,
+    storyboard_image: Path,
+    backend: Backend,
+    store: ArtifactStore,
+    scratch: Path,
+) -> Artifacts:
     """A beat's chunks in strict order: the reference-image chunk from the storyboard image, then each
     continuous chunk from the exact last frame of the chunk before it."""
     fp = pair_fingerprint(plan, beat, backend, storyboard_image)
@@ -123,7 +130,11 @@ def chunk_pair(plan: Plan, beat: PlannedBeat, storyboard_image: Path, backend: B
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)
-        if (info.frames, info.width, info.height) != (chunk.frames, plan.width, plan.height) or info.fps != plan.fps:
+        if (info.frames, info.width, info.height) != (
+            chunk.frames,
+            plan.width,
+            plan.height,
+        ) or info.fps != plan.fps:
             raise StageError(
                 f"backend {backend.name!r} made chunk {chunk.index} as {info.width}x{info.height} "
                 f"{float(info.fps):g} fps with {info.frames} frames; the plan needs {plan.width}x{plan.height} "
@@ -161,14 +172,25 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     if spec.music is None:
         fp = fingerprint("music", None)
         return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fp, "music": None, "cost_usd": 0.0})
-    fp = fingerprint("music", backend.name, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps, spec.seed)
+    fp = fingerprint(
+        "music",
+        backend.name,
+        spec.music.model_dump(),
+        spec.music_mood,
+        plan.total_frames,
+        plan.fps,
+        spec.seed,
+    )
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
     relative = "music.wav"
     out = scratch / relative
     request = MusicRequest(
-        video_id=plan.video_id, mood=spec.music_mood, bpm=spec.music.bpm, seconds=plan.total_frames / plan.fps,
+        video_id=plan.video_id,
+        mood=spec.music_mood,
+        bpm=spec.music.bpm,
+        seconds=plan.total_frames / plan.fps,
         seed=spec.seed,
     )
     gen = backend.music(request, out)
@@ -210,7 +232,12 @@ def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactSt
     """All chunks joined: seamless inside a pair, the planned transition at each beat boundary."""
     check_pairs(plan, pairs)
     joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
-    fp = fingerprint("stitched", [pairs[k].fingerprint for k in plan.pair_keys], [j.model_dump() for j in plan.joins], plan.fps)
+    fp = fingerprint(
+        "stitched",
+        [pairs[k].fingerprint for k in plan.pair_keys],
+        [j.model_dump() for j in plan.joins],
+        plan.fps,
+    )
     manifest = layout.MANIFESTS["stitched_video"]
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
@@ -233,7 +260,12 @@ def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactSt
 
 
 def final_video(
-    plan: Plan, stitched: Artifacts, music_out: Artifacts, storyboard_out: Artifacts, store: ArtifactStore, scratch: Path
+    plan: Plan,
+    stitched: Artifacts,
+    music_out: Artifacts,
+    storyboard_out: Artifacts,
+    store: ArtifactStore,
+    scratch: Path,
 ) -> Artifacts:
     """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart."""
     spec = plan.spec

@@ -148,7 +148,9 @@ class Plan(_Frozen):
         ]
         if self.spec.cta:
             last = self.beats[-1]
-            out.append(TextOverlay(text=self.spec.cta, style="cta", start_frame=last.start_frame, end_frame=last.end_frame))
+            out.append(
+                TextOverlay(text=self.spec.cta, style="cta", start_frame=last.start_frame, end_frame=last.end_frame)
+            )
         return tuple(out)
 
     @property

@@ -29,7 +29,7 @@ BEAT_LIBRARY: dict[str, LibraryBeat] = {
         LibraryBeat("hero_shot", 5, "push_in", "hero shot of {subject}, centred, {aesthetic}"),
         LibraryBeat("detail_showcase", 5, "pan_right", "extreme close-up details of {subject}, {aesthetic}"),
         LibraryBeat("brand_moment", 5, "static", "brand moment: logo and colours of {subject}, {aesthetic}"),
-        LibraryBeat("call_to_action", 5, "pull_out", "closing frame for {subject}, space for a call to action, {aesthetic}"),
+        LibraryBeat("call_to_action", 5, "pull_out", "closing shot of {subject} with room for text, {aesthetic}"),
         LibraryBeat("product_in_motion", 5, "pan_left", "{subject} in motion, dynamic angle, {aesthetic}"),
         LibraryBeat("texture_closeup", 5, "push_in", "macro texture shot related to {subject}, {aesthetic}"),
         LibraryBeat("reveal", 5, "pull_out", "slow reveal of {subject} from darkness, {aesthetic}"),
@@ -39,7 +39,7 @@ BEAT_LIBRARY: dict[str, LibraryBeat] = {
         LibraryBeat("social_proof", 10, "static", "happy customers enjoying {subject}, {aesthetic}"),
         LibraryBeat("behind_the_scenes", 10, "pan_right", "how {subject} is made, craft and care, {aesthetic}"),
         LibraryBeat("origin_story", 15, "pan_left", "the story behind {subject}, where it comes from, {aesthetic}"),
-        LibraryBeat("day_in_the_life", 15, "pan_right", "a day in the life with {subject}, morning to night, {aesthetic}"),
+        LibraryBeat("day_in_the_life", 15, "pan_right", "a day in the life with {subject}, dawn to dusk, {aesthetic}"),
         LibraryBeat("emotional_journey", 15, "push_in", "an emotional journey shared over {subject}, {aesthetic}"),
     )
 }  # fmt: skip

@@ -201,9 +201,7 @@ def _message(error: Any) -> str:
             f"got {error['input']!r}; an id is 1-63 characters of a-z, 0-9 and '-', starting with a "
             "letter or digit (no '/', '..', spaces or capitals)"
         )
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and error["loc"] == (
-        "duration",
-    ):
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than") and error["loc"] == ("duration",):
         return f"got {error['input']!r}; a video lasts {MIN_DURATION_S} to {MAX_DURATION_S} seconds"
     return f"{error['msg']} (got {error['input']!r})"
 

@@ -1,6 +1,5 @@
 """The assets: each gathers its inputs, calls a stage, and tells the UI what it made."""
 
-
 from collections.abc import Iterator
 from typing import Any
 
@@ -54,7 +53,9 @@ def plan_table(plan: Plan) -> str:
         ]
         for b in plan.beats
     ]  # fmt: skip
-    return _md_table(["pair", "beat", "start", "end", "frames", "chunks", "chunk frames", "transition out", "text"], rows)
+    return _md_table(
+        ["pair", "beat", "start", "end", "frames", "chunks", "chunk frames", "transition out", "text"], rows
+    )
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
@@ -125,7 +126,10 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
     group_name=GROUP,
     kinds={"mp4"},
     output_required=False,
-    ins={"video_spec": dg.AssetIn(partition_mapping=to_video), "storyboard": dg.AssetIn(partition_mapping=to_video)},
+    ins={
+        "video_spec": dg.AssetIn(partition_mapping=to_video),
+        "storyboard": dg.AssetIn(partition_mapping=to_video),
+    },
     retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
     pool="vidgen_video",
 )
@@ -138,7 +142,9 @@ def chunk_pair(
     pair, video_id = split_pair_key(context.partition_key)
     beat = video_spec.beat_for_pair(pair)
     if beat is None:
-        context.log.info(f"video {video_id!r} has no chunk pair {pair} (its pairs: {', '.join(video_spec.pair_keys)}); nothing to do")
+        context.log.info(
+            f"video {video_id!r} has no chunk pair {pair} (its pairs: {', '.join(video_spec.pair_keys)}); nothing to do"
+        )
         return
     store = vidgen.store()
     image = storyboard.path(layout.storyboard_image(beat.index))
@@ -179,7 +185,10 @@ def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec:
     ins={"chunk_pair": dg.AssetIn(partition_mapping=to_video)},
 )
 def stitched_video(
-    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, chunk_pair: dict[str, Artifacts]
+    context: dg.AssetExecutionContext,
+    vidgen: VidgenResource,
+    video_spec: Plan,
+    chunk_pair: dict[str, Artifacts],
 ) -> dg.Output[Artifacts]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
     planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's

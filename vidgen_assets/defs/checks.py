@@ -1,6 +1,5 @@
 """Blocking checks: what a user would verify by hand, verified on the real files every run."""
 
-
 import dagster as dg
 
 from vidgen_assets.core.plan import Plan
@@ -26,7 +25,12 @@ def storyboard_image_per_beat(storyboard: Artifacts, video_spec: Plan) -> dg.Ass
     count = len(storyboard.files)
     return dg.AssetCheckResult(
         passed=count == len(video_spec.beats) and sizes <= {expected},
-        metadata={"images": count, "beats": len(video_spec.beats), "sizes": str(sorted(sizes)), "expected_size": str(expected)},
+        metadata={
+            "images": count,
+            "beats": len(video_spec.beats),
+            "sizes": str(sorted(sizes)),
+            "expected_size": str(expected),
+        },
     )
 
 

@@ -18,7 +18,7 @@ from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan
 from vidgen_assets.storage.store import ArtifactStore
 
 
-class VidgenResource(dg.ConfigurableResource):  # type: ignore[misc]
+class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """Where artifacts live and how chunks are laid out; gives the store, backends and scratch dirs."""
 
     data_dir: str
@@ -45,7 +45,7 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[misc]
         return Path(tempfile.mkdtemp(dir=root))
 
 
-class ArtifactIOManager(dg.ConfigurableIOManager):  # type: ignore[misc]
+class ArtifactIOManager(dg.ConfigurableIOManager):
     """Stores outputs as real files in the storage layout (PNG, MP4, WAV, JSON), never pickles.
 
     `video_spec` is a `Plan` saved as `spec.json`; every other asset returns `Artifacts` (files plus a

@@ -71,6 +71,11 @@ def _run_streaming(command: list[str], stdin_chunks: Iterable[bytes], timeout: f
                 proc.stdin.write(chunk)
         except BrokenPipeError:
             broken = True
+        except BaseException:
+            # The producer failed (a bad frame, an interrupt): stop ffmpeg before it writes more.
+            proc.kill()
+            proc.wait()
+            raise
         finally:
             try:
                 proc.stdin.close()

@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 
-
 FILE_MODE = 0o644
 
 

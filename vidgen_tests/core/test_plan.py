@@ -53,11 +53,21 @@ def test_fractional_durations_land_on_whole_frames_that_sum_to_the_total():
 
 @pytest.mark.parametrize("fps", [24, 25, 30])
 def test_transitions_add_frames_to_the_outgoing_clip_so_the_total_is_exact(fps):
-    beats = [beat("a", 5, "fade"), beat("b", 10, "dissolve", transition_duration=1), beat("c", 5, "wipeleft"), beat("d", 10)]
+    beats = [
+        beat("a", 5, "fade"),
+        beat("b", 10, "dissolve", transition_duration=1),
+        beat("c", 5, "wipeleft"),
+        beat("d", 10),
+    ]
     plan = build_plan(spec(30, fps=fps, beats=beats), 5)
     t_fade, t_dissolve = round(0.5 * fps), fps
     assert [b.transition_frames for b in plan.beats] == [t_fade, t_dissolve, t_fade, 0]
-    assert [b.clip_frames for b in plan.beats] == [5 * fps + t_fade, 10 * fps + t_dissolve, 5 * fps + t_fade, 10 * fps]
+    assert [b.clip_frames for b in plan.beats] == [
+        5 * fps + t_fade,
+        10 * fps + t_dissolve,
+        5 * fps + t_fade,
+        10 * fps,
+    ]
     # The stitched length: sum(clips) - sum(transitions) == duration, to the frame.
     assert sum(b.clip_frames for b in plan.beats) - sum(b.transition_frames for b in plan.beats) == 30 * fps
     assert plan.joins == (
@@ -69,7 +79,12 @@ def test_transitions_add_frames_to_the_outgoing_clip_so_the_total_is_exact(fps):
 
 def test_offsets_follow_the_design_formula():
     # offset_k = sum(d_0..d_{k-1}) - sum(T_1..T_k), with d the clip lengths.
-    beats = [beat("a", 5, "fade"), beat("b", 7.5, "fade", transition_duration=1.25), beat("c", 5, "fade"), beat("d", 7.5)]
+    beats = [
+        beat("a", 5, "fade"),
+        beat("b", 7.5, "fade", transition_duration=1.25),
+        beat("c", 5, "fade"),
+        beat("d", 7.5),
+    ]
     plan = build_plan(spec(25, beats=beats), 5)
     clips = [b.clip_frames for b in plan.beats]
     ts = [b.transition_frames for b in plan.beats]

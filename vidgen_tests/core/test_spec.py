@@ -70,7 +70,13 @@ def test_every_xfade_name_is_accepted():
 
 def test_unknown_aspect_ratio_camera_and_field_are_reported_together():
     found, _ = errors(
-        {"id": "a", "prompt": "p", "aspect_ratio": "4:3", "colour": "red", "beats": [{**BEAT, "camera": "zoom"}]}
+        {
+            "id": "a",
+            "prompt": "p",
+            "aspect_ratio": "4:3",
+            "colour": "red",
+            "beats": [{**BEAT, "camera": "zoom"}],
+        }
     )
     assert found == {
         "aspect_ratio": "got '4:3'; allowed: '16:9', '9:16' or '1:1'",

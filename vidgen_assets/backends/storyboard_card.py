@@ -1,0 +1,412 @@
+"""Storyboard cards: one PNG per beat, drawn with Pillow.
+
+A card shows a simple composition in the style's palette (a gradient sky, a horizon with a perspective
+floor, a subject on a third, grid marks) so that camera motion is visible when the card is animated, plus
+the beat's number, name, timecode range, prompt, camera move and aesthetic. The layout differs for
+landscape, portrait and square frames. Every text is sanitised, wrapped and truncated: no prompt can
+crash the renderer or overflow the card. The seed moves small details only, deterministically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageDraw
+
+from vidgen_assets.core.generation import Camera, ImageRequest
+from vidgen_assets.media.fonts import Font, load_font
+
+RGB = tuple[int, int, int]
+Layout = Literal["landscape", "portrait", "square"]
+
+DEFAULT_PALETTE: tuple[str, ...] = ("#1d2b3a", "#3f6e74", "#e0b36a", "#f4efe6")
+ELLIPSIS = "…"
+CAMERA_LABELS: dict[str, str] = {
+    "push_in": "push in",
+    "pull_out": "pull out",
+    "pan_left": "pan left",
+    "pan_right": "pan right",
+    "static": "static",
+}
+
+
+# ---------------------------------------------------------------------------------------------- pure helpers
+
+
+def parse_colour(text: str) -> RGB | None:
+    """`#rgb`, `#rrggbb` or `#rrggbbaa` (the `#` optional) as an RGB triple; None when unreadable."""
+    digits = text.strip().lstrip("#")
+    if len(digits) == 3:
+        digits = "".join(ch * 2 for ch in digits)
+    if len(digits) == 8:
+        digits = digits[:6]
+    if len(digits) != 6:
+        return None
+    try:
+        value = int(digits, 16)
+    except ValueError:
+        return None
+    return ((value >> 16) & 0xFF, (value >> 8) & 0xFF, value & 0xFF)
+
+
+def palette_colours(palette: tuple[str, ...]) -> list[RGB]:
+    """The readable colours of `palette` (at least two), falling back on `DEFAULT_PALETTE`."""
+    colours = [c for c in (parse_colour(p) for p in palette) if c is not None]
+    if not colours:
+        colours = [c for c in (parse_colour(p) for p in DEFAULT_PALETTE) if c is not None]
+    if len(colours) == 1:
+        only = colours[0]
+        colours.append(_mix(only, (255, 255, 255) if _luma(only) < 128 else (0, 0, 0), 0.45))
+    return colours
+
+
+def timecode(frame: int, fps: int) -> str:
+    """`MM:SS.hh` (hundredths rounded half up) of frame `frame` at `fps`."""
+    hundredths = (2 * frame * 100 + fps) // (2 * fps)
+    minutes, rest = divmod(hundredths, 6000)
+    return f"{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
+
+
+def clean_text(text: str) -> str:
+    """Printable single-line text: no controls, no lone surrogates, whitespace collapsed."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            kept.append(" ")
+        elif category in ("Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def fit_line(text: str, font: Font, max_width: float) -> str:
+    """`text` if it fits in `max_width` pixels, else its longest prefix that fits followed by an ellipsis."""
+    if _width(font, text) <= max_width:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # longest prefix p with width(p + ELLIPSIS) <= max_width
+        mid = (low + high + 1) // 2
+        if _width(font, text[:mid].rstrip() + ELLIPSIS) <= max_width:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low].rstrip() + ELLIPSIS
+
+
+def wrap_text(text: str, font: Font, max_width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap into at most `max_lines` lines; words too long for a line break anywhere.
+
+    When the text does not fit, the last line ends with an ellipsis.
+    """
+    if max_lines <= 0 or not text:
+        return []
+    lines: list[str] = []
+    current = ""
+    words = text.split(" ")
+    index = 0
+    while index < len(words) and len(lines) < max_lines:
+        word = words[index]
+        candidate = f"{current} {word}" if current else word
+        if _width(font, candidate) <= max_width:
+            current = candidate
+            index += 1
+        elif current:
+            lines.append(current)
+            current = ""
+        else:  # a single word wider than the line: cut it where it stops fitting
+            cut = _longest_fitting_prefix(word, font, max_width)
+            lines.append(word[:cut])
+            words[index] = word[cut:]
+    if current and len(lines) < max_lines:
+        lines.append(current)
+        current = ""
+    if index < len(words) or current:
+        lines[-1] = fit_line(lines[-1] + ELLIPSIS, font, max_width)
+    return lines
+
+
+def card_rng(request: ImageRequest) -> np.random.Generator:
+    """The random source for a card's small details: a function of the video, beat and seed only."""
+    key = f"{request.video_id}\x1f{request.beat_index}\x1f{request.seed}".encode("utf-8", "replace")
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
+
+
+def layout_of(width: int, height: int) -> Layout:
+    """Landscape when clearly wider than tall, portrait when clearly taller, square otherwise."""
+    if width >= height * 1.15:
+        return "landscape"
+    if height >= width * 1.15:
+        return "portrait"
+    return "square"
+
+
+# -------------------------------------------------------------------------------------------------- drawing
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    width: int
+    height: int
+    layout: Layout
+    short: int
+    margin: int
+
+
+def render_card(request: ImageRequest) -> Image.Image:
+    """The storyboard card for one beat, as an RGB image of `request.frame` size."""
+    width, height = request.frame.width, request.frame.height
+    if width <= 0 or height <= 0:
+        raise ValueError(f"card size must be positive, got {width}x{height}")
+    short = min(width, height)
+    geo = _Geometry(width, height, layout_of(width, height), short, max(4, round(short * 0.045)))
+    colours = palette_colours(request.palette)
+    rng = card_rng(request)
+
+    image = Image.fromarray(_background(geo, colours, rng), "RGB").convert("RGBA")
+    overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(overlay)
+    horizon = _draw_scene(draw, geo, colours, rng)
+    _draw_grid_marks(draw, geo, horizon)
+    image = Image.alpha_composite(image, overlay)
+
+    text_layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    _draw_text(ImageDraw.Draw(text_layer), geo, request)
+    return Image.alpha_composite(image, text_layer).convert("RGB")
+
+
+def _background(geo: _Geometry, colours: list[RGB], rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    """A diagonal gradient through the palette's first three colours (sky) above the horizon."""
+    stops = np.array(colours[: min(3, len(colours))], dtype=np.float32)
+    tilt = 0.2 + 0.15 * float(rng.random())
+    ys = np.linspace(0.0, 1.0, geo.height, dtype=np.float32)[:, None]
+    xs = np.linspace(0.0, 1.0, geo.width, dtype=np.float32)[None, :]
+    t = np.clip(ys * (1 - tilt) + xs * tilt, 0.0, 1.0) * (len(stops) - 1)
+    low = np.floor(t).astype(np.int64)
+    high = np.minimum(low + 1, len(stops) - 1)
+    frac = (t - low)[..., None]
+    pixels = stops[low] * (1 - frac) + stops[high] * frac
+    return np.asarray(np.clip(np.rint(pixels), 0, 255), dtype=np.uint8)
+
+
+def _draw_scene(draw: ImageDraw.ImageDraw, geo: _Geometry, colours: list[RGB], rng: np.random.Generator) -> int:
+    """Ground with perspective lines, a sun, and the subject on a third. Returns the horizon's y."""
+    w, h = geo.width, geo.height
+    horizon_share = {"landscape": 0.62, "portrait": 0.6, "square": 0.6}[geo.layout]
+    horizon = round(h * (horizon_share + float(rng.uniform(-0.03, 0.03))))
+    ground = _mix(colours[0], (0, 0, 0), 0.35)
+    draw.rectangle((0, horizon, w, h), fill=(*ground, 150))
+    draw.line((0, horizon, w, horizon), fill=(255, 255, 255, 110), width=max(1, geo.short // 180))
+
+    if geo.layout == "portrait":
+        subject_x = round(w * (0.5 + float(rng.uniform(-0.06, 0.06))))
+        sun_x = round(w * float(rng.choice([0.25, 0.75])))
+        sun_y = round(h * 0.2)
+    else:
+        third = float(rng.choice([1 / 3, 2 / 3]))
+        subject_x = round(w * third)
+        sun_x = round(w * (1 - third))
+        sun_y = round(horizon * 0.45)
+
+    # Perspective floor lines from a vanishing point on the horizon above the subject.
+    spacing = max(8, w // 10)
+    line_width = max(1, geo.short // 240)
+    for foot in range(-w, 2 * w + 1, spacing):
+        draw.line((subject_x, horizon, foot, h), fill=(255, 255, 255, 45), width=line_width)
+    depth = 1.0
+    while True:
+        depth *= 0.62
+        y = round(h - (h - horizon) * (1 - depth))
+        if y - horizon < max(3, (h - horizon) // 12):
+            break
+        draw.line((0, y, w, y), fill=(255, 255, 255, 35), width=line_width)
+
+    accent = _most_contrasting(colours, colours[0])
+    sun_r = round(geo.short * 0.07)
+    draw.ellipse(
+        (sun_x - sun_r, sun_y - sun_r, sun_x + sun_r, sun_y + sun_r),
+        fill=(*_mix(accent, (255,) * 3, 0.5), 170),
+    )
+
+    # The subject: a rounded body with a head, standing on the horizon, with a shadow.
+    body_h = round(geo.short * (0.34 if geo.layout == "portrait" else 0.3))
+    body_w = round(body_h * 0.42)
+    base = horizon + round(geo.short * 0.04)
+    shadow_w = round(body_w * 1.3)
+    draw.ellipse(
+        (subject_x - shadow_w, base - body_w // 5, subject_x + shadow_w, base + body_w // 5),
+        fill=(0, 0, 0, 90),
+    )
+    top = base - body_h
+    draw.rounded_rectangle(
+        (subject_x - body_w // 2, top, subject_x + body_w // 2, base),
+        radius=max(1, body_w // 3),
+        fill=(*accent, 235),
+    )
+    head_r = round(body_w * 0.42)
+    draw.ellipse(
+        (subject_x - head_r, top - 2 * head_r - 2, subject_x + head_r, top - 2),
+        fill=(*_mix(accent, (255,) * 3, 0.25), 245),
+    )
+    return horizon
+
+
+def _draw_grid_marks(draw: ImageDraw.ImageDraw, geo: _Geometry, horizon: int) -> None:
+    """Small crosses on a regular grid and faint thirds: they make every camera move easy to read."""
+    step = max(6, geo.short // 6)
+    arm = max(2, geo.short // 90)
+    width = max(1, geo.short // 360)
+    for y in range(step // 2, geo.height, step):
+        for x in range(step // 2, geo.width, step):
+            colour = (255, 255, 255, 70) if y < horizon else (255, 255, 255, 50)
+            draw.line((x - arm, y, x + arm, y), fill=colour, width=width)
+            draw.line((x, y - arm, x, y + arm), fill=colour, width=width)
+    for k in (1, 2):
+        x = round(geo.width * k / 3)
+        y = round(geo.height * k / 3)
+        for start in range(0, geo.height, 2 * arm * 2):
+            draw.line((x, start, x, start + 2 * arm), fill=(255, 255, 255, 40), width=width)
+        for start in range(0, geo.width, 2 * arm * 2):
+            draw.line((start, y, start + 2 * arm, y), fill=(255, 255, 255, 40), width=width)
+
+
+def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest) -> None:
+    """Header (number, name, timecode) at the top; prompt and camera/aesthetic in a panel at the bottom."""
+    w, h, m = geo.width, geo.height, geo.margin
+    title_font = load_font(max(8, round(geo.short * 0.06)), bold=True)
+    body_font = load_font(max(7, round(geo.short * 0.042)))
+    small_font = load_font(max(6, round(geo.short * 0.034)))
+    text_width = w - 2 * m
+
+    count = max(request.beat_count, request.beat_index + 1, 1)
+    digits = max(2, len(str(count)))
+    number = f"{request.beat_index + 1:0{digits}d} / {count:0{digits}d}"
+    name = clean_text(request.beat_name.replace("_", " ")).upper() or "BEAT"
+    fps = request.frame.fps
+    timing = f"{timecode(request.start_frame, fps)} – {timecode(request.end_frame, fps)}"
+
+    title_h = _line_height(title_font)
+    body_h = _line_height(body_font)
+    small_h = _line_height(small_font)
+    gap = max(2, round(geo.short * 0.012))
+
+    # Header band.
+    two_rows = geo.layout != "landscape"
+    header_h = m + title_h + (gap + small_h if two_rows else 0) + m // 2
+    draw.rectangle((0, 0, w, header_h), fill=(0, 0, 0, 120))
+    number_w = _width(title_font, number + "   ")
+    _text(draw, (m, m), number, title_font, (255, 255, 255, 255))
+    if two_rows:
+        _text(draw, (m + number_w, m), fit_line(name, title_font, text_width - number_w), title_font, (255,) * 4)
+        _text(draw, (m, m + title_h + gap), timing, small_font, (230, 230, 230, 255))
+    else:
+        timing_w = _width(small_font, timing)
+        room = text_width - number_w - timing_w - m
+        _text(draw, (m + number_w, m), fit_line(name, title_font, room), title_font, (255,) * 4)
+        _text(draw, (w - m - timing_w, m + (title_h - small_h) // 2), timing, small_font, (230, 230, 230, 255))
+
+    # Bottom panel: prompt, then camera move and aesthetic.
+    max_lines = {"landscape": 3, "portrait": 6, "square": 4}[geo.layout]
+    prompt_lines = wrap_text(clean_text(request.prompt), body_font, text_width, max_lines)
+    footer = "camera: " + CAMERA_LABELS.get(request.camera, clean_text(str(request.camera)))
+    aesthetic = clean_text(request.aesthetic)
+    if aesthetic:
+        footer += " · " + aesthetic
+    icon = small_h
+    footer_line = fit_line(footer, small_font, text_width - icon - gap)
+    panel_h = m // 2 + len(prompt_lines) * (body_h + gap) + small_h + m
+    panel_top = h - panel_h
+    draw.rectangle((0, panel_top, w, h), fill=(0, 0, 0, 135))
+    y = panel_top + m // 2
+    for line in prompt_lines:
+        _text(draw, (m, y), line, body_font, (255, 255, 255, 255))
+        y += body_h + gap
+    _draw_camera_icon(draw, request.camera, (m, y, m + icon, y + icon))
+    _text(draw, (m + icon + gap, y), footer_line, small_font, (225, 225, 225, 255))
+
+
+def _draw_camera_icon(draw: ImageDraw.ImageDraw, camera: Camera, box: tuple[int, int, int, int]) -> None:
+    """A tiny pictogram of the move: arrows in or out, left or right, or a still square."""
+    x0, y0, x1, y1 = box
+    size = max(4, x1 - x0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    colour = (255, 210, 120, 255)
+    width = max(1, size // 8)
+    r = size * 0.42
+    if camera in ("push_in", "pull_out"):
+        draw.rectangle((cx - r, cy - r, cx + r, cy + r), outline=colour, width=width)
+        inner = r * 0.45
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            outer_pt = (cx + sx * r, cy + sy * r)
+            inner_pt = (cx + sx * inner, cy + sy * inner)
+            start, end = (outer_pt, inner_pt) if camera == "push_in" else (inner_pt, outer_pt)
+            draw.line((*start, *end), fill=colour, width=width)
+    elif camera in ("pan_left", "pan_right"):
+        sign = -1 if camera == "pan_left" else 1
+        draw.line((cx - sign * r, cy, cx + sign * r, cy), fill=colour, width=width)
+        tip = cx + sign * r
+        draw.polygon(
+            [(tip, cy), (tip - sign * r * 0.6, cy - r * 0.5), (tip - sign * r * 0.6, cy + r * 0.5)],
+            fill=colour,
+        )
+    else:
+        draw.rectangle((cx - r * 0.6, cy - r * 0.6, cx + r * 0.6, cy + r * 0.6), outline=colour, width=width)
+
+
+# ------------------------------------------------------------------------------------------------ internals
+
+
+def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: Font, fill: tuple[int, ...]) -> None:
+    try:
+        draw.text(xy, text, font=font, fill=fill)
+    except (UnicodeError, ValueError, OSError):  # a bitmap fallback font without the glyphs
+        draw.text(xy, text.encode("ascii", "replace").decode("ascii"), font=font, fill=fill)
+
+
+def _width(font: Font, text: str) -> float:
+    try:
+        return float(font.getlength(text))
+    except (UnicodeError, ValueError, OSError):
+        return float(font.getlength(text.encode("ascii", "replace").decode("ascii")))
+
+
+def _longest_fitting_prefix(word: str, font: Font, max_width: float) -> int:
+    low, high = 1, len(word)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _width(font, word[:mid]) <= max_width:
+            low = mid
+        else:
+            high = mid - 1
+    return max(1, low)
+
+
+def _line_height(font: Font) -> int:
+    return int(font.getbbox("Ágjy")[3]) + 1
+
+
+def _luma(colour: RGB) -> float:
+    r, g, b = colour
+    return 0.299 * r + 0.587 * g + 0.114 * b
+
+
+def _mix(a: RGB, b: tuple[int, ...], t: float) -> RGB:
+    return (
+        round(a[0] * (1 - t) + b[0] * t),
+        round(a[1] * (1 - t) + b[1] * t),
+        round(a[2] * (1 - t) + b[2] * t),
+    )
+
+
+def _most_contrasting(colours: list[RGB], against: RGB) -> RGB:
+    best = max(colours, key=lambda c: abs(_luma(c) - _luma(against)) + 0.001 * sum(c))
+    if abs(_luma(best) - _luma(against)) < 60:
+        return _mix(best, (255, 255, 255) if _luma(against) < 128 else (0, 0, 0), 0.6)
+    return best

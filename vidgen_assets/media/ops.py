@@ -1,0 +1,103 @@
+"""Media operations: a pure command builder run by the one runner, written atomically.
+
+Each operation writes to a temporary file beside `out` and renames it into place only when ffmpeg
+succeeded, so a failure (a `MediaError` carrying the command and stderr) never leaves a partial file at
+`out`. Each returns the probed `MediaInfo` of what it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from vidgen_assets.media import commands
+from vidgen_assets.media.commands import Join, Overlay
+from vidgen_assets.media.files import atomic_output
+from vidgen_assets.media.probe import MediaInfo, probe
+from vidgen_assets.media.runner import MediaError, run
+
+__all__ = ["Join", "MediaInfo", "Overlay", "encode_frames", "finalise", "normalise_chunk", "stitch"]
+
+
+def _raw_bytes(frames: Iterable[npt.NDArray[np.uint8]], width: int, height: int) -> Iterator[bytes]:
+    for n, frame in enumerate(frames):
+        if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+            expected = (height, width, 3)
+            raise ValueError(f"frame {n}: expected uint8 array of shape {expected}, got {frame.dtype} {frame.shape}")
+        yield np.ascontiguousarray(frame).tobytes()
+
+
+def encode_frames(frames: Iterable[npt.NDArray[np.uint8]], out: Path, width: int, height: int, fps: int) -> MediaInfo:
+    """Encode RGB frames (uint8, height x width x 3) into an H.264 MP4 chunk at a constant `fps`."""
+    with atomic_output(out) as tmp:
+        run(
+            commands.encode_raw_frames(tmp, width, height, fps),
+            stdin_chunks=_raw_bytes(frames, width, height),
+        )
+        info = probe(tmp)
+    return info
+
+
+def normalise_chunk(
+    src: Path, out: Path, width: int, height: int, fps: int, frames: int, drop_first: bool
+) -> MediaInfo:
+    """See `commands.normalise_chunk`; checks that the result has exactly `frames` frames."""
+    with atomic_output(out) as tmp:
+        args = commands.normalise_chunk(src, tmp, width, height, fps, frames, drop_first)
+        run(args)
+        info = _expect(probe(tmp), frames, args)
+    return info
+
+
+def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int, out: Path) -> MediaInfo:
+    """See `commands.stitch`; checks the joins against the clips' frame counts, then the result's count
+    (sum of clips minus sum of transitions)."""
+    beat_frames = [sum(probe(clip).frames for clip in clips) for clips in beat_clips]
+    _check_joins(beat_frames, joins)
+    total = sum(beat_frames) - sum(join.frames for join in joins)
+    with atomic_output(out) as tmp:
+        args = commands.stitch(beat_clips, joins, fps, tmp)
+        run(args)
+        info = _expect(probe(tmp), total, args)
+    return info
+
+
+def finalise(
+    stitched: Path,
+    out: Path,
+    overlays: Sequence[Overlay],
+    music: Path | None,
+    music_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> MediaInfo:
+    """See `commands.finalise`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = commands.finalise(stitched, tmp, overlays, music, music_volume, total_frames, fps, fade_in_s, fade_out_s)
+        run(args)
+        info = _expect(probe(tmp), total_frames, args)
+    return info
+
+
+def _check_joins(beat_frames: Sequence[int], joins: Sequence[Join]) -> None:
+    """Each join must start where the next beat starts, and a transition must fit in both beats."""
+    if len(joins) != len(beat_frames) - 1:
+        raise ValueError(f"{len(beat_frames)} beats need {len(beat_frames) - 1} joins, got {len(joins)}")
+    start = 0
+    for k, join in enumerate(joins):
+        start += beat_frames[k] - join.frames
+        if join.offset_frame != start:
+            raise ValueError(f"join {k} ({join}) should start at frame {start} given the clips' lengths")
+        if join.frames > min(beat_frames[k], beat_frames[k + 1]):
+            raise ValueError(f"join {k} ({join}) is longer than a beat it joins ({beat_frames[k : k + 2]})")
+
+
+def _expect(info: MediaInfo, frames: int, args: Sequence[str]) -> MediaInfo:
+    if info.frames != frames:
+        raise MediaError(f"expected {frames} frames, ffmpeg wrote {info.frames}", args)
+    return info

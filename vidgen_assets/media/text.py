@@ -1,0 +1,147 @@
+"""On-screen text rendered with Pillow into full-frame transparent PNGs (composited later by ffmpeg).
+
+Rendering text in Python rather than with ffmpeg's `drawtext` avoids filter-graph escaping entirely:
+quotes, colons, percent signs and backslashes are just characters here. Any Unicode string renders
+without error (glyphs the font lacks come out as the font's placeholder), and the output is
+deterministic.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from PIL import Image, ImageDraw
+
+from vidgen_assets.media.files import atomic_output
+from vidgen_assets.media.fonts import Font, load_font
+
+TextStyle = Literal["caption", "cta"]
+
+TEXT_FILL = (255, 255, 255, 255)
+BAND_FILL = (0, 0, 0, 150)
+SHADOW_FILL = (0, 0, 0, 200)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where and how large one style's text goes, relative to the frame."""
+
+    size: float  # font size as a fraction of the frame's short side
+    centre_y: float  # vertical centre of the text block as a fraction of the height
+    max_width: float  # widest line as a fraction of the width
+    max_lines: int
+    bold: bool
+
+
+LAYOUTS: dict[TextStyle, Layout] = {
+    "caption": Layout(size=0.065, centre_y=0.82, max_width=0.86, max_lines=3, bold=False),
+    "cta": Layout(size=0.11, centre_y=0.58, max_width=0.84, max_lines=3, bold=True),
+}
+
+
+def clean_text(text: str) -> str:
+    """Drop what no font can draw: control characters (tabs become spaces), lone surrogates, and
+    private-use or unassigned code points; collapse runs of spaces. Newlines are kept."""
+    kept: list[str] = []
+    for char in text.replace("\r\n", "\n").replace("\t", " "):
+        if char == "\n" or unicodedata.category(char) not in {"Cc", "Cs", "Co", "Cn"}:
+            kept.append(char)
+    lines = [" ".join(line.split()) for line in "".join(kept).split("\n")]
+    return "\n".join(lines).strip("\n")
+
+
+def _width(font: Font, text: str) -> float:
+    return float(font.getlength(text))
+
+
+def _break_word(word: str, font: Font, max_width: float) -> list[str]:
+    """Split a word wider than `max_width` into pieces that fit (at least one character each)."""
+    pieces: list[str] = []
+    current = ""
+    for char in word:
+        if current and _width(font, current + char) > max_width:
+            pieces.append(current)
+            current = char
+        else:
+            current += char
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def wrap(text: str, font: Font, max_width: float) -> list[str]:
+    """Greedy word wrap to `max_width` pixels; explicit newlines are kept; over-long words are broken."""
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        current = ""
+        for word in paragraph.split(" "):
+            if not word:
+                continue
+            candidate = f"{current} {word}" if current else word
+            if _width(font, candidate) <= max_width:
+                current = candidate
+                continue
+            if current:
+                lines.append(current)
+            pieces = _break_word(word, font, max_width)
+            lines.extend(pieces[:-1])
+            current = pieces[-1]
+        if current:
+            lines.append(current)
+    return lines
+
+
+def _fit(text: str, width: int, height: int, layout: Layout) -> tuple[Font, list[str]]:
+    """The largest font (from the layout's size down) whose wrapped text has at most `max_lines`."""
+    max_width = width * layout.max_width
+    size = max(8, round(min(width, height) * layout.size))
+    while True:
+        font = load_font(size, bold=layout.bold)
+        lines = wrap(text, font, max_width)
+        if len(lines) <= layout.max_lines or size <= 8:
+            return font, lines
+        size = max(8, size * 9 // 10)
+
+
+def render_text_overlay(text: str, width: int, height: int, out_png: Path, style: TextStyle) -> Path:
+    """Write a transparent `width` x `height` RGBA PNG with `text` in the given style; return its path.
+
+    `caption`: lower third, centred, wrapped to the frame, on a semi-transparent dark band.
+    `cta`: larger and bold, centred slightly below the middle, on a band.
+    Empty (or undrawable) text gives a fully transparent image.
+    """
+    layout = LAYOUTS[style]
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    text = clean_text(text)
+    if text:
+        _draw(image, text, layout)
+    with atomic_output(out_png) as tmp:
+        image.save(tmp, format="PNG")
+    return out_png
+
+
+def _draw(image: Image.Image, text: str, layout: Layout) -> None:
+    width, height = image.size
+    font, lines = _fit(text, width, height, layout)
+    size = int(getattr(font, "size", 10))
+    line_height = round(size * 1.25)
+    pad = max(2, size // 2)
+    room = max(1, (height - 2 * pad) // line_height)
+    if len(lines) > room:  # only with absurdly long text at the smallest size: keep what fits
+        lines = [*lines[: room - 1], lines[room - 1] + "…"]
+    block = line_height * len(lines)
+    top = round(height * layout.centre_y - block / 2)
+    top = min(max(top, pad), max(pad, height - pad - block))
+    band = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    ImageDraw.Draw(band).rectangle((0, top - pad, width, top + block + pad), fill=BAND_FILL)
+    image.alpha_composite(band)
+    draw = ImageDraw.Draw(image)
+    shadow = max(1, size // 20)
+    for i, line in enumerate(lines):
+        x = width / 2
+        y = top + i * line_height + line_height / 2
+        draw.text((x + shadow, y + shadow), line, font=font, fill=SHADOW_FILL, anchor="mm")
+        draw.text((x, y), line, font=font, fill=TEXT_FILL, anchor="mm")
