@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from vidgen_assets.core.spec import read_spec_text
+from vidgen_assets.defs.partitions import pair_video
 from vidgen_assets.media import runner as media_runner
 from vidgen_assets.runner import RenderFailed, Runner
 from vidgen_tests.conftest import EXAMPLES
@@ -56,7 +57,8 @@ def failing_ffmpeg(tmp_path: Path, marker: str) -> Path:
     script = tmp_path / "ffmpeg-failing"
     script.write_text(
         "#!/bin/sh\n"
-        f'for a in "$@"; do case "$a" in *{marker}*) echo "{marker}: No space left on device" >&2; exit 1;; esac; done\n'
+        f'for a in "$@"; do case "$a" in *{marker}*)\n'
+        f'  echo "{marker}: No space left on device" >&2; exit 1;; esac; done\n'
         f'exec "{media_runner.ffmpeg_exe()}" "$@"\n'
     )
     script.chmod(0o755)
@@ -127,6 +129,7 @@ def test_the_asset_graph(settings):
         ("stitched_video", "stitched_matches_plan"),
         ("final_video", "final_matches_spec"),
     }
-    assert {j.name for j in defs.jobs or []} == {"prepare_video", "chunk_pairs", "assemble_video"}  # type: ignore[union-attr]
+    assert {getattr(job, "name", None) for job in defs.jobs or []} == {"prepare_video", "chunk_pairs", "assemble_video"}
+    assert defs.resolve_job_def("chunk_pairs").partitions_def == pair_video
     for key in keys:
         assert graph.get(dg.AssetKey(key)).description, f"{key} has no docstring"
