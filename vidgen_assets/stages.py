@@ -69,7 +69,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
-    files: dict[str, Path | None] = {}
+    files: dict[str, Path] = {}
     generations = []
     for beat in plan.beats:
         relative = layout.storyboard_image(beat.index)
@@ -116,7 +116,7 @@ def chunk_pair(
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
-    files: dict[str, Path | None] = {}
+    files: dict[str, Path] = {}
     chunks = []
     source = storyboard_image
     for chunk in beat.chunks:

@@ -13,6 +13,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.media import preview, probe
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -116,6 +117,11 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
             "images": len(out.files),
             "beats": len(video_spec.beats),
             "folder": _uri(store, video_spec.video_id, "storyboard"),
+            "preview": dg.MetadataValue.md(
+                preview.sheet_markdown(
+                    [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
+                )
+            ),
         },
     )
 
@@ -161,6 +167,12 @@ def chunk_pair(
             "seconds": beat.clip_frames / video_spec.fps,
             "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
             "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
+            "preview": dg.MetadataValue.md(
+                preview.sheet_markdown(
+                    [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
+                    "storyboard image, then each chunk's last frame",
+                )
+            ),
         },
     )
 
@@ -226,6 +238,8 @@ def final_video(
     store = vidgen.store()
     out = stages.final_video(video_spec, stitched_video, music, storyboard, store, vidgen.scratch())
     r = out.record
+    final = out.path("final.mp4")
+    posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])
     return dg.Output(
         out,
         data_version=_version(out),
@@ -239,6 +253,7 @@ def final_video(
             "megabytes": round(r["bytes"] / 1e6, 2),
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
+            "preview": dg.MetadataValue.md(preview.frames_markdown(posters, "the middle frame of each beat")),
         },
     )
 

@@ -2,7 +2,8 @@
 
 An asset makes its files in a scratch directory and returns `Artifacts`; saving puts every file at its
 key under `videos/<id>/`, then the manifest last (the manifest's presence means the output is whole).
-A file mapped to `None` is already stored and unchanged (an asset that found its output cached).
+Files listed in `stored` are already in the store, unchanged (an asset that found its output cached),
+and are not written again.
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ class Artifacts:
     video_id: str
     manifest: str
     """The manifest's key relative to the video, e.g. `chunks/p003.json`."""
-    files: dict[str, Path | None]
+    files: dict[str, Path]
+    """Local paths of the files."""
     record: dict[str, Any] = field(default_factory=dict)
     scratch: Path | None = None
     """A directory to delete once the files are stored."""
+    stored: frozenset[str] = frozenset()
+    """Files already in the store, unchanged."""
 
     def path(self, relative: str) -> Path:
-        """The local path of one of the files (after loading)."""
-        path = self.files[relative]
-        if path is None:
-            raise KeyError(f"{relative} was not loaded")
-        return path
+        """The local path of one of the files."""
+        return self.files[relative]
 
     @property
     def fingerprint(self) -> str | None:
@@ -48,8 +49,8 @@ def save_artifacts(store: ArtifactStore, artifacts: Artifacts) -> list[str]:
     written = []
     try:
         for relative, path in sorted(artifacts.files.items()):
-            key = layout.video_key(artifacts.video_id, relative)
-            if path is not None:
+            if relative not in artifacts.stored:
+                key = layout.video_key(artifacts.video_id, relative)
                 store.put_file(key, path)
                 written.append(key)
         manifest = {**artifacts.record, "files": sorted(artifacts.files)}
@@ -76,8 +77,9 @@ def load_artifacts(store: ArtifactStore, video_id: str, manifest: str) -> Artifa
     record = read_manifest(store, video_id, manifest)
     if record is None:
         return None
-    files = {rel: store.local_path(layout.video_key(video_id, rel)) for rel in record.get("files", [])}
-    return Artifacts(video_id=video_id, manifest=manifest, files=dict(files), record=record)
+    relatives = record.pop("files", [])
+    files = {rel: store.local_path(layout.video_key(video_id, rel)) for rel in relatives}
+    return Artifacts(video_id=video_id, manifest=manifest, files=files, record=record, stored=frozenset(relatives))
 
 
 def cached_artifacts(store: ArtifactStore, video_id: str, manifest: str, fingerprint: str) -> Artifacts | None:
@@ -88,8 +90,7 @@ def cached_artifacts(store: ArtifactStore, video_id: str, manifest: str, fingerp
     relatives = record.get("files", [])
     if not all(store.exists(layout.video_key(video_id, rel)) for rel in relatives):
         return None
-    record = {k: v for k, v in record.items() if k != "files"}
-    return Artifacts(video_id=video_id, manifest=manifest, files=dict.fromkeys(relatives), record=record)
+    return load_artifacts(store, video_id, manifest)
 
 
 def save_plan(store: ArtifactStore, plan: Plan) -> str:

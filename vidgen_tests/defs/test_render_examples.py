@@ -107,3 +107,7 @@ def test_the_video_and_its_runs_are_in_the_instance(settings, home, instance):
     assert meta["size"].value == "480x480"
     assert meta["cost_usd"].value == 0.0
     assert meta["audio"].value is False
+    assert str(meta["preview"].value).startswith("![the middle frame of each beat](data:image/jpeg;base64,")
+    storyboard = instance.get_latest_materialization_event(dg.AssetKey("storyboard"))
+    assert storyboard is not None and storyboard.asset_materialization is not None
+    assert str(storyboard.asset_materialization.metadata["preview"].value).startswith("![storyboard](data:image/jpeg")
