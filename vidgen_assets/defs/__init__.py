@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
-from vidgen_assets.defs.assets import ALL_ASSETS
-from vidgen_assets.defs.checks import ALL_CHECKS
-from vidgen_assets.defs.jobs import ALL_JOBS
-from vidgen_assets.defs.resources import ArtifactIOManager, VidgenResource
-from vidgen_assets.settings import Settings
+# vidgen deliberately uses Dagster features marked beta/preview (multi-to-single partition mappings,
+# partitioned checks, data versions); say so once here rather than on every run and worker.
+warnings.filterwarnings("ignore", category=dg.BetaWarning)
+warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+
+from vidgen_assets.defs.assets import ALL_ASSETS  # noqa: E402
+from vidgen_assets.defs.checks import ALL_CHECKS  # noqa: E402
+from vidgen_assets.defs.jobs import ALL_JOBS  # noqa: E402
+from vidgen_assets.defs.resources import ArtifactIOManager, VidgenResource  # noqa: E402
+from vidgen_assets.settings import Settings  # noqa: E402
 
 
 def build_resources(settings: Settings) -> dict[str, object]:

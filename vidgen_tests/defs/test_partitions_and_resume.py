@@ -133,3 +133,14 @@ def test_the_asset_graph(settings):
     assert defs.resolve_job_def("chunk_pairs").partitions_def == pair_video
     for key in keys:
         assert graph.get(dg.AssetKey(key)).description, f"{key} has no docstring"
+
+
+def test_the_code_location_loads_as_dagster_dev_loads_it(tmp_path):
+    dagster = Path(sys.executable).with_name("dagster")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "VIDGEN_DATA": str(tmp_path / "data")}
+    done = subprocess.run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Validation successful" in done.stdout + done.stderr
