@@ -23,14 +23,35 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     data_dir: str
     chunk_seconds: float = 5.0
+    storage: str = "local"
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    spec_dir: str = "specs"
+    work_dir: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VidgenResource:
-        return cls(data_dir=str(settings.data_dir), chunk_seconds=settings.chunk_seconds)
+        return cls(
+            data_dir=str(settings.data_dir),
+            chunk_seconds=settings.chunk_seconds,
+            storage=settings.storage,
+            s3_bucket=settings.s3_bucket,
+            s3_prefix=settings.s3_prefix,
+            spec_dir=settings.spec_dir,
+            work_dir=str(settings.work_dir) if settings.work_dir else None,
+        )
 
     @property
     def settings(self) -> Settings:
-        return Settings(data_dir=Path(self.data_dir), chunk_seconds=self.chunk_seconds)
+        return Settings(
+            data_dir=Path(self.data_dir),
+            chunk_seconds=self.chunk_seconds,
+            storage="s3" if self.storage == "s3" else "local",
+            s3_bucket=self.s3_bucket,
+            s3_prefix=self.s3_prefix,
+            spec_dir=self.spec_dir,
+            work_dir=Path(self.work_dir) if self.work_dir else None,
+        )
 
     def store(self) -> ArtifactStore:
         return self.settings.store()
