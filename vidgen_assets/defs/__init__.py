@@ -15,6 +15,7 @@ from vidgen_assets.defs.assets import ALL_ASSETS  # noqa: E402
 from vidgen_assets.defs.checks import ALL_CHECKS  # noqa: E402
 from vidgen_assets.defs.jobs import ALL_JOBS  # noqa: E402
 from vidgen_assets.defs.resources import ArtifactIOManager, VidgenResource  # noqa: E402
+from vidgen_assets.defs.sensors import ALL_SENSORS  # noqa: E402
 from vidgen_assets.settings import Settings  # noqa: E402
 
 
@@ -26,5 +27,9 @@ def build_resources(settings: Settings) -> dict[str, object]:
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
-        assets=ALL_ASSETS, asset_checks=ALL_CHECKS, jobs=ALL_JOBS, resources=build_resources(settings)
+        assets=ALL_ASSETS,
+        asset_checks=ALL_CHECKS,
+        jobs=ALL_JOBS,
+        sensors=ALL_SENSORS,
+        resources=build_resources(settings),
     )

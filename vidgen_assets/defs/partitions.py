@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-videos = dg.DynamicPartitionsDefinition(name="videos")
-pairs = dg.DynamicPartitionsDefinition(name="pairs")
+VIDEOS = "videos"
+PAIRS = "pairs"
+videos = dg.DynamicPartitionsDefinition(name=VIDEOS)
+pairs = dg.DynamicPartitionsDefinition(name=PAIRS)
 pair_video = dg.MultiPartitionsDefinition({"pair": pairs, "video": videos})
 
 # From a chunk_pair partition to its video's partition, and back (all of a video's pairs).

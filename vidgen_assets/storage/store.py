@@ -123,7 +123,7 @@ class LocalStore(ArtifactStore):
 
     def list(self, prefix: str) -> list[str]:
         base = self.root / prefix
-        start = base if base.is_dir() else base.parent
+        start = base if base.is_dir() or not prefix else base.parent
         if not start.is_dir():
             return []
         keys = (p.relative_to(self.root).as_posix() for p in start.rglob("*") if p.is_file())

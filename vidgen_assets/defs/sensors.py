@@ -1,0 +1,205 @@
+"""Sensors that make the pipeline run itself.
+
+`spec_files` watches the spec folder (local or `s3://bucket/prefix/`): a new or changed spec file
+registers its video (the `videos` partition and `spec.source.yaml`) and requests `prepare_video` in the
+same tick. A malformed spec is never fatal: it gets a rejection record, `rejected/<file>.error.txt` in
+the artifact store, and is not looked at again until the file changes.
+
+`pair_driver` takes each registered video from there: once its `prepare_video` run succeeded (the
+storyboard passed its blocking check), it registers the plan's pair keys and requests exactly that
+video's chunk-pair runs; once every pair of the current plan is materialized, it requests
+`assemble_video` (stitching and the final video, each gated by its blocking checks). Re-materializing
+one pair by hand makes it assemble again. A failed pair blocks only its own video.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import dagster as dg
+
+from vidgen_assets.backends import BackendUnavailable, get_backend
+from vidgen_assets.core.fingerprint import digest_bytes
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
+from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, prepare_video
+from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pair_partition_key, pairs, videos
+from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.spec_source import spec_files as list_spec_files
+from vidgen_assets.storage.spec_source import spec_store
+from vidgen_assets.storage.store import ArtifactStore
+
+INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
+INTERVAL_S = int(os.environ.get(INTERVAL_ENV) or 15)
+REJECTED_PREFIX = "rejected/"
+
+
+def rejection_key(filename: str) -> str:
+    return f"{REJECTED_PREFIX}{filename}.error.txt"
+
+
+def _reject(store: ArtifactStore, location: str, filename: str, reason: str) -> str:
+    key = rejection_key(filename)
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    text = f"{stamp}\nspec file: {location.rstrip('/')}/{filename}\nrejected: {reason}\n"
+    store.put_bytes(key, text.encode("utf-8"))
+    return key
+
+
+@dg.sensor(
+    name="spec_files",
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[prepare_video],
+    description="Registers each new or changed spec file in the spec folder and starts its video.",
+)
+def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
+    settings = vidgen.settings
+    location = settings.spec_dir
+    store = vidgen.store()
+    source = spec_store(location, cache_dir=settings.work_root / "spec-cache")
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    seen: dict[str, str] = cursor.get("files", {})
+    owners: dict[str, str] = cursor.get("ids", {})  # video id -> the file that registered it
+
+    current: dict[str, str] = {}
+    requests: list[dg.RunRequest] = []
+    new_videos: list[str] = []
+    for name in list_spec_files(source):
+        data = source.get_bytes(name)
+        digest = digest_bytes(data)
+        current[name] = digest
+        if seen.get(name) == digest:
+            continue
+        where = f"{location.rstrip('/')}/{name}"
+        try:
+            spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
+            get_backend(spec.backend, settings.chunk_seconds)
+        except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
+            key = _reject(store, location, name, str(exc))
+            context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            continue
+        owner = owners.get(spec.id)
+        if owner is not None and owner != name and owner in current | seen:
+            reason = f"id {spec.id!r} is already used by {owner}; give this spec another id"
+            key = _reject(store, location, name, reason)
+            context.log.warning(f"rejected {where}: {reason} (record: {store.uri(key)})")
+            continue
+        owners[spec.id] = name
+        source_key = layout.video_key(spec.id, layout.SPEC_SOURCE)
+        final_key = layout.video_key(spec.id, layout.MANIFESTS["final_video"])
+        if store.exists(source_key) and store.get_bytes(source_key) == data and store.exists(final_key):
+            context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
+            continue
+        store.put_bytes(source_key, data)
+        if not context.instance.has_dynamic_partition(VIDEOS, spec.id) and spec.id not in new_videos:
+            new_videos.append(spec.id)
+        requests.append(
+            dg.RunRequest(run_key=f"{spec.id}:{digest[:16]}", partition_key=spec.id, job_name=prepare_video.name)
+        )
+        context.log.info(f"{where}: registered video {spec.id!r}")
+
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[videos.build_add_request(new_videos)] if new_videos else [],
+        cursor=json.dumps({"files": current, "ids": owners}, sort_keys=True),
+    )
+
+
+@dataclass(frozen=True)
+class VideoState:
+    """What the instance knows of one video, as storage ids of its latest materializations."""
+
+    video_id: str
+    prepared: bool
+    plan_id: int | None
+    pair_ids: dict[str, int]
+    final_id: int | None
+
+
+def _latest_ids(instance: dg.DagsterInstance, asset: str, partitions: list[str]) -> dict[str, int]:
+    if not partitions:
+        return {}
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=partitions), limit=10_000
+    ).records
+    latest: dict[str, int] = {}
+    for record in records:
+        key = record.partition_key
+        if key is not None and record.storage_id > latest.get(key, -1):
+            latest[key] = record.storage_id
+    return latest
+
+
+def video_state(instance: dg.DagsterInstance, plan: Plan) -> VideoState:
+    video_id = plan.video_id
+    runs = instance.get_runs(
+        filters=dg.RunsFilter(job_name=prepare_video.name, tags={"dagster/partition": video_id}), limit=1
+    )
+    prepared = bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
+    plan_id = _latest_ids(instance, "video_spec", [video_id]).get(video_id)
+    pair_keys = {pair_partition_key(k, video_id): k for k in plan.pair_keys}
+    pair_ids = {pair_keys[k]: v for k, v in _latest_ids(instance, "chunk_pair", list(pair_keys)).items()}
+    final_id = _latest_ids(instance, "final_video", [video_id]).get(video_id)
+    return VideoState(video_id, prepared, plan_id, pair_ids, final_id)
+
+
+def next_requests(plan: Plan, state: VideoState) -> list[dg.RunRequest]:
+    """Pair runs for every pair not materialized since the current plan; then one assemble run."""
+    if not state.prepared or state.plan_id is None:
+        return []
+    stale = [k for k in plan.pair_keys if state.pair_ids.get(k, -1) < state.plan_id]
+    if stale:
+        return [
+            dg.RunRequest(
+                run_key=f"{plan.video_id}|{key}|plan-{state.plan_id}",
+                partition_key=pair_partition_key(key, plan.video_id),
+                job_name=chunk_pairs.name,
+            )
+            for key in stale
+        ]
+    newest_pair = max(state.pair_ids[k] for k in plan.pair_keys)
+    if state.final_id is not None and state.final_id > newest_pair:
+        return []
+    return [
+        dg.RunRequest(
+            run_key=f"{plan.video_id}|assemble|pairs-{newest_pair}",
+            partition_key=plan.video_id,
+            job_name=assemble_video.name,
+        )
+    ]
+
+
+@dg.sensor(
+    name="pair_driver",
+    minimum_interval_seconds=INTERVAL_S,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    jobs=[chunk_pairs, assemble_video],
+    description="Runs each prepared video's chunk pairs, then stitches and finishes it.",
+)
+def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
+    instance = context.instance
+    store = vidgen.store()
+    known_pairs = set(instance.get_dynamic_partitions(PAIRS))
+    new_pairs: set[str] = set()
+    requests: list[dg.RunRequest] = []
+    for video_id in instance.get_dynamic_partitions(VIDEOS):
+        plan = load_plan(store, video_id)
+        if plan is None:
+            continue
+        state = video_state(instance, plan)
+        wanted = next_requests(plan, state)
+        if wanted and wanted[0].job_name == chunk_pairs.name:
+            new_pairs |= set(plan.pair_keys) - known_pairs
+        requests += wanted
+    return dg.SensorResult(
+        run_requests=requests,
+        dynamic_partitions_requests=[pairs.build_add_request(sorted(new_pairs))] if new_pairs else [],
+    )
+
+
+ALL_SENSORS = [spec_files, pair_driver]

@@ -1,0 +1,150 @@
+"""The artifact store on S3 or any S3-compatible service (MinIO, moto, ...).
+
+Endpoint and credentials come from the standard AWS settings (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
+`AWS_SECRET_ACCESS_KEY`, `AWS_REGION`/`AWS_DEFAULT_REGION`, profiles), read by boto3 itself. Each
+object is written once and whole: a single PUT, or a multipart upload that only becomes an object when
+it completes, so an interrupted upload leaves nothing a later run would trust. Unreachable endpoints
+and missing buckets give one clear `StoreError` (short timeouts, bounded retries), never a stack of them.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+from vidgen_assets.storage.layout import content_type
+from vidgen_assets.storage.store import ArtifactStore, StoreError, check_key
+
+T = TypeVar("T")
+NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+CLIENT_CONFIG = Config(
+    connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}, signature_version="s3v4"
+)
+TRANSFER = TransferConfig(multipart_threshold=64 * 1024 * 1024, use_threads=False)
+
+
+class S3Store(ArtifactStore):
+    """Objects under `s3://bucket/prefix/`; downloads cached locally by ETag under `cache_dir`."""
+
+    def __init__(self, bucket: str, prefix: str = "", cache_dir: Path | None = None, client: Any = None) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "vidgen-s3-cache"
+        self.client = client or boto3.client("s3", config=CLIENT_CONFIG)
+
+    def _key(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def _endpoint(self) -> str:
+        return str(getattr(self.client.meta, "endpoint_url", "") or "the default AWS endpoint")
+
+    @contextmanager
+    def _errors(self, action: str, key: str) -> Iterator[None]:
+        where = f"s3://{self.bucket}/" + "/".join(p for p in (self.prefix, key) if p)
+        try:
+            yield
+        except EndpointConnectionError as exc:
+            raise StoreError(f"cannot reach the S3 endpoint {self._endpoint()} to {action} {where}: {exc}") from None
+        except NoCredentialsError:
+            raise StoreError(
+                f"no AWS credentials to {action} {where}: set AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or a profile"
+            ) from None
+        except ClientError as exc:
+            code = str(exc.response.get("Error", {}).get("Code", ""))
+            if code == "NoSuchBucket":
+                raise StoreError(
+                    f"bucket {self.bucket!r} does not exist at {self._endpoint()} ({action} {where})"
+                ) from None
+            if code in NOT_FOUND:
+                raise FileNotFoundError(f"no object at {where}") from None
+            raise StoreError(f"S3 refused to {action} {where}: {code} {exc}") from None
+        except BotoCoreError as exc:
+            raise StoreError(f"S3 error while trying to {action} {where}: {exc}") from None
+
+    def _call(self, action: str, key: str, fn: Callable[[], T]) -> T:
+        with self._errors(action, key):
+            return fn()
+        raise AssertionError("unreachable")  # pragma: no cover (the context manager re-raises)
+
+    def check(self) -> None:
+        """Fail fast with one clear error when the endpoint, the credentials or the bucket are wrong."""
+        self._call("reach", "", lambda: self.client.head_bucket(Bucket=self.bucket))
+
+    def put_file(self, key: str, src: Path) -> None:
+        extra = {"ContentType": content_type(key)}
+        self._call(
+            "write",
+            key,
+            lambda: self.client.upload_file(str(src), self.bucket, self._key(key), ExtraArgs=extra, Config=TRANSFER),
+        )
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        self._call(
+            "write",
+            key,
+            lambda: self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType=content_type(key)
+            ),
+        )
+
+    def get_bytes(self, key: str) -> bytes:
+        response = self._call("read", key, lambda: self.client.get_object(Bucket=self.bucket, Key=self._key(key)))
+        body: bytes = response["Body"].read()
+        return body
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._call("look up", key, lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))
+        except FileNotFoundError:
+            return False
+        return True
+
+    def local_path(self, key: str) -> Path:
+        """Download once per version (ETag) into the local cache; later calls reuse the file."""
+        head = self._call("look up", key, lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))
+        etag = str(head.get("ETag", "")).strip('"').replace("/", "_") or "none"
+        path = self.cache_dir / self.bucket / self._key(key)
+        local = path.with_name(f"{path.stem}.{etag}{path.suffix}")
+        if local.is_file():
+            return local
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{local.name}.", suffix=".part", dir=local.parent)
+        os.close(fd)
+        try:
+            self._call(
+                "download",
+                key,
+                lambda: self.client.download_file(self.bucket, self._key(key), tmp, Config=TRANSFER),
+            )
+            os.replace(tmp, local)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+        return local
+
+    def list(self, prefix: str) -> list[str]:
+        if ".." in prefix.split("/"):
+            raise ValueError(f"invalid store prefix: {prefix!r}")
+        full = "/".join(p for p in (self.prefix, prefix) if p)
+        strip = len(self.prefix) + 1 if self.prefix else 0
+        keys: list[str] = []
+
+        def collect() -> None:
+            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+                keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+
+        self._call("list", prefix, collect)
+        return sorted(keys)
+
+    def uri(self, key: str) -> str:
+        key = key.rstrip("/")
+        return f"s3://{self.bucket}/{self._key(key)}" if key else f"s3://{self.bucket}/{self.prefix}"

@@ -1,0 +1,104 @@
+"""The S3 store against a real S3-compatible HTTP server (moto on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from vidgen_assets.core.spec import read_spec_text
+from vidgen_assets.runner import Runner
+from vidgen_assets.settings import Settings, SettingsError
+from vidgen_assets.storage.s3 import S3Store
+from vidgen_assets.storage.store import StoreError
+from vidgen_tests.conftest import S3Server, free_port
+
+
+def test_objects_round_trip_with_content_types(s3: S3Server, tmp_path: Path):
+    store = S3Store(s3.bucket, "team-a", cache_dir=tmp_path / "cache")
+    png = tmp_path / "x.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\nfake")
+    store.put_file("videos/v/storyboard/beat_00.png", png)
+    store.put_bytes("videos/v/spec.json", b'{"a": 1}')
+    assert s3.keys() == ["team-a/videos/v/spec.json", "team-a/videos/v/storyboard/beat_00.png"]
+    head = s3.client().head_object(Bucket=s3.bucket, Key="team-a/videos/v/storyboard/beat_00.png")
+    assert head["ContentType"] == "image/png"
+    assert (
+        s3.client().head_object(Bucket=s3.bucket, Key="team-a/videos/v/spec.json")["ContentType"] == "application/json"
+    )
+    assert store.get_bytes("videos/v/spec.json") == b'{"a": 1}'
+    assert store.exists("videos/v/spec.json") and not store.exists("videos/v/nothing.json")
+    assert store.list("videos/v/") == ["videos/v/spec.json", "videos/v/storyboard/beat_00.png"]
+    assert store.uri("videos/v/spec.json") == f"s3://{s3.bucket}/team-a/videos/v/spec.json"
+    local = store.local_path("videos/v/storyboard/beat_00.png")
+    assert local.read_bytes() == png.read_bytes()
+    assert store.local_path("videos/v/storyboard/beat_00.png") == local  # cached by version
+    store.put_bytes("videos/v/storyboard/beat_00.png", b"\x89PNG changed")
+    assert store.local_path("videos/v/storyboard/beat_00.png").read_bytes() == b"\x89PNG changed"
+    with pytest.raises(FileNotFoundError, match="no object at s3://vidgen-test/team-a/videos/v/gone.json"):
+        store.get_bytes("videos/v/gone.json")
+
+
+def test_a_missing_bucket_is_one_clear_error(s3: S3Server, tmp_path: Path):
+    store = S3Store("no-such-bucket", cache_dir=tmp_path)
+    with pytest.raises(StoreError, match="bucket 'no-such-bucket' does not exist at http://127.0.0.1:"):
+        store.put_bytes("videos/v/spec.json", b"{}")
+
+
+def test_an_unreachable_endpoint_is_one_clear_error_in_bounded_time(s3: S3Server, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    store = S3Store(s3.bucket, cache_dir=tmp_path)
+    start = time.monotonic()
+    with pytest.raises(StoreError) as caught:
+        store.check()
+    assert "cannot reach the S3 endpoint http://127.0.0.1:" in str(caught.value)
+    assert time.monotonic() - start < 30
+
+
+def test_settings_choose_s3_in_one_place(s3: S3Server, tmp_path: Path):
+    settings = Settings.from_env({"VIDGEN_STORAGE": "s3", "VIDGEN_S3_BUCKET": s3.bucket, "VIDGEN_S3_PREFIX": "/p/"})
+    store = settings.store()
+    assert isinstance(store, S3Store) and (store.bucket, store.prefix) == (s3.bucket, "p")
+    with pytest.raises(SettingsError, match="VIDGEN_S3_BUCKET"):
+        Settings.from_env({"VIDGEN_STORAGE": "s3"})
+    with pytest.raises(SettingsError, match="use 'local' or 's3'"):
+        Settings.from_env({"VIDGEN_STORAGE": "ftp"})
+
+
+TWO_BEATS = """
+id: s3-video
+prompt: stored in a bucket
+duration: 10
+resolution: 480p
+beats:
+  - {name: one, duration: 5, prompt: first, camera: push_in, transition: fade, text: "Hello"}
+  - {name: two, duration: 5, prompt: second, camera: pan_left}
+cta: Done
+"""
+
+
+def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path):
+    settings = Settings(
+        data_dir=tmp_path / "unused", storage="s3", s3_bucket=s3.bucket, s3_prefix="renders",
+        work_dir=tmp_path / "work", max_parallel_pairs=2,
+    )  # fmt: skip
+    report = Runner(settings, home, progress=lambda _: None).render(read_spec_text(TWO_BEATS, "s3.yaml"), TWO_BEATS)
+    assert report.final_uri == f"s3://{s3.bucket}/renders/videos/s3-video/final.mp4"
+    prefix = "renders/videos/s3-video/"
+    assert s3.keys(prefix) == [
+        prefix + key
+        for key in (
+            "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
+            "chunks/p000.json", "chunks/p001.json", "final.json", "final.mp4", "music.json", "music.wav",
+            "spec.json", "spec.source.yaml", "stitched.json", "stitched.mp4",
+            "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json",
+        )
+    ]  # fmt: skip
+    client = s3.client()
+    assert client.head_object(Bucket=s3.bucket, Key=prefix + "final.mp4")["ContentType"] == "video/mp4"
+    assert client.head_object(Bucket=s3.bucket, Key=prefix + "music.wav")["ContentType"] == "audio/wav"
+    final = json.loads(client.get_object(Bucket=s3.bucket, Key=prefix + "final.json")["Body"].read())
+    assert (final["frames"], final["width"], final["height"], final["audio"]) == (240, 854, 480, True)
+    assert not (tmp_path / "unused").exists()  # nothing went to local storage
