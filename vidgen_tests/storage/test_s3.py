@@ -37,14 +37,16 @@ def test_objects_round_trip_with_content_types(s3: S3Server, tmp_path: Path):
     assert store.local_path("videos/v/storyboard/beat_00.png") == local  # cached by version
     store.put_bytes("videos/v/storyboard/beat_00.png", b"\x89PNG changed")
     assert store.local_path("videos/v/storyboard/beat_00.png").read_bytes() == b"\x89PNG changed"
-    with pytest.raises(FileNotFoundError, match="no object at s3://vidgen-test/team-a/videos/v/gone.json"):
+    with pytest.raises(FileNotFoundError) as missing:
         store.get_bytes("videos/v/gone.json")
+    assert str(missing.value) == "no object at s3://vidgen-test/team-a/videos/v/gone.json"
 
 
 def test_a_missing_bucket_is_one_clear_error(s3: S3Server, tmp_path: Path):
     store = S3Store("no-such-bucket", cache_dir=tmp_path)
-    with pytest.raises(StoreError, match="bucket 'no-such-bucket' does not exist at http://127.0.0.1:"):
+    with pytest.raises(StoreError) as caught:
         store.put_bytes("videos/v/spec.json", b"{}")
+    assert f"bucket 'no-such-bucket' does not exist at {s3.endpoint}" in str(caught.value)
 
 
 def test_an_unreachable_endpoint_is_one_clear_error_in_bounded_time(s3: S3Server, tmp_path: Path, monkeypatch):
