@@ -14,7 +14,10 @@ from vidgen_assets.defs.sensors import VideoState, next_requests, pair_driver, s
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
 
-SPEC = "prompt: {prompt}\nduration: 10\nresolution: 480p\nbeats:\n  - {{name: a, duration: 5, prompt: x}}\n  - {{name: b, duration: 5, prompt: y}}\n"
+SPEC = (
+    "prompt: {prompt}\nduration: 10\nresolution: 480p\nbeats:\n"
+    "  - {{name: a, duration: 5, prompt: x}}\n  - {{name: b, duration: 5, prompt: y}}\n"
+)
 
 
 def tick(sensor, instance, settings, cursor=None) -> dg.SensorResult:
