@@ -1,6 +1,7 @@
 """`vidgen`: validate and render specs from the command line.
 
-Exit codes: 0 success, 2 invalid spec (or usage), 1 a failed run. Messages say what failed and where.
+Exit codes: 0 success, 2 invalid spec, usage or a budget below the estimate, 1 a failed run. Messages say
+what failed and where.
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
+from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices
+from vidgen_assets.core.cost import Estimate, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, load_spec
@@ -84,11 +88,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_INVALID
     for spec, _, path in specs:
         try:
-            plan = plan_spec(spec, Settings.from_env().chunk_seconds)
+            plan = plan_spec(spec, chunk_seconds_for(spec, Settings.from_env().chunk_seconds))
         except (ValueError, SettingsError) as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
         print(describe_plan(plan, str(path)))
+    return EXIT_OK
+
+
+def _estimates(specs: list[tuple[Spec, str, Path]]) -> list[tuple[Spec, Path, Estimate]] | None:
+    """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
+    out = []
+    try:
+        default_chunk = Settings.from_env().chunk_seconds
+        prices = load_prices()
+    except (ValueError, SettingsError) as exc:
+        _err(f"settings: {exc}")
+        return None
+    for spec, _, path in specs:
+        try:
+            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+            out.append((spec, path, estimate_plan(plan, prices)))
+        except ValueError as exc:
+            _err(f"invalid spec {path}:\n  {exc}")
+            return None
+    return out
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    specs = _load(args.specs)
+    if specs is None:
+        return EXIT_INVALID
+    found = _estimates(specs)
+    if found is None:
+        return EXIT_INVALID
+    for spec, path, estimate in found:
+        print(f"{path}: video {spec.id}, backend {spec.backend}")
+        print(estimate.table())
+        if spec.budget_usd is not None:
+            refusal = budget_refusal(spec.budget_usd, estimate)
+            verdict = "OVER BUDGET: render would refuse it" if refusal else "within budget"
+            print(f"budget_usd {usd(Decimal(str(spec.budget_usd)))}: {verdict}")
+        print()
     return EXIT_OK
 
 
@@ -111,10 +152,19 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     for spec, _, path in specs:
         try:
-            get_backend(spec.backend, settings.chunk_seconds)
+            get_backend(spec.backend, settings.chunk_seconds, spec.models)
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
+    # Budgets are checked for every spec before anything is generated (and so before anything is paid).
+    estimates = _estimates(specs)
+    if estimates is None:
+        return EXIT_INVALID
+    refusals = [r for spec, _, est in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
+    if refusals:
+        for refusal in refusals:
+            _err(f"refused: {refusal}")
+        return EXIT_INVALID
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -132,7 +182,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                 failed += 1
                 continue
             split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-            print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost ${report.cost_usd:.2f}")
+            cost = usd(Decimal(str(report.cost_usd)))
+            print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
             for warning in report.warnings:
                 print(f"[{spec.id}] warning: {warning}")
             print(report.final_uri)
@@ -151,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--dagster-home", help="Dagster instance dir (default $DAGSTER_HOME or ./.dagster_home)")
     render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
     render.set_defaults(func=cmd_render)
+    estimate = sub.add_parser("estimate", help="print what rendering each spec costs: per stage, model, calls")
+    estimate.add_argument("specs", nargs="+", metavar="SPEC")
+    estimate.set_defaults(func=cmd_estimate)
     return parser
 
 

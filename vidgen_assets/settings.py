@@ -19,10 +19,12 @@ SPEC_DIR_ENV = "VIDGEN_SPEC_DIR"
 WORK_ENV = "VIDGEN_WORK_DIR"
 CHUNK_SECONDS_ENV = "VIDGEN_CHUNK_SECONDS"
 MAX_PARALLEL_ENV = "VIDGEN_MAX_PARALLEL_PAIRS"
+STITCH_ENV = "VIDGEN_STITCH"
 DEFAULT_DATA_DIR = "vidgen_data"
 DEFAULT_SPEC_DIR = "specs"
 
 StorageKind = Literal["local", "s3"]
+StitchMode = Literal["copy", "reencode"]
 
 
 class SettingsError(ValueError):
@@ -59,6 +61,10 @@ class Settings:
     """Where the sensor looks for spec files: a local folder or `s3://bucket/prefix/`."""
     work_dir: Path | None = None
     """Local work files (scratch, downloads). Default: `<data_dir>/.work` locally, a temp dir with S3."""
+    stitch: StitchMode = "copy"
+    """`copy`: each pair burns its text into a piece once, in parallel; the serial tail renders only the
+    transitions and joins pieces by stream copy. `reencode`: one full xfade re-encode, then another for
+    text and music (the reference the copy path is tested against)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,6 +76,9 @@ class Settings:
         if storage == "s3" and not bucket:
             raise SettingsError(f"{STORAGE_ENV}=s3 needs {BUCKET_ENV} (the bucket that holds the artifacts)")
         work = env.get(WORK_ENV)
+        stitch = (env.get(STITCH_ENV) or "copy").strip().lower()
+        if stitch not in ("copy", "reencode"):
+            raise SettingsError(f"{STITCH_ENV}={stitch!r}: use 'copy' or 'reencode'")
         return cls(
             data_dir=Path(env.get(DATA_ENV) or DEFAULT_DATA_DIR).absolute(),
             chunk_seconds=_number(env, CHUNK_SECONDS_ENV, 5.0, 1.0, 30.0),
@@ -79,6 +88,7 @@ class Settings:
             s3_prefix=(env.get(PREFIX_ENV) or "").strip("/"),
             spec_dir=env.get(SPEC_DIR_ENV) or DEFAULT_SPEC_DIR,
             work_dir=Path(work).absolute() if work else None,
+            stitch=cast(StitchMode, stitch),
         )
 
     def store(self) -> ArtifactStore:

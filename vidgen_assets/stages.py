@@ -9,7 +9,8 @@ The Dagster assets in `defs/` call these and attach metadata; the stages know no
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +21,23 @@ from vidgen_assets.core.plan import Plan, PlannedBeat
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
+from vidgen_assets.settings import StitchMode
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts
 from vidgen_assets.storage.store import ArtifactStore
 
 MUSIC_FADE_IN_S = 1.0
+TRANSITION_WORKERS = 2
 MUSIC_FADE_OUT_S = 2.0
 
 
 class StageError(RuntimeError):
     """A stage cannot run with what it was given; the message says what to do."""
+
+
+def backend_identity(backend: Backend) -> str:
+    """What outputs are fingerprinted by: the backend and, for a model backend, its models."""
+    return str(getattr(backend, "identity", backend.name))
 
 
 def _frame(plan: Plan) -> Frame:
@@ -62,7 +70,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     """One storyboard image per beat, in beat order."""
     spec = plan.spec
     fp = fingerprint(
-        "storyboard", backend.name, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
+        "storyboard", backend_identity(backend), plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
     )  # fmt: skip
     manifest = layout.MANIFESTS["storyboard"]
@@ -70,8 +78,8 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     if cached is not None:
         return cached
     files: dict[str, Path] = {}
-    generations = []
-    for beat in plan.beats:
+
+    def make(beat: PlannedBeat) -> dict[str, Any]:
         relative = layout.storyboard_image(beat.index)
         out = scratch / Path(relative).name
         request = ImageRequest(
@@ -80,8 +88,18 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
             end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
             aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
         )  # fmt: skip
-        generations.append(_generation_record(backend.image(request, out), beat=beat.index))
+        record = _generation_record(backend.image(request, out), beat=beat.index)
         files[relative] = out
+        return record
+
+    # A model backend may make a few images at once (`max_concurrency`); order is kept either way.
+    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(plan.beats)))
+    if workers == 1:
+        generations = [make(beat) for beat in plan.beats]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            generations = list(pool.map(make, plan.beats))
+    files = dict(sorted(files.items()))
     record = {
         "fingerprint": fp,
         "backend": backend.name,
@@ -94,10 +112,47 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     return Artifacts(plan.video_id, manifest, files, record, scratch)
 
 
-def pair_fingerprint(plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path) -> str:
+def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
+    """The frames at the start of `beat` that the transition from the beat before covers."""
+    return plan.beats[beat.index - 1].transition_frames if beat.index > 0 else 0
+
+
+def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
+    """The on-screen texts over `beat` (its caption, and the CTA over the last beat) as (text, style)."""
+    return [(o.text, o.style) for o in plan.overlays if o.start_frame == beat.start_frame]
+
+
+def _text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name: str) -> list[Path]:
+    pngs = []
+    for i, (text, style) in enumerate(texts):
+        png = scratch / f"{name}_text_{i}.png"
+        render_text_overlay(text, plan.width, plan.height, png, "cta" if style == "cta" else "caption")
+        pngs.append(png)
+    return pngs
+
+
+def _covering(paths: Sequence[Path], frames: Sequence[int], start: int, end: int) -> tuple[list[Path], int]:
+    """The fewest consecutive clips covering frames [start, end) of their concatenation, and where
+    `start` falls in the first of them."""
+    chosen: list[Path] = []
+    offset = 0
+    first_start = 0
+    for path, count in zip(paths, frames, strict=True):
+        if offset + count > start and offset < end:
+            if not chosen:
+                first_start = start - offset
+            chosen.append(path)
+        offset += count
+    return chosen, first_start
+
+
+def pair_fingerprint(
+    plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path, mode: StitchMode = "copy"
+) -> str:
+    piece = (mode, incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
     return fingerprint(
-        "chunk_pair", backend.name, plan.width, plan.height, plan.fps, plan.spec.seed,
-        beat.model_dump(), digest_bytes(storyboard_image.read_bytes()),
+        "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
+        beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
     )  # fmt: skip
 
 
@@ -108,10 +163,14 @@ def chunk_pair(
     backend: Backend,
     store: ArtifactStore,
     scratch: Path,
+    mode: StitchMode = "copy",
 ) -> Artifacts:
     """A beat's chunks in strict order: the reference-image chunk from the storyboard image, then each
-    continuous chunk from the exact last frame of the chunk before it."""
-    fp = pair_fingerprint(plan, beat, backend, storyboard_image)
+    continuous chunk from the exact last frame of the chunk before it.
+
+    With the `copy` stitch mode the pair also makes its piece of the final video, here where pairs run in
+    parallel: the beat's frames outside any transition, its text burnt in, encoded once at final quality."""
+    fp = pair_fingerprint(plan, beat, backend, storyboard_image, mode)
     manifest = layout.pair_manifest(beat.pair_key)
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
@@ -151,9 +210,20 @@ def chunk_pair(
             )
         )  # fmt: skip
         source = last
+    body = None
+    body_frames = beat.frames - incoming_frames(plan, beat)
+    if mode == "copy" and body_frames > 0:
+        body_rel = layout.pair_piece(beat.pair_key)
+        body = scratch / Path(body_rel).name
+        clips = [files[layout.chunk_video(c.index)] for c in beat.chunks]
+        pngs = _text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key)
+        ops.piece(clips, incoming_frames(plan, beat), body_frames, pngs, plan.fps, body)
+        files[body_rel] = body
     record = {
         "fingerprint": fp,
         "backend": backend.name,
+        "stitch": mode,
+        "piece": {"from_frame": incoming_frames(plan, beat), "frames": body_frames} if body else None,
         "pair": beat.pair_key,
         "beat": beat.index,
         "beat_name": beat.name,
@@ -174,7 +244,7 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fp, "music": None, "cost_usd": 0.0})
     fp = fingerprint(
         "music",
-        backend.name,
+        backend_identity(backend),
         spec.music.model_dump(),
         spec.music_mood,
         plan.total_frames,
@@ -228,8 +298,14 @@ def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:
             )
 
 
-def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactStore, scratch: Path) -> Artifacts:
-    """All chunks joined: seamless inside a pair, the planned transition at each beat boundary."""
+def stitched_video(
+    plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactStore, scratch: Path, mode: StitchMode = "copy"
+) -> Artifacts:
+    """All chunks joined: seamless inside a pair, the planned transition at each beat boundary.
+
+    `reencode`: one xfade graph over every chunk, re-encoded. `copy`: only the transitions are rendered
+    (a few frames each, from the neighbouring chunks' edges, the incoming beat's text on top); they are
+    joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in."""
     check_pairs(plan, pairs)
     joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
     fp = fingerprint(
@@ -237,6 +313,8 @@ def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactSt
         [pairs[k].fingerprint for k in plan.pair_keys],
         [j.model_dump() for j in plan.joins],
         plan.fps,
+        mode,
+        [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
     )
     manifest = layout.MANIFESTS["stitched_video"]
     cached = _cached(store, plan.video_id, manifest, fp)
@@ -244,10 +322,14 @@ def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactSt
         return cached
     clips = [[pairs[beat.pair_key].path(layout.chunk_video(c.index)) for c in beat.chunks] for beat in plan.beats]
     out = scratch / "stitched.mp4"
-    ops.stitch(clips, joins, plan.fps, out)
+    if mode == "copy":
+        ops.concat_copy(_pieces(plan, pairs, clips, scratch), out)
+    else:
+        ops.stitch(clips, joins, plan.fps, out)
     info = probe.probe(out)
     record = {
         "fingerprint": fp,
+        "stitch": mode,
         "chunks": len(plan.chunks),
         "pairs": list(plan.pair_keys),
         "frames": info.frames,
@@ -259,6 +341,38 @@ def stitched_video(plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactSt
     return Artifacts(plan.video_id, manifest, {"stitched.mp4": out}, record, scratch)
 
 
+def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], clips: list[list[Path]], scratch: Path) -> list[Path]:
+    """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
+    rendered here (a few at once: each is a short ffmpeg process)."""
+    jobs: list[tuple[int, PlannedBeat]] = [(k, b) for k, b in enumerate(plan.beats[:-1]) if b.transition_frames]
+    rendered: dict[int, Path] = {}
+
+    def render(k: int, beat: PlannedBeat) -> None:
+        nxt = plan.beats[k + 1]
+        t = beat.transition_frames
+        a_frames = [c.frames for c in beat.chunks]
+        a_clips, a_start = _covering(clips[k], a_frames, beat.frames - 1, beat.frames + t)
+        b_clips, _ = _covering(clips[k + 1], [c.frames for c in nxt.chunks], 0, t)
+        pngs = _text_pngs(plan, beat_texts(plan, nxt), scratch, f"transition_{k:03d}")
+        out = scratch / f"transition_{k:03d}.mp4"
+        ops.transition_piece(a_clips, a_start + 1, b_clips, t, beat.transition, pngs, plan.fps, out)
+        rendered[k] = out
+
+    with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
+        for future in [pool.submit(render, k, b) for k, b in jobs]:
+            future.result()
+    pieces = []
+    for k, beat in enumerate(plan.beats):
+        body = pairs[beat.pair_key].files.get(layout.pair_piece(beat.pair_key))
+        if body is None and beat.frames > incoming_frames(plan, beat):
+            raise StageError(f"chunk pair {beat.pair_key} has no piece for the copy path: re-materialize it")
+        if body is not None:
+            pieces.append(body)
+        if k in rendered:
+            pieces.append(rendered[k])
+    return pieces
+
+
 def final_video(
     plan: Plan,
     stitched: Artifacts,
@@ -266,14 +380,18 @@ def final_video(
     storyboard_out: Artifacts,
     store: ArtifactStore,
     scratch: Path,
+    mode: StitchMode = "copy",
 ) -> Artifacts:
-    """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart."""
+    """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart.
+
+    With the `copy` stitch mode the text is already in the stitched video: its stream is copied as it is
+    and only the music is encoded."""
     spec = plan.spec
     overlays = plan.overlays
     music_rel = music_out.record.get("music")
     fp = fingerprint(
         "final", stitched.fingerprint, music_out.fingerprint, [o.model_dump() for o in overlays],
-        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames,
+        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
     )  # fmt: skip
     manifest = layout.MANIFESTS["final_video"]
     cost = {
@@ -284,18 +402,25 @@ def final_video(
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
-    pngs = []
-    for i, overlay in enumerate(overlays):
-        png = scratch / f"text_{i:02d}.png"
-        render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
-        pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
     out = scratch / "final.mp4"
-    ops.finalise(
-        stitched.path("stitched.mp4"), out, pngs,
-        music_out.path(str(music_rel)) if music_rel else None,
-        spec.music.volume if spec.music else 0.0, plan.total_frames, plan.fps,
-        MUSIC_FADE_IN_S, min(MUSIC_FADE_OUT_S, plan.duration_s / 4),
-    )  # fmt: skip
+    music_path = music_out.path(str(music_rel)) if music_rel else None
+    volume = spec.music.volume if spec.music else 0.0
+    fade_out = min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
+    if mode == "copy":
+        ops.mux_music(
+            stitched.path("stitched.mp4"), out, music_path, volume, plan.total_frames, plan.fps,
+            MUSIC_FADE_IN_S, fade_out,
+        )  # fmt: skip
+    else:
+        pngs = []
+        for i, overlay in enumerate(overlays):
+            png = scratch / f"text_{i:02d}.png"
+            render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
+            pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
+        ops.finalise(
+            stitched.path("stitched.mp4"), out, pngs, music_path, volume, plan.total_frames, plan.fps,
+            MUSIC_FADE_IN_S, fade_out,
+        )  # fmt: skip
     info = probe.probe(out)
     record = {
         "fingerprint": fp,
@@ -307,6 +432,7 @@ def final_video(
         "audio": info.has_audio,
         "bytes": out.stat().st_size,
         "overlays": len(overlays),
+        "stitch": mode,
         "cost_usd": round(math.fsum(cost.values()), 6),
         "cost_by_stage": cost,
         "cached": False,

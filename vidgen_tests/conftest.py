@@ -87,3 +87,78 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
         yield found
     finally:
         server.stop()
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    """A throwaway PostgreSQL server on 127.0.0.1 with one database for Dagster's storage."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    db: str
+
+    def dagster_env(self) -> dict[str, str]:
+        """The DAGSTER_POSTGRES_* settings docker/dagster.yaml reads."""
+        return {
+            "DAGSTER_POSTGRES_HOST": self.host,
+            "DAGSTER_POSTGRES_PORT": str(self.port),
+            "DAGSTER_POSTGRES_USER": self.user,
+            "DAGSTER_POSTGRES_PASSWORD": self.password,
+            "DAGSTER_POSTGRES_DB": self.db,
+        }
+
+
+def postgres_bin() -> Path:
+    """Debian's PostgreSQL server binaries (`.ci/run` installs the `postgresql` package when missing)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parts[-3]))
+    if not found:
+        pytest.fail(
+            "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): "
+            "run `apt-get install -y postgresql` (.ci/run does it)"
+        )
+    return found[-1].parent
+
+
+@pytest.fixture
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server (initdb + pg_ctl) in a temp dir on a free loopback port, password auth.
+
+    PostgreSQL refuses to run as root: as root, the server runs as the `postgres` user."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    bin_dir = postgres_bin()
+    as_user: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="vidgen-pg-"))
+    if os.geteuid() == 0:
+        as_user = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(root, "postgres", "postgres")
+    data, log = root / "data", root / "server.log"
+    server = PostgresServer("127.0.0.1", free_port(), "dagster", "dagster-test-password", "dagster")
+    pwfile = root / "pwfile"
+    pwfile.write_text(server.password + "\n")
+    if as_user:
+        shutil.chown(pwfile, "postgres", "postgres")
+
+    def run(*args: str, **kwargs: Any) -> None:
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120, **kwargs)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+    options = f"-c listen_addresses=127.0.0.1 -p {server.port} -c unix_socket_directories={root} -c fsync=off"
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", server.user, f"--pwfile={pwfile}",
+            "--auth=scram-sha-256", "-E", "UTF8", "--no-instructions")  # fmt: skip
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
+        run(str(bin_dir / "createdb"), "-h", server.host, "-p", str(server.port), "-U", server.user, server.db,
+            env={**os.environ, "PGPASSWORD": server.password})  # fmt: skip
+        yield server
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+                           capture_output=True, timeout=60)  # fmt: skip
+        shutil.rmtree(root, ignore_errors=True)

@@ -8,8 +8,10 @@ user's prompt and the style.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from vidgen_assets.core.llm_plan import SYSTEM_PROMPT, LlmPlanError, build_prompt, parse_beats
 from vidgen_assets.core.plan import MIN_BEAT_SECONDS, Plan, build_plan
 from vidgen_assets.core.spec import BeatSpec, Camera, Spec
 
@@ -139,10 +141,40 @@ def library_beats(spec: Spec) -> tuple[Archetype, tuple[BeatSpec, ...]]:
     return archetype, tuple(beats)
 
 
-def plan_spec(spec: Spec, chunk_seconds: float) -> Plan:
-    """The plan for a spec: its own beats, or the library planner's when it has none."""
+AskLlm = Callable[[str, str], tuple[str, str]]
+"""(system prompt, prompt) -> (reply text, model id). Raises on a failed call."""
+
+
+def plan_spec(spec: Spec, chunk_seconds: float, ask_llm: AskLlm | None = None) -> Plan:
+    """The plan for a spec: its own beats, or the planner's when it has none.
+
+    With `planner: llm` and an `ask_llm` (the backend's language model), the beats come from the model's
+    reply when it validates; otherwise from the library planner, with a warning on the plan saying why.
+    """
     if spec.beats is not None:
         return build_plan(spec, chunk_seconds, planner="spec")
-    archetype, beats = library_beats(spec)
-    planned = spec.model_copy(update={"beats": beats})
-    return build_plan(planned, chunk_seconds, planner=f"library:{archetype.name}")
+    warning = None
+    if spec.planner == "llm":
+        if ask_llm is None and spec.backend == "replicate":
+            warning = "planner llm: the language model plans the beats at render time (not asked here)"
+        elif ask_llm is None:
+            warning = f"planner llm needs a backend with a language model (backend {spec.backend!r} has none)"
+        else:
+            try:
+                reply, model = ask_llm(SYSTEM_PROMPT, build_prompt(spec))
+            except Exception as exc:  # the backend's call failed for good: plan without it
+                warning = f"planner llm call failed ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+            else:
+                try:
+                    beats = parse_beats(reply, spec)
+                except LlmPlanError as exc:
+                    warning = f"planner llm ({model}) gave unusable beats ({exc})"
+                else:
+                    planned = spec.model_copy(update={"beats": beats})
+                    return build_plan(planned, chunk_seconds, planner=f"llm:{model}")
+    archetype, library = library_beats(spec)
+    planned = spec.model_copy(update={"beats": library})
+    plan = build_plan(planned, chunk_seconds, planner=f"library:{archetype.name}")
+    if warning is not None:
+        plan = plan.model_copy(update={"warnings": (f"{warning}: used the library planner", *plan.warnings)})
+    return plan

@@ -6,14 +6,16 @@ from typing import Any
 import dagster as dg
 
 from vidgen_assets import stages
-from vidgen_assets.backends import BackendUnavailable
+from vidgen_assets.backends import BackendUnavailable, GenerationFailed
+from vidgen_assets.backends.models import UnknownModel, estimate_plan, uses_llm_planner
+from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import VidgenResource
-from vidgen_assets.media import preview, probe
+from vidgen_assets.media import preview, probe, timeline
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -37,11 +39,29 @@ def _version(out: Artifacts) -> dg.DataVersion | None:
     return dg.DataVersion(out.fingerprint[:16]) if out.fingerprint else None
 
 
+def _cache_marker(record: dict[str, Any]) -> str | None:
+    """`hit` / `miss` / `partial` over the generation cache answers of an output's model calls."""
+    calls = record.get("generations", record.get("chunks"))
+    if not isinstance(calls, list):
+        return None
+    answers = [g.get("cache") for g in calls if isinstance(g, dict)]
+    answers = [a for a in answers if a in ("hit", "miss")]
+    if not answers:
+        return None
+    if record.get("cached"):
+        return "hit"  # the stage's own output was reused: no model was called
+    return answers[0] if len(set(answers)) == 1 else "partial"
+
+
 def _common(out: Artifacts) -> dict[str, Any]:
-    return {
+    meta: dict[str, Any] = {
         "cost_usd": dg.MetadataValue.float(float(out.record.get("cost_usd", 0.0))),
         "cached": dg.MetadataValue.bool(bool(out.record.get("cached", False))),
     }
+    marker = _cache_marker(out.record)
+    if marker is not None:
+        meta["cache"] = dg.MetadataValue.text(marker)
+    return meta
 
 
 def plan_table(plan: Plan) -> str:
@@ -59,6 +79,13 @@ def plan_table(plan: Plan) -> str:
     )
 
 
+def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
+    """Fail before anything is paid when the spec's budget is below the estimate."""
+    refusal = budget_refusal(budget_usd, found)
+    if refusal is not None:
+        raise dg.Failure(refusal)
+
+
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
 def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.Output[Plan]:
     """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
@@ -73,10 +100,16 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
         spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
         if spec.id != video_id:
             raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
-        backend = vidgen.backend(spec.backend)
-    except (SpecError, BackendUnavailable) as exc:
+        backend = vidgen.backend(spec.backend, spec.models)
+        ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
+        if ask_llm is not None:
+            # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
+            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds)))
+        plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
+        found = estimate_plan(plan)
+        _refuse_over_budget(spec.budget_usd, found)
+    except (SpecError, BackendUnavailable, UnknownModel) as exc:
         raise dg.Failure(str(exc)) from None
-    plan = plan_spec(spec, backend.chunk_seconds)
     for warning in plan.warnings:
         context.log.warning(f"{video_id}: {warning}")
     if plan.truncation is not None:
@@ -94,10 +127,14 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
             "size": f"{plan.width}x{plan.height}",
             "fps": plan.fps,
             "backend": spec.backend,
+            "models": dg.MetadataValue.json({line.stage: line.model for line in found.lines}),
+            "estimate_usd": dg.MetadataValue.float(as_float(found.total)),
+            "estimate": dg.MetadataValue.md(f"```\n{found.table()}\n```"),
             "planner": plan.planner,
             "warnings": len(plan.warnings),
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
+            "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
             "path": _uri(store, video_id, layout.PLAN),
         },
     )
@@ -108,7 +145,8 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
-    out = stages.storyboard(video_spec, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
     return dg.Output(
         out,
         data_version=_version(out),
@@ -154,7 +192,12 @@ def chunk_pair(
         return
     store = vidgen.store()
     image = storyboard.path(layout.storyboard_image(beat.index))
-    out = stages.chunk_pair(video_spec, beat, image, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    try:
+        out = stages.chunk_pair(video_spec, beat, image, backend, store, vidgen.scratch(), vidgen.settings.stitch)
+    except GenerationFailed as exc:
+        # The retry policy is for transient failures; a permanent one (or a paid one) is not retried.
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     yield dg.Output(
         out,
         data_version=_version(out),
@@ -181,7 +224,8 @@ def chunk_pair(
 def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
     """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
     store = vidgen.store()
-    out = stages.music(video_spec, vidgen.backend(video_spec.spec.backend), store, vidgen.scratch())
+    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    out = stages.music(video_spec, backend, store, vidgen.scratch())
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
     if out.files:
         meta |= {"seconds": out.record["seconds"], "bpm": out.record["bpm"], "mood": out.record["mood"],
@@ -207,7 +251,7 @@ def stitched_video(
     duration exactly, whatever the transitions."""
     store = vidgen.store()
     try:
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch())
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), vidgen.settings.stitch)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
     return dg.Output(
@@ -236,7 +280,9 @@ def final_video(
     """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
     music mixed with fades, H.264 + AAC, yuv420p, +faststart. Its cost is the whole video's."""
     store = vidgen.store()
-    out = stages.final_video(video_spec, stitched_video, music, storyboard, store, vidgen.scratch())
+    out = stages.final_video(
+        video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch
+    )
     r = out.record
     final = out.path("final.mp4")
     posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])

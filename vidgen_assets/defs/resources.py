@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     s3_prefix: str = ""
     spec_dir: str = "specs"
     work_dir: str | None = None
+    stitch: str = "copy"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VidgenResource:
@@ -39,6 +41,7 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             s3_prefix=settings.s3_prefix,
             spec_dir=settings.spec_dir,
             work_dir=str(settings.work_dir) if settings.work_dir else None,
+            stitch=settings.stitch,
         )
 
     @property
@@ -51,13 +54,16 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             s3_prefix=self.s3_prefix,
             spec_dir=self.spec_dir,
             work_dir=Path(self.work_dir) if self.work_dir else None,
+            stitch="reencode" if self.stitch == "reencode" else "copy",
         )
 
     def store(self) -> ArtifactStore:
         return self.settings.store()
 
-    def backend(self, name: str) -> Backend:
-        return get_backend(name, chunk_seconds=self.chunk_seconds)
+    def backend(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
+        """The backend a spec names, with its `models:` overrides; a model backend caches in the store."""
+        store = self.store() if name == "replicate" else None
+        return get_backend(name, chunk_seconds=self.chunk_seconds, models=models, store=store)
 
     def scratch(self) -> Path:
         """A fresh work directory; the IO manager deletes it once the output is stored."""

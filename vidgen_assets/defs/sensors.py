@@ -78,7 +78,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> d
         where = f"{location.rstrip('/')}/{name}"
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
-            get_backend(spec.backend, settings.chunk_seconds)
+            get_backend(spec.backend, settings.chunk_seconds, spec.models)
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             key = _reject(store, location, name, str(exc))
             context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")

@@ -152,6 +152,11 @@ def h264(crf: int, preset: str, fps: int) -> list[str]:
     ]  # fmt: skip
 
 
+def aac() -> list[str]:
+    """The deliverable's audio: AAC, 48 kHz stereo."""
+    return ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS)]
+
+
 def mp4(out: Path) -> list[str]:
     """Write an MP4 with the index (`moov`) first."""
     return ["-movflags", "+faststart", "-f", "mp4", str(out)]
@@ -320,13 +325,7 @@ def finalise(
     if music is not None:
         inputs += ["-i", str(music)]
         chains.append(music_filter(len(overlays) + 1, music_volume, total_frames, fps, fade_in_s, fade_out_s))
-        audio = [
-            "-map", "[a]",
-            "-c:a", "aac",
-            "-b:a", AUDIO_BITRATE,
-            "-ar", str(AUDIO_RATE),
-            "-ac", str(AUDIO_CHANNELS),
-        ]  # fmt: skip
+        audio = ["-map", "[a]", *aac()]
     return [
         *inputs,
         "-filter_complex", graph(chains),
@@ -336,3 +335,157 @@ def finalise(
         "-frames:v", str(total_frames),
         *mp4(out),
     ]  # fmt: skip
+
+
+# --- the copy path: per-pair pieces, short transition pieces, stream-copy assembly -----------------
+# Pieces are encoded once at final quality and never again; without B-frames every piece starts and
+# ends on plain, gap-free timestamps, so the concat demuxer can join them with stream copy exactly.
+PIECE_X264 = ["-bf", "0"]
+
+
+def _clip_chain(first_input: int, count: int, fps: int, label: str) -> list[str]:
+    """Inputs `first_input` .. + count - 1 normalised and concatenated to `[label]`."""
+    inputs = [f"{first_input + i}:v" for i in range(count)]
+    if count == 1:
+        return [chain(inputs, cfr(fps), label)]
+    parts = [f"{label}c{i}" for i in range(count)]
+    chains = [chain([i], cfr(fps), p) for i, p in zip(inputs, parts, strict=True)]
+    return [*chains, chain(parts, [f"concat=n={count}:v=1:a=0"], label)]
+
+
+def _overlay_chain(source: str, first_input: int, count: int) -> list[str]:
+    """Full-frame PNG inputs composited over every frame of `[source]`, to `[v]`."""
+    chains = []
+    current = source
+    for i in range(count):
+        nxt = f"o{i}"
+        chains.append(chain([current, f"{first_input + i}:v"], ["overlay=format=auto"], nxt))
+        current = nxt
+    chains.append(chain([current], ["format=yuv420p"], "v"))
+    return chains
+
+
+def piece_filter(clip_count: int, start_frame: int, frames: int, overlay_count: int, fps: int) -> str:
+    """Frames `start_frame` .. + `frames` of the concatenated clips, with the overlays on every frame."""
+    trim = [f"trim=start_frame={start_frame}:end_frame={start_frame + frames}", "setpts=PTS-STARTPTS"]
+    chains = [*_clip_chain(0, clip_count, fps, "c"), chain(["c"], trim, "m")]
+    return graph([*chains, *_overlay_chain("m", clip_count, overlay_count)])
+
+
+def piece(
+    clips: Sequence[Path], start_frame: int, frames: int, overlays: Sequence[Path], fps: int, out: Path
+) -> list[str]:
+    """One stretch of a beat, text burnt in, encoded once at final quality (a piece of the copy path)."""
+    if frames <= 0 or start_frame < 0:
+        raise ValueError(f"a piece needs frames > 0 from a frame >= 0, got {start_frame}+{frames}")
+    inputs = [arg for path in (*clips, *overlays) for arg in ("-i", str(path))]
+    return [
+        *inputs,
+        "-filter_complex", piece_filter(len(clips), start_frame, frames, len(overlays), fps),
+        "-map", "[v]",
+        "-an",
+        *h264(FINAL_CRF, FINAL_PRESET, fps),
+        *PIECE_X264,
+        "-frames:v", str(frames),
+        *mp4(out),
+    ]  # fmt: skip
+
+
+def transition_piece_filter(
+    a_count: int, a_start: int, b_count: int, frames: int, transition: str, overlay_count: int, fps: int
+) -> str:
+    """A transition of `frames` frames on its own, blended exactly as `stitch` blends it.
+
+    The outgoing side takes one frame more (from `a_start - 1`) and xfade starts half a frame into it,
+    as in `stitch` (`xfade_offset(1)`); that extra first frame is then dropped, so frame i of the piece
+    mixes (i + 0.5) / frames of the incoming side, the same weights as the full re-encode.
+    """
+    if a_start < 1 or frames <= 0:
+        raise ValueError(f"a transition piece needs a_start >= 1 and frames > 0, got {a_start}, {frames}")
+    a_trim = [f"trim=start_frame={a_start - 1}:end_frame={a_start + frames}", "setpts=PTS-STARTPTS"]
+    b_trim = [f"trim=end_frame={frames}", "setpts=PTS-STARTPTS"]
+    blend = [
+        f"xfade=transition={transition}:duration={seconds(frames, fps)}:offset={xfade_offset(1, fps)}",
+        "trim=start_frame=1",
+        "setpts=PTS-STARTPTS",
+    ]
+    chains = [
+        *_clip_chain(0, a_count, fps, "a"),
+        chain(["a"], a_trim, "at"),
+        *_clip_chain(a_count, b_count, fps, "b"),
+        chain(["b"], b_trim, "bt"),
+        chain(["at", "bt"], blend, "m"),
+    ]
+    return graph([*chains, *_overlay_chain("m", a_count + b_count, overlay_count)])
+
+
+def transition_piece(
+    a_clips: Sequence[Path],
+    a_start: int,
+    b_clips: Sequence[Path],
+    frames: int,
+    transition: str,
+    overlays: Sequence[Path],
+    fps: int,
+    out: Path,
+) -> list[str]:
+    """The `frames` frames where one beat becomes the next: the outgoing clips' frames from `a_start`
+    blended into the incoming clips' first frames, the incoming beat's text on top."""
+    inputs = [arg for path in (*a_clips, *b_clips, *overlays) for arg in ("-i", str(path))]
+    graph_ = transition_piece_filter(len(a_clips), a_start, len(b_clips), frames, transition, len(overlays), fps)
+    return [
+        *inputs,
+        "-filter_complex", graph_,
+        "-map", "[v]",
+        "-an",
+        *h264(FINAL_CRF, FINAL_PRESET, fps),
+        *PIECE_X264,
+        "-frames:v", str(frames),
+        *mp4(out),
+    ]  # fmt: skip
+
+
+def concat_list(pieces: Sequence[Path]) -> str:
+    """The concat demuxer's list file for `pieces` (absolute paths, quotes escaped)."""
+    lines = []
+    for path in pieces:
+        quoted = str(path.absolute()).replace("'", "'\\''")
+        lines.append(f"file '{quoted}'")
+    return "\n".join(lines) + "\n"
+
+
+def concat_copy(list_file: Path, out: Path) -> list[str]:
+    """Join the pieces named in `list_file` with the concat demuxer, copying the stream (no encode)."""
+    return ["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-c", "copy", "-an", *mp4(out)]
+
+
+def mux_music(
+    video: Path,
+    out: Path,
+    music: Path | None,
+    music_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> list[str]:
+    """The deliverable from a finished video stream: the video copied as it is, the music mixed and
+    encoded (AAC) to exactly `total_frames / fps` seconds. Without `music`, a copy with no audio."""
+    if music is None:
+        return ["-i", str(video), "-map", "0:v", "-c:v", "copy", "-an", *mp4(out)]
+    return [
+        "-i", str(video),
+        "-i", str(music),
+        "-filter_complex", music_filter(1, music_volume, total_frames, fps, fade_in_s, fade_out_s),
+        "-map", "0:v",
+        "-map", "[a]",
+        "-c:v", "copy",
+        *aac(),
+        *mp4(out),
+    ]  # fmt: skip
+
+
+def compare(reference: Path, candidate: Path) -> list[str]:
+    """SSIM and PSNR of `candidate` against `reference`, frame by frame (ffmpeg logs the averages)."""
+    lavfi = "[0:v]split=2[r0][r1];[1:v]split=2[c0][c1];[r0][c0]ssim;[r1][c1]psnr"
+    return ["-i", str(reference), "-i", str(candidate), "-lavfi", lavfi, "-f", "null", "-"]

@@ -101,3 +101,79 @@ def _expect(info: MediaInfo, frames: int, args: Sequence[str]) -> MediaInfo:
     if info.frames != frames:
         raise MediaError(f"expected {frames} frames, ffmpeg wrote {info.frames}", args)
     return info
+
+
+def piece(
+    clips: Sequence[Path], start_frame: int, frames: int, overlays: Sequence[Path], fps: int, out: Path
+) -> MediaInfo:
+    """See `commands.piece`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = commands.piece(clips, start_frame, frames, overlays, fps, tmp)
+        run(args)
+        info = _expect(probe(tmp), frames, args)
+    return info
+
+
+def transition_piece(
+    a_clips: Sequence[Path],
+    a_start: int,
+    b_clips: Sequence[Path],
+    frames: int,
+    transition: str,
+    overlays: Sequence[Path],
+    fps: int,
+    out: Path,
+) -> MediaInfo:
+    """See `commands.transition_piece`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = commands.transition_piece(a_clips, a_start, b_clips, frames, transition, overlays, fps, tmp)
+        run(args)
+        info = _expect(probe(tmp), frames, args)
+    return info
+
+
+def concat_copy(pieces: Sequence[Path], out: Path) -> MediaInfo:
+    """Join pieces by stream copy; checks that the result has every frame of every piece."""
+    expected = sum(probe(path).frames for path in pieces)
+    with atomic_output(out) as tmp:
+        list_file = tmp.with_suffix(".txt")
+        list_file.write_text(commands.concat_list(pieces), encoding="utf-8")
+        try:
+            args = commands.concat_copy(list_file, tmp)
+            run(args)
+        finally:
+            list_file.unlink(missing_ok=True)
+        info = _expect(probe(tmp), expected, args)
+    return info
+
+
+def mux_music(
+    video: Path,
+    out: Path,
+    music: Path | None,
+    music_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> MediaInfo:
+    """See `commands.mux_music`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = commands.mux_music(video, tmp, music, music_volume, total_frames, fps, fade_in_s, fade_out_s)
+        run(args)
+        info = _expect(probe(tmp), total_frames, args)
+    return info
+
+
+def compare(reference: Path, candidate: Path) -> dict[str, float]:
+    """Average SSIM (all planes, 1.0 = identical) and PSNR (dB, average) of `candidate` against
+    `reference`, as ffmpeg's `ssim` and `psnr` filters measure them."""
+    import re
+
+    args = commands.compare(reference, candidate)
+    log = run(args)
+    ssim = re.search(r"SSIM .*All:([0-9.]+)", log)
+    psnr = re.search(r"PSNR .*average:([0-9.]+|inf)", log)
+    if ssim is None or psnr is None:
+        raise MediaError("ffmpeg printed no SSIM/PSNR summary", args, log)
+    return {"ssim": float(ssim.group(1)), "psnr_db": float(psnr.group(1))}

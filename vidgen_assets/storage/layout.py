@@ -40,6 +40,11 @@ def chunk_last_frame(chunk_index: int) -> str:
     return f"chunks/chunk_{chunk_index:03d}.last.png"
 
 
+def pair_piece(pair: str) -> str:
+    """The pair's piece of the final video (copy stitch mode): its beat, text burnt in."""
+    return f"chunks/{pair}.piece.mp4"
+
+
 def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
 

@@ -77,7 +77,7 @@ def test_daemon_renders_dropped_specs_into_s3(tmp_path: Path, s3: S3Server):
     assert "duration: got -1; a video lasts 5 to 300 seconds" in rejection["Body"].read().decode()
     assert not any(k.startswith("daemon/videos/daemon-bad/") for k in keys)
     # Exactly the pairs each video has were rendered (one for the first, two for the second).
-    assert {k for k in keys if k.endswith(".mp4") and "/chunks/" in k} == {
+    assert {k for k in keys if "/chunks/chunk_" in k and k.endswith(".mp4")} == {
         "daemon/videos/daemon-one/chunks/chunk_000.mp4",
         "daemon/videos/daemon-two/chunks/chunk_000.mp4",
         "daemon/videos/daemon-two/chunks/chunk_001.mp4",

@@ -48,7 +48,7 @@ def test_a_pair_the_video_does_not_have_ends_cleanly_without_materializing(setti
     assert instance.get_materialized_partitions(dg.AssetKey("chunk_pair")) == {"p000|tiny"}
     assert not (settings.data_dir / "videos" / "tiny" / "chunks" / "p005.json").exists()
     assert sorted(p.name for p in (settings.data_dir / "videos" / "tiny" / "chunks").iterdir()) == [
-        "chunk_000.last.png", "chunk_000.mp4", "p000.json",
+        "chunk_000.last.png", "chunk_000.mp4", "p000.json", "p000.piece.mp4",
     ]  # fmt: skip
 
 
@@ -79,7 +79,8 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     assert "No space left on device" in message
     # The other pairs finished and are intact; nothing of the failed pair is left half-written.
     assert sorted(p.name for p in chunks.iterdir()) == [
-        "chunk_000.last.png", "chunk_000.mp4", "chunk_002.last.png", "chunk_002.mp4", "p000.json", "p002.json",
+        "chunk_000.last.png", "chunk_000.mp4", "chunk_002.last.png", "chunk_002.mp4",
+        "p000.json", "p000.piece.mp4", "p002.json", "p002.piece.mp4",
     ]  # fmt: skip
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk_00[02]*")}
 

@@ -65,10 +65,14 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     assert sorted(p.name for p in (video / "storyboard").glob("*.png")) == [
         f"beat_{i:02d}.png" for i in range(len(beats))
     ]
-    assert sorted(p.name for p in (video / "chunks").glob("*.mp4")) == [
+    assert sorted(p.name for p in (video / "chunks").glob("chunk_*.mp4")) == [
         f"chunk_{i:03d}.mp4" for i in range(len(chunks))
     ]
     assert (video / "music.wav").exists() == (spec.music is not None)
+    # The copy path's pieces: each beat's frames outside its incoming transition, text burnt in.
+    for k, beat in enumerate(beats):
+        incoming = beats[k - 1]["transition_frames"] if k else 0
+        assert probe.probe(video / "chunks" / f"p{k:03d}.piece.mp4").frames == beat["frames"] - incoming
     for beat in beats:
         record = json.loads((video / "chunks" / f"p{beat['index']:03d}.json").read_text())
         assert [c["index"] for c in record["chunks"]] == [c["index"] for c in beat["chunks"]]
@@ -87,6 +91,8 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     assert check_results(instance) == {
         "storyboard_image_per_beat": True, "stitched_matches_plan": True, "final_matches_spec": True,
     }  # fmt: skip
+    # The offline report beside the final video links to it.
+    assert 'href="final.mp4"' in (video / "report.html").read_text()
     out = capsys.readouterr().out
     assert f"pair {len(beats)}/{len(beats)} done" in out
 

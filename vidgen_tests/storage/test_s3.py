@@ -93,7 +93,8 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
         prefix + key
         for key in (
             "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
-            "chunks/p000.json", "chunks/p001.json", "final.json", "final.mp4", "music.json", "music.wav",
+            "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p001.json", "chunks/p001.piece.mp4",
+            "final.json", "final.mp4", "music.json", "music.wav", "report.html",
             "spec.json", "spec.source.yaml", "stitched.json", "stitched.mp4",
             "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json",
         )

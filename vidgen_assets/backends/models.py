@@ -1,0 +1,259 @@
+"""The Replicate model registry: which models vidgen can call, how to call them, what they cost.
+
+Data only (plus the small functions that pick a spec's models and read price overrides). Each entry says
+how vidgen's request maps onto the model's inputs (the prompt key, the start-image key, the duration /
+frame / fps / resolution / aspect keys and fixed defaults), the native clip it returns, and its price with
+where the number comes from and when it was read. Prices change: override them without code with a JSON
+file named by `VIDGEN_PRICES` (see `load_prices`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+from vidgen_assets.core.cost import Estimate, Price, StageModel, estimate
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import Spec
+
+PRICES_ENV = "VIDGEN_PRICES"
+ModelKind = Literal["image", "video", "music", "llm"]
+STAGE_KINDS: dict[str, ModelKind] = {"image": "image", "video": "video", "music": "music", "planner": "llm"}
+"""The keys of a spec's `models:` field and the kind of model each takes."""
+COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner"}
+
+# Where the prices come from. replicate.com/pricing lists the official models' per-output prices; the
+# flux figures were checked against a transcript of that page dated 2026-10-07. The others were read from
+# each model's page and could not be re-checked from here (no network): verify before a large render.
+PRICING_PAGE = "replicate.com/pricing"
+MODEL_PAGE = "replicate.com/{id} model page"
+
+
+class UnknownModel(ValueError):
+    """A spec names a model the registry does not know, or a model of the wrong kind for its stage."""
+
+
+@dataclass(frozen=True)
+class ReplicateModel:
+    """One model on Replicate and how vidgen calls it."""
+
+    id: str
+    """`owner/name`; predictions are created at `/v1/models/{owner}/{name}/predictions`."""
+    kind: ModelKind
+    price: Price
+    version: str = "latest"
+    """The version the cache is keyed by: official models run their latest version."""
+    prompt_key: str = "prompt"
+    image_key: str | None = None
+    """The start-image input of an image-to-video model: `image`, `first_frame_image`, `start_image`."""
+    seed_key: str | None = "seed"
+    duration_key: str | None = None
+    num_frames_key: str | None = None
+    fps_key: str | None = None
+    resolution_key: str | None = None
+    aspect_key: str | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    """Fixed inputs sent with every call (resolution tier, output format, ...)."""
+    clip_seconds: float | None = None
+    """Video: the usable native clip length (after its first frame, which repeats the start image)."""
+    duration: int | None = None
+    """Video: the `duration` input sent (seconds), when the model takes one."""
+    num_frames: int | None = None
+    fps: int | None = None
+    size: tuple[int, int] | None = None
+    """The output size for a 16:9 input, where known."""
+    output: str = ""
+    """The output's media type: png, mp4, wav, text."""
+
+    @property
+    def billed_seconds(self) -> Decimal:
+        """Output seconds one video call is billed for (the whole native clip)."""
+        if self.num_frames and self.fps:
+            return Decimal(self.num_frames) / Decimal(self.fps)
+        if self.duration:
+            return Decimal(self.duration)
+        return Decimal(str(self.clip_seconds or 0))
+
+
+def _price(usd: str, unit: Literal["run", "second"], source: str, date: str) -> Price:
+    return Price(Decimal(usd), unit, source, date)
+
+
+REGISTRY: dict[str, ReplicateModel] = {
+    m.id: m
+    for m in (
+        ReplicateModel(
+            "black-forest-labs/flux-schnell", "image",
+            _price("0.003", "run", PRICING_PAGE + " ($3.00 per thousand output images)", "2026-10-07"),
+            aspect_key="aspect_ratio",
+            defaults={"num_outputs": 1, "output_format": "png", "go_fast": True, "megapixels": "1"},
+            output="png",
+        ),
+        ReplicateModel(
+            "black-forest-labs/flux-dev", "image",
+            _price("0.025", "run", PRICING_PAGE + " ($0.025 per output image)", "2026-10-07"),
+            aspect_key="aspect_ratio",
+            defaults={"num_outputs": 1, "output_format": "png", "go_fast": True, "megapixels": "1"},
+            output="png",
+        ),
+        ReplicateModel(
+            "wan-video/wan-2.2-i2v-fast", "video",
+            _price("0.05", "run", MODEL_PAGE.format(id="wan-video/wan-2.2-i2v-fast") + ", 480p per video", "2025-08"),
+            image_key="image", num_frames_key="num_frames", fps_key="frames_per_second",
+            resolution_key="resolution", defaults={"resolution": "480p", "go_fast": True},
+            clip_seconds=5.0, num_frames=81, fps=16, size=(832, 480), output="mp4",
+        ),
+        ReplicateModel(
+            "minimax/hailuo-02", "video",
+            _price("0.045", "second", MODEL_PAGE.format(id="minimax/hailuo-02") + ", 768p per second", "2025-08"),
+            image_key="first_frame_image", seed_key=None, duration_key="duration", resolution_key="resolution",
+            defaults={"resolution": "768p", "prompt_optimizer": False},
+            clip_seconds=6.0, duration=6, fps=25, size=(1366, 768), output="mp4",
+        ),
+        ReplicateModel(
+            "kwaivgi/kling-v2.1", "video",
+            _price("0.05", "second", MODEL_PAGE.format(id="kwaivgi/kling-v2.1") + ", standard 720p per second",
+                   "2025-08"),
+            image_key="start_image", seed_key=None, duration_key="duration",
+            defaults={"mode": "standard"}, clip_seconds=5.0, duration=5, fps=24, size=(1280, 720), output="mp4",
+        ),
+        ReplicateModel(
+            "bytedance/seedance-1-lite", "video",
+            _price("0.018", "second", MODEL_PAGE.format(id="bytedance/seedance-1-lite") + ", 480p per second",
+                   "2025-08"),
+            image_key="image", duration_key="duration", resolution_key="resolution", fps_key="fps",
+            defaults={"resolution": "480p", "camera_fixed": False},
+            clip_seconds=5.0, duration=5, fps=24, size=(864, 480), output="mp4",
+        ),
+        ReplicateModel(
+            "meta/musicgen", "music",
+            _price("0.0021", "second",
+                   MODEL_PAGE.format(id="meta/musicgen") + ": billed by A100 time ($0.0014/s); about 1.5 s of "
+                   "GPU per second of audio, charged here per second of output", "2025-08"),
+            duration_key="duration",
+            defaults={"model_version": "stereo-large", "output_format": "wav", "normalization_strategy": "peak"},
+            output="wav",
+        ),
+        ReplicateModel(
+            "meta/meta-llama-3-8b-instruct", "llm",
+            _price("0.0004", "run",
+                   MODEL_PAGE.format(id="meta/meta-llama-3-8b-instruct") + ": $0.05/M input + $0.25/M output "
+                   "tokens; charged as the bound for 1,500 input + 1,024 output tokens", "2025-08"),
+            seed_key="seed", defaults={"max_tokens": 1024, "temperature": 0.2}, output="text",
+        ),
+    )
+}  # fmt: skip
+
+DEFAULTS: dict[str, str] = {
+    "image": "black-forest-labs/flux-schnell",
+    "video": "wan-video/wan-2.2-i2v-fast",
+    "music": "meta/musicgen",
+    "planner": "meta/meta-llama-3-8b-instruct",
+}
+
+
+@dataclass(frozen=True)
+class ModelSelection:
+    """The model of each stage for one spec."""
+
+    image: ReplicateModel
+    video: ReplicateModel
+    music: ReplicateModel
+    planner: ReplicateModel
+
+    def stage_models(self) -> dict[str, StageModel]:
+        """For `core.cost.estimate`: each cost stage's model, price and billed seconds per call."""
+        return {
+            "planner": StageModel(self.planner.id, self.planner.price),
+            "storyboard": StageModel(self.image.id, self.image.price),
+            "chunks": StageModel(self.video.id, self.video.price, self.video.billed_seconds),
+            "music": StageModel(self.music.id, self.music.price),
+        }
+
+
+def select_models(overrides: Mapping[str, str], prices: Mapping[str, Price] | None = None) -> ModelSelection:
+    """The registry defaults with a spec's `models:` overrides; prices from `prices` when given."""
+    unknown = sorted(set(overrides) - set(STAGE_KINDS))
+    if unknown:
+        raise UnknownModel(f"models: unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(STAGE_KINDS)}")
+    chosen: dict[str, ReplicateModel] = {}
+    for stage, kind in STAGE_KINDS.items():
+        model_id = overrides.get(stage, DEFAULTS[stage])
+        model = REGISTRY.get(model_id)
+        fits = sorted(m.id for m in REGISTRY.values() if m.kind == kind)
+        if model is None or model.kind != kind:
+            raise UnknownModel(f"models.{stage}: {model_id!r} is not a known {kind} model; known: {', '.join(fits)}")
+        if prices and model.id in prices:
+            model = replace(model, price=prices[model.id])
+        chosen[stage] = model
+    return ModelSelection(**chosen)
+
+
+def chunk_seconds_for(spec: Spec, default: float) -> float:
+    """The chunk length the planner lays a spec out with: its video model's clip for `replicate`."""
+    if spec.backend != "replicate":
+        return default
+    clip = select_models(spec.models).video.clip_seconds
+    return clip if clip else default
+
+
+def parse_prices(data: Any, source: str) -> dict[str, Price]:
+    """`{"owner/name": {"usd": "0.003", "unit": "run", "source": "...", "date": "..."}}` -> prices."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source}: prices are a JSON object keyed by model id")
+    out = {}
+    for model_id, entry in data.items():
+        if model_id not in REGISTRY:
+            raise ValueError(f"{source}: unknown model {model_id!r}; known: {', '.join(sorted(REGISTRY))}")
+        if not isinstance(entry, dict) or "usd" not in entry:
+            raise ValueError(f'{source}: {model_id}: give at least {{"usd": "0.05"}}')
+        try:
+            amount = Decimal(str(entry["usd"]))
+        except InvalidOperation:
+            raise ValueError(f"{source}: {model_id}: usd {entry['usd']!r} is not a number") from None
+        base = REGISTRY[model_id].price
+        out[model_id] = Price(
+            amount, entry.get("unit", base.unit), str(entry.get("source", source)), str(entry.get("date", ""))
+        )
+    return out
+
+
+def load_prices(environ: Mapping[str, str] | None = None) -> dict[str, Price]:
+    """Price overrides from the JSON file `$VIDGEN_PRICES` names (none when it is unset)."""
+    env = os.environ if environ is None else environ
+    path = env.get(PRICES_ENV)
+    if not path:
+        return {}
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{PRICES_ENV}={path}: cannot read prices: {exc}") from None
+    return parse_prices(data, f"{PRICES_ENV}={path}")
+
+
+ANIMATIC_MODELS = {"storyboard": "animatic-card-v1", "chunks": "animatic-motion-v1", "music": "animatic-music-v1"}
+
+
+def uses_llm_planner(spec: Spec) -> bool:
+    """Whether planning this spec calls the LLM (beats asked for, and a backend that has one)."""
+    return spec.planner == "llm" and spec.beats is None and spec.backend == "replicate"
+
+
+def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner_calls: int | None = None) -> Estimate:
+    """What rendering `plan` costs with its spec's backend and models ($0.00 for the animatic)."""
+    spec = plan.spec
+    if spec.backend != "replicate":
+        free = {stage: StageModel(model) for stage, model in ANIMATIC_MODELS.items()}
+        return estimate(plan, free, backend=spec.backend)
+    selection = select_models(spec.models, load_prices() if prices is None else prices)
+    planned_by_llm = spec.planner == "llm" and plan.planner != "spec"  # the plan's spec has its beats filled
+    calls = int(planned_by_llm) if planner_calls is None else planner_calls
+    notes: tuple[str, ...] = ()
+    if calls and plan.planner.startswith("library"):
+        notes = ("the LLM plans the beats at render time; chunks are counted from the library plan",)
+    return estimate(plan, selection.stage_models(), "replicate", calls, notes)

@@ -1,0 +1,178 @@
+"""What a render costs: prices, the cost of one call, and the estimate for a whole plan. Pure.
+
+Money is `decimal.Decimal` (never float) so an estimate is exact to the cent and beyond: the estimate of
+a plan and the sum of the costs its calls record are the same numbers when nothing fails, because both
+come from `call_cost` with the same inputs. A price is per run (one image, one clip) or per second of
+output (a video model billed by the clip's length, a music model by the track's).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from vidgen_assets.core.plan import Plan
+
+PriceUnit = Literal["run", "second"]
+STAGES = ("planner", "storyboard", "chunks", "music")
+"""Cost stages, in render order (`storyboard`, `chunks`, `music` are the final video's `cost_by_stage`)."""
+KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "music": "music"}
+CENT = Decimal("0.01")
+MICRO = Decimal("0.000001")
+
+
+@dataclass(frozen=True)
+class Price:
+    """`usd` per run, or per second of output; where the number comes from and when it was read."""
+
+    usd: Decimal
+    unit: PriceUnit = "run"
+    source: str = ""
+    date: str = ""
+
+    def __post_init__(self) -> None:
+        if self.usd < 0:
+            raise ValueError(f"a price cannot be negative, got {self.usd}")
+        if self.unit not in ("run", "second"):
+            raise ValueError(f"price unit must be 'run' or 'second', got {self.unit!r}")
+
+
+FREE = Price(Decimal(0), "run", "local backend", "")
+
+
+def call_cost(price: Price, output_seconds: Decimal | float | int = 0) -> Decimal:
+    """The cost of one call that made `output_seconds` of output (ignored for per-run prices)."""
+    if price.unit == "run":
+        return price.usd
+    return price.usd * Decimal(str(output_seconds))
+
+
+def music_seconds(seconds: float) -> int:
+    """The whole seconds asked of a music model for a bed of `seconds` (it is then cut to length)."""
+    return max(1, math.ceil(round(seconds, 6)))
+
+
+def usd(amount: Decimal) -> str:
+    """`$1.23`; amounts under a cent that are not zero keep their digits (`$0.003`)."""
+    if amount == 0 or amount == amount.quantize(CENT):
+        return f"${amount.quantize(CENT)}"
+    return f"${amount.quantize(MICRO).normalize():f}"
+
+
+@dataclass(frozen=True)
+class StageModel:
+    """The model a stage calls and what one call of it costs."""
+
+    model: str
+    price: Price = FREE
+    seconds_per_call: Decimal = Decimal(0)
+    """Output seconds each call is billed for (per-second prices): a video model's native clip length."""
+
+
+@dataclass(frozen=True)
+class EstimateLine:
+    stage: str
+    model: str
+    calls: int
+    unit_usd: Decimal
+    """The cost of one call."""
+    price: Price
+
+    @property
+    def usd(self) -> Decimal:
+        return self.unit_usd * self.calls
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What a plan will cost: one line per stage and model, and the total."""
+
+    video_id: str
+    backend: str
+    lines: tuple[EstimateLine, ...]
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.usd for line in self.lines), Decimal(0))
+
+    @property
+    def calls(self) -> int:
+        return sum(line.calls for line in self.lines)
+
+    def by_stage(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = {}
+        for line in self.lines:
+            out[line.stage] = out.get(line.stage, Decimal(0)) + line.usd
+        return out
+
+    def table(self) -> str:
+        """The estimate as a person reads it."""
+        rows = [f"{'stage':<11} {'model':<40} {'calls':>5} {'each':>12} {'cost':>12}"]
+        for line in self.lines:
+            rows.append(
+                f"{line.stage:<11} {line.model:<40} {line.calls:>5} {usd(line.unit_usd):>12} {usd(line.usd):>12}"
+            )
+        rows.append(f"{'total':<11} {'':<40} {self.calls:>5} {'':>12} {usd(self.total):>12}")
+        sources = {
+            line.model: f"{line.model}: {line.price.usd} per {line.price.unit} ({line.price.source}, {line.price.date})"
+            for line in self.lines
+            if line.price.source and line.price.usd
+        }
+        if sources:
+            rows += ["", "prices:", *(f"  {s}" for s in sources.values())]
+        rows += [f"note: {n}" for n in self.notes]
+        return "\n".join(rows)
+
+
+def estimate(
+    plan: Plan,
+    models: Mapping[str, StageModel],
+    backend: str = "replicate",
+    planner_calls: int = 0,
+    notes: tuple[str, ...] = (),
+) -> Estimate:
+    """The calls a render of `plan` makes per stage and what they cost.
+
+    `models` maps a stage (`planner`, `storyboard`, `chunks`, `music`) to its model; a stage without a
+    model is free. One image per beat, one clip per chunk, one music call when the spec has music, and
+    `planner_calls` LLM calls.
+    """
+    calls = {
+        "planner": planner_calls,
+        "storyboard": len(plan.beats),
+        "chunks": len(plan.chunks),
+        "music": 1 if plan.spec.music is not None else 0,
+    }
+    seconds = {"music": Decimal(music_seconds(plan.total_frames / plan.fps))}
+    lines = []
+    for stage in STAGES:
+        if not calls[stage]:
+            continue
+        used = models.get(stage, StageModel(model=f"{backend}-{stage}"))
+        per_call = seconds.get(stage, used.seconds_per_call)
+        lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
+    return Estimate(video_id=plan.video_id, backend=backend, lines=tuple(lines), notes=notes)
+
+
+def budget_refusal(budget_usd: float | None, found: Estimate) -> str | None:
+    """The refusal when a spec's `budget_usd` is below the estimate, else None."""
+    if budget_usd is None:
+        return None
+    budget = Decimal(str(budget_usd))
+    if found.total <= budget:
+        return None
+    by_stage = ", ".join(f"{stage} {usd(amount)}" for stage, amount in found.by_stage().items())
+    return (
+        f"video {found.video_id!r}: the estimated cost {usd(found.total)} ({found.calls} call(s): {by_stage}) "
+        f"is above budget_usd {usd(budget)}; nothing was generated. Raise budget_usd, shorten the video or "
+        "choose cheaper models (see `vidgen estimate`)."
+    )
+
+
+def as_float(amount: Decimal) -> float:
+    """A cost for a JSON record (rounded to the micro-dollar, which every price here is exact at)."""
+    return float(amount.quantize(MICRO))

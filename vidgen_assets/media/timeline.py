@@ -1,0 +1,223 @@
+"""A timeline picture of a plan: beats, chunks (reference / continuous) with their pairs, transitions as
+overlaps, the music bed and on-screen text, on one time axis. For the UI's metadata and report.html.
+
+The picture is data first (`timeline_boxes`: every box with its row, frames, label and pixel rectangle),
+then drawn with Pillow (`render_timeline`), so tests can check the layout without reading pixels.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.media.fonts import Font, load_font
+
+WIDTH = 1280
+LEFT = 118
+RIGHT = 16
+TITLE_H = 30
+AXIS_H = 24
+LANE_H = 30
+GAP = 6
+BACKGROUND = (250, 250, 248)
+INK = (30, 30, 30)
+GRID = (222, 222, 218)
+HATCH = (196, 118, 24)
+
+ROWS: tuple[tuple[str, str, int], ...] = (
+    # (row, its name on the left, lanes)
+    ("beats", "beats", 1),
+    ("chunks", "chunks", 2),
+    ("transitions", "transitions", 1),
+    ("music", "music", 1),
+    ("text", "text", 2),
+)
+COLORS: dict[str, tuple[int, int, int]] = {
+    "reference": (66, 123, 181),
+    "continuous": (110, 168, 92),
+    "transition": (232, 160, 52),
+    "cut": (120, 120, 120),
+    "music": (146, 102, 196),
+    "no-music": (214, 214, 210),
+    "caption": (92, 92, 92),
+    "cta": (196, 62, 62),
+}
+BEAT_COLORS = ((241, 214, 171), (189, 219, 236), (214, 234, 196), (236, 204, 219), (220, 212, 240))
+
+
+@dataclass(frozen=True)
+class Box:
+    """One thing on the timeline: frames [start_frame, end_frame) of a row, drawn at (x0, y0)-(x1, y1)."""
+
+    row: str
+    kind: str
+    """`beat`, `reference`, `continuous`, `transition`, `cut`, `music`, `no-music`, `caption` or `cta`."""
+    label: str
+    start_frame: int
+    end_frame: int
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    color: tuple[int, int, int]
+
+
+def _row_tops() -> tuple[dict[str, int], int]:
+    tops: dict[str, int] = {}
+    y = TITLE_H + AXIS_H
+    for row, _name, lanes in ROWS:
+        tops[row] = y
+        y += lanes * LANE_H + GAP
+    return tops, y + 4
+
+
+def image_height() -> int:
+    return _row_tops()[1]
+
+
+def timeline_boxes(plan: Plan, width: int = WIDTH) -> list[Box]:
+    """Every box of the picture, in drawing order."""
+    if width < LEFT + RIGHT + 100:
+        raise ValueError(f"a timeline needs at least {LEFT + RIGHT + 100} px of width, got {width}")
+    total = plan.total_frames
+    span = width - LEFT - RIGHT
+    tops, _ = _row_tops()
+
+    def x(frame: int) -> int:
+        return LEFT + round(min(max(frame, 0), total) * span / total)
+
+    def box(row: str, lane: int, kind: str, label: str, start: int, end: int, color: tuple[int, int, int]) -> Box:
+        y0 = tops[row] + lane * LANE_H
+        x0, x1 = x(start), max(x(end), x(start) + 3)
+        return Box(row, kind, label, start, end, x0, y0 + 2, x1, y0 + LANE_H - 2, color)
+
+    fps = plan.fps
+    out: list[Box] = []
+    for beat in plan.beats:
+        label = f"{beat.pair_key} {beat.name} {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
+        color = BEAT_COLORS[beat.index % len(BEAT_COLORS)]
+        out.append(box("beats", 0, "beat", label, beat.start_frame, beat.end_frame, color))
+    for beat in plan.beats:
+        start = beat.start_frame
+        for chunk in beat.chunks:
+            short = "ref" if chunk.kind == "reference" else "cont"
+            label = f"c{chunk.index:03d} {short} {beat.pair_key}"
+            end = start + chunk.frames
+            out.append(box("chunks", beat.index % 2, chunk.kind, label, start, end, COLORS[chunk.kind]))
+            start = end
+    for beat, nxt in zip(plan.beats, plan.beats[1:], strict=False):
+        if beat.transition_frames:
+            label = f"{beat.transition} {seconds(beat.transition_frames, fps)}"
+            end = nxt.start_frame + beat.transition_frames
+            out.append(box("transitions", 0, "transition", label, nxt.start_frame, end, COLORS["transition"]))
+        else:
+            out.append(box("transitions", 0, "cut", "cut", nxt.start_frame, nxt.start_frame, COLORS["cut"]))
+    music = plan.spec.music
+    if music is not None:
+        label = f"music: {plan.spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}"
+        out.append(box("music", 0, "music", label, 0, total, COLORS["music"]))
+    else:
+        out.append(box("music", 0, "no-music", "no music", 0, total, COLORS["no-music"]))
+    for overlay in plan.overlays:
+        lane = 1 if overlay.style == "cta" else 0
+        out.append(box("text", lane, overlay.style, overlay.text, overlay.start_frame, overlay.end_frame,
+                       COLORS[overlay.style]))  # fmt: skip
+    return out
+
+
+def _fit(text: str, font: Font, room: float) -> str:
+    """The text, cut with an ellipsis to fit `room` pixels (empty when not even that fits)."""
+    if font.getlength(text) <= room:
+        return text
+    while text and font.getlength(text + "…") > room:
+        text = text[:-1]
+    return text + "…" if text else ""
+
+
+def _ink_on(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    light = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]
+    return INK if light > 150 else (255, 255, 255)
+
+
+def _tick_step(duration_s: float) -> int:
+    for step in (1, 2, 5, 10, 15, 30, 60):
+        if duration_s / step <= 16:
+            return step
+    return 60
+
+
+def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
+    """The timeline picture (RGB, `width` x `image_height()`)."""
+    boxes = timeline_boxes(plan, width)
+    tops, height = _row_tops()
+    image = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    font, bold, small = load_font(13), load_font(14, bold=True), load_font(11)
+    spec = plan.spec
+    title = (
+        f"{plan.video_id}: {plan.duration_s:g} s, {plan.width}x{plan.height} @ {plan.fps} fps, "
+        f"{len(plan.beats)} beats, {len(plan.chunks)} chunks, backend {spec.backend}"
+    )
+    draw.text((8, 8), _fit(title, bold, width - 16), fill=INK, font=bold)
+
+    total = plan.total_frames
+    span = width - LEFT - RIGHT
+    step = _tick_step(plan.duration_s)
+    axis_y = TITLE_H + AXIS_H - 6
+    second = 0
+    while second * plan.fps <= total:
+        tick_x = LEFT + round(second * plan.fps * span / total)
+        draw.line([(tick_x, axis_y), (tick_x, height - 4)], fill=GRID)
+        label = f"{second}s"
+        draw.text((tick_x - font.getlength(label) / 2, TITLE_H), label, fill=INK, font=small)
+        second += step
+    draw.line([(LEFT, axis_y), (width - RIGHT, axis_y)], fill=INK)
+    for row, name, _lanes in ROWS:
+        draw.text((8, tops[row] + 8), name, fill=INK, font=font)
+
+    for b in boxes:
+        if b.kind == "cut":
+            draw.line([(b.x0, b.y0), (b.x0, b.y1)], fill=b.color, width=3)
+            draw.text((b.x0 + 4, b.y0 + 6), "cut", fill=INK, font=small)
+            continue
+        outline = INK if b.row in ("beats", "chunks") else b.color
+        if b.kind == "transition":  # hatched: the frames two clips share
+            w, h = b.x1 - b.x0, b.y1 - b.y0
+            hatch = Image.new("RGB", (w + 1, h + 1), b.color)
+            pen = ImageDraw.Draw(hatch)
+            for hx in range(-h, w + 1, 6):
+                pen.line([(hx, h), (hx + h, 0)], fill=HATCH)
+            image.paste(hatch, (b.x0, b.y0))
+            draw.rectangle([b.x0, b.y0, b.x1, b.y1], outline=HATCH)
+        else:
+            draw.rectangle([b.x0, b.y0, b.x1, b.y1], fill=b.color, outline=outline)
+        text = _fit(b.label, font, b.x1 - b.x0 - 8)
+        if b.kind == "transition" and text != b.label:  # a short overlap: its label goes beside it
+            draw.text((b.x1 + 4, b.y0 + 7), b.label, fill=INK, font=font)
+        elif text:
+            label_fill = INK if b.kind == "transition" else _ink_on(b.color)
+            draw.text((b.x0 + 4, b.y0 + 7), text, fill=label_fill, font=font)
+    return image
+
+
+def timeline_png(plan: Plan, width: int = WIDTH) -> bytes:
+    buffer = io.BytesIO()
+    render_timeline(plan, width).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def save_timeline(plan: Plan, out: Path, width: int = WIDTH) -> Path:
+    """Write the picture as a PNG at `out`."""
+    out.write_bytes(timeline_png(plan, width))
+    return out
+
+
+def timeline_markdown(plan: Plan, width: int = 960) -> str:
+    """The picture as markdown with an embedded PNG, for a `dg.MetadataValue.md` in the Dagster UI."""
+    data = base64.b64encode(timeline_png(plan, width)).decode("ascii")
+    return f"![timeline of {plan.video_id}](data:image/png;base64,{data})"

@@ -1,0 +1,316 @@
+"""`videos/<id>/report.html`: one self-contained page about a rendered video, readable offline.
+
+It shows the storyboard (thumbnails embedded as data URIs, each linking to its PNG), the timeline
+picture, the plan, per-stage costs, cache answers and timings from the manifests, the check results when
+given, and a relative link to every artifact in the video's folder (so the page works from a local
+folder, a synced copy of the S3 prefix, or a static host).
+
+`build_report` is pure apart from reading the storyboard images it is given; `collect` reads what a
+store holds for a video; `write_report` does both and stores the page beside the final video.
+`stage_timings` and `check_results` read wall times and check results from a Dagster instance.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PIL import Image
+
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.media.timeline import timeline_png
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import read_manifest
+from vidgen_assets.storage.store import ArtifactStore
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+REPORT = "report.html"
+THUMB_WIDTH = 320
+STAGES = ("video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome as the report shows it."""
+
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class ReportInputs:
+    """What a report is built from: the manifests (by stage, pairs as `chunk_pair/p000`), the files in
+    the video's folder (keys relative to it) and local paths of the storyboard images."""
+
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    storyboard: dict[int, Path] = field(default_factory=dict)
+    """Beat index -> the local path of its storyboard image."""
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def thumbnail_uri(path: Path, width: int = THUMB_WIDTH) -> str:
+    """A JPEG thumbnail of an image as a data URI."""
+    with Image.open(path) as image:
+        rgb = image.convert("RGB")
+        height = max(1, round(width * rgb.height / rgb.width))
+        buffer = io.BytesIO()
+        rgb.resize((width, height), Image.Resampling.BILINEAR).save(buffer, format="JPEG", quality=80)
+    return _data_uri(buffer.getvalue(), "image/jpeg")
+
+
+def _money(value: object) -> str:
+    try:
+        return f"${float(str(value)):.4f}"
+    except ValueError:
+        return _e(value)
+
+
+def _cache(record: Mapping[str, Any]) -> str:
+    if record.get("cached"):
+        return "reused (same inputs)"
+    calls = record.get("generations", record.get("chunks"))
+    if not isinstance(calls, list):
+        return ""
+    answers = sorted(
+        {str(c.get("cache", "hit" if c.get("cache_hit") else "miss")) for c in calls if isinstance(c, dict)}
+    )
+    return ", ".join(answers)
+
+
+def _models(record: Mapping[str, Any]) -> str:
+    calls = record.get("generations", record.get("chunks"))
+    if not isinstance(calls, list):
+        return ""
+    return ", ".join(sorted({str(c["model"]) for c in calls if isinstance(c, dict) and c.get("model")}))
+
+
+def _stage_rows(plan: Plan, manifests: Mapping[str, Mapping[str, Any]], timings: Mapping[str, float]) -> list[str]:
+    rows = []
+    names = ["video_spec", "storyboard", *(f"chunk_pair/{k}" for k in plan.pair_keys), "music"]
+    for name in [*names, "stitched_video", "final_video"]:
+        record = manifests.get(name)
+        manifest = layout.PLAN if name == "video_spec" else (
+            layout.pair_manifest(name.split("/", 1)[1]) if name.startswith("chunk_pair/")
+            else layout.MANIFESTS.get(name, "")
+        )  # fmt: skip
+        wall = timings.get(name)
+        if wall is None and record is not None and isinstance(record.get("wall_s"), int | float):
+            wall = float(record["wall_s"])
+        if record is None:
+            cells = ["<td colspan=3>not made</td>"]
+        else:
+            # The final video's cost is the whole video's: the per-stage line is its own work (none).
+            own = "" if name in ("video_spec", "stitched_video", "final_video") else _money(record.get("cost_usd", 0))
+            cells = [f"<td class=num>{own}</td>", f"<td>{_e(_models(record))}</td>", f"<td>{_e(_cache(record))}</td>"]
+        link = f'<a href="{_e(manifest)}">{_e(manifest)}</a>' if manifest else ""
+        time_cell = f"{wall:.1f} s" if wall is not None else ""
+        rows.append(f"<tr><td>{_e(name)}</td>{''.join(cells)}<td class=num>{time_cell}</td><td>{link}</td></tr>")
+    return rows
+
+
+def build_report(
+    plan: Plan,
+    inputs: ReportInputs,
+    checks: Sequence[CheckResult] = (),
+    timings: Mapping[str, float] | None = None,
+) -> str:
+    """The report page's HTML. `timings` are wall seconds by stage (`storyboard`, `chunk_pair/p000`, ...)."""
+    spec = plan.spec
+    manifests = inputs.manifests
+    final = manifests.get("final_video", {})
+    files = sorted(f for f in inputs.files if f != REPORT)
+    fps = plan.fps
+    parts: list[str] = []
+    add = parts.append
+
+    add("<!doctype html>\n<html lang=en><head><meta charset=utf-8>")
+    add(f"<title>vidgen: {_e(plan.video_id)}</title>")
+    add(
+        "<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1320px}"
+        "table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;"
+        "text-align:left;vertical-align:top}.num{text-align:right}.pass{color:#17692d}.fail{color:#b3261e}"
+        "figure{display:inline-block;margin:0 12px 12px 0;vertical-align:top;width:320px}"
+        "figcaption{font-size:12px}img{max-width:100%}video{max-width:640px;display:block}</style>"
+    )
+    add("</head><body>")
+    add(f"<h1>{_e(plan.video_id)}</h1>")
+    add(f"<p>{_e(spec.prompt)}</p>")
+    summary = {
+        "duration": f"{plan.duration_s:g} s ({plan.total_frames} frames)",
+        "size": f"{plan.width}x{plan.height} @ {fps} fps",
+        "beats / chunks / pairs": f"{len(plan.beats)} / {len(plan.chunks)} / {len(plan.pair_keys)}",
+        "backend": spec.backend,
+        "planner": plan.planner,
+        "music": f"{spec.music_mood}, {spec.music.bpm} bpm" if spec.music else "none",
+        "cta": spec.cta or "none",
+        "cost": _money(final.get("cost_usd", 0)) if final else "not rendered yet",
+    }
+    if final:
+        summary["final video"] = f"{final.get('duration_s', 0):.3f} s, {final.get('width')}x{final.get('height')}, " + (
+            f"{int(final.get('bytes', 0)) / 1e6:.2f} MB, audio {'yes' if final.get('audio') else 'no'}"
+        )
+    add("<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary.items()) + "</table>")
+    thumbs = {index: thumbnail_uri(image) for index, image in sorted(inputs.storyboard.items())}
+    if "final.mp4" in files:
+        poster = f' poster="{next(iter(thumbs.values()))}"' if thumbs else ""
+        add(f'<p><a href="final.mp4">final.mp4</a></p><video controls preload=none{poster} src="final.mp4"></video>')
+
+    add("<h2>Storyboard</h2><div>")
+    for beat in plan.beats:
+        rel = layout.storyboard_image(beat.index)
+        caption = f"{beat.index}: {beat.name} · {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
+        caption += f" · {beat.camera}" + (f" · “{beat.text}”" if beat.text else "")
+        picture = (
+            f'<a href="{_e(rel)}"><img alt="storyboard {_e(beat.name)}" src="{thumbs[beat.index]}"></a>'
+            if beat.index in thumbs
+            else "<p>no storyboard image yet</p>"
+        )
+        add(f"<figure>{picture}<figcaption>{_e(caption)}<br>{_e(beat.prompt)}</figcaption></figure>")
+    add("</div>")
+
+    add("<h2>Timeline</h2>")
+    add(f'<img alt="timeline of {_e(plan.video_id)}" src="{_data_uri(timeline_png(plan), "image/png")}">')
+    add("<table><tr><th>pair</th><th>beat</th><th>start</th><th>end</th><th>chunks</th><th>transition out</th>"
+        "<th>text</th></tr>")  # fmt: skip
+    for beat in plan.beats:
+        chunks = " + ".join(f"{c.kind} {c.frames}f" for c in beat.chunks)
+        out = f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut"
+        add(
+            f"<tr><td>{beat.pair_key}</td><td>{_e(beat.name)}</td><td>{seconds(beat.start_frame, fps)}</td>"
+            f"<td>{seconds(beat.end_frame, fps)}</td><td>{_e(chunks)}</td><td>{_e(out)}</td>"
+            f"<td>{_e(beat.text or '')}</td></tr>"
+        )
+    add("</table>")
+
+    add("<h2>Stages</h2><table><tr><th>stage</th><th>cost</th><th>models</th><th>cache</th><th>wall time</th>"
+        "<th>manifest</th></tr>")  # fmt: skip
+    parts.extend(_stage_rows(plan, manifests, timings or {}))
+    add("</table>")
+    by_stage = final.get("cost_by_stage") if final else None
+    if isinstance(by_stage, dict):
+        rows = "".join(f"<tr><td>{_e(k)}</td><td class=num>{_money(v)}</td></tr>" for k, v in sorted(by_stage.items()))
+        add(f"<table><tr><th>cost by stage</th><th>usd</th></tr>{rows}"
+            f"<tr><th>total</th><th class=num>{_money(final.get('cost_usd', 0))}</th></tr></table>")  # fmt: skip
+
+    add("<h2>Checks</h2>")
+    if checks:
+        add("<table><tr><th>check</th><th>result</th><th>detail</th></tr>")
+        for check in checks:
+            verdict = '<span class="pass">passed</span>' if check.passed else '<span class="fail">FAILED</span>'
+            add(f"<tr><td>{_e(check.name)}</td><td>{verdict}</td><td>{_e(check.detail)}</td></tr>")
+        add("</table>")
+    else:
+        add("<p>No check results were given to this report; see the asset checks in the Dagster UI.</p>")
+
+    add("<h2>Warnings</h2>")
+    add("<ul>" + "".join(f"<li>{_e(w)}</li>" for w in plan.warnings) + "</ul>" if plan.warnings else "<p>none</p>")
+
+    add("<h2>Artifacts</h2><ul>")
+    parts.extend(f'<li><a href="{_e(f)}">{_e(f)}</a></li>' for f in files)
+    add("</ul></body></html>\n")
+    return "\n".join(parts)
+
+
+def collect(store: ArtifactStore, plan: Plan) -> ReportInputs:
+    """The manifests, the file list and local storyboard images a store holds for this video."""
+    video_id = plan.video_id
+    found = ReportInputs()
+    plan_record = read_manifest(store, video_id, layout.PLAN)
+    if plan_record is not None:
+        found.manifests["video_spec"] = {"cost_usd": 0.0}
+    for stage in ("storyboard", "music", "stitched_video", "final_video"):
+        record = read_manifest(store, video_id, layout.MANIFESTS[stage])
+        if record is not None:
+            found.manifests[stage] = record
+    for pair in plan.pair_keys:
+        record = read_manifest(store, video_id, layout.pair_manifest(pair))
+        if record is not None:
+            found.manifests[f"chunk_pair/{pair}"] = record
+    prefix = layout.video_prefix(video_id)
+    found.files = sorted(key[len(prefix) :] for key in store.list(prefix))
+    for beat in plan.beats:
+        key = layout.video_key(video_id, layout.storyboard_image(beat.index))
+        if store.exists(key):
+            found.storyboard[beat.index] = store.local_path(key)
+    return found
+
+
+def write_report(
+    store: ArtifactStore,
+    plan: Plan,
+    checks: Sequence[CheckResult] = (),
+    timings: Mapping[str, float] | None = None,
+) -> str:
+    """Build the report from what the store holds and put it at `videos/<id>/report.html`; return the key."""
+    page = build_report(plan, collect(store, plan), checks, timings)
+    key = layout.video_key(plan.video_id, REPORT)
+    store.put_bytes(key, page.encode("utf-8"))
+    return key
+
+
+def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
+    """Wall seconds of each stage's latest materialization of this video (`chunk_pair/p000`, ...), from the
+    instance's step statistics. Stages not materialized yet (or still running) are left out."""
+    import dagster as dg
+
+    from vidgen_assets.defs.partitions import pair_partition_key
+
+    wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in STAGES if s != "chunk_pair"]
+    wanted += [(f"chunk_pair/{k}", "chunk_pair", pair_partition_key(k, plan.video_id)) for k in plan.pair_keys]
+    out: dict[str, float] = {}
+    for name, asset, partition in wanted:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+        ).records
+        if not records:
+            continue
+        run_id = records[0].run_id
+        for stats in instance.get_run_step_stats(run_id, step_keys=[asset]):
+            if stats.start_time is not None and stats.end_time is not None:
+                out[name] = round(stats.end_time - stats.start_time, 3)
+    return out
+
+
+def check_results(instance: dg.DagsterInstance, video_id: str, history: int = 50) -> list[CheckResult]:
+    """The latest result of each vidgen check for this video's partition, from the instance."""
+    import dagster as dg
+
+    from vidgen_assets.defs.checks import ALL_CHECKS
+
+    out: list[CheckResult] = []
+    for checks_def in ALL_CHECKS:
+        for check_key in checks_def.check_keys:
+            records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=history)
+            for record in records:  # newest first
+                event = record.event.dagster_event if record.event is not None else None
+                evaluation = event.event_specific_data if event is not None else None
+                if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
+                    continue
+                detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
+                out.append(CheckResult(check_key.name, evaluation.passed, detail))
+                break
+    return out
+
+
+def publish(instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, checks: Sequence[CheckResult] = ()) -> str:
+    """Write report.html with the timings and check results the instance has for this video; `checks`
+    add to (and replace by name) the instance's, e.g. the result a check is about to report. The key."""
+    given = {c.name for c in checks}
+    found = [c for c in check_results(instance, plan.video_id) if c.name not in given]
+    return write_report(store, plan, [*found, *checks], stage_timings(instance, plan))

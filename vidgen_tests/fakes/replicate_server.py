@@ -1,0 +1,398 @@
+"""A fake Replicate API on 127.0.0.1 that the real `replicate` client talks to over real HTTP.
+
+It speaks the part of the API vidgen uses: `POST /v1/models/{owner}/{name}/predictions`,
+`GET /v1/predictions/{id}`, `GET /v1/predictions` (list), `POST /v1/predictions/{id}/cancel`,
+`POST /v1/files` and file downloads under `/files/`. Predictions return real small media of the shapes the
+real models return (wan: 832x480, 16 fps, 81 frames; flux: PNG; musicgen: 32 kHz stereo WAV; the LLM: a
+list of text tokens). Every request is recorded, with whether its Authorization header carried the token.
+
+Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, 500s), a
+hung request, a prediction that fails (transiently or not, having run or not), a prediction that stays
+`processing` for some polls, a truncated download, HTML instead of media.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+import uuid
+import wave
+from collections import deque
+from dataclasses import dataclass, field
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from vidgen_assets.media import ops
+
+TOKEN = "r8_FAKE0secret0token0never0in0logs0abcdef"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    method: str
+    path: str
+    authorized: bool
+    model: str | None = None
+    at: float = 0.0
+
+
+@dataclass
+class Outcome:
+    """How one prediction ends: `succeeded`, or `failed` with an error (billed when it `ran`)."""
+
+    status: str = "succeeded"
+    error: str | None = None
+    ran: bool = True
+    processing_polls: int = 0
+
+
+@dataclass
+class _Prediction:
+    id: str
+    model: str
+    input: dict[str, Any]
+    outcome: Outcome
+    created_at: str
+    polls_left: int
+    status: str = "starting"
+    output: Any = None
+    error: str | None = None
+    file: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        done = self.status in ("succeeded", "failed", "canceled")
+        return {
+            "id": self.id,
+            "model": self.model,
+            "version": "fakeversion0001",
+            "status": self.status,
+            "input": self.input,
+            "output": self.output,
+            "logs": "",
+            "error": self.error,
+            "metrics": {"predict_time": 1.25} if done and self.outcome.ran else {},
+            "created_at": self.created_at,
+            "started_at": self.created_at if self.status != "starting" and self.outcome.ran else None,
+            "completed_at": self.created_at if done else None,
+            "urls": {"get": f"/v1/predictions/{self.id}", "cancel": f"/v1/predictions/{self.id}/cancel"},
+        }
+
+
+@dataclass
+class Faults:
+    create: deque[tuple[int, str | None]] = field(default_factory=deque)
+    """(status, Retry-After) answered to the next creates instead of creating."""
+    hang: deque[tuple[str, float]] = field(default_factory=deque)
+    """(path prefix, seconds): the next matching request sleeps that long before it answers."""
+    hang_after_create: deque[float] = field(default_factory=deque)
+    """The next creates make the prediction, then sleep this long before answering."""
+    outcomes: dict[str, deque[Outcome]] = field(default_factory=dict)
+    """Per model id: how its next predictions end (default: succeeded at once)."""
+    get_errors: deque[int] = field(default_factory=deque)
+    """Statuses answered to the next prediction GETs."""
+    downloads: deque[str] = field(default_factory=deque)
+    """`truncate` or `html` for the next downloads."""
+
+
+class FakeReplicate:
+    """The server and everything it saw. Start with `start()`, stop with `stop()`."""
+
+    def __init__(self, token: str = TOKEN, llm_reply: str = "[]") -> None:
+        self.token = token
+        self.llm_reply = llm_reply
+        self.latency_s = 0.0
+        self.faults = Faults()
+        self.requests: list[Recorded] = []
+        self.creates: list[tuple[str, dict[str, Any]]] = []
+        self.predictions: dict[str, _Prediction] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.uploads: list[bytes] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> FakeReplicate:
+        wan_mp4()  # made once per process up front, so no request waits on an encode
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- what tests read -----------------------------------------------------------------------------
+
+    def calls(self, method: str | None = None, prefix: str = "") -> list[Recorded]:
+        with self._lock:
+            return [r for r in self.requests if (method is None or r.method == method) and r.path.startswith(prefix)]
+
+    def create_count(self, model: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for m, _ in self.creates if model is None or m == model)
+
+    def fail_next(self, model: str, *outcomes: Outcome) -> None:
+        with self._lock:
+            self.faults.outcomes.setdefault(model, deque()).extend(outcomes)
+
+    # -- the API -------------------------------------------------------------------------------------
+
+    def _create(self, model: str, body: dict[str, Any]) -> _Prediction:
+        with self._lock:
+            queue = self.faults.outcomes.get(model)
+            outcome = queue.popleft() if queue else Outcome()
+            pid = uuid.uuid4().hex[:20]
+            prediction = _Prediction(
+                pid, model, body.get("input", {}), outcome,
+                time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), outcome.processing_polls,
+            )  # fmt: skip
+            self.predictions[pid] = prediction
+            self.creates.append((model, prediction.input))
+        return prediction
+
+    def _advance(self, prediction: _Prediction) -> None:
+        with self._lock:
+            if prediction.status in ("succeeded", "failed", "canceled"):
+                return
+            if prediction.polls_left > 0:
+                prediction.polls_left -= 1
+                prediction.status = "processing"
+                return
+            if prediction.outcome.status != "succeeded":
+                prediction.status = prediction.outcome.status
+                prediction.error = prediction.outcome.error
+                return
+        output = self._make_output(prediction)
+        with self._lock:
+            prediction.output = output
+            prediction.status = "succeeded"
+
+    def _make_output(self, prediction: _Prediction) -> Any:
+        model, inputs = prediction.model, prediction.input
+        if model.startswith("meta/meta-llama"):
+            reply = self.llm_reply
+            return [reply[i : i + 7] for i in range(0, len(reply), 7)]
+        if model.startswith("black-forest-labs/"):
+            data, ext = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0))), "png"
+        elif model == "meta/musicgen":
+            data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
+        elif model == "wan-video/wan-2.2-i2v-fast":
+            data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
+        else:
+            data, ext = small_mp4(int(inputs.get("duration", 5)), 24), "mp4"
+        name = f"{prediction.id}.{ext}"
+        with self._lock:
+            self.files[name] = (data, {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext])
+        url = f"{self.url}/files/{name}"
+        return [url] if model.startswith("black-forest-labs/") else url
+
+
+def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            return
+
+        def _send(self, status: int, body: bytes, content_type: str = "application/json", **headers: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in headers.items():
+                self.send_header(key.replace("_", "-"), value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, data: Any, **headers: str) -> None:
+            self._send(status, json.dumps(data).encode(), **headers)
+
+        def _body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _begin(self, method: str) -> bool:
+            """Record the request, apply latency and hangs; False when it is done with (hung, or 401)."""
+            path = self.path
+            authorized = self.headers.get("Authorization") == f"Bearer {fake.token}"
+            model = None
+            if path.startswith("/v1/models/") and path.endswith("/predictions"):
+                model = "/".join(path.split("/")[3:5])
+            with fake._lock:
+                fake.requests.append(Recorded(method, path, authorized, model, time.monotonic()))
+                hang = next((h for h in fake.faults.hang if path.startswith(h[0])), None)
+                if hang is not None:
+                    fake.faults.hang.remove(hang)
+            if fake.latency_s:
+                time.sleep(fake.latency_s)
+            if hang is not None:
+                # A hung request is never handled: by now the client has given up (a lost request).
+                time.sleep(hang[1])
+                self.close_connection = True
+                return False
+            if path.startswith("/v1/") and not authorized:
+                self._json(401, {"title": "Unauthenticated", "detail": "Invalid token", "status": 401})
+                return False
+            return True
+
+        def do_GET(self) -> None:
+            try:
+                if not self._begin("GET"):
+                    return
+                path = self.path
+                if path.startswith("/files/"):
+                    return self._download(path[len("/files/") :])
+                if path.rstrip("/") == "/v1/predictions":
+                    with fake._lock:
+                        results = [p.json() for p in reversed(list(fake.predictions.values()))]
+                    return self._json(200, {"results": results, "next": None, "previous": None})
+                if path.startswith("/v1/predictions/"):
+                    with fake._lock:
+                        error = fake.faults.get_errors.popleft() if fake.faults.get_errors else None
+                    if error is not None:
+                        return self._json(error, {"title": "server error", "detail": "injected", "status": error})
+                    prediction = fake.predictions.get(path.split("/")[3])
+                    if prediction is None:
+                        return self._json(404, {"title": "Not found", "detail": "no such prediction", "status": 404})
+                    fake._advance(prediction)
+                    return self._json(200, prediction.json())
+                self._json(404, {"title": "Not found", "detail": path, "status": 404})
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+        def _download(self, name: str) -> None:
+            with fake._lock:
+                found = fake.files.get(name)
+                fault = fake.faults.downloads.popleft() if fake.faults.downloads and found else None
+            if found is None:
+                return self._send(404, b"not found", "text/plain")
+            data, content_type = found
+            if fault == "html":
+                return self._send(200, b"<!DOCTYPE html><html><body>Service Unavailable</body></html>", "text/html")
+            if fault == "truncate":
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
+            self._send(200, data, content_type)
+
+        def do_POST(self) -> None:
+            try:
+                body = self._body()
+                if not self._begin("POST"):
+                    return
+                path = self.path
+                if path == "/v1/files":
+                    fid = uuid.uuid4().hex[:12]
+                    with fake._lock:
+                        fake.uploads.append(body)
+                        fake.files[f"upload-{fid}"] = (body, "application/octet-stream")
+                    return self._json(
+                        201,
+                        {
+                            "id": fid, "name": "start.png", "content_type": "image/png", "size": len(body),
+                            "etag": fid, "checksums": {}, "metadata": {}, "created_at": "2026-01-01T00:00:00Z",
+                            "expires_at": None, "urls": {"get": f"{fake.url}/files/upload-{fid}"},
+                        },
+                    )  # fmt: skip
+                if path.startswith("/v1/models/") and path.endswith("/predictions"):
+                    model = "/".join(path.split("/")[3:5])
+                    with fake._lock:
+                        fault = fake.faults.create.popleft() if fake.faults.create else None
+                        hang_after = fake.faults.hang_after_create.popleft() if fake.faults.hang_after_create else 0
+                    if fault is not None:
+                        status, retry_after = fault
+                        headers = {"Retry_After": retry_after} if retry_after is not None else {}
+                        title = "Too Many Requests" if status == 429 else "Internal Server Error"
+                        return self._json(status, {"title": title, "detail": "injected", "status": status}, **headers)
+                    prediction = fake._create(model, json.loads(body or b"{}"))
+                    if hang_after:
+                        time.sleep(hang_after)
+                    return self._json(201, prediction.json())
+                if path.startswith("/v1/predictions/") and path.endswith("/cancel"):
+                    found = fake.predictions.get(path.split("/")[3])
+                    if found is None:
+                        return self._json(404, {"title": "Not found", "status": 404})
+                    with fake._lock:
+                        found.status = "canceled"
+                    return self._json(200, found.json())
+                self._json(404, {"title": "Not found", "detail": path, "status": 404})
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    return Handler
+
+
+# -- media of the shapes real models return ----------------------------------------------------------
+
+
+def png_for(aspect: str, seed: int) -> bytes:
+    """A small PNG at the aspect ratio asked (flux returns ~1 MP; small keeps tests fast)."""
+    w, h = (int(n) for n in aspect.split(":")) if ":" in aspect else (1, 1)
+    width, height = (192, round(192 * h / w)) if w >= h else (round(192 * w / h), 192)
+    rng = np.random.default_rng(seed)
+    base = rng.integers(40, 215, size=3)
+    y, x = np.mgrid[0:height, 0:width]
+    pixels = np.stack([(base[i] + (x * (i + 1) + y * (3 - i)) % 40) for i in range(3)], axis=-1).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@cache
+def wan_mp4(frames: int = 81, fps: int = 16) -> bytes:
+    """An 832x480 clip at `fps` with `frames` frames (wan-2.2-i2v-fast's 480p shape)."""
+    return _clip(832, 480, frames, fps)
+
+
+@cache
+def small_mp4(seconds: int, fps: int) -> bytes:
+    """A 160x90 clip of `seconds` at `fps` (hailuo, kling, seedance, in miniature)."""
+    return _clip(160, 90, seconds * fps, fps)
+
+
+def _clip(width: int, height: int, frames: int, fps: int) -> bytes:
+    import tempfile
+
+    def moving() -> Any:
+        y, x = np.mgrid[0:height, 0:width]
+        for n in range(frames):
+            frame = np.empty((height, width, 3), np.uint8)
+            frame[..., 0] = (x + 4 * n) % 256
+            frame[..., 1] = (y + 2 * n) % 256
+            frame[..., 2] = (n * 3) % 256
+            yield frame
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "clip.mp4"
+        ops.encode_frames(moving(), out, width, height, fps)
+        return out.read_bytes()
+
+
+@cache
+def wav_bytes(seconds: int, rate: int = 32000) -> bytes:
+    """A stereo 16-bit WAV of `seconds` (musicgen returns 32 kHz)."""
+    t = np.arange(seconds * rate) / rate
+    tone = (0.2 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.repeat(tone, 2).tobytes())
+    return buffer.getvalue()
