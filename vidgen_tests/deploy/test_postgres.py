@@ -14,8 +14,8 @@ import dagster as dg
 import pytest
 
 from vidgen_tests.conftest import REPO, PostgresServer, S3Server
+from vidgen_tests.daemon import bin_path, run_daemon_until, vidgen_env
 from vidgen_tests.defs.test_daemon import BAD, DEADLINE_S, GOOD
-from vidgen_tests.deploy.daemon import bin_path, run_daemon_until, vidgen_env
 
 STACK_INSTANCE = REPO / "docker" / "dagster.yaml"
 IN_PROGRESS = [

@@ -19,7 +19,7 @@ from vidgen_assets.core.spec import read_spec_text
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
 from vidgen_tests.conftest import REPO, free_port
-from vidgen_tests.deploy.daemon import bin_path
+from vidgen_tests.daemon import bin_path, stop_group
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -82,12 +82,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
         wait_until_up(url, server, log)
         yield UI(url, settings.data_dir, log)
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_group(server, signal.SIGTERM, timeout_s=30)
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
-"""Run a real `dagster-daemon` on a DAGSTER_HOME until artifacts appear in S3 (shared by deploy tests).
-
-The same steps as vidgen_tests/defs/test_daemon.py, as one function: start the daemon on the repository's
-workspace with the given environment, drop spec files into a folder, wait for the wanted keys, stop it.
-"""
+"""Run a real `dagster-daemon` on a DAGSTER_HOME until artifacts appear in S3 (the daemon tests on
+SQLite and on Postgres share it): start the daemon on the repository's workspace with the given
+environment, drop spec files into a folder, wait for the wanted keys, stop it."""
 
 from __future__ import annotations
 
@@ -25,6 +23,16 @@ class DaemonResult:
     elapsed_s: float
     """From the first spec file written to the last wanted key seen (or the deadline)."""
     log_tail: str
+
+
+def stop_group(process: subprocess.Popen[bytes], sig: int, timeout_s: float) -> None:
+    """Stop a process started with `start_new_session=True` and its children: `sig`, then SIGKILL."""
+    os.killpg(process.pid, sig)
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
 
 
 def bin_path(name: str) -> str:
@@ -80,11 +88,6 @@ def run_daemon_until(
         while settled is not None and daemon.poll() is None and time.monotonic() < settle_until and not settled():
             time.sleep(1)
     finally:
-        os.killpg(daemon.pid, signal.SIGINT)
-        try:
-            daemon.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+        stop_group(daemon, signal.SIGINT, timeout_s=60)
         log.close()
     return DaemonResult(set(s3.keys(prefix)), elapsed, log_path.read_text()[-4000:])
