@@ -61,6 +61,10 @@ class _Prediction:
     outcome: Outcome
     created_at: str
     polls_left: int
+    created: float = 0.0
+    """time.monotonic() at creation."""
+    run_s: float = 0.0
+    """How long the model runs: the prediction is `processing` until then."""
     status: str = "starting"
     output: Any = None
     error: str | None = None
@@ -108,6 +112,9 @@ class FakeReplicate:
         self.token = token
         self.llm_reply = llm_reply
         self.latency_s = 0.0
+        self.run_seconds: dict[str, float] = {}
+        """Per model id (or owner/ prefix): how long a prediction runs before it succeeds (a model's
+        real run time, scaled down for benchmarks); 0 when absent."""
         self.faults = Faults()
         self.requests: list[Recorded] = []
         self.creates: list[tuple[str, dict[str, Any]]] = []
@@ -154,9 +161,11 @@ class FakeReplicate:
             queue = self.faults.outcomes.get(model)
             outcome = queue.popleft() if queue else Outcome()
             pid = uuid.uuid4().hex[:20]
+            run_s = next((s for prefix, s in self.run_seconds.items() if model.startswith(prefix)), 0.0)
             prediction = _Prediction(
                 pid, model, body.get("input", {}), outcome,
                 time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), outcome.processing_polls,
+                created=time.monotonic(), run_s=run_s,
             )  # fmt: skip
             self.predictions[pid] = prediction
             self.creates.append((model, prediction.input))
@@ -168,6 +177,9 @@ class FakeReplicate:
                 return
             if prediction.polls_left > 0:
                 prediction.polls_left -= 1
+                prediction.status = "processing"
+                return
+            if time.monotonic() - prediction.created < prediction.run_s:
                 prediction.status = "processing"
                 return
             if prediction.outcome.status != "succeeded":
