@@ -7,6 +7,7 @@ what failed and where.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import warnings
@@ -146,7 +147,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         _err(f"settings: {exc}")
         return EXIT_INVALID
     if args.max_parallel:
-        settings = Settings(settings.data_dir, settings.chunk_seconds, args.max_parallel)
+        settings = dataclasses.replace(settings, max_parallel_pairs=args.max_parallel)
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
@@ -171,22 +172,22 @@ def cmd_render(args: argparse.Namespace) -> int:
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
         home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
-        runner = Runner(settings, home)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
         failed = 0
-        for spec, text, path in specs:
-            try:
-                report = runner.render(spec, text)
-            except RenderFailed as exc:
-                _err(f"render of {path} failed: {exc}")
-                failed += 1
-                continue
-            split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-            cost = usd(Decimal(str(report.cost_usd)))
-            print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
-            for warning in report.warnings:
-                print(f"[{spec.id}] warning: {warning}")
-            print(report.final_uri)
+        with Runner(settings, home, keep_workers=len(specs) > 1) as runner:
+            for spec, text, path in specs:
+                try:
+                    report = runner.render(spec, text)
+                except RenderFailed as exc:
+                    _err(f"render of {path} failed: {exc}")
+                    failed += 1
+                    continue
+                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                cost = usd(Decimal(str(report.cost_usd)))
+                print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
+                for warning in report.warnings:
+                    print(f"[{spec.id}] warning: {warning}")
+                print(report.final_uri)
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -1,8 +1,13 @@
 """Render videos on a Dagster instance: register partitions, then run the jobs in order.
 
-prepare_video (spec, storyboard, music) -> chunk_pairs (one run per pair, several at once) ->
-assemble_video (stitched, final). Every run is recorded in the instance, so `dagster dev` on the same
-`DAGSTER_HOME` shows them with their metadata and checks.
+prepare_video (spec, storyboard) -> chunk_pairs (one run per pair, several at once, in warm worker
+processes) with make_music alongside them in this process -> assemble_video (stitched, final). Every run
+is recorded in the instance, so `dagster dev` on the same `DAGSTER_HOME` shows them with their metadata
+and checks.
+
+The worker pool is started before the storyboard is drawn, so the workers' start-up (importing Dagster,
+loading the definitions) overlaps it, and it is kept for the runner's life, so the next video's pairs
+start at once.
 """
 
 from __future__ import annotations
@@ -85,14 +90,35 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, parti
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
-def _run_pair(settings: Settings, home: str, partition_key: str, where: str) -> float:
-    """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
+def _warm(settings: Settings, home: str) -> None:
+    """Load the definitions and the instance in a worker process, once."""
     global _worker
     if _worker is None:
         _worker = (build_definitions(settings), instance_at(Path(home)))
+
+
+def _run_pair(settings: Settings, home: str, partition_key: str, where: str) -> float:
+    """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
+    _warm(settings, home)
+    assert _worker is not None
     start = time.perf_counter()
     _execute(*_worker, "chunk_pairs", partition_key, where)
     return time.perf_counter() - start
+
+
+def pair_workers(settings: Settings, backend_name: str, pairs: int | None) -> int:
+    """How many pairs run at once: `max_parallel_pairs`, no more than there are pairs and, for a
+    backend that computes on this machine (the animatic), no more than its CPUs: more would only add
+    memory."""
+    workers = settings.max_parallel_pairs
+    if pairs is not None:
+        workers = min(workers, pairs)
+    if backend_name in LOCAL_BACKENDS:
+        workers = min(workers, os.cpu_count() or 1)
+    return max(1, workers)
+
+
+LOCAL_BACKENDS = frozenset({"animatic"})
 
 
 class Runner:
@@ -100,15 +126,42 @@ class Runner:
 
     A video's pairs run concurrently in worker processes, each pair its own Dagster run. (Not threads:
     Dagster reconfigures Python logging when a run starts, which can deadlock runs in other threads.)
+    With `keep_workers` the pool outlives a render, for the next video (then use the runner as a context
+    manager, or call `close()`); otherwise each render stops its workers when it ends.
     """
 
-    def __init__(self, settings: Settings, home: Path, progress: Progress = print) -> None:
+    def __init__(self, settings: Settings, home: Path, progress: Progress = print, keep_workers: bool = False) -> None:
         self.settings = settings
+        self.keep_workers = keep_workers
         self.home = home
         self.instance = instance_at(home)
         self.progress = progress
         self.defs = build_definitions(settings)
         self.store = settings.store()
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_size = 0
+
+    def __enter__(self) -> Runner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the worker processes (they are started again if the runner renders once more)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool, self._pool_size = None, 0
+
+    def _workers(self, size: int) -> ProcessPoolExecutor:
+        """The warm pool, grown to `size` workers if it is smaller; new workers start loading now."""
+        if self._pool is None or self._pool_size < size:
+            self.close()
+            self._pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
+            self._pool_size = size
+            for _ in range(size):
+                self._pool.submit(_warm, self.settings, str(self.home))
+        return self._pool
 
     def register(self, spec: Spec, source_text: str) -> None:
         """Save the spec as written and add its `videos` partition."""
@@ -123,12 +176,23 @@ class Runner:
         _execute(self.defs, self.instance, job, partition_key, where)
 
     def render(self, spec: Spec, source_text: str) -> RenderReport:
+        """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
+        try:
+            return self._render(spec, source_text)
+        finally:
+            if not self.keep_workers:
+                self.close()
+
+    def _render(self, spec: Spec, source_text: str) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
         stages: dict[str, float] = {}
         self.register(spec, source_text)
+        pool = self._workers(
+            pair_workers(self.settings, spec.backend, len(spec.beats) if spec.beats is not None else None)
+        )
 
-        self.progress(f"[{video_id}] prepare: plan, storyboard, music")
+        self.progress(f"[{video_id}] prepare: plan, storyboard")
         t = time.perf_counter()
         self._run("prepare_video", video_id, f"video {video_id!r}")
         stages["prepare_video"] = time.perf_counter() - t
@@ -137,10 +201,10 @@ class Runner:
             raise RenderFailed(f"video {video_id!r}: prepare_video stored no plan")
 
         t = time.perf_counter()
-        self.render_pairs(plan)
+        self.render_pairs(plan, pool, stages)
         stages["chunk_pairs"] = time.perf_counter() - t
 
-        self.progress(f"[{video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final encode")
+        self.progress(f"[{video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final")
         t = time.perf_counter()
         self._run("assemble_video", video_id, f"video {video_id!r}")
         stages["assemble_video"] = time.perf_counter() - t
@@ -155,30 +219,40 @@ class Runner:
         key = layout.video_key(video_id, layout.MANIFESTS["final_video"])
         return float(json.loads(self.store.get_bytes(key)).get("cost_usd", 0.0))
 
-    def render_pairs(self, plan: Plan) -> None:
-        """Run every chunk pair of the plan, `max_parallel_pairs` at a time; fail after all have finished."""
+    def render_pairs(
+        self, plan: Plan, pool: ProcessPoolExecutor | None = None, stages: dict[str, float] | None = None
+    ) -> None:
+        """Run every chunk pair of the plan in the worker pool, and the music here meanwhile; fail after
+        all have finished, naming each failure."""
         new = [k for k in plan.pair_keys if not self.instance.has_dynamic_partition("pairs", k)]
         if new:
             self.instance.add_dynamic_partitions("pairs", new)
         total = len(plan.pair_keys)
-        self.progress(f"[{plan.video_id}] chunk pairs: {total} pair(s), {len(plan.chunks)} chunk(s)")
+        if pool is None:
+            pool = self._workers(pair_workers(self.settings, plan.spec.backend, total))
+        self.progress(f"[{plan.video_id}] chunk pairs: {total} pair(s), {len(plan.chunks)} chunk(s); music alongside")
+        futures = {
+            pool.submit(
+                _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
+                f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
+            ): key
+            for key in plan.pair_keys
+        }  # fmt: skip
         failures: list[str] = []
-        workers = min(self.settings.max_parallel_pairs, total)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {
-                pool.submit(
-                    _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
-                    f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
-                ): key
-                for key in plan.pair_keys
-            }  # fmt: skip
-            for done, future in enumerate(as_completed(futures), start=1):
-                key = futures[future]
-                try:
-                    seconds = future.result()
-                    self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
-                except RenderFailed as exc:
-                    failures.append(str(exc))
-                    self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
+        t = time.perf_counter()
+        try:
+            self._run("make_music", plan.video_id, f"video {plan.video_id!r}, music")
+        except RenderFailed as exc:
+            failures.append(str(exc))
+        if stages is not None:
+            stages["music"] = time.perf_counter() - t
+        for done, future in enumerate(as_completed(futures), start=1):
+            key = futures[future]
+            try:
+                seconds = future.result()
+                self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
+            except RenderFailed as exc:
+                failures.append(str(exc))
+                self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
         if failures:
             raise RenderFailed("\n".join(failures))

@@ -18,7 +18,7 @@ from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
 from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import ops, probe
+from vidgen_assets.media import commands, ops, probe
 from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
 from vidgen_assets.settings import StitchMode
@@ -131,25 +131,10 @@ def _text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name
     return pngs
 
 
-def _covering(paths: Sequence[Path], frames: Sequence[int], start: int, end: int) -> tuple[list[Path], int]:
-    """The fewest consecutive clips covering frames [start, end) of their concatenation, and where
-    `start` falls in the first of them."""
-    chosen: list[Path] = []
-    offset = 0
-    first_start = 0
-    for path, count in zip(paths, frames, strict=True):
-        if offset + count > start and offset < end:
-            if not chosen:
-                first_start = start - offset
-            chosen.append(path)
-        offset += count
-    return chosen, first_start
-
-
 def pair_fingerprint(
     plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path, mode: StitchMode = "copy"
 ) -> str:
-    piece = (mode, incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
+    piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
     return fingerprint(
         "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
         beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
@@ -210,20 +195,14 @@ def chunk_pair(
             )
         )  # fmt: skip
         source = last
-    body = None
-    body_frames = beat.frames - incoming_frames(plan, beat)
-    if mode == "copy" and body_frames > 0:
-        body_rel = layout.pair_piece(beat.pair_key)
-        body = scratch / Path(body_rel).name
-        clips = [files[layout.chunk_video(c.index)] for c in beat.chunks]
-        pngs = _text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key)
-        ops.piece(clips, incoming_frames(plan, beat), body_frames, pngs, plan.fps, body)
-        files[body_rel] = body
+    pieces: dict[str, Any] | None = None
+    if mode == "copy":
+        pieces = _pair_pieces(plan, beat, [files[layout.chunk_video(c.index)] for c in beat.chunks], scratch, files)
     record = {
         "fingerprint": fp,
         "backend": backend.name,
         "stitch": mode,
-        "piece": {"from_frame": incoming_frames(plan, beat), "frames": body_frames} if body else None,
+        "piece": pieces,
         "pair": beat.pair_key,
         "beat": beat.index,
         "beat_name": beat.name,
@@ -235,6 +214,33 @@ def chunk_pair(
     return Artifacts(plan.video_id, manifest, files, record, scratch)
 
 
+def _pair_pieces(
+    plan: Plan, beat: PlannedBeat, clips: list[Path], scratch: Path, files: dict[str, Path]
+) -> dict[str, Any]:
+    """The copy path's outputs of one pair, from one decode of its chunks: the body (text burnt in)
+    and the edges its transitions blend. Adds them to `files`; returns what the record says of them."""
+    incoming = incoming_frames(plan, beat)
+    outputs: dict[str, commands.Stretch] = {}
+    if beat.frames > incoming:
+        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, beat.frames, scratch / "piece.mp4")
+    if incoming:
+        outputs[layout.pair_edge(beat.pair_key, "head")] = commands.Stretch(0, incoming, scratch / "head.mp4")
+    if beat.transition_frames:
+        end = beat.frames + beat.transition_frames
+        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(beat.frames - 1, end, scratch / "tail.mp4")
+    body = outputs.get(layout.pair_piece(beat.pair_key))
+    edges = [stretch for key, stretch in outputs.items() if stretch is not body]
+    pngs = _text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key) if body else []
+    ops.pair_pieces(clips, pngs, plan.fps, body, edges)
+    files.update({key: stretch.out for key, stretch in outputs.items()})
+    return {key: [stretch.start_frame, stretch.end_frame] for key, stretch in outputs.items()}
+
+
+def music_fades(plan: Plan) -> tuple[float, float]:
+    """The music's fade-in and fade-out in seconds (the fade-out at most a quarter of the video)."""
+    return MUSIC_FADE_IN_S, min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
+
+
 def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
     """The music bed for the whole video, or an empty record when the spec has `music: false`."""
     spec = plan.spec
@@ -243,14 +249,9 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         fp = fingerprint("music", None)
         return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fp, "music": None, "cost_usd": 0.0})
     fp = fingerprint(
-        "music",
-        backend_identity(backend),
-        spec.music.model_dump(),
-        spec.music_mood,
-        plan.total_frames,
-        plan.fps,
-        spec.seed,
-    )
+        "music", backend_identity(backend), spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
+        spec.seed, music_fades(plan), "mix",
+    )  # fmt: skip
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
@@ -265,9 +266,14 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     )
     gen = backend.music(request, out)
     generation = _generation_record(gen)
+    # The bed as the final video carries it (volume, fades, exact length, AAC), made here, alongside the
+    # chunk pairs, so that the copy path's final step encodes nothing.
+    mix = "music.m4a"
+    ops.music_mix(out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan))
     record = {
         "fingerprint": fp,
         "music": relative,
+        "mix": mix,
         "mood": spec.music_mood,
         "bpm": spec.music.bpm,
         "volume": spec.music.volume,
@@ -276,7 +282,7 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         "generations": [generation],
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, {relative: out}, record, scratch)
+    return Artifacts(plan.video_id, manifest, {relative: out, mix: scratch / mix}, record, scratch)
 
 
 def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:
@@ -320,11 +326,11 @@ def stitched_video(
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
-    clips = [[pairs[beat.pair_key].path(layout.chunk_video(c.index)) for c in beat.chunks] for beat in plan.beats]
     out = scratch / "stitched.mp4"
     if mode == "copy":
-        ops.concat_copy(_pieces(plan, pairs, clips, scratch), out)
+        ops.concat_copy(_pieces(plan, pairs, scratch), out)
     else:
+        clips = [[pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks] for b in plan.beats]
         ops.stitch(clips, joins, plan.fps, out)
     info = probe.probe(out)
     record = {
@@ -341,7 +347,14 @@ def stitched_video(
     return Artifacts(plan.video_id, manifest, {"stitched.mp4": out}, record, scratch)
 
 
-def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], clips: list[list[Path]], scratch: Path) -> list[Path]:
+def _edge(pairs: Mapping[str, Artifacts], beat: PlannedBeat, side: str) -> Path:
+    key = layout.pair_edge(beat.pair_key, side)
+    if key not in pairs[beat.pair_key].files:
+        raise StageError(f"chunk pair {beat.pair_key} has no {side} edge for the copy path: re-materialize it")
+    return pairs[beat.pair_key].path(key)
+
+
+def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[Path]:
     """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
     rendered here (a few at once: each is a short ffmpeg process)."""
     jobs: list[tuple[int, PlannedBeat]] = [(k, b) for k, b in enumerate(plan.beats[:-1]) if b.transition_frames]
@@ -349,13 +362,11 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], clips: list[list[Path]],
 
     def render(k: int, beat: PlannedBeat) -> None:
         nxt = plan.beats[k + 1]
-        t = beat.transition_frames
-        a_frames = [c.frames for c in beat.chunks]
-        a_clips, a_start = _covering(clips[k], a_frames, beat.frames - 1, beat.frames + t)
-        b_clips, _ = _covering(clips[k + 1], [c.frames for c in nxt.chunks], 0, t)
+        tail = _edge(pairs, beat, "tail")
+        head = _edge(pairs, nxt, "head")
         pngs = _text_pngs(plan, beat_texts(plan, nxt), scratch, f"transition_{k:03d}")
         out = scratch / f"transition_{k:03d}.mp4"
-        ops.transition_piece(a_clips, a_start + 1, b_clips, t, beat.transition, pngs, plan.fps, out)
+        ops.transition_piece([tail], 1, [head], beat.transition_frames, beat.transition, pngs, plan.fps, out)
         rendered[k] = out
 
     with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
@@ -403,23 +414,21 @@ def final_video(
     if cached is not None:
         return cached
     out = scratch / "final.mp4"
-    music_path = music_out.path(str(music_rel)) if music_rel else None
-    volume = spec.music.volume if spec.music else 0.0
-    fade_out = min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
     if mode == "copy":
-        ops.mux_music(
-            stitched.path("stitched.mp4"), out, music_path, volume, plan.total_frames, plan.fps,
-            MUSIC_FADE_IN_S, fade_out,
-        )  # fmt: skip
+        mix = music_out.record.get("mix")
+        if music_rel and not mix:
+            raise StageError(f"the music of {plan.video_id!r} has no mix for the copy path: re-materialize it")
+        ops.mux_copy(stitched.path("stitched.mp4"), music_out.path(str(mix)) if mix else None, out, plan.total_frames)
     else:
         pngs = []
         for i, overlay in enumerate(overlays):
             png = scratch / f"text_{i:02d}.png"
             render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
             pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
+        music_path = music_out.path(str(music_rel)) if music_rel else None
         ops.finalise(
-            stitched.path("stitched.mp4"), out, pngs, music_path, volume, plan.total_frames, plan.fps,
-            MUSIC_FADE_IN_S, fade_out,
+            stitched.path("stitched.mp4"), out, pngs, music_path, spec.music.volume if spec.music else 0.0,
+            plan.total_frames, plan.fps, *music_fades(plan),
         )  # fmt: skip
     info = probe.probe(out)
     record = {

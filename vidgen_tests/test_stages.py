@@ -115,3 +115,16 @@ def test_the_serial_tail_of_the_copy_path_renders_only_transitions(both):
     assert pieces == ["p000.piece.mp4", "p001.piece.mp4", "p002.piece.mp4"]
     # Each pair's piece holds its beat minus the frames its incoming transition covers.
     assert [probe.probe(copied / "chunks" / p).frames for p in pieces] == [100, 175 - 12, 100 - 25]
+
+
+def test_transitions_read_only_the_edges_the_pairs_kept(both):
+    plan, _, copied = both
+    chunks = copied / "chunks"
+    edges = sorted(p.name for p in chunks.glob("*.head.mp4")) + sorted(p.name for p in chunks.glob("*.tail.mp4"))
+    assert edges == ["p001.head.mp4", "p002.head.mp4", "p000.tail.mp4", "p001.tail.mp4"]
+    # A head is the frames under the incoming transition; a tail is the beat's last frame and the
+    # frames it plays into the next beat.
+    assert [probe.probe(chunks / name).frames for name in edges] == [12, 25, 13, 26]
+    mix = probe.probe(copied / "music.m4a")
+    assert mix.audio_codec == "aac" and mix.audio_duration_s is not None
+    assert abs(mix.audio_duration_s - plan.duration_s) < 0.03

@@ -213,8 +213,8 @@ class ReplicateBackend:
     """Images, chunks, music and beat plans from Replicate models, cached and cost-tracked."""
 
     name = "replicate"
-    max_concurrency = 3
-    """Storyboard images generated at once."""
+    max_concurrency = 16
+    """Storyboard images generated at once: up to 16, so most storyboards take one image's time."""
 
     def __init__(
         self,

@@ -1,7 +1,8 @@
 """One job per partitioning (an asset job cannot mix `videos` with `pair x video`).
 
-The runner (CLI now, sensors later) sequences them per video: prepare_video -> chunk_pairs (one run per
-pair, in parallel) -> assemble_video.
+The runner (CLI) and the sensors sequence them per video: prepare_video -> chunk_pairs (one run per pair,
+in parallel) and make_music alongside them -> assemble_video. Music is a job of its own so that it runs
+while the pairs do, off the critical path.
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from vidgen_assets.defs.partitions import pair_video, videos
 
 prepare_video = dg.define_asset_job(
     "prepare_video",
-    selection=dg.AssetSelection.assets(video_spec, storyboard, music),
+    selection=dg.AssetSelection.assets(video_spec, storyboard),
     partitions_def=videos,
-    description="Plan a registered video, draw its storyboard and make its music bed.",
+    description="Plan a registered video and draw its storyboard.",
+)
+make_music = dg.define_asset_job(
+    "make_music",
+    selection=dg.AssetSelection.assets(music),
+    partitions_def=videos,
+    description="Make a planned video's music bed and its final mix (runs alongside the chunk pairs).",
 )
 chunk_pairs = dg.define_asset_job(
     "chunk_pairs",
@@ -30,4 +37,4 @@ assemble_video = dg.define_asset_job(
     description="Stitch a video's chunk pairs and make the final MP4 (text, music).",
 )
 
-ALL_JOBS = [prepare_video, chunk_pairs, assemble_video]
+ALL_JOBS = [prepare_video, chunk_pairs, make_music, assemble_video]

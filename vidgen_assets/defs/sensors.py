@@ -7,8 +7,9 @@ the artifact store, and is not looked at again until the file changes.
 
 `pair_driver` takes each registered video from there: once its `prepare_video` run succeeded (the
 storyboard passed its blocking check), it registers the plan's pair keys and requests exactly that
-video's chunk-pair runs; once every pair of the current plan is materialized, it requests
-`assemble_video` (stitching and the final video, each gated by its blocking checks). Re-materializing
+video's chunk-pair runs and, alongside them, its `make_music` run; once every pair and the music of the
+current plan are materialized, it requests `assemble_video` (stitching and the final video, each gated
+by its blocking checks). Re-materializing
 one pair by hand makes it assemble again. A failed pair blocks only its own video.
 """
 
@@ -24,7 +25,7 @@ from vidgen_assets.backends import BackendUnavailable, get_backend
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
-from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, prepare_video
+from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, make_music, prepare_video
 from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pair_partition_key, pairs, videos
 from vidgen_assets.defs.resources import VidgenResource
 from vidgen_assets.storage import layout
@@ -119,6 +120,7 @@ class VideoState:
     plan_id: int | None
     pair_ids: dict[str, int]
     final_id: int | None
+    music_id: int | None = None
 
 
 def _latest_ids(instance: dg.DagsterInstance, asset: str, partitions: list[str]) -> dict[str, int]:
@@ -145,29 +147,41 @@ def video_state(instance: dg.DagsterInstance, plan: Plan) -> VideoState:
     pair_keys = {pair_partition_key(k, video_id): k for k in plan.pair_keys}
     pair_ids = {pair_keys[k]: v for k, v in _latest_ids(instance, "chunk_pair", list(pair_keys)).items()}
     final_id = _latest_ids(instance, "final_video", [video_id]).get(video_id)
-    return VideoState(video_id, prepared, plan_id, pair_ids, final_id)
+    music_id = _latest_ids(instance, "music", [video_id]).get(video_id)
+    return VideoState(video_id, prepared, plan_id, pair_ids, final_id, music_id)
 
 
 def next_requests(plan: Plan, state: VideoState) -> list[dg.RunRequest]:
-    """Pair runs for every pair not materialized since the current plan; then one assemble run."""
+    """Pair runs for every pair not materialized since the current plan, and the music run alongside
+    them if the music is older than the plan; once all are current, one assemble run."""
     if not state.prepared or state.plan_id is None:
         return []
     stale = [k for k in plan.pair_keys if state.pair_ids.get(k, -1) < state.plan_id]
-    if stale:
-        return [
+    requests = [
+        dg.RunRequest(
+            run_key=f"{plan.video_id}|{key}|plan-{state.plan_id}",
+            partition_key=pair_partition_key(key, plan.video_id),
+            job_name=chunk_pairs.name,
+        )
+        for key in stale
+    ]
+    music_id = -1 if state.music_id is None else state.music_id
+    if music_id < state.plan_id:
+        requests.append(
             dg.RunRequest(
-                run_key=f"{plan.video_id}|{key}|plan-{state.plan_id}",
-                partition_key=pair_partition_key(key, plan.video_id),
-                job_name=chunk_pairs.name,
+                run_key=f"{plan.video_id}|music|plan-{state.plan_id}",
+                partition_key=plan.video_id,
+                job_name=make_music.name,
             )
-            for key in stale
-        ]
-    newest_pair = max(state.pair_ids[k] for k in plan.pair_keys)
-    if state.final_id is not None and state.final_id > newest_pair:
+        )
+    if requests:
+        return requests
+    newest = max(*(state.pair_ids[k] for k in plan.pair_keys), music_id)
+    if state.final_id is not None and state.final_id > newest:
         return []
     return [
         dg.RunRequest(
-            run_key=f"{plan.video_id}|assemble|pairs-{newest_pair}",
+            run_key=f"{plan.video_id}|assemble|inputs-{newest}",
             partition_key=plan.video_id,
             job_name=assemble_video.name,
         )
@@ -178,8 +192,8 @@ def next_requests(plan: Plan, state: VideoState) -> list[dg.RunRequest]:
     name="pair_driver",
     minimum_interval_seconds=INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[chunk_pairs, assemble_video],
-    description="Runs each prepared video's chunk pairs, then stitches and finishes it.",
+    jobs=[chunk_pairs, make_music, assemble_video],
+    description="Runs each prepared video's chunk pairs and music, then stitches and finishes it.",
 )
 def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
     instance = context.instance
@@ -193,7 +207,7 @@ def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> 
             continue
         state = video_state(instance, plan)
         wanted = next_requests(plan, state)
-        if wanted and wanted[0].job_name == chunk_pairs.name:
+        if any(request.job_name == chunk_pairs.name for request in wanted):
             new_pairs |= set(plan.pair_keys) - known_pairs
         requests += wanted
     return dg.SensorResult(

@@ -365,29 +365,73 @@ def _overlay_chain(source: str, first_input: int, count: int) -> list[str]:
     return chains
 
 
-def piece_filter(clip_count: int, start_frame: int, frames: int, overlay_count: int, fps: int) -> str:
-    """Frames `start_frame` .. + `frames` of the concatenated clips, with the overlays on every frame."""
-    trim = [f"trim=start_frame={start_frame}:end_frame={start_frame + frames}", "setpts=PTS-STARTPTS"]
-    chains = [*_clip_chain(0, clip_count, fps, "c"), chain(["c"], trim, "m")]
-    return graph([*chains, *_overlay_chain("m", clip_count, overlay_count)])
+@dataclass(frozen=True)
+class Stretch:
+    """Frames `start_frame` .. `end_frame - 1` of a beat's concatenated clips, to be written to `out`."""
+
+    start_frame: int
+    end_frame: int
+    out: Path
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start_frame < self.end_frame:
+            raise ValueError(f"empty or negative frame range in {self!r}")
+
+    @property
+    def frames(self) -> int:
+        return self.end_frame - self.start_frame
 
 
-def piece(
-    clips: Sequence[Path], start_frame: int, frames: int, overlays: Sequence[Path], fps: int, out: Path
+def lossless(fps: int) -> list[str]:
+    """H.264 at `-qp 0`: decodes to exactly the frames it was given (yuv420p in, yuv420p out)."""
+    return ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", str(fps),
+            "-fps_mode", "cfr"]  # fmt: skip
+
+
+def _trim(stretch: Stretch) -> list[str]:
+    return [f"trim=start_frame={stretch.start_frame}:end_frame={stretch.end_frame}", "setpts=PTS-STARTPTS"]
+
+
+def pair_pieces_filter(
+    clip_count: int, body: Stretch | None, edges: Sequence[Stretch], overlay_count: int, fps: int
+) -> str:
+    """The concatenated clips split into the body (overlays on every frame, to `[v]`) and the edges
+    (untouched, to `[e0]`, `[e1]`, ...)."""
+    outputs = ([body] if body else []) + list(edges)
+    if not outputs:
+        raise ValueError("a pair's pieces need a body or an edge")
+    chains = _clip_chain(0, clip_count, fps, "c")
+    sources = [f"s{i}" for i in range(len(outputs))]
+    if len(outputs) == 1:
+        sources = ["c"]
+    else:
+        chains.append(chain(["c"], [f"split={len(outputs)}"], "][".join(sources)))
+    if body is not None:
+        chains.append(chain([sources[0]], _trim(body), "m"))
+        chains += _overlay_chain("m", clip_count, overlay_count)
+    first_edge = 1 if body is not None else 0
+    for j, edge in enumerate(edges):
+        chains.append(chain([sources[first_edge + j]], _trim(edge), f"e{j}"))
+    return graph(chains)
+
+
+def pair_pieces(
+    clips: Sequence[Path], overlays: Sequence[Path], fps: int, body: Stretch | None, edges: Sequence[Stretch] = ()
 ) -> list[str]:
-    """One stretch of a beat, text burnt in, encoded once at final quality (a piece of the copy path)."""
-    if frames <= 0 or start_frame < 0:
-        raise ValueError(f"a piece needs frames > 0 from a frame >= 0, got {start_frame}+{frames}")
+    """A beat's part of the copy path, from one decode of its clips: the body (its frames outside any
+    transition, text burnt in, encoded once at final quality) and the edges (the few frames its
+    transitions blend, kept losslessly so that a transition reads about 25 frames, not whole chunks)."""
     inputs = [arg for path in (*clips, *overlays) for arg in ("-i", str(path))]
+    outputs: list[str] = []
+    if body is not None:
+        outputs += ["-map", "[v]", "-an", *h264(FINAL_CRF, FINAL_PRESET, fps), *PIECE_X264,
+                    "-frames:v", str(body.frames), *mp4(body.out)]  # fmt: skip
+    for j, edge in enumerate(edges):
+        outputs += ["-map", f"[e{j}]", "-an", *lossless(fps), "-frames:v", str(edge.frames), *mp4(edge.out)]
     return [
         *inputs,
-        "-filter_complex", piece_filter(len(clips), start_frame, frames, len(overlays), fps),
-        "-map", "[v]",
-        "-an",
-        *h264(FINAL_CRF, FINAL_PRESET, fps),
-        *PIECE_X264,
-        "-frames:v", str(frames),
-        *mp4(out),
+        "-filter_complex", pair_pieces_filter(len(clips), body, edges, len(overlays), fps),
+        *outputs,
     ]  # fmt: skip
 
 
@@ -459,30 +503,27 @@ def concat_copy(list_file: Path, out: Path) -> list[str]:
     return ["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-c", "copy", "-an", *mp4(out)]
 
 
-def mux_music(
-    video: Path,
-    out: Path,
-    music: Path | None,
-    music_volume: float,
-    total_frames: int,
-    fps: int,
-    fade_in_s: float,
-    fade_out_s: float,
+def music_mix(
+    music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
 ) -> list[str]:
-    """The deliverable from a finished video stream: the video copied as it is, the music mixed and
-    encoded (AAC) to exactly `total_frames / fps` seconds. Without `music`, a copy with no audio."""
-    if music is None:
-        return ["-i", str(video), "-map", "0:v", "-c:v", "copy", "-an", *mp4(out)]
+    """The music as the deliverable carries it: at `volume`, faded in and out, exactly
+    `total_frames / fps` seconds, AAC in an M4A, ready to be muxed by stream copy."""
     return [
-        "-i", str(video),
         "-i", str(music),
-        "-filter_complex", music_filter(1, music_volume, total_frames, fps, fade_in_s, fade_out_s),
-        "-map", "0:v",
+        "-filter_complex", music_filter(0, volume, total_frames, fps, fade_in_s, fade_out_s),
         "-map", "[a]",
-        "-c:v", "copy",
+        "-vn",
         *aac(),
         *mp4(out),
     ]  # fmt: skip
+
+
+def mux_copy(video: Path, audio: Path | None, out: Path) -> list[str]:
+    """The deliverable from a finished video stream and a finished audio stream (`music_mix`), both
+    copied as they are: no encoding at all. Without `audio`, a copy with no audio stream."""
+    if audio is None:
+        return ["-i", str(video), "-map", "0:v", "-c", "copy", "-an", *mp4(out)]
+    return ["-i", str(video), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy", *mp4(out)]
 
 
 def compare(reference: Path, candidate: Path) -> list[str]:

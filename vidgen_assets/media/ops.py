@@ -8,18 +8,20 @@ succeeded, so a failure (a `MediaError` carrying the command and stderr) never l
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
 from vidgen_assets.media import commands
-from vidgen_assets.media.commands import Join, Overlay
+from vidgen_assets.media.commands import Join, Overlay, Stretch
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.probe import MediaInfo, probe
 from vidgen_assets.media.runner import MediaError, run
 
-__all__ = ["Join", "MediaInfo", "Overlay", "encode_frames", "finalise", "normalise_chunk", "stitch"]
+__all__ = ["Join", "MediaInfo", "Overlay", "Stretch", "encode_frames", "finalise", "normalise_chunk", "stitch"]
 
 
 def _raw_bytes(frames: Iterable[npt.NDArray[np.uint8]], width: int, height: int) -> Iterator[bytes]:
@@ -103,15 +105,18 @@ def _expect(info: MediaInfo, frames: int, args: Sequence[str]) -> MediaInfo:
     return info
 
 
-def piece(
-    clips: Sequence[Path], start_frame: int, frames: int, overlays: Sequence[Path], fps: int, out: Path
-) -> MediaInfo:
-    """See `commands.piece`; checks the frame count."""
-    with atomic_output(out) as tmp:
-        args = commands.piece(clips, start_frame, frames, overlays, fps, tmp)
+def pair_pieces(
+    clips: Sequence[Path], overlays: Sequence[Path], fps: int, body: Stretch | None, edges: Sequence[Stretch] = ()
+) -> None:
+    """See `commands.pair_pieces`; every output is written whole or not at all, with its frame count
+    checked."""
+    with ExitStack() as stack:
+        tmp_body = None if body is None else replace(body, out=stack.enter_context(atomic_output(body.out)))
+        tmp_edges = [replace(e, out=stack.enter_context(atomic_output(e.out))) for e in edges]
+        args = commands.pair_pieces(clips, overlays, fps, tmp_body, tmp_edges)
         run(args)
-        info = _expect(probe(tmp), frames, args)
-    return info
+        for stretch in ([tmp_body] if tmp_body else []) + tmp_edges:
+            _expect(probe(stretch.out), stretch.frames, args)
 
 
 def transition_piece(
@@ -147,19 +152,24 @@ def concat_copy(pieces: Sequence[Path], out: Path) -> MediaInfo:
     return info
 
 
-def mux_music(
-    video: Path,
-    out: Path,
-    music: Path | None,
-    music_volume: float,
-    total_frames: int,
-    fps: int,
-    fade_in_s: float,
-    fade_out_s: float,
+def music_mix(
+    music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
 ) -> MediaInfo:
-    """See `commands.mux_music`; checks the frame count."""
+    """See `commands.music_mix`; checks that the audio lasts the video's length (within an AAC frame)."""
     with atomic_output(out) as tmp:
-        args = commands.mux_music(video, tmp, music, music_volume, total_frames, fps, fade_in_s, fade_out_s)
+        args = commands.music_mix(music, tmp, volume, total_frames, fps, fade_in_s, fade_out_s)
+        run(args)
+        info = probe(tmp)
+        wanted = total_frames / fps
+        if info.audio_duration_s is None or abs(info.audio_duration_s - wanted) > 1024 / commands.AUDIO_RATE:
+            raise MediaError(f"expected {wanted:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
+    return info
+
+
+def mux_copy(video: Path, audio: Path | None, out: Path, total_frames: int) -> MediaInfo:
+    """See `commands.mux_copy`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = commands.mux_copy(video, audio, tmp)
         run(args)
         info = _expect(probe(tmp), total_frames, args)
     return info

@@ -45,6 +45,14 @@ def pair_piece(pair: str) -> str:
     return f"chunks/{pair}.piece.mp4"
 
 
+def pair_edge(pair: str, side: str) -> str:
+    """The frames a transition blends (copy stitch mode), kept losslessly: `head`, the beat's first
+    frames under the transition into it; `tail`, its last frame and the frames it plays into the next."""
+    if side not in ("head", "tail"):
+        raise ValueError(f"an edge is 'head' or 'tail', got {side!r}")
+    return f"chunks/{pair}.{side}.mp4"
+
+
 def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
 

@@ -103,7 +103,7 @@ def plan_for(pairs: int):
     )
 
 
-def test_next_requests_runs_exactly_the_videos_stale_pairs_then_assembles():
+def test_next_requests_runs_exactly_the_videos_stale_pairs_and_music_then_assembles():
     plan = plan_for(3)
     unprepared = VideoState("v", prepared=False, plan_id=10, pair_ids={}, final_id=None)
     assert next_requests(plan, unprepared) == []
@@ -111,15 +111,21 @@ def test_next_requests_runs_exactly_the_videos_stale_pairs_then_assembles():
     assert [(r.job_name, r.partition_key, r.run_key) for r in next_requests(plan, fresh)] == [
         ("chunk_pairs", "p001|v", "v|p001|plan-10"),
         ("chunk_pairs", "p002|v", "v|p002|plan-10"),
+        ("make_music", "v", "v|music|plan-10"),
     ]
-    done = VideoState("v", prepared=True, plan_id=10, pair_ids={"p000": 12, "p001": 14, "p002": 13}, final_id=None)
+    pairs_done = {"p000": 12, "p001": 14, "p002": 13}
+    no_music = VideoState("v", prepared=True, plan_id=10, pair_ids=pairs_done, final_id=None, music_id=None)
+    assert [r.job_name for r in next_requests(plan, no_music)] == ["make_music"]
+    done = VideoState("v", prepared=True, plan_id=10, pair_ids=pairs_done, final_id=None, music_id=11)
     assert [(r.job_name, r.partition_key, r.run_key) for r in next_requests(plan, done)] == [
-        ("assemble_video", "v", "v|assemble|pairs-14")
+        ("assemble_video", "v", "v|assemble|inputs-14")
     ]
-    assembled = VideoState("v", prepared=True, plan_id=10, pair_ids=done.pair_ids, final_id=20)
+    assembled = VideoState("v", prepared=True, plan_id=10, pair_ids=done.pair_ids, final_id=20, music_id=11)
     assert next_requests(plan, assembled) == []
-    rematerialized = VideoState("v", prepared=True, plan_id=10, pair_ids={**done.pair_ids, "p001": 25}, final_id=20)
-    assert [r.run_key for r in next_requests(plan, rematerialized)] == ["v|assemble|pairs-25"]
+    rematerialized = VideoState(
+        "v", prepared=True, plan_id=10, pair_ids={**pairs_done, "p001": 25}, final_id=20, music_id=11
+    )
+    assert [r.run_key for r in next_requests(plan, rematerialized)] == ["v|assemble|inputs-25"]
 
 
 def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
@@ -131,15 +137,22 @@ def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     runner.register(spec, text)
     runner.defs.resolve_job_def("prepare_video").execute_in_process(partition_key="driven", instance=instance)
     after_prepare = tick(pair_driver, instance, settings)
-    assert requested(after_prepare) == [("chunk_pairs", "p000|driven"), ("chunk_pairs", "p001|driven")]
+    assert requested(after_prepare) == [
+        ("chunk_pairs", "p000|driven"), ("chunk_pairs", "p001|driven"), ("make_music", "driven"),
+    ]  # fmt: skip
     [add] = after_prepare.dynamic_partitions_requests or []
     assert isinstance(add, dg.AddDynamicPartitionsRequest) and sorted(add.partition_keys) == ["p000", "p001"]
 
     instance.add_dynamic_partitions("pairs", ["p000", "p001"])
     pairs_job = runner.defs.resolve_job_def("chunk_pairs")
     pairs_job.execute_in_process(partition_key="p000|driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == [("chunk_pairs", "p001|driven")]
+    assert requested(tick(pair_driver, instance, settings)) == [
+        ("chunk_pairs", "p001|driven"),
+        ("make_music", "driven"),
+    ]
     pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
+    assert requested(tick(pair_driver, instance, settings)) == [("make_music", "driven")]
+    runner.defs.resolve_job_def("make_music").execute_in_process(partition_key="driven", instance=instance)
     assert requested(tick(pair_driver, instance, settings)) == [("assemble_video", "driven")]
     runner.defs.resolve_job_def("assemble_video").execute_in_process(partition_key="driven", instance=instance)
     assert requested(tick(pair_driver, instance, settings)) == []

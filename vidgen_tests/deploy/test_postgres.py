@@ -114,7 +114,7 @@ def test_daemon_on_postgres_renders_dropped_specs_with_the_pool_limit(tmp_path: 
             run = record.dagster_run
             assert run.status == dg.DagsterRunStatus.SUCCESS, f"{run.job_name} {run.tags} ended {run.status}"
             by_job[run.job_name] = by_job.get(run.job_name, 0) + 1
-        assert by_job == {"prepare_video": 2, "chunk_pairs": 3, "assemble_video": 2}
+        assert by_job == {"prepare_video": 2, "chunk_pairs": 3, "make_music": 2, "assemble_video": 2}
         # Runs overlapped: the daemon ran several at once (the run queue allows 8).
         spans = [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time]
         overlapping = [(a, b) for a, b in combinations(spans, 2) if a[0] < b[1] and b[0] < a[1]]

@@ -7,19 +7,40 @@ import pytest
 from vidgen_assets.media import commands
 
 
-def test_piece_trims_the_concatenated_clips_and_burns_the_text_in():
-    args = commands.piece([Path("c0.mp4"), Path("c1.mp4")], 12, 228, [Path("t.png")], 24, Path("p.mp4"))
+def test_pair_pieces_decode_once_for_the_body_and_both_edges():
+    body = commands.Stretch(12, 240, Path("p.mp4"))
+    head, tail = commands.Stretch(0, 12, Path("h.mp4")), commands.Stretch(239, 252, Path("t.mp4"))
+    args = commands.pair_pieces([Path("c0.mp4"), Path("c1.mp4")], [Path("t.png")], 24, body, [head, tail])
     assert args == [
         "-i", "c0.mp4", "-i", "c1.mp4", "-i", "t.png",
         "-filter_complex",
         "[0:v]fps=24,settb=AVTB,format=yuv420p[cc0];[1:v]fps=24,settb=AVTB,format=yuv420p[cc1];"
-        "[cc0][cc1]concat=n=2:v=1:a=0[c];[c]trim=start_frame=12:end_frame=240,setpts=PTS-STARTPTS[m];"
-        "[m][2:v]overlay=format=auto[o0];[o0]format=yuv420p[v]",
+        "[cc0][cc1]concat=n=2:v=1:a=0[c];[c]split=3[s0][s1][s2];"
+        "[s0]trim=start_frame=12:end_frame=240,setpts=PTS-STARTPTS[m];"
+        "[m][2:v]overlay=format=auto[o0];[o0]format=yuv420p[v];"
+        "[s1]trim=start_frame=0:end_frame=12,setpts=PTS-STARTPTS[e0];"
+        "[s2]trim=start_frame=239:end_frame=252,setpts=PTS-STARTPTS[e1]",
         "-map", "[v]", "-an",
         "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
-        "-bf", "0", "-frames:v", "228",
-        "-movflags", "+faststart", "-f", "mp4", "p.mp4",
+        "-bf", "0", "-frames:v", "228", "-movflags", "+faststart", "-f", "mp4", "p.mp4",
+        "-map", "[e0]", "-an",
+        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
+        "-frames:v", "12", "-movflags", "+faststart", "-f", "mp4", "h.mp4",
+        "-map", "[e1]", "-an",
+        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
+        "-frames:v", "13", "-movflags", "+faststart", "-f", "mp4", "t.mp4",
     ]  # fmt: skip
+
+
+def test_pair_pieces_without_a_body_write_only_the_edges():
+    graph = commands.pair_pieces_filter(1, None, [commands.Stretch(0, 24, Path("h.mp4"))], 0, 24)
+    assert (
+        graph == "[0:v]fps=24,settb=AVTB,format=yuv420p[c];[c]trim=start_frame=0:end_frame=24,setpts=PTS-STARTPTS[e0]"
+    )
+    with pytest.raises(ValueError, match="a body or an edge"):
+        commands.pair_pieces_filter(1, None, [], 0, 24)
+    with pytest.raises(ValueError, match="empty or negative frame range"):
+        commands.Stretch(5, 5, Path("x.mp4"))
 
 
 def test_transition_piece_blends_with_the_stitch_weights():
@@ -39,18 +60,28 @@ def test_concat_list_quotes_paths():
     assert text == "file '/tmp/a.mp4'\nfile '/tmp/it'\\''s.mp4'\n"
 
 
-def test_concat_copy_and_music_mux_copy_the_video_stream():
+def test_concat_copy_and_the_final_mux_copy_every_stream():
     assert commands.concat_copy(Path("l.txt"), Path("s.mp4")) == [
         "-f", "concat", "-safe", "0", "-i", "l.txt", "-map", "0:v", "-c", "copy", "-an",
         "-movflags", "+faststart", "-f", "mp4", "s.mp4",
     ]  # fmt: skip
-    assert commands.mux_music(Path("s.mp4"), Path("f.mp4"), None, 0.8, 240, 24, 1, 2) == [
-        "-i", "s.mp4", "-map", "0:v", "-c:v", "copy", "-an", "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+    assert commands.mux_copy(Path("s.mp4"), None, Path("f.mp4")) == [
+        "-i", "s.mp4", "-map", "0:v", "-c", "copy", "-an", "-movflags", "+faststart", "-f", "mp4", "f.mp4",
     ]  # fmt: skip
-    args = commands.mux_music(Path("s.mp4"), Path("f.mp4"), Path("m.wav"), 0.8, 240, 24, 1, 2)
-    assert args[args.index("-c:v") + 1] == "copy"
-    assert args[args.index("-filter_complex") + 1] == (
-        "[1:a]aformat=sample_rates=48000:channel_layouts=stereo,volume=0.800000,atrim=end=10.000000,"
+    assert commands.mux_copy(Path("s.mp4"), Path("m.m4a"), Path("f.mp4")) == [
+        "-i", "s.mp4", "-i", "m.m4a", "-map", "0:v", "-map", "1:a", "-c", "copy",
+        "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+    ]  # fmt: skip
+
+
+def test_the_music_mix_is_encoded_once_with_its_fades_and_length():
+    args = commands.music_mix(Path("m.wav"), Path("m.m4a"), 0.8, 240, 24, 1, 2)
+    assert args == [
+        "-i", "m.wav",
+        "-filter_complex",
+        "[0:a]aformat=sample_rates=48000:channel_layouts=stereo,volume=0.800000,atrim=end=10.000000,"
         "asetpts=PTS-STARTPTS,apad=whole_dur=10.000000,afade=t=in:st=0:d=1.000000,"
-        "afade=t=out:st=8.000000:d=2.000000[a]"
-    )
+        "afade=t=out:st=8.000000:d=2.000000[a]",
+        "-map", "[a]", "-vn", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
+        "-movflags", "+faststart", "-f", "mp4", "m.m4a",
+    ]  # fmt: skip

@@ -93,8 +93,9 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
         prefix + key
         for key in (
             "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
-            "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p001.json", "chunks/p001.piece.mp4",
-            "final.json", "final.mp4", "music.json", "music.wav", "report.html",
+            "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p000.tail.mp4",
+            "chunks/p001.head.mp4", "chunks/p001.json", "chunks/p001.piece.mp4",
+            "final.json", "final.mp4", "music.json", "music.m4a", "music.wav", "report.html",
             "spec.json", "spec.source.yaml", "stitched.json", "stitched.mp4",
             "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json",
         )
@@ -102,6 +103,7 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
     client = s3.client()
     assert client.head_object(Bucket=s3.bucket, Key=prefix + "final.mp4")["ContentType"] == "video/mp4"
     assert client.head_object(Bucket=s3.bucket, Key=prefix + "music.wav")["ContentType"] == "audio/wav"
+    assert client.head_object(Bucket=s3.bucket, Key=prefix + "music.m4a")["ContentType"] == "audio/mp4"
     final = json.loads(client.get_object(Bucket=s3.bucket, Key=prefix + "final.json")["Body"].read())
     assert (final["frames"], final["width"], final["height"], final["audio"]) == (240, 854, 480, True)
     assert not (tmp_path / "unused").exists()  # nothing went to local storage
