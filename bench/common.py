@@ -47,25 +47,42 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def tree_rss_mib(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MiB (Linux /proc)."""
-    total, stack = 0, [pid]
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def tree_memory_mib(pid: int) -> tuple[float, float]:
+    """Memory of a process and all its descendants, in MiB (Linux /proc): the sum of their RSS (which
+    counts a page shared by several processes, as forked workers share their imports, once for each)
+    and the sum of their PSS (which splits a shared page between its sharers: the memory really used)."""
+    rss, pss, stack = 0, 0, [pid]
     while stack:
         current = stack.pop()
-        total += _rss_kib(current)
+        rss += _rss_kib(current)
+        pss += _pss_kib(current)
         stack.extend(_children(current))
-    return total / 1024
+    return rss / 1024, pss / 1024
 
 
 @contextmanager
 def peak_rss(interval_s: float = 0.05) -> Iterator[dict[str, float]]:
-    """Sample this process tree's RSS while the block runs; `result["peak_mib"]` holds the peak."""
-    result = {"peak_mib": 0.0}
+    """Sample this process tree's memory while the block runs; `result["peak_mib"]` holds the peak of
+    the summed RSS, `result["peak_pss_mib"]` that of the summed PSS."""
+    result = {"peak_mib": 0.0, "peak_pss_mib": 0.0}
     stop = threading.Event()
 
     def sample() -> None:
         while not stop.is_set():
-            result["peak_mib"] = max(result["peak_mib"], tree_rss_mib(os.getpid()))
+            rss, pss = tree_memory_mib(os.getpid())
+            result["peak_mib"] = max(result["peak_mib"], rss)
+            result["peak_pss_mib"] = max(result["peak_pss_mib"], pss)
             stop.wait(interval_s)
 
     thread = threading.Thread(target=sample, daemon=True)

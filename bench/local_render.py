@@ -50,7 +50,7 @@ def main() -> None:
         for duration in args.durations:
             text = spec_text(duration, resolution, fps)
             spec = read_spec_text(text, "bench.yaml")
-            walls, peaks, stage_runs = [], [], []
+            walls, peaks, psss, stage_runs = [], [], [], []
             for _ in range(args.runs):
                 work = Path(tempfile.mkdtemp(prefix="vidgen-bench-render-"))
                 try:
@@ -61,17 +61,21 @@ def main() -> None:
                         report = Runner(settings, home, progress=lambda _: None).render(spec, text)
                     walls.append(report.wall_s)
                     peaks.append(rss["peak_mib"])
+                    psss.append(rss["peak_pss_mib"])
                     stage_runs.append(report.stages_s)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
             stages = {name: median([s[name] for s in stage_runs]) for name in stage_runs[0]}
             wall = median(walls)
-            rows.append([fmt, duration, wall, wall / duration, *stages.values(), max(peaks)])
+            rows.append([fmt, duration, wall, wall / duration, *stages.values(), max(peaks), max(psss)])
             records.append({"format": fmt, "duration_s": duration, "walls_s": walls, "wall_median_s": wall,
                             "wall_per_video_second": wall / duration, "stages_median_s": stages,
-                            "peak_rss_mib": peaks})  # fmt: skip
-            print(f"{fmt} {duration:>3} s: {wall:.1f} s wall, peak RSS {max(peaks):.0f} MiB")
-    header = ["format", "video s", "wall s", "wall/video s", "prepare s", "pairs s", "assemble s", "peak RSS MiB"]
+                            "peak_rss_mib": peaks, "peak_pss_mib": psss})  # fmt: skip
+            print(f"{fmt} {duration:>3} s: {wall:.1f} s wall, peak RSS {max(peaks):.0f} MiB, PSS {max(psss):.0f} MiB")
+    names = {"prepare_video": "prepare s", "music": "music s (alongside pairs)", "chunk_pairs": "pairs s",
+             "assemble_video": "assemble s"}  # fmt: skip
+    header = ["format", "video s", "wall s", "wall/video s", *(names.get(n, n) for n in stage_runs[0]),
+              "peak RSS MiB", "peak PSS MiB"]  # fmt: skip
     print()
     print(table(header, rows))
     print(f"\nwrote {write_json('local_render', {'runs': args.runs, 'stitch': args.stitch, 'renders': records})}")

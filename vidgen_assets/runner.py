@@ -90,11 +90,28 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, parti
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
+def _worker_start(environ: dict[str, str]) -> None:
+    """A new worker takes the environment the runner had when it made the pool (a worker is forked
+    from the fork server, which may be older than the current environment)."""
+    os.environ.clear()
+    os.environ.update(environ)
+
+
 def _warm(settings: Settings, home: str) -> None:
     """Load the definitions and the instance in a worker process, once."""
     global _worker
     if _worker is None:
         _worker = (build_definitions(settings), instance_at(Path(home)))
+
+
+def worker_context() -> multiprocessing.context.BaseContext:
+    """Workers are forked from a fork server that has imported Dagster and vidgen once: a new worker
+    costs a fork, not the seconds of CPU that importing Dagster takes (which on a small machine
+    delayed everything else running at the time). The fork server itself is single-threaded, so
+    forking it is safe, unlike forking this process."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["vidgen_assets.runner"])
+    return context
 
 
 def _run_pair(settings: Settings, home: str, partition_key: str, where: str) -> float:
@@ -157,7 +174,9 @@ class Runner:
         """The warm pool, grown to `size` workers if it is smaller; new workers start loading now."""
         if self._pool is None or self._pool_size < size:
             self.close()
-            self._pool = ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                size, mp_context=worker_context(), initializer=_worker_start, initargs=(dict(os.environ),)
+            )
             self._pool_size = size
             for _ in range(size):
                 self._pool.submit(_warm, self.settings, str(self.home))
