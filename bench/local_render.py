@@ -3,8 +3,8 @@ memory (RSS) of the whole render (the CLI process and every worker and ffmpeg be
 
     .venv/bin/python -m bench.local_render [--runs 3] [--durations 15 30 60] [--formats 576p24 1080p30]
 
-Prints a table and writes bench/results/local_render.json; each figure is the median of --runs renders,
-each on a fresh data dir and Dagster instance (nothing cached).
+Prints a table and writes bench/results/local_render-<formats>.json; each figure is the median of
+--runs renders, each on a fresh data dir and Dagster instance (nothing cached).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ def main() -> None:
               "peak RSS MiB", "peak PSS MiB"]  # fmt: skip
     print()
     print(table(header, rows))
-    print(f"\nwrote {write_json('local_render', {'runs': args.runs, 'stitch': args.stitch, 'renders': records})}")
+    data = {"runs": args.runs, "stitch": args.stitch, "renders": records}
+    print(f"\nwrote {write_json('local_render-' + '-'.join(args.formats), data)}")
 
 
 if __name__ == "__main__":
