@@ -28,6 +28,9 @@ from vidgen_assets.storage.store import ArtifactStore
 
 MUSIC_FADE_IN_S = 1.0
 TRANSITION_WORKERS = 2
+"""ffmpeg processes rendering transition pieces at once."""
+TRANSITIONS_PER_PROCESS = 4
+"""Transition pieces one ffmpeg process renders (each output has its own encoder, and its memory)."""
 MUSIC_FADE_OUT_S = 2.0
 
 
@@ -356,21 +359,22 @@ def _edge(pairs: Mapping[str, Artifacts], beat: PlannedBeat, side: str) -> Path:
 
 def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[Path]:
     """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
-    rendered here (a few at once: each is a short ffmpeg process)."""
-    jobs: list[tuple[int, PlannedBeat]] = [(k, b) for k, b in enumerate(plan.beats[:-1]) if b.transition_frames]
-    rendered: dict[int, Path] = {}
-
-    def render(k: int, beat: PlannedBeat) -> None:
-        nxt = plan.beats[k + 1]
-        tail = _edge(pairs, beat, "tail")
-        head = _edge(pairs, nxt, "head")
-        pngs = _text_pngs(plan, beat_texts(plan, nxt), scratch, f"transition_{k:03d}")
-        out = scratch / f"transition_{k:03d}.mp4"
-        ops.transition_piece([tail], 1, [head], beat.transition_frames, beat.transition, pngs, plan.fps, out)
-        rendered[k] = out
-
+    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once)."""
+    rendered: dict[int, commands.Transition] = {}
+    for k, beat in enumerate(plan.beats[:-1]):
+        if beat.transition_frames:
+            nxt = plan.beats[k + 1]
+            rendered[k] = commands.Transition(
+                a_clips=(_edge(pairs, beat, "tail"),), a_start=1, b_clips=(_edge(pairs, nxt, "head"),),
+                frames=beat.transition_frames, transition=beat.transition,
+                overlays=tuple(_text_pngs(plan, beat_texts(plan, nxt), scratch, f"transition_{k:03d}")),
+                out=scratch / f"transition_{k:03d}.mp4",
+            )  # fmt: skip
+    jobs = list(rendered.values())
+    size = max(1, min(TRANSITIONS_PER_PROCESS, math.ceil(len(jobs) / TRANSITION_WORKERS)))
+    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
     with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
-        for future in [pool.submit(render, k, b) for k, b in jobs]:
+        for future in [pool.submit(ops.transition_pieces, batch, plan.fps) for batch in batches]:
             future.result()
     pieces = []
     for k, beat in enumerate(plan.beats):
@@ -380,7 +384,7 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[P
         if body is not None:
             pieces.append(body)
         if k in rendered:
-            pieces.append(rendered[k])
+            pieces.append(rendered[k].out)
     return pieces
 
 

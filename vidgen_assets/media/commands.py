@@ -25,6 +25,9 @@ STITCH_PRESET = "veryfast"
 # The deliverable.
 FINAL_CRF = 20
 FINAL_PRESET = "fast"
+# A transition piece is a dozen frames: x264's `fast` set-up (lookahead, mb-tree) costs more than its
+# frames; `veryfast` at the same CRF halves the time of each piece (measured: 0.37 s -> 0.21 s at 576p).
+TRANSITION_PRESET = "veryfast"
 AUDIO_BITRATE = "192k"
 AUDIO_RATE = 48000
 AUDIO_CHANNELS = 2
@@ -353,15 +356,15 @@ def _clip_chain(first_input: int, count: int, fps: int, label: str) -> list[str]
     return [*chains, chain(parts, [f"concat=n={count}:v=1:a=0"], label)]
 
 
-def _overlay_chain(source: str, first_input: int, count: int) -> list[str]:
-    """Full-frame PNG inputs composited over every frame of `[source]`, to `[v]`."""
+def _overlay_chain(source: str, first_input: int, count: int, prefix: str = "") -> list[str]:
+    """Full-frame PNG inputs composited over every frame of `[source]`, to `[<prefix>v]`."""
     chains = []
     current = source
     for i in range(count):
-        nxt = f"o{i}"
+        nxt = f"{prefix}o{i}"
         chains.append(chain([current, f"{first_input + i}:v"], ["overlay=format=auto"], nxt))
         current = nxt
-    chains.append(chain([current], ["format=yuv420p"], "v"))
+    chains.append(chain([current], ["format=yuv420p"], f"{prefix}v"))
     return chains
 
 
@@ -435,10 +438,38 @@ def pair_pieces(
     ]  # fmt: skip
 
 
+@dataclass(frozen=True)
+class Transition:
+    """One transition piece: `frames` frames where one beat becomes the next. The outgoing clips are
+    read from frame `a_start - 1` (one frame more, see `transition_piece_filter`), the incoming ones
+    from their first frame; the incoming beat's text PNGs go on top; the piece is written to `out`."""
+
+    a_clips: tuple[Path, ...]
+    a_start: int
+    b_clips: tuple[Path, ...]
+    frames: int
+    transition: str
+    overlays: tuple[Path, ...]
+    out: Path
+
+    @property
+    def inputs(self) -> tuple[Path, ...]:
+        return (*self.a_clips, *self.b_clips, *self.overlays)
+
+
 def transition_piece_filter(
-    a_count: int, a_start: int, b_count: int, frames: int, transition: str, overlay_count: int, fps: int
+    a_count: int,
+    a_start: int,
+    b_count: int,
+    frames: int,
+    transition: str,
+    overlay_count: int,
+    fps: int,
+    first_input: int = 0,
+    prefix: str = "",
 ) -> str:
-    """A transition of `frames` frames on its own, blended exactly as `stitch` blends it.
+    """A transition of `frames` frames on its own, blended exactly as `stitch` blends it, to
+    `[<prefix>v]` (inputs from `first_input`: the outgoing clips, the incoming ones, the overlays).
 
     The outgoing side takes one frame more (from `a_start - 1`) and xfade starts half a frame into it,
     as in `stitch` (`xfade_offset(1)`); that extra first frame is then dropped, so frame i of the piece
@@ -453,40 +484,43 @@ def transition_piece_filter(
         "trim=start_frame=1",
         "setpts=PTS-STARTPTS",
     ]
+    a, b = f"{prefix}a", f"{prefix}b"
     chains = [
-        *_clip_chain(0, a_count, fps, "a"),
-        chain(["a"], a_trim, "at"),
-        *_clip_chain(a_count, b_count, fps, "b"),
-        chain(["b"], b_trim, "bt"),
-        chain(["at", "bt"], blend, "m"),
+        *_clip_chain(first_input, a_count, fps, a),
+        chain([a], a_trim, f"{a}t"),
+        *_clip_chain(first_input + a_count, b_count, fps, b),
+        chain([b], b_trim, f"{b}t"),
+        chain([f"{a}t", f"{b}t"], blend, f"{prefix}m"),
     ]
-    return graph([*chains, *_overlay_chain("m", a_count + b_count, overlay_count)])
+    overlays = _overlay_chain(f"{prefix}m", first_input + a_count + b_count, overlay_count, prefix)
+    return graph([*chains, *overlays])
 
 
-def transition_piece(
-    a_clips: Sequence[Path],
-    a_start: int,
-    b_clips: Sequence[Path],
-    frames: int,
-    transition: str,
-    overlays: Sequence[Path],
-    fps: int,
-    out: Path,
-) -> list[str]:
-    """The `frames` frames where one beat becomes the next: the outgoing clips' frames from `a_start`
-    blended into the incoming clips' first frames, the incoming beat's text on top."""
-    inputs = [arg for path in (*a_clips, *b_clips, *overlays) for arg in ("-i", str(path))]
-    graph_ = transition_piece_filter(len(a_clips), a_start, len(b_clips), frames, transition, len(overlays), fps)
-    return [
-        *inputs,
-        "-filter_complex", graph_,
-        "-map", "[v]",
-        "-an",
-        *h264(FINAL_CRF, FINAL_PRESET, fps),
-        *PIECE_X264,
-        "-frames:v", str(frames),
-        *mp4(out),
-    ]  # fmt: skip
+def _transition_output(label: str, frames: int, fps: int, out: Path) -> list[str]:
+    return ["-map", link(label), "-an", *h264(FINAL_CRF, TRANSITION_PRESET, fps), *PIECE_X264,
+            "-frames:v", str(frames), *mp4(out)]  # fmt: skip
+
+
+def transition_pieces(transitions: Sequence[Transition], fps: int) -> list[str]:
+    """Every transition piece of a video from one ffmpeg process (one output file each): one start-up
+    instead of one per transition, and ffmpeg runs the encoders side by side."""
+    if not transitions:
+        raise ValueError("no transitions to render")
+    inputs: list[str] = []
+    chains: list[str] = []
+    outputs: list[str] = []
+    first = 0
+    for k, t in enumerate(transitions):
+        inputs += [arg for path in t.inputs for arg in ("-i", str(path))]
+        prefix = f"t{k}"
+        chains.append(
+            transition_piece_filter(
+                len(t.a_clips), t.a_start, len(t.b_clips), t.frames, t.transition, len(t.overlays), fps, first, prefix
+            )
+        )
+        outputs += _transition_output(f"{prefix}v", t.frames, fps, t.out)
+        first += len(t.inputs)
+    return [*inputs, "-filter_complex", graph(chains), *outputs]
 
 
 def concat_list(pieces: Sequence[Path]) -> str:

@@ -16,12 +16,22 @@ import numpy as np
 import numpy.typing as npt
 
 from vidgen_assets.media import commands
-from vidgen_assets.media.commands import Join, Overlay, Stretch
+from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.probe import MediaInfo, probe
 from vidgen_assets.media.runner import MediaError, run
 
-__all__ = ["Join", "MediaInfo", "Overlay", "Stretch", "encode_frames", "finalise", "normalise_chunk", "stitch"]
+__all__ = [
+    "Join",
+    "MediaInfo",
+    "Overlay",
+    "Stretch",
+    "Transition",
+    "encode_frames",
+    "finalise",
+    "normalise_chunk",
+    "stitch",
+]
 
 
 def _raw_bytes(frames: Iterable[npt.NDArray[np.uint8]], width: int, height: int) -> Iterator[bytes]:
@@ -119,22 +129,15 @@ def pair_pieces(
             _expect(probe(stretch.out), stretch.frames, args)
 
 
-def transition_piece(
-    a_clips: Sequence[Path],
-    a_start: int,
-    b_clips: Sequence[Path],
-    frames: int,
-    transition: str,
-    overlays: Sequence[Path],
-    fps: int,
-    out: Path,
-) -> MediaInfo:
-    """See `commands.transition_piece`; checks the frame count."""
-    with atomic_output(out) as tmp:
-        args = commands.transition_piece(a_clips, a_start, b_clips, frames, transition, overlays, fps, tmp)
+def transition_pieces(transitions: Sequence[Transition], fps: int) -> None:
+    """See `commands.transition_pieces`; every piece is written whole or not at all, with its frame
+    count checked."""
+    with ExitStack() as stack:
+        tmp = [replace(t, out=stack.enter_context(atomic_output(t.out))) for t in transitions]
+        args = commands.transition_pieces(tmp, fps)
         run(args)
-        info = _expect(probe(tmp), frames, args)
-    return info
+        for t in tmp:
+            _expect(probe(t.out), t.frames, args)
 
 
 def concat_copy(pieces: Sequence[Path], out: Path) -> MediaInfo:

@@ -55,6 +55,31 @@ def test_transition_piece_blends_with_the_stitch_weights():
         commands.transition_piece_filter(1, 0, 1, 12, "fade", 0, 24)
 
 
+def test_transition_pieces_come_from_one_process_with_an_output_each():
+    one = commands.Transition((Path("a.mp4"),), 1, (Path("b.mp4"),), 12, "fade", (Path("t.png"),), Path("x0.mp4"))
+    two = commands.Transition((Path("c.mp4"),), 1, (Path("d.mp4"),), 6, "wipeleft", (), Path("x1.mp4"))
+    args = commands.transition_pieces([one, two], 24)
+    assert args[:10] == ["-i", "a.mp4", "-i", "b.mp4", "-i", "t.png", "-i", "c.mp4", "-i", "d.mp4"]
+    graph = args[args.index("-filter_complex") + 1]
+    # The second transition reads inputs 3 and 4 and its labels cannot clash with the first's.
+    assert graph == (
+        "[0:v]fps=24,settb=AVTB,format=yuv420p[t0a];[t0a]trim=start_frame=0:end_frame=13,setpts=PTS-STARTPTS[t0at];"
+        "[1:v]fps=24,settb=AVTB,format=yuv420p[t0b];[t0b]trim=end_frame=12,setpts=PTS-STARTPTS[t0bt];"
+        "[t0at][t0bt]xfade=transition=fade:duration=0.500000:offset=0.020833,trim=start_frame=1,"
+        "setpts=PTS-STARTPTS[t0m];[t0m][2:v]overlay=format=auto[t0o0];[t0o0]format=yuv420p[t0v];"
+        "[3:v]fps=24,settb=AVTB,format=yuv420p[t1a];[t1a]trim=start_frame=0:end_frame=7,setpts=PTS-STARTPTS[t1at];"
+        "[4:v]fps=24,settb=AVTB,format=yuv420p[t1b];[t1b]trim=end_frame=6,setpts=PTS-STARTPTS[t1bt];"
+        "[t1at][t1bt]xfade=transition=wipeleft:duration=0.250000:offset=0.020833,trim=start_frame=1,"
+        "setpts=PTS-STARTPTS[t1m];[t1m]format=yuv420p[t1v]"
+    )
+    outputs = args[args.index("-filter_complex") + 2 :]
+    assert [outputs[i + 1] for i, a in enumerate(outputs) if a == "-map"] == ["[t0v]", "[t1v]"]
+    assert [outputs[i + 1] for i, a in enumerate(outputs) if a == "-frames:v"] == ["12", "6"]
+    assert [a for a in outputs if a.endswith(".mp4")] == ["x0.mp4", "x1.mp4"]
+    with pytest.raises(ValueError, match="no transitions"):
+        commands.transition_pieces([], 24)
+
+
 def test_concat_list_quotes_paths():
     text = commands.concat_list([Path("/tmp/a.mp4"), Path("/tmp/it's.mp4")])
     assert text == "file '/tmp/a.mp4'\nfile '/tmp/it'\\''s.mp4'\n"
