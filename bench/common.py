@@ -100,7 +100,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_avg_1m_at_start": os.getloadavg()[0],
+        "load_avg_1m_when_written": os.getloadavg()[0],
     }
 
 
