@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,11 +132,19 @@ def pair_workers(settings: Settings, backend_name: str, pairs: int | None) -> in
     if pairs is not None:
         workers = min(workers, pairs)
     if backend_name in LOCAL_BACKENDS:
-        workers = min(workers, os.cpu_count() or 1)
+        workers = min(workers, usable_cpus())
     return max(1, workers)
 
 
 LOCAL_BACKENDS = frozenset({"animatic"})
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. a container's cpuset), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 class Runner:
@@ -171,8 +180,9 @@ class Runner:
             self._pool, self._pool_size = None, 0
 
     def _workers(self, size: int) -> ProcessPoolExecutor:
-        """The warm pool, grown to `size` workers if it is smaller; new workers start loading now."""
-        if self._pool is None or self._pool_size < size:
+        """The warm pool of exactly `size` workers (a kept pool of another size is replaced); new
+        workers start loading now."""
+        if self._pool is None or self._pool_size != size:
             self.close()
             self._pool = ProcessPoolExecutor(
                 size, mp_context=worker_context(), initializer=_worker_start, initargs=(dict(os.environ),)
@@ -273,5 +283,8 @@ class Runner:
             except RenderFailed as exc:
                 failures.append(str(exc))
                 self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
+            except BrokenProcessPool as exc:
+                self.close()  # a worker died (killed, out of memory): the next render starts a new pool
+                failures.append(f"video {plan.video_id!r}, chunk pair {key}: its worker process died ({exc})")
         if failures:
             raise RenderFailed("\n".join(failures))

@@ -128,3 +128,47 @@ def test_transitions_read_only_the_edges_the_pairs_kept(both):
     mix = probe.probe(copied / "music.m4a")
     assert mix.audio_codec == "aac" and mix.audio_duration_s is not None
     assert abs(mix.audio_duration_s - plan.duration_s) < 0.03
+
+
+def _avcc_parameter_sets(extradata: bytes) -> set[bytes]:
+    """The SPS and PPS NAL units in an MP4's `avcC` box."""
+    sets, at = set(), 5
+    for mask in (0x1F, 0xFF):  # the SPS count has 3 reserved bits; the PPS count has none
+        count = extradata[at] & mask
+        at += 1
+        for _ in range(count):
+            size = int.from_bytes(extradata[at : at + 2], "big")
+            sets.add(extradata[at + 2 : at + 2 + size])
+            at += 2 + size
+    return sets
+
+
+def _in_band_parameter_sets(path) -> set[bytes]:
+    """SPS and PPS NAL units carried inside the video packets (4-byte length-prefixed NAL units)."""
+    import av
+
+    sets = set()
+    with av.open(str(path)) as container:
+        for packet in container.demux(video=0):
+            data, at = bytes(packet), 0
+            while at + 4 <= len(data):
+                size = int.from_bytes(data[at : at + 4], "big")
+                nal = data[at + 4 : at + 4 + size]
+                if nal and nal[0] & 0x1F in (7, 8):
+                    sets.add(nal)
+                at += 4 + size
+    return sets
+
+
+def test_the_joined_pieces_share_one_set_of_h264_headers(both):
+    """The final MP4 (`avc1`) declares one SPS/PPS for the whole stream. A piece encoded with other
+    settings brings its own headers in-band: ffmpeg would decode it, stricter players might not."""
+    import av
+
+    _, _, copied = both
+    with av.open(str(copied / "final.mp4")) as container:
+        extradata = container.streams.video[0].codec_context.extradata
+    assert extradata is not None
+    declared = _avcc_parameter_sets(extradata)
+    assert len(declared) == 2
+    assert _in_band_parameter_sets(copied / "final.mp4") <= declared
