@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SPEC   ?= examples/specs/cold-brew-ad.yaml
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv demo test lint dev clean
+.PHONY: venv demo test lint dev bench clean
 
 $(BIN)/vidgen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,17 @@ lint: venv
 
 test: lint
 	$(BIN)/pytest -n 2 --durations=15 vidgen_tests
+
+## Every benchmark, as in the README's Performance section (about 40 minutes on 2 cores; results in bench/results/)
+bench: venv
+	$(BIN)/python -m bench.stitch       --runs 3
+	$(BIN)/python -m bench.local_render --runs 3 --formats 576p24
+	$(BIN)/python -m bench.local_render --runs 1 --formats 1080p30
+	$(BIN)/python -m bench.pipeline     --runs 3 --scale 0.1
+	$(BIN)/python -m bench.pipeline     --runs 1 --scale 1 --sequential 2
+	cp bench/results/pipeline-x1.json bench/results/pipeline-x1-all.json
+	$(BIN)/python -m bench.pipeline     --runs 1 --scale 1 --pairs 6 --sequential 6
+	mv bench/results/pipeline-x1.json bench/results/pipeline-x1-6pairs-sequential.json
 
 ## The Dagster UI over the same instance the CLI records into
 dev: venv

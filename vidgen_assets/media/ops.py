@@ -18,7 +18,7 @@ import numpy.typing as npt
 from vidgen_assets.media import commands
 from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
-from vidgen_assets.media.probe import MediaInfo, probe
+from vidgen_assets.media.probe import MediaInfo, probe, video_headers
 from vidgen_assets.media.runner import MediaError, run
 
 __all__ = [
@@ -141,7 +141,19 @@ def transition_pieces(transitions: Sequence[Transition], fps: int) -> None:
 
 
 def concat_copy(pieces: Sequence[Path], out: Path) -> MediaInfo:
-    """Join pieces by stream copy; checks that the result has every frame of every piece."""
+    """Join pieces by stream copy; checks first that every piece has the same codec headers (the
+    output declares one set), then that the result has every frame of every piece."""
+    if not pieces:
+        raise ValueError("nothing to join")
+    headers = {path: video_headers(path) for path in pieces}
+    first = pieces[0]
+    odd = [path.name for path in pieces if headers[path] != headers[first]]
+    if odd:
+        raise MediaError(
+            f"cannot join by stream copy: {', '.join(odd)} were encoded with other H.264 headers than "
+            f"{first.name} (render with VIDGEN_STITCH=reencode, and report it)",
+            ["concat", *map(str, pieces)],
+        )
     expected = sum(probe(path).frames for path in pieces)
     with atomic_output(out) as tmp:
         list_file = tmp.with_suffix(".txt")

@@ -66,6 +66,15 @@ def _seconds(value: int | None, time_base: Fraction | None) -> float | None:
     return float(value * time_base)
 
 
+def video_headers(path: Path) -> bytes:
+    """The video stream's codec headers as the container declares them (for H.264 in MP4, the `avcC`
+    box: SPS and PPS). Empty when there are none."""
+    with _opened(path) as container:
+        if not container.streams.video:
+            return b""
+        return bytes(container.streams.video[0].codec_context.extradata or b"")
+
+
 def probe(path: Path) -> MediaInfo:
     """Describe `path`: size, exact frame count, frame rate, codecs and durations."""
     with _opened(path) as container:
