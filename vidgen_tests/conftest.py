@@ -68,10 +68,12 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     """A real S3-compatible HTTP server (moto) on 127.0.0.1 with a fresh bucket; AWS_* set to reach it."""
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port of its own. (Picking a free port first and binding it later let
+    # two test workers end up talking to one server.)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     for name, value in {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "vidgen-test-key",
