@@ -83,7 +83,11 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    found = S3Server(endpoint, "vidgen-test")
+    # Moto keeps its buckets in process-wide memory, across servers: a fresh name per test keeps one
+    # test's objects out of the next one's listing.
+    import uuid
+
+    found = S3Server(endpoint, f"vidgen-test-{uuid.uuid4().hex[:12]}")
     found.client().create_bucket(Bucket=found.bucket)
     try:
         yield found

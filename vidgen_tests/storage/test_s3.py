@@ -39,7 +39,7 @@ def test_objects_round_trip_with_content_types(s3: S3Server, tmp_path: Path):
     assert store.local_path("videos/v/storyboard/beat_00.png").read_bytes() == b"\x89PNG changed"
     with pytest.raises(FileNotFoundError) as missing:
         store.get_bytes("videos/v/gone.json")
-    assert str(missing.value) == "no object at s3://vidgen-test/team-a/videos/v/gone.json"
+    assert str(missing.value) == f"no object at s3://{s3.bucket}/team-a/videos/v/gone.json"
 
 
 def test_a_missing_bucket_is_one_clear_error(s3: S3Server, tmp_path: Path):
