@@ -31,9 +31,6 @@ from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 
-HOME_ENV = "DAGSTER_HOME"
-DEFAULT_HOME = ".dagster_home"
-
 Progress = Callable[[str], None]
 # Keep Dagster's console logger to warnings: the runner prints its own progress; the UI has every event.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -53,9 +50,9 @@ class RenderReport:
     cost_usd: float = 0.0
 
 
-def dagster_home(home: Path | None = None) -> Path:
+def dagster_home(settings: Settings, home: Path | None = None) -> Path:
     """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
-    path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
+    path = settings.home(home)
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -91,15 +88,10 @@ def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, parti
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
-def _worker_start(environ: dict[str, str]) -> None:
-    """A new worker takes the environment the runner had when it made the pool (a worker is forked
-    from the fork server, which may be older than the current environment)."""
-    os.environ.clear()
-    os.environ.update(environ)
-
-
 def _warm(settings: Settings, home: str) -> None:
-    """Load the definitions and the instance in a worker process, once."""
+    """Load the definitions and the instance in a worker process, once. The worker is handed the
+    runner's `Settings` (it is forked from the fork server, whose environment may be older than the
+    runner's: nothing in it reads the environment)."""
     global _worker
     if _worker is None:
         _worker = (build_definitions(settings), instance_at(Path(home)))
@@ -184,9 +176,7 @@ class Runner:
         workers start loading now."""
         if self._pool is None or self._pool_size != size:
             self.close()
-            self._pool = ProcessPoolExecutor(
-                size, mp_context=worker_context(), initializer=_worker_start, initargs=(dict(os.environ),)
-            )
+            self._pool = ProcessPoolExecutor(size, mp_context=worker_context())
             self._pool_size = size
             for _ in range(size):
                 self._pool.submit(_warm, self.settings, str(self.home))
