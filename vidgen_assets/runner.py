@@ -1,9 +1,10 @@
-"""Render videos on a Dagster instance: register partitions, then run the jobs in order.
+"""Render videos on a Dagster instance: register the video, then run the pipeline's next steps until none.
 
-prepare_video (spec, storyboard) -> chunk_pairs (one run per pair, several at once, in warm worker
-processes) with make_music alongside them in this process -> assemble_video (stitched, final). Every run
-is recorded in the instance, so `dagster dev` on the same `DAGSTER_HOME` shows them with their metadata
-and checks.
+The steps come from the one pipeline function (`pipeline.next_steps`, the same the `pair_driver` sensor
+uses): prepare_video (spec, storyboard) when the video is registered, then chunk_pairs (one run per
+stale pair, several at once, in warm worker processes) with make_music alongside them in this process,
+then assemble_video (stitched, final). Every run is recorded in the instance, so `dagster dev` on the
+same `DAGSTER_HOME` shows them with their metadata and checks.
 
 The worker pool is started before the storyboard is drawn, so the workers' start-up (importing Dagster,
 loading the definitions) overlaps it, and it is kept for the runner's life, so the next video's pairs
@@ -12,22 +13,26 @@ start at once.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
+from vidgen_assets.backends import get_backend
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
-from vidgen_assets.defs.partitions import pair_partition_key
+from vidgen_assets.defs.state import video_facts
+from vidgen_assets.pipeline import STAGE_BY_NAME, STAGES, Step, next_steps
 from vidgen_assets.settings import Settings
+from vidgen_assets.stages import backend_identity
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 
@@ -210,63 +215,83 @@ class Runner:
         pool = self._workers(
             pair_workers(self.settings, spec.backend, len(spec.beats) if spec.beats is not None else None)
         )
-
-        self.progress(f"[{video_id}] prepare: plan, storyboard")
-        t = time.perf_counter()
-        self._run("prepare_video", video_id, f"video {video_id!r}")
-        stages["prepare_video"] = time.perf_counter() - t
+        for stage in STAGES:
+            if stage.started_by_registration:
+                self.progress(f"[{video_id}] {stage.name}: {stage.description}")
+                t = time.perf_counter()
+                self._run(stage.job, video_id, f"video {video_id!r}")
+                stages[timing_name(stage.job)] = time.perf_counter() - t
         plan = load_plan(self.store, video_id)
         if plan is None:
             raise RenderFailed(f"video {video_id!r}: prepare_video stored no plan")
 
-        t = time.perf_counter()
-        self.render_pairs(plan, pool, stages)
-        stages["chunk_pairs"] = time.perf_counter() - t
-
-        self.progress(f"[{video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final")
-        t = time.perf_counter()
-        self._run("assemble_video", video_id, f"video {video_id!r}")
-        stages["assemble_video"] = time.perf_counter() - t
+        identity = backend_identity(get_backend(plan.spec.backend, self.settings, plan.spec.models))
+        ran: set[str] = set()
+        while steps := next_steps(video_facts(self.instance, self.store, plan, identity, self.settings.stitch)):
+            again = [step for step in steps if step.run_key in ran]
+            if again:
+                raise RenderFailed(
+                    f"video {video_id!r}: {again[0].job} ran on {again[0].partition_key!r} but its output is "
+                    "still not current (its fingerprint differs from the one the plan gives)"
+                )
+            self.run_steps(plan, steps, pool, stages)
+            ran |= {step.run_key for step in steps}
 
         final = layout.video_key(video_id, "final.mp4")
         cost = self._final_cost(video_id)
         return RenderReport(video_id, self.store.uri(final), time.perf_counter() - start, stages, plan.warnings, cost)
 
     def _final_cost(self, video_id: str) -> float:
-        import json
-
         key = layout.video_key(video_id, layout.MANIFESTS["final_video"])
+        if not self.store.exists(key):
+            raise RenderFailed(f"video {video_id!r}: the pipeline ended without a final video")
         return float(json.loads(self.store.get_bytes(key)).get("cost_usd", 0.0))
 
-    def render_pairs(
-        self, plan: Plan, pool: ProcessPoolExecutor | None = None, stages: dict[str, float] | None = None
+    def run_steps(
+        self,
+        plan: Plan,
+        steps: list[Step],
+        pool: ProcessPoolExecutor | None = None,
+        stages: dict[str, float] | None = None,
     ) -> None:
-        """Run every chunk pair of the plan in the worker pool, and the music here meanwhile; fail after
-        all have finished, naming each failure."""
-        new = [k for k in plan.pair_keys if not self.instance.has_dynamic_partition("pairs", k)]
-        if new:
-            self.instance.add_dynamic_partitions("pairs", new)
-        total = len(plan.pair_keys)
-        if pool is None:
-            pool = self._workers(pair_workers(self.settings, plan.spec.backend, total))
-        self.progress(f"[{plan.video_id}] chunk pairs: {total} pair(s), {len(plan.chunks)} chunk(s); music alongside")
-        futures = {
-            pool.submit(
-                _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
-                f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
-            ): key
-            for key in plan.pair_keys
-        }  # fmt: skip
+        """Run one batch of the pipeline's steps: the pair steps in the worker pool, the video steps here
+        meanwhile (the music alongside the pairs); fail after all have finished, naming each failure."""
+        timings: dict[str, float] = {} if stages is None else stages
+        per_pair = [step for step in steps if STAGE_BY_NAME[step.stage].per == "pair"]
+        per_video = [step for step in steps if step not in per_pair]
+        futures: dict[Future[float], Step] = {}
+        if per_pair:
+            new = [k for k in plan.pair_keys if not self.instance.has_dynamic_partition("pairs", k)]
+            if new:
+                self.instance.add_dynamic_partitions("pairs", new)
+            if pool is None:
+                pool = self._workers(pair_workers(self.settings, plan.spec.backend, len(per_pair)))
+            alongside = ", ".join(step.stage for step in per_video)
+            self.progress(
+                f"[{plan.video_id}] chunk pairs: {len(per_pair)} of {len(plan.pair_keys)} pair(s), "
+                f"{len(plan.chunks)} chunk(s) in all" + (f"; {alongside} alongside" if alongside else "")
+            )
+            futures = {
+                pool.submit(
+                    _run_pair, self.settings, str(self.home), step.partition_key,
+                    f"video {plan.video_id!r}, chunk pair {step.unit} (partition {step.partition_key!r})",
+                ): step
+                for step in per_pair
+            }  # fmt: skip
+        pairs_start = time.perf_counter()
         failures: list[str] = []
-        t = time.perf_counter()
-        try:
-            self._run("make_music", plan.video_id, f"video {plan.video_id!r}, music")
-        except RenderFailed as exc:
-            failures.append(str(exc))
-        if stages is not None:
-            stages["music"] = time.perf_counter() - t
+        for step in per_video:
+            if step.stage == "assemble":
+                self.progress(f"[{plan.video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final")
+            t = time.perf_counter()
+            try:
+                self._run(step.job, step.partition_key, f"video {plan.video_id!r}, {step.stage}")
+            except RenderFailed as exc:
+                failures.append(str(exc))
+            timings[timing_name(step.job)] = timings.get(timing_name(step.job), 0.0) + time.perf_counter() - t
+        total = len(per_pair)
         for done, future in enumerate(as_completed(futures), start=1):
-            key = futures[future]
+            key = futures[future].unit
             try:
                 seconds = future.result()
                 self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
@@ -276,5 +301,15 @@ class Runner:
             except BrokenProcessPool as exc:
                 self.close()  # a worker died (killed, out of memory): the next render starts a new pool
                 failures.append(f"video {plan.video_id!r}, chunk pair {key}: its worker process died ({exc})")
+        if per_pair:
+            timings["chunk_pairs"] = time.perf_counter() - pairs_start
         if failures:
             raise RenderFailed("\n".join(failures))
+
+
+TIMING_NAMES = {"make_music": "music"}
+
+
+def timing_name(job: str) -> str:
+    """The name a job's wall time has in a render's report (`music` for `make_music`)."""
+    return TIMING_NAMES.get(job, job)

@@ -100,6 +100,17 @@ class Settings(BaseSettings):
         0.5, gt=0.0, le=60.0, validation_alias=_env(POLL_ENV, "replicate_poll_interval")
     )
     """Seconds between two polls of a prediction at most (the official client's variable)."""
+    aws_endpoint_url: str | None = Field(None, validation_alias=_env("AWS_ENDPOINT_URL", "aws_endpoint_url"))
+    """The S3 endpoint (MinIO, moto, a proxy); default AWS's. The standard AWS variables below are read
+    here too, so that processes handed these settings reach the same store."""
+    aws_access_key_id: str | None = Field(None, validation_alias=_env("AWS_ACCESS_KEY_ID", "aws_access_key_id"))
+    aws_secret_access_key: SecretStr | None = Field(
+        None, validation_alias=_env("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key")
+    )
+    aws_region: str | None = Field(
+        None, validation_alias=AliasChoices("aws_region", "AWS_REGION", "AWS_DEFAULT_REGION")
+    )
+    aws_profile: str | None = Field(None, validation_alias=_env("AWS_PROFILE", "aws_profile"))
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
 
@@ -123,7 +134,10 @@ class Settings(BaseSettings):
     def _strip_slashes(cls, value: str) -> str:
         return value.strip("/")
 
-    @field_validator("s3_bucket", "ffmpeg", "font", "prices", "work_dir", "replicate_api_token", mode="before")
+    @field_validator(
+        "s3_bucket", "ffmpeg", "font", "prices", "work_dir", "replicate_api_token", "aws_endpoint_url",
+        "aws_access_key_id", "aws_secret_access_key", "aws_region", "aws_profile", mode="before",
+    )  # fmt: skip
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -184,8 +198,24 @@ class Settings(BaseSettings):
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache")
+            return S3Store(
+                self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", client=self.s3_client()
+            )
         return LocalStore(self.data_dir)
+
+    def s3_client(self) -> Any:
+        """A boto3 S3 client for these settings' endpoint, credentials and region (boto3's own defaults,
+        profiles and instance roles, for what they leave unset)."""
+        import boto3
+
+        from vidgen_assets.storage.s3 import CLIENT_CONFIG
+
+        secret = self.aws_secret_access_key.get_secret_value() if self.aws_secret_access_key else None
+        session = boto3.session.Session(profile_name=self.aws_profile, region_name=self.aws_region)
+        return session.client(
+            "s3", config=CLIENT_CONFIG, endpoint_url=self.aws_endpoint_url,
+            aws_access_key_id=self.aws_access_key_id, aws_secret_access_key=secret,
+        )  # fmt: skip
 
     @property
     def work_root(self) -> Path:
@@ -236,7 +266,7 @@ def _describe(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if not name:
             lines.append(message)
-        elif "secret" in field or "token" in field:
+        elif "secret" in field or "token" in field or "key_id" in field:
             lines.append(f"{name}: {message}")  # never echo a secret
         else:
             lines.append(f"{name}={raw!r}: {message}")

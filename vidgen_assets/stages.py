@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.storage import layout
-from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts
+from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, read_manifest
 from vidgen_assets.storage.store import ArtifactStore
 
 MUSIC_FADE_IN_S = 1.0
@@ -62,37 +63,73 @@ def _cost(records: list[dict[str, Any]]) -> float:
     return round(sum(float(r["cost_usd"]) for r in records), 6)
 
 
-def _cached(store: ArtifactStore, video_id: str, manifest: str, fp: str) -> Artifacts | None:
+def _cached(store: ArtifactStore, video_id: str, manifest: str, fp: str, scratch: Path) -> Artifacts | None:
+    """The stored output made from exactly these inputs (`fp`), marked `cached`, or None. Its unused
+    scratch directory goes once the output is stored (no empty `scratch/tmp*` is left behind)."""
     found = cached_artifacts(store, video_id, manifest, fp)
     if found is not None:
         found.record["cached"] = True
+        found.scratch = scratch
     return found
 
 
-def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
-    """One storyboard image per beat, in beat order."""
+def _image_request(plan: Plan, beat: PlannedBeat) -> ImageRequest:
     spec = plan.spec
-    fp = fingerprint(
-        "storyboard", backend_identity(backend), plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
+    return ImageRequest(
+        video_id=plan.video_id, beat_index=beat.index, beat_count=len(plan.beats), beat_name=beat.name,
+        prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
+        end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
+        aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
+    )  # fmt: skip
+
+
+def storyboard_fingerprint(plan: Plan, identity: str) -> str:
+    """What the whole storyboard depends on (`identity`: the backend's, see `backend_identity`)."""
+    spec = plan.spec
+    return fingerprint(
+        "storyboard", identity, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
     )  # fmt: skip
+
+
+def image_fingerprint(plan: Plan, beat: PlannedBeat, identity: str) -> str:
+    """What one storyboard image depends on: exactly the request its backend is given."""
+    request = asdict(_image_request(plan, beat))
+    request["references"] = [(r["name"], r["sha256"], r["describe"]) for r in request["references"]]  # not paths
+    return fingerprint("storyboard-image", identity, request)
+
+
+def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
+    """One storyboard image per beat, in beat order. An image whose request is unchanged since the
+    stored storyboard was made is kept as it is: an edit of one beat makes only that beat's image."""
+    identity = backend_identity(backend)
+    fp = storyboard_fingerprint(plan, identity)
     manifest = layout.MANIFESTS["storyboard"]
-    cached = _cached(store, plan.video_id, manifest, fp)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
+    before = read_manifest(store, plan.video_id, manifest) or {}
+    previous = before.get("images")
+    kept: dict[str, Any] = previous if isinstance(previous, dict) else {}
     files: dict[str, Path] = {}
+    reused: set[str] = set()
+    images: dict[str, dict[str, Any]] = {}
 
     def make(beat: PlannedBeat) -> dict[str, Any]:
         relative = layout.storyboard_image(beat.index)
+        image_fp = image_fingerprint(plan, beat, identity)
+        old = kept.get(relative)
+        key = layout.video_key(plan.video_id, relative)
+        if isinstance(old, dict) and old.get("fingerprint") == image_fp and store.exists(key):
+            files[relative] = store.local_path(key)
+            reused.add(relative)
+            images[relative] = {"fingerprint": image_fp, "sha256": str(old["sha256"])}
+            generation = dict(old.get("generation") or {})
+            return {**generation, "cost_usd": 0.0, "cache_hit": True, "kept": True, "beat": beat.index}
         out = scratch / Path(relative).name
-        request = ImageRequest(
-            video_id=plan.video_id, beat_index=beat.index, beat_count=len(plan.beats), beat_name=beat.name,
-            prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
-            end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
-            aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
-        )  # fmt: skip
-        record = _generation_record(backend.image(request, out), beat=beat.index)
+        record = _generation_record(backend.image(_image_request(plan, beat), out), beat=beat.index)
         files[relative] = out
+        images[relative] = {"fingerprint": image_fp, "sha256": digest_bytes(out.read_bytes())}
         return record
 
     # A model backend may make a few images at once (`max_concurrency`); order is kept either way.
@@ -103,16 +140,31 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
         with ThreadPoolExecutor(workers) as pool:
             generations = list(pool.map(make, plan.beats))
     files = dict(sorted(files.items()))
+    for beat, generation in zip(plan.beats, generations, strict=True):
+        images[layout.storyboard_image(beat.index)]["generation"] = {k: v for k, v in generation.items() if k != "kept"}
     record = {
         "fingerprint": fp,
         "backend": backend.name,
-        "images": len(files),
+        "images": dict(sorted(images.items())),
+        "kept": sorted(reused),
         "beats": len(plan.beats),
         "cost_usd": _cost(generations),
         "generations": generations,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, files, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch, stored=frozenset(reused))
+
+
+def image_digests(storyboard_record: dict[str, Any]) -> dict[int, str]:
+    """The sha256 of each storyboard image, by beat index, as the storyboard's record lists them."""
+    images = storyboard_record.get("images")
+    if not isinstance(images, dict):
+        return {}
+    out = {}
+    for relative, entry in images.items():
+        if isinstance(entry, dict) and "sha256" in entry:
+            out[int(Path(relative).stem.removeprefix("beat_"))] = str(entry["sha256"])
+    return out
 
 
 def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
@@ -134,13 +186,13 @@ def _text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name
     return pngs
 
 
-def pair_fingerprint(
-    plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path, mode: StitchMode = "copy"
-) -> str:
+def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
+    """What a chunk pair depends on: its beat, the backend, the frame, the seed, its storyboard image's
+    bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
     piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
     return fingerprint(
-        "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
-        beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
+        "chunk_pair", identity, plan.width, plan.height, plan.fps, plan.spec.seed,
+        beat.model_dump(), image_sha256, piece,
     )  # fmt: skip
 
 
@@ -158,9 +210,9 @@ def chunk_pair(
 
     With the `copy` stitch mode the pair also makes its piece of the final video, here where pairs run in
     parallel: the beat's frames outside any transition, its text burnt in, encoded once at final quality."""
-    fp = pair_fingerprint(plan, beat, backend, storyboard_image, mode)
+    fp = pair_fingerprint(plan, beat, backend_identity(backend), digest_bytes(storyboard_image.read_bytes()), mode)
     manifest = layout.pair_manifest(beat.pair_key)
-    cached = _cached(store, plan.video_id, manifest, fp)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     files: dict[str, Path] = {}
@@ -244,18 +296,25 @@ def music_fades(plan: Plan) -> tuple[float, float]:
     return MUSIC_FADE_IN_S, min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
 
 
+def music_fingerprint(plan: Plan, identity: str) -> str:
+    """What the music bed depends on (nothing but its absence with `music: false`)."""
+    spec = plan.spec
+    if spec.music is None:
+        return fingerprint("music", None)
+    return fingerprint(
+        "music", identity, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
+        spec.seed, music_fades(plan), "mix",
+    )  # fmt: skip
+
+
 def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
     """The music bed for the whole video, or an empty record when the spec has `music: false`."""
     spec = plan.spec
     manifest = layout.MANIFESTS["music"]
+    fp = music_fingerprint(plan, backend_identity(backend))
     if spec.music is None:
-        fp = fingerprint("music", None)
-        return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fp, "music": None, "cost_usd": 0.0})
-    fp = fingerprint(
-        "music", backend_identity(backend), spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
-        spec.seed, music_fades(plan), "mix",
-    )  # fmt: skip
-    cached = _cached(store, plan.video_id, manifest, fp)
+        return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fp, "music": None, "cost_usd": 0.0}, scratch)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     relative = "music.wav"
@@ -307,6 +366,19 @@ def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:
             )
 
 
+def stitched_fingerprint(plan: Plan, pair_fingerprints: Sequence[str | None], mode: StitchMode = "copy") -> str:
+    """What the stitched video depends on: its pairs (in plan order), the joins and, on the copy path,
+    the texts the transitions carry."""
+    return fingerprint(
+        "stitched",
+        list(pair_fingerprints),
+        [j.model_dump() for j in plan.joins],
+        plan.fps,
+        mode,
+        [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
+    )
+
+
 def stitched_video(
     plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactStore, scratch: Path, mode: StitchMode = "copy"
 ) -> Artifacts:
@@ -317,16 +389,9 @@ def stitched_video(
     joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in."""
     check_pairs(plan, pairs)
     joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
-    fp = fingerprint(
-        "stitched",
-        [pairs[k].fingerprint for k in plan.pair_keys],
-        [j.model_dump() for j in plan.joins],
-        plan.fps,
-        mode,
-        [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
-    )
+    fp = stitched_fingerprint(plan, [pairs[k].fingerprint for k in plan.pair_keys], mode)
     manifest = layout.MANIFESTS["stitched_video"]
-    cached = _cached(store, plan.video_id, manifest, fp)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     out = scratch / "stitched.mp4"
@@ -388,6 +453,15 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[P
     return pieces
 
 
+def final_fingerprint(plan: Plan, stitched_fp: str | None, music_fp: str | None, mode: StitchMode = "copy") -> str:
+    """What the final video depends on: the stitched video, the music, the texts, the frame."""
+    spec = plan.spec
+    return fingerprint(
+        "final", stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
+        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+    )  # fmt: skip
+
+
 def final_video(
     plan: Plan,
     stitched: Artifacts,
@@ -404,17 +478,14 @@ def final_video(
     spec = plan.spec
     overlays = plan.overlays
     music_rel = music_out.record.get("music")
-    fp = fingerprint(
-        "final", stitched.fingerprint, music_out.fingerprint, [o.model_dump() for o in overlays],
-        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
-    )  # fmt: skip
+    fp = final_fingerprint(plan, stitched.fingerprint, music_out.fingerprint, mode)
     manifest = layout.MANIFESTS["final_video"]
     cost = {
         "storyboard": float(storyboard_out.record.get("cost_usd", 0.0)),
         "chunks": float(stitched.record.get("cost_usd", 0.0)),
         "music": float(music_out.record.get("cost_usd", 0.0)),
     }
-    cached = _cached(store, plan.video_id, manifest, fp)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     out = scratch / "final.mp4"

@@ -33,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -443,12 +444,14 @@ class ReplicateBackend:
         return self._retrying(model, "create a prediction", create)
 
     def _find_created(self, model: ReplicateModel, sent: dict[str, Any], since: float) -> Prediction | None:
+        """A prediction of `model` with exactly these inputs created since `since` (epoch seconds, less
+        the clock skew allowed between this machine and the API): the one a timed-out create made."""
         try:
             page = self._client.predictions.list()
         except (ReplicateError, httpx.HTTPError):
             return None
         for candidate in page.results:
-            if candidate.model == model.id and candidate.input == sent:
+            if candidate.model == model.id and candidate.input == sent and _created_since(candidate, since):
                 return candidate
         return None
 
@@ -637,6 +640,21 @@ class ReplicateBackend:
 
     def __repr__(self) -> str:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"
+
+
+CLOCK_SKEW_S = 30.0
+"""How far the API's clock (a prediction's `created_at`, whole seconds) may be behind this machine's."""
+
+
+def _created_since(prediction: Prediction, since: float) -> bool:
+    created = getattr(prediction, "created_at", None)
+    if not created:
+        return True  # no time to go by: the model and the inputs matched
+    try:
+        stamp = datetime.fromisoformat(str(created).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return True
+    return stamp >= since - CLOCK_SKEW_S
 
 
 def _motion_prompt(request: VideoRequest) -> str:

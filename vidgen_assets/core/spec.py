@@ -1,12 +1,13 @@
 """The video spec: what a user asks for, validated field by field.
 
-A spec is YAML or JSON. Field names are a contract (see DESIGN.md). Every problem is reported as a
+A spec is YAML or JSON. Field names are a contract (README.md, "The spec"). Every problem is reported as a
 `FieldError` with a path such as `beats[2].transition`, what is wrong and what is allowed, gathered into
 one `SpecError` that names the file.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from dataclasses import dataclass
@@ -346,7 +347,12 @@ def _dedupe(errors: list[FieldError]) -> list[FieldError]:
 def read_spec_text(text: str, source: str, default_id: str | None = None) -> Spec:
     """Parse YAML or JSON text (JSON first when it looks like JSON) and validate it."""
     try:
-        data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+        else:
+            stream = io.StringIO(text)
+            stream.name = source  # so that YAML's error names the file, not "<unicode string>"
+            data = yaml.safe_load(stream)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecError(source, [FieldError("(file)", f"not valid YAML or JSON: {exc}")]) from None
     if isinstance(data, dict) and "id" not in data and default_id is not None:

@@ -313,5 +313,4 @@ def final_video(
     )
 
 
-VIDEO_ASSETS = [video_spec, storyboard, music, stitched_video, final_video]
 ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, stitched_video, final_video]

@@ -1,40 +1,32 @@
-"""One job per partitioning (an asset job cannot mix `videos` with `pair x video`).
+"""One job per stage of the pipeline (`pipeline.STAGES`), made from its declaration.
 
-The runner (CLI) and the sensors sequence them per video: prepare_video -> chunk_pairs (one run per pair,
-in parallel) and make_music alongside them -> assemble_video. Music is a job of its own so that it runs
-while the pairs do, off the critical path.
+An asset job cannot mix `videos` with `pair x video` partitions, so each stage is its own job. The
+runner (CLI) and the `pair_driver` sensor sequence them per video with `pipeline.next_steps`:
+prepare_video -> chunk_pairs (one run per pair, in parallel) and make_music alongside them ->
+assemble_video. Music is a job of its own so that it runs while the pairs do, off the critical path.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from vidgen_assets.defs.assets import chunk_pair, final_video, music, stitched_video, storyboard, video_spec
 from vidgen_assets.defs.partitions import pair_video, videos
+from vidgen_assets.pipeline import STAGES, Stage
 
-prepare_video = dg.define_asset_job(
-    "prepare_video",
-    selection=dg.AssetSelection.assets(video_spec, storyboard),
-    partitions_def=videos,
-    description="Plan a registered video and draw its storyboard.",
-)
-make_music = dg.define_asset_job(
-    "make_music",
-    selection=dg.AssetSelection.assets(music),
-    partitions_def=videos,
-    description="Make a planned video's music bed and its final mix (runs alongside the chunk pairs).",
-)
-chunk_pairs = dg.define_asset_job(
-    "chunk_pairs",
-    selection=dg.AssetSelection.assets(chunk_pair),
-    partitions_def=pair_video,
-    description="Generate one chunk pair (partition 'p003|<video>').",
-)
-assemble_video = dg.define_asset_job(
-    "assemble_video",
-    selection=dg.AssetSelection.assets(stitched_video, final_video),
-    partitions_def=videos,
-    description="Stitch a video's chunk pairs and make the final MP4 (text, music).",
-)
 
-ALL_JOBS = [prepare_video, chunk_pairs, make_music, assemble_video]
+def job_for(stage: Stage) -> dg.UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        stage.job,
+        selection=dg.AssetSelection.assets(*stage.assets),
+        partitions_def=pair_video if stage.per == "pair" else videos,
+        description=stage.description,
+    )
+
+
+JOBS = {stage.name: job_for(stage) for stage in STAGES}
+"""stage name -> its job."""
+ALL_JOBS = list(JOBS.values())
+prepare_video = JOBS["prepare"]
+chunk_pairs = JOBS["pairs"]
+make_music = JOBS["music"]
+assemble_video = JOBS["assemble"]

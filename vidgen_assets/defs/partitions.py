@@ -1,4 +1,4 @@
-"""Partitions: one `videos` key per spec id; `chunk_pair` is pair x video (DESIGN.md "Partitions")."""
+"""Partitions: one `videos` key per spec id; `chunk_pair` is pair x video (README.md, "Architecture")."""
 
 from __future__ import annotations
 

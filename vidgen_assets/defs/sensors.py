@@ -5,16 +5,16 @@ registers its video (the `videos` partition and `spec.source.yaml`) and requests
 same tick. A malformed spec is never fatal: it gets a rejection record, `rejected/<file>.error.txt` in
 the artifact store, and is not looked at again until the file changes.
 
-`pair_driver` takes each registered video from there: once its `prepare_video` run succeeded (the
-storyboard passed its blocking check), it registers the plan's pair keys and requests exactly that
-video's chunk-pair runs and, alongside them, its `make_music` run; once every pair and the music of the
-current plan are materialized, it requests `assemble_video` (stitching and the final video, each gated
-by its blocking checks). Re-materializing
-one pair by hand makes it assemble again. A failed pair blocks only its own video.
+`pair_driver` takes each registered video from there with the pipeline's one function
+(`pipeline.next_steps` over `defs.state.video_facts`): once its `prepare_video` run succeeded (the
+storyboard passed its blocking check), it registers the plan's pair keys and requests the runs of the
+pairs whose fingerprint changed and, alongside them, `make_music` if the music's did; once every pair
+and the music are current, `assemble_video` (stitching and the final video, each gated by its blocking
+checks). A step is requested once per fingerprint, so a failed run blocks only its own video until its
+inputs change.
 """
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,12 +22,14 @@ import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
-from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, make_music, prepare_video
-from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pair_partition_key, pairs, videos
+from vidgen_assets.defs.jobs import JOBS, prepare_video
+from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pairs, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
+from vidgen_assets.defs.state import video_facts
+from vidgen_assets.pipeline import STAGE_BY_NAME, Step, next_steps
 from vidgen_assets.settings import Settings
+from vidgen_assets.stages import backend_identity
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
@@ -62,6 +64,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     current: dict[str, str] = {}
     requests: list[dg.RunRequest] = []
     new_videos: list[str] = []
+    rejected: list[str] = []
     for name in list_spec_files(source):
         data = source.get_bytes(name)
         digest = digest_bytes(data)
@@ -75,14 +78,18 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             key = _reject(store, location, name, str(exc))
             context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            rejected.append(f"rejected {name}: {exc}")
             continue
         owner = owners.get(spec.id)
         if owner is not None and owner != name and owner in current | seen:
             reason = f"id {spec.id!r} is already used by {owner}; give this spec another id"
             key = _reject(store, location, name, reason)
             context.log.warning(f"rejected {where}: {reason} (record: {store.uri(key)})")
+            rejected.append(f"rejected {name}: {reason}")
             continue
         owners[spec.id] = name
+        if store.exists(rejection_key(name)):
+            store.delete(rejection_key(name))  # the file is fine now: its old rejection no longer applies
         source_key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         final_key = layout.video_key(spec.id, layout.MANIFESTS["final_video"])
         if store.exists(source_key) and store.get_bytes(source_key) == data and store.exists(final_key):
@@ -100,105 +107,43 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         run_requests=requests,
         dynamic_partitions_requests=[videos.build_add_request(new_videos)] if new_videos else [],
         cursor=json.dumps({"files": current, "ids": owners}, sort_keys=True),
+        skip_reason=("\n".join(rejected) or f"no new or changed spec file in {location}") if not requests else None,
     )
 
 
-@dataclass(frozen=True)
-class VideoState:
-    """What the instance knows of one video, as storage ids of its latest materializations."""
-
-    video_id: str
-    prepared: bool
-    plan_id: int | None
-    pair_ids: dict[str, int]
-    final_id: int | None
-    music_id: int | None = None
+def requests_for(steps: list[Step]) -> list[dg.RunRequest]:
+    """The pipeline's next steps as run requests (a step is requested once: its run key names the
+    video, the stage, the unit and the fingerprint it makes)."""
+    return [dg.RunRequest(run_key=s.run_key, partition_key=s.partition_key, job_name=s.job) for s in steps]
 
 
-def _latest_ids(instance: dg.DagsterInstance, asset: str, partitions: list[str]) -> dict[str, int]:
-    if not partitions:
-        return {}
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=partitions), limit=10_000
-    ).records
-    latest: dict[str, int] = {}
-    for record in records:
-        key = record.partition_key
-        if key is not None and record.storage_id > latest.get(key, -1):
-            latest[key] = record.storage_id
-    return latest
-
-
-def video_state(instance: dg.DagsterInstance, plan: Plan) -> VideoState:
-    video_id = plan.video_id
-    runs = instance.get_runs(
-        filters=dg.RunsFilter(job_name=prepare_video.name, tags={"dagster/partition": video_id}), limit=1
-    )
-    prepared = bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
-    plan_id = _latest_ids(instance, "video_spec", [video_id]).get(video_id)
-    pair_keys = {pair_partition_key(k, video_id): k for k in plan.pair_keys}
-    pair_ids = {pair_keys[k]: v for k, v in _latest_ids(instance, "chunk_pair", list(pair_keys)).items()}
-    final_id = _latest_ids(instance, "final_video", [video_id]).get(video_id)
-    music_id = _latest_ids(instance, "music", [video_id]).get(video_id)
-    return VideoState(video_id, prepared, plan_id, pair_ids, final_id, music_id)
-
-
-def next_requests(plan: Plan, state: VideoState) -> list[dg.RunRequest]:
-    """Pair runs for every pair not materialized since the current plan, and the music run alongside
-    them if the music is older than the plan; once all are current, one assemble run."""
-    if not state.prepared or state.plan_id is None:
-        return []
-    stale = [k for k in plan.pair_keys if state.pair_ids.get(k, -1) < state.plan_id]
-    requests = [
-        dg.RunRequest(
-            run_key=f"{plan.video_id}|{key}|plan-{state.plan_id}",
-            partition_key=pair_partition_key(key, plan.video_id),
-            job_name=chunk_pairs.name,
-        )
-        for key in stale
-    ]
-    music_id = -1 if state.music_id is None else state.music_id
-    if music_id < state.plan_id:
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{plan.video_id}|music|plan-{state.plan_id}",
-                partition_key=plan.video_id,
-                job_name=make_music.name,
-            )
-        )
-    if requests:
-        return requests
-    newest = max(*(state.pair_ids[k] for k in plan.pair_keys), music_id)
-    if state.final_id is not None and state.final_id > newest:
-        return []
-    return [
-        dg.RunRequest(
-            run_key=f"{plan.video_id}|assemble|inputs-{newest}",
-            partition_key=plan.video_id,
-            job_name=assemble_video.name,
-        )
-    ]
-
-
-def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
-    """One evaluation of the `pair_driver` sensor."""
+def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource, backends: Backends) -> dg.SensorResult:
+    """One evaluation of the `pair_driver` sensor: each registered video's next steps."""
     instance = context.instance
     store = vidgen.store()
     known_pairs = set(instance.get_dynamic_partitions(PAIRS))
     new_pairs: set[str] = set()
     requests: list[dg.RunRequest] = []
+    waiting: list[str] = []
     for video_id in instance.get_dynamic_partitions(VIDEOS):
         plan = load_plan(store, video_id)
         if plan is None:
             continue
-        state = video_state(instance, plan)
-        wanted = next_requests(plan, state)
-        if any(request.job_name == chunk_pairs.name for request in wanted):
+        try:
+            backend = backends.get(plan.spec.backend, plan.spec.models)
+        except BackendUnavailable as exc:
+            waiting.append(f"{video_id}: {exc}")
+            continue
+        steps = next_steps(video_facts(instance, store, plan, backend_identity(backend), vidgen.settings.stitch))
+        if any(STAGE_BY_NAME[step.stage].per == "pair" for step in steps):
             new_pairs |= set(plan.pair_keys) - known_pairs
-        requests += wanted
+        requests += requests_for(steps)
+    for reason in waiting:
+        context.log.warning(f"cannot drive video {reason}")
     return dg.SensorResult(
         run_requests=requests,
         dynamic_partitions_requests=[pairs.build_add_request(sorted(new_pairs))] if new_pairs else [],
+        skip_reason="; ".join(waiting) if waiting and not requests else None,
     )
 
 
@@ -221,10 +166,12 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         name="pair_driver",
         minimum_interval_seconds=settings.sensor_interval,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        jobs=[chunk_pairs, make_music, assemble_video],
+        jobs=[job for name, job in JOBS.items() if not STAGE_BY_NAME[name].started_by_registration],
         description="Runs each prepared video's chunk pairs and music, then stitches and finishes it.",
     )
-    def pair_driver_sensor(context: dg.SensorEvaluationContext, vidgen: VidgenParam) -> dg.SensorResult:
-        return pair_driver(context, vidgen)
+    def pair_driver_sensor(
+        context: dg.SensorEvaluationContext, vidgen: VidgenParam, backends: BackendsParam
+    ) -> dg.SensorResult:
+        return pair_driver(context, vidgen, backends)
 
     return [spec_files_sensor, pair_driver_sensor]

@@ -57,6 +57,10 @@ class ArtifactStore(ABC):
     def uri(self, key: str) -> str:
         """Where a person finds the object (a path or an s3:// URI)."""
 
+    def delete(self, key: str) -> None:
+        """Remove the object at `key` (nothing happens when there is none)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete objects")
+
     def append_line(self, key: str, line: str) -> None:
         """Append one line to a small log object."""
         old = self.get_bytes(key) if self.exists(key) else b""
@@ -114,6 +118,9 @@ class LocalStore(ArtifactStore):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def local_path(self, key: str) -> Path:
         path = self._path(key)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from vidgen_assets.core.plan import build_plan
 from vidgen_assets.core.spec import read_spec_text
+from vidgen_assets.defs import build_definitions
 from vidgen_assets.defs.resources import build_resources
-from vidgen_assets.defs.sensors import VideoState, build_sensors, next_requests
+from vidgen_assets.defs.sensors import build_sensors
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
 
@@ -95,38 +95,6 @@ def test_a_spec_already_rendered_with_identical_content_is_not_rerun(tmp_path, s
     assert requested(tick("spec_files", instance, settings)) == [("prepare_video", "again")]
 
 
-def plan_for(pairs: int):
-    beats = [{"name": f"b{i}", "duration": 5, "prompt": "x"} for i in range(pairs)]
-    return build_plan(
-        read_spec_text(json.dumps({"id": "v", "prompt": "p", "duration": 5 * pairs, "beats": beats}), "v"), 5
-    )
-
-
-def test_next_requests_runs_exactly_the_videos_stale_pairs_and_music_then_assembles():
-    plan = plan_for(3)
-    unprepared = VideoState("v", prepared=False, plan_id=10, pair_ids={}, final_id=None)
-    assert next_requests(plan, unprepared) == []
-    fresh = VideoState("v", prepared=True, plan_id=10, pair_ids={"p000": 12, "p001": 5}, final_id=None)
-    assert [(r.job_name, r.partition_key, r.run_key) for r in next_requests(plan, fresh)] == [
-        ("chunk_pairs", "p001|v", "v|p001|plan-10"),
-        ("chunk_pairs", "p002|v", "v|p002|plan-10"),
-        ("make_music", "v", "v|music|plan-10"),
-    ]
-    pairs_done = {"p000": 12, "p001": 14, "p002": 13}
-    no_music = VideoState("v", prepared=True, plan_id=10, pair_ids=pairs_done, final_id=None, music_id=None)
-    assert [r.job_name for r in next_requests(plan, no_music)] == ["make_music"]
-    done = VideoState("v", prepared=True, plan_id=10, pair_ids=pairs_done, final_id=None, music_id=11)
-    assert [(r.job_name, r.partition_key, r.run_key) for r in next_requests(plan, done)] == [
-        ("assemble_video", "v", "v|assemble|inputs-14")
-    ]
-    assembled = VideoState("v", prepared=True, plan_id=10, pair_ids=done.pair_ids, final_id=20, music_id=11)
-    assert next_requests(plan, assembled) == []
-    rematerialized = VideoState(
-        "v", prepared=True, plan_id=10, pair_ids={**pairs_done, "p001": 25}, final_id=20, music_id=11
-    )
-    assert [r.run_key for r in next_requests(plan, rematerialized)] == ["v|assemble|inputs-25"]
-
-
 def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     runner = Runner(settings, home, progress=lambda _: None)
     text = SPEC.format(prompt="driven")
@@ -156,6 +124,53 @@ def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     runner.defs.resolve_job_def("assemble_video").execute_in_process(partition_key="driven", instance=instance)
     assert requested(tick("pair_driver", instance, settings)) == []
 
-    # Re-materializing one pair by hand brings stitching and the final video along.
+    # Re-materializing one pair by hand with unchanged inputs changes nothing: nothing runs again.
     pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "driven")]
+    assert requested(tick("pair_driver", instance, settings)) == []
+
+
+def test_an_edit_of_one_beat_runs_only_that_beats_image_pair_and_the_assembly(tmp_path, settings, home, instance):
+    settings = spec_settings(tmp_path, settings)
+    three = SPEC.replace("duration: 10", "duration: 15") + "  - {{name: c, duration: 5, prompt: z}}\n"
+    text = three.format(prompt="edited later")
+    Runner(settings, home, progress=lambda _: None).render(read_spec_text(text, "x", default_id="edit"), text)
+    board = settings.data_dir / "videos" / "edit" / "storyboard"
+    before = {p.name: p.read_bytes() for p in board.glob("*.png")}
+    assert requested(tick("pair_driver", instance, settings)) == []  # rendered and current
+
+    (Path(settings.spec_dir) / "edit.yaml").write_text(text.replace("prompt: y}", "prompt: a new middle}"))
+    registered = tick("spec_files", instance, settings)
+    assert requested(registered) == [("prepare_video", "edit")]
+    defs = build_definitions(settings)
+    defs.resolve_job_def("prepare_video").execute_in_process(partition_key="edit", instance=instance)
+    after = {p.name: p.read_bytes() for p in board.glob("*.png")}
+    assert [name for name in sorted(before) if before[name] != after[name]] == ["beat_01.png"]
+    record = json.loads((board / "storyboard.json").read_text())
+    assert record["kept"] == ["storyboard/beat_00.png", "storyboard/beat_02.png"]
+
+    assert requested(tick("pair_driver", instance, settings)) == [("chunk_pairs", "p001|edit")]
+    defs.resolve_job_def("chunk_pairs").execute_in_process(partition_key="p001|edit", instance=instance)
+    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "edit")]
+    defs.resolve_job_def("assemble_video").execute_in_process(partition_key="edit", instance=instance)
+    assert requested(tick("pair_driver", instance, settings)) == []
+
+
+def test_a_rejection_is_the_ticks_skip_reason_and_its_record_goes_once_the_file_is_fixed(tmp_path, settings, instance):
+    settings = spec_settings(tmp_path, settings)
+    spec = Path(settings.spec_dir) / "bad.yaml"
+    spec.write_text("prompt: p\nbeats: [{name: a, duration: 5, prompt: x, transition: swoosh\n")
+    broken = tick("spec_files", instance, settings)
+    assert broken.run_requests == [] and broken.skip_reason is not None
+    reason = str(broken.skip_reason.skip_message)
+    assert reason.startswith("rejected bad.yaml: invalid spec")
+    assert f'in "{settings.spec_dir}/bad.yaml", line 3' in reason  # YAML's error names the file
+    record = settings.data_dir / "rejected" / "bad.yaml.error.txt"
+    assert record.exists()
+    quiet = tick("spec_files", instance, settings, broken.cursor)
+    assert quiet.skip_reason is not None
+    assert quiet.skip_reason.skip_message == f"no new or changed spec file in {settings.spec_dir}"
+
+    spec.write_text(SPEC.format(prompt="fixed"))
+    fixed = tick("spec_files", instance, settings, quiet.cursor)
+    assert requested(fixed) == [("prepare_video", "bad")]
+    assert not record.exists()

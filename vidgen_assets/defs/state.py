@@ -1,0 +1,72 @@
+"""What the instance and the store say about one video, as the plain facts `pipeline.next_steps` reads.
+
+Both drivers gather facts here: the CLI runner after each batch of runs, the `pair_driver` sensor on
+each tick. A stage's stored fingerprint is the one in its output's manifest in the artifact store (the
+store, not the instance, says what exists: an output deleted from the store is made again); its wanted
+fingerprints come from the plan, the backend and the storyboard images' digests
+(`pipeline.wanted_fingerprints`). The registration stage counts only once its latest run succeeded.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from vidgen_assets.core.fingerprint import digest_bytes
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.pipeline import STAGES, Inputs, Output, VideoFacts, wanted_fingerprints
+from vidgen_assets.settings import StitchMode
+from vidgen_assets.stages import image_digests
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import read_manifest
+from vidgen_assets.storage.store import ArtifactStore
+
+
+def stored_fingerprint(store: ArtifactStore, video_id: str, asset: str, unit: str) -> str | None:
+    """The fingerprint of the output stored for one unit of a stage (its manifest's), or None."""
+    pair = unit if asset == "chunk_pair" else None
+    record = read_manifest(store, video_id, layout.manifest(asset, pair))
+    value = record.get("fingerprint") if record is not None else None
+    return str(value) if value is not None else None
+
+
+def prepared(instance: dg.DagsterInstance, video_id: str, job: str = "prepare_video") -> bool:
+    """Whether the video's latest run of its registration stage succeeded (a run in progress or a
+    failed one means the stored plan is not the current spec's yet)."""
+    runs = instance.get_runs(filters=dg.RunsFilter(job_name=job, tags={"dagster/partition": video_id}), limit=1)
+    return bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
+
+
+def storyboard_digests(store: ArtifactStore, plan: Plan) -> dict[int, str]:
+    """The sha256 of each stored storyboard image by beat index (read from the storyboard's record, or
+    from the images themselves for a record made before records listed them)."""
+    record = read_manifest(store, plan.video_id, layout.MANIFESTS["storyboard"])
+    if record is None:
+        return {}
+    found = image_digests(record)
+    if found:
+        return found
+    out = {}
+    for beat in plan.beats:
+        key = layout.video_key(plan.video_id, layout.storyboard_image(beat.index))
+        if store.exists(key):
+            out[beat.index] = digest_bytes(store.get_bytes(key))
+    return out
+
+
+def video_facts(
+    instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, backend: str, stitch: StitchMode
+) -> VideoFacts:
+    """What is materialized and current for `plan`'s video (`backend`: the backend's identity)."""
+    video_id = plan.video_id
+    wanted = wanted_fingerprints(Inputs(plan, backend, stitch, storyboard_digests(store, plan)))
+    outputs: dict[str, dict[str, Output]] = {}
+    for stage in STAGES:
+        units = wanted.get(stage.name)
+        if units is None:
+            continue
+        ready = not stage.started_by_registration or prepared(instance, video_id, stage.job)
+        outputs[stage.name] = {
+            unit: Output(fp, stored_fingerprint(store, video_id, stage.asset, unit) if ready else None)
+            for unit, fp in units.items()
+        }
+    return VideoFacts(video_id, outputs)

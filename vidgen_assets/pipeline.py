@@ -1,0 +1,196 @@
+"""The pipeline: its stages declared once, and the one function that says what to run next.
+
+Both drivers use it: the CLI runner (`runner.py`) loops over `next_steps`, running pair steps in its
+worker pool and video steps in its own process; the `pair_driver` sensor (`defs/sensors.py`) turns the
+same steps into run requests. Staleness is decided here only, by fingerprint: a stage's output is
+current when the fingerprint of what is stored equals the fingerprint its current inputs give
+(`stages.py` computes both with the same functions). An edit of one beat's prompt therefore changes
+that beat's storyboard image, its pair and the assembly, and nothing else runs.
+
+Adding a stage is one `Stage` in `STAGES` (its job, what it runs per, what it runs after, and how its
+wanted fingerprints follow from the plan and the stages before it) plus its asset and job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.settings import StitchMode
+
+Per = Literal["video", "pair"]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a stage's wanted fingerprints are computed from: the plan, the backend's identity, the
+    stitch mode, the storyboard images' digests (by beat index) and the stages before it (stage ->
+    unit -> wanted fingerprint)."""
+
+    plan: Plan
+    backend: str
+    stitch: StitchMode
+    images: Mapping[int, str]
+    wanted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline: a Dagster job run per video or per chunk pair."""
+
+    name: str
+    job: str
+    """The Dagster job that runs the stage (`defs/jobs.py` makes one per stage from this declaration)."""
+    per: Per
+    assets: tuple[str, ...]
+    """What the job materializes; the last one's manifest says what is stored (its fingerprint)."""
+    description: str
+    wanted: Callable[[Inputs], Mapping[str, str]]
+    """unit (the video id, or a pair key) -> the fingerprint the stage's current inputs give."""
+    after: tuple[str, ...] = ()
+    started_by_registration: bool = False
+    """Run when a spec is registered (the `spec_files` sensor, `vidgen render`), never as a next step."""
+
+    @property
+    def asset(self) -> str:
+        return self.assets[-1]
+
+
+@dataclass(frozen=True)
+class Output:
+    """One unit of a stage: the fingerprint its inputs give now, and the one stored (None: none)."""
+
+    wanted: str
+    stored: str | None
+
+    @property
+    def current(self) -> bool:
+        return self.stored == self.wanted
+
+
+@dataclass(frozen=True)
+class VideoFacts:
+    """What is materialized and current for one video: stage -> unit -> output. A stage that is
+    absent is not known yet (its inputs are not made)."""
+
+    video_id: str
+    outputs: Mapping[str, Mapping[str, Output]]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One run to launch: `job` on `partition_key`, making `fingerprint`."""
+
+    stage: str
+    job: str
+    video_id: str
+    unit: str
+    partition_key: str
+    fingerprint: str
+
+    @property
+    def run_key(self) -> str:
+        """The same step for the same inputs is requested once (the sensor's run key)."""
+        return f"{self.video_id}|{self.stage}|{self.unit}|{self.fingerprint[:16]}"
+
+
+def pair_partition(pair: str, video_id: str) -> str:
+    """The `pair x video` partition key string (Dagster orders the dimensions by name: pair, video)."""
+    return f"{pair}|{video_id}"
+
+
+def next_steps(facts: VideoFacts, stages: Sequence[Stage] | None = None) -> list[Step]:
+    """The runs that bring a video up to date, in stage order: every stale unit of every stage whose
+    `after` stages are all current. Empty when the video is current (or waits for registration)."""
+    steps: list[Step] = []
+    current: dict[str, bool] = {}
+    for stage in STAGES if stages is None else stages:
+        outputs = facts.outputs.get(stage.name)
+        if outputs is None:
+            current[stage.name] = False
+            continue
+        stale = {unit: out for unit, out in outputs.items() if not out.current}
+        current[stage.name] = not stale
+        if stage.started_by_registration or not all(current.get(dep, False) for dep in stage.after):
+            continue
+        for unit, out in sorted(stale.items()):
+            key = pair_partition(unit, facts.video_id) if stage.per == "pair" else facts.video_id
+            steps.append(Step(stage.name, stage.job, facts.video_id, unit, key, out.wanted))
+    return steps
+
+
+def wanted_fingerprints(inputs: Inputs, stages: Sequence[Stage] | None = None) -> dict[str, dict[str, str]]:
+    """Every stage's wanted fingerprints, in order (a stage sees those of the stages before it); a stage
+    whose inputs are not made yet is left out."""
+    wanted: dict[str, dict[str, str]] = {}
+    for stage in STAGES if stages is None else stages:
+        try:
+            wanted[stage.name] = dict(
+                stage.wanted(Inputs(inputs.plan, inputs.backend, inputs.stitch, inputs.images, wanted))
+            )
+        except KeyError:
+            continue  # what it depends on is not made yet (a storyboard image, an earlier stage)
+    return wanted
+
+
+# -- the stages ---------------------------------------------------------------------------------------
+
+
+def _storyboard(inputs: Inputs) -> dict[str, str]:
+    from vidgen_assets import stages
+
+    return {inputs.plan.video_id: stages.storyboard_fingerprint(inputs.plan, inputs.backend)}
+
+
+def _pairs(inputs: Inputs) -> dict[str, str]:
+    from vidgen_assets import stages
+
+    plan = inputs.plan
+    return {
+        beat.pair_key: stages.pair_fingerprint(plan, beat, inputs.backend, inputs.images[beat.index], inputs.stitch)
+        for beat in plan.beats
+    }
+
+
+def _music(inputs: Inputs) -> dict[str, str]:
+    from vidgen_assets import stages
+
+    return {inputs.plan.video_id: stages.music_fingerprint(inputs.plan, inputs.backend)}
+
+
+def _assemble(inputs: Inputs) -> dict[str, str]:
+    from vidgen_assets import stages
+
+    plan = inputs.plan
+    pairs = [inputs.wanted["pairs"][key] for key in plan.pair_keys]
+    stitched = stages.stitched_fingerprint(plan, pairs, inputs.stitch)
+    return {
+        plan.video_id: stages.final_fingerprint(plan, stitched, inputs.wanted["music"][plan.video_id], inputs.stitch)
+    }
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "prepare", "prepare_video", "video", ("video_spec", "storyboard"),
+        "Plan a registered video and draw its storyboard.", _storyboard, started_by_registration=True,
+    ),
+    Stage(
+        "pairs", "chunk_pairs", "pair", ("chunk_pair",),
+        "Generate one chunk pair (partition 'p003|<video>').", _pairs, after=("prepare",),
+    ),
+    Stage(
+        "music", "make_music", "video", ("music",),
+        "Make a planned video's music bed and its final mix (runs alongside the chunk pairs).", _music,
+        after=("prepare",),
+    ),
+    Stage(
+        "assemble", "assemble_video", "video", ("stitched_video", "final_video"),
+        "Stitch a video's chunk pairs and make the final MP4 (text, music).", _assemble, after=("pairs", "music"),
+    ),
+)  # fmt: skip
+"""The pipeline, in order: prepare (plan, storyboard) -> chunk pairs, with the music alongside them ->
+assemble (stitched video, final video)."""
+
+STAGE_BY_NAME: Mapping[str, Stage] = {stage.name: stage for stage in STAGES}
