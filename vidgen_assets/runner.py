@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import dagster as dg
@@ -32,6 +33,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 
 HOME_ENV = "DAGSTER_HOME"
+EXAMPLE_INSTANCE = resources.files("vidgen_assets") / "dagster.yaml"
 DEFAULT_HOME = ".dagster_home"
 
 Progress = Callable[[str], None]
@@ -54,9 +56,14 @@ class RenderReport:
 
 
 def dagster_home(home: Path | None = None) -> Path:
-    """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
+    """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`. A home
+    without a `dagster.yaml` gets vidgen's (telemetry off, run monitoring on), so Dagster has nothing to
+    warn about."""
     path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
     path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_bytes(EXAMPLE_INSTANCE.read_bytes())
     return path
 
 

@@ -88,6 +88,10 @@ def test_render_prints_the_final_path_and_exits_0(tmp_path):
     assert any(line.startswith("[short-one] done in ") and "prepare_video" in line for line in lines)
     assert "[short-one] pair 1/1 done: p000" in done.stdout
     assert (tmp_path / "home" / "history").is_dir()  # runs recorded in the persistent instance
+    # A new instance home gets vidgen's dagster.yaml: Dagster warns about nothing, shows no banner.
+    assert (tmp_path / "home" / "dagster.yaml").is_file()
+    for alarming in ("dagster.yaml", "Telemetry", "Welcome to Dagster", "Warning", "Traceback"):
+        assert alarming not in done.stdout + done.stderr
 
 
 def test_a_failing_run_exits_1_saying_what_failed_and_where(tmp_path):
