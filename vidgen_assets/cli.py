@@ -174,12 +174,14 @@ def cmd_render(args: argparse.Namespace) -> int:
         home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
         failed = 0
-        with Runner(settings, home, keep_workers=len(specs) > 1) as runner:
+        with Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose) as runner:
             for spec, text, path in specs:
                 try:
                     report = runner.render(spec, text)
                 except RenderFailed as exc:
-                    _err(f"render of {path} failed: {exc}")
+                    _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
+                    if not args.verbose:
+                        _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
                     failed += 1
                     continue
                 split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
@@ -202,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
     render.add_argument("--dagster-home", help="Dagster instance dir (default $DAGSTER_HOME or ./.dagster_home)")
     render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
+    render.add_argument("--verbose", action="store_true", help="show a failure's full traceback and Dagster's errors")
     render.set_defaults(func=cmd_render)
     estimate = sub.add_parser("estimate", help="print what rendering each spec costs: per stage, model, calls")
     estimate.add_argument("specs", nargs="+", metavar="SPEC")
