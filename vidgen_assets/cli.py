@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -169,27 +170,52 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from vidgen_assets import processes
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
         home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
-        failed = 0
-        with Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose) as runner:
-            for spec, text, path in specs:
-                try:
-                    report = runner.render(spec, text)
-                except RenderFailed as exc:
-                    _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
-                    if not args.verbose:
-                        _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
-                    failed += 1
-                    continue
-                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-                cost = usd(Decimal(str(report.cost_usd)))
-                print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
-                for warning in report.warnings:
-                    print(f"[{spec.id}] warning: {warning}")
-                print(report.final_uri)
+        runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
+        orphans = processes.fail_orphaned_runs(runner.instance)
+        if orphans:
+            print(f"marked {len(orphans)} earlier run(s) failed: the process that ran them is gone (killed or crashed)")
+
+        def render_all() -> int:
+            failed = 0
+            with runner:
+                for spec, text, path in specs:
+                    try:
+                        report = runner.render(spec, text)
+                    except RenderFailed as exc:
+                        _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
+                        if not args.verbose:
+                            _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
+                        failed += 1
+                        continue
+                    split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                    cost = usd(Decimal(str(report.cost_usd)))
+                    print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
+                    for warning in report.warnings:
+                        print(f"[{spec.id}] warning: {warning}")
+                    print(report.final_uri)
+            return failed
+
+        def interrupted(signum: int) -> None:
+            name = signal.Signals(signum).name
+            stderr = processes.mute_output()
+            in_flight = processes.session_runs(runner.instance, runner.session)
+            stopped = processes.stop_children()
+            reason = f"vidgen render stopped by {name}"
+            canceled = processes.cancel_runs(runner.instance, runner.session, reason, also=in_flight)
+            print(
+                f"vidgen: stopped by {name}: ended {stopped} process(es), marked {len(canceled)} run(s) canceled; "
+                "a re-run continues from what finished",
+                file=stderr,
+                flush=True,
+            )
+            os._exit(processes.exit_code(signum))
+
+        failed = processes.run_owned(render_all, interrupted)
     return EXIT_FAILED if failed else EXIT_OK
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -25,6 +26,7 @@ from typing import Any
 
 import dagster as dg
 
+from vidgen_assets import processes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
@@ -141,9 +143,14 @@ def _execute(
     partition_key: str,
     where: str,
     config: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
 ) -> None:
     result = defs.resolve_job_def(job).execute_in_process(
-        partition_key=partition_key, instance=instance, raise_on_error=False, run_config=config or run_config()
+        partition_key=partition_key,
+        instance=instance,
+        raise_on_error=False,
+        run_config=config or run_config(),
+        tags=tags,
     )
     if not result.success:
         short, full = _failure(result)
@@ -158,11 +165,13 @@ def _indent(text: str) -> str:
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
-def _worker_start(environ: dict[str, str]) -> None:
+def _worker_start(environ: dict[str, str], owner: processes.Owner) -> None:
     """A new worker takes the environment the runner had when it made the pool (a worker is forked
-    from the fork server, which may be older than the current environment)."""
+    from the fork server, which may be older than the current environment), and ends itself and its
+    ffmpeg children as soon as the runner's process is gone."""
     os.environ.clear()
     os.environ.update(environ)
+    processes.watch_owner(owner)
 
 
 def _warm(settings: Settings, home: str) -> None:
@@ -178,16 +187,18 @@ def worker_context() -> multiprocessing.context.BaseContext:
     delayed everything else running at the time). The fork server itself is single-threaded, so
     forking it is safe, unlike forking this process."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["vidgen_assets.runner"])
+    context.set_forkserver_preload(["vidgen_assets.runner", "vidgen_assets.fork_server"])
     return context
 
 
-def _run_pair(settings: Settings, home: str, partition_key: str, where: str, verbose: bool = False) -> float:
+def _run_pair(
+    settings: Settings, home: str, partition_key: str, where: str, verbose: bool = False, session: str = ""
+) -> float:
     """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
     _warm(settings, home)
     assert _worker is not None
     start = time.perf_counter()
-    _execute(*_worker, "chunk_pairs", partition_key, where, run_config(verbose))
+    _execute(*_worker, "chunk_pairs", partition_key, where, run_config(verbose), processes.run_tags(session))
     return time.perf_counter() - start
 
 
@@ -233,6 +244,8 @@ class Runner:
     ) -> None:
         self.settings = settings
         self.verbose = verbose
+        self.session = uuid.uuid4().hex
+        """Tags every run of this runner (with the process that executes it): see `processes`."""
         self.keep_workers = keep_workers
         self.home = home
         self.instance = instance_at(home)
@@ -260,7 +273,10 @@ class Runner:
         if self._pool is None or self._pool_size != size:
             self.close()
             self._pool = ProcessPoolExecutor(
-                size, mp_context=worker_context(), initializer=_worker_start, initargs=(dict(os.environ),)
+                size,
+                mp_context=worker_context(),
+                initializer=_worker_start,
+                initargs=(dict(os.environ), processes.Owner.current()),
             )
             self._pool_size = size
             for _ in range(size):
@@ -277,7 +293,8 @@ class Runner:
             self.instance.add_dynamic_partitions("videos", [spec.id])
 
     def _run(self, job: str, partition_key: str, where: str) -> None:
-        _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose))
+        tags = processes.run_tags(self.session)
+        _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
     def render(self, spec: Spec, source_text: str) -> RenderReport:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
@@ -340,6 +357,7 @@ class Runner:
                 _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
                 f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
                 self.verbose,
+                self.session,
             ): key
             for key in plan.pair_keys
         }  # fmt: skip
