@@ -34,6 +34,7 @@ from vidgen_assets.defs.partitions import pair_partition_key
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.lock import Locked, video_lock
 
 HOME_ENV = "DAGSTER_HOME"
 EXAMPLE_INSTANCE = resources.files("vidgen_assets") / "dagster.yaml"
@@ -299,7 +300,10 @@ class Runner:
     def render(self, spec: Spec, source_text: str) -> RenderReport:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
         try:
-            return self._render(spec, source_text)
+            with video_lock(self.store, spec.id, "vidgen render"):
+                return self._render(spec, source_text)
+        except Locked as exc:
+            raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
             if not self.keep_workers:
                 self.close()
