@@ -7,6 +7,8 @@ what failed and where.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
@@ -174,25 +176,52 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from vidgen_assets import processes
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
-        failed = 0
-        with Runner(settings, home, keep_workers=len(specs) > 1) as runner:
-            for spec, text, path in specs:
-                try:
-                    report = runner.render(spec, text)
-                except RenderFailed as exc:
-                    _err(f"render of {path} failed: {exc}")
-                    failed += 1
-                    continue
-                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-                cost = usd(Decimal(str(report.cost_usd)))
-                print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
-                for warning in report.warnings:
-                    print(f"[{spec.id}] warning: {warning}")
-                print(report.final_uri)
+        runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
+        orphans = processes.fail_orphaned_runs(runner.instance)
+        if orphans:
+            print(f"marked {len(orphans)} earlier run(s) failed: the process that ran them is gone (killed or crashed)")
+
+        def render_all() -> int:
+            failed = 0
+            with runner:
+                for spec, text, path in specs:
+                    try:
+                        report = runner.render(spec, text)
+                    except RenderFailed as exc:
+                        _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
+                        if not args.verbose:
+                            _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
+                        failed += 1
+                        continue
+                    split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                    cost = usd(Decimal(str(report.cost_usd)))
+                    print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
+                    for warning in report.warnings:
+                        print(f"[{spec.id}] warning: {warning}")
+                    print(report.final_uri)
+            return failed
+
+        def interrupted(signum: int) -> None:
+            name = signal.Signals(signum).name
+            stderr = processes.mute_output()
+            in_flight = processes.session_runs(runner.instance, runner.session)
+            stopped = processes.stop_children()
+            reason = f"vidgen render stopped by {name}"
+            canceled = processes.cancel_runs(runner.instance, runner.session, reason, also=in_flight)
+            print(
+                f"vidgen: stopped by {name}: ended {stopped} process(es), marked {len(canceled)} run(s) canceled; "
+                "a re-run continues from what finished",
+                file=stderr,
+                flush=True,
+            )
+            os._exit(processes.exit_code(signum))
+
+        failed = processes.run_owned(render_all, interrupted)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -207,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
     render.add_argument("--dagster-home", help=f"Dagster instance dir (default ${HOME_ENV} or ./.dagster_home)")
     render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
+    render.add_argument("--verbose", action="store_true", help="show a failure's full traceback and Dagster's errors")
     render.set_defaults(func=cmd_render)
     estimate = sub.add_parser("estimate", help="print what rendering each spec costs: per stage, model, calls")
     estimate.add_argument("specs", nargs="+", metavar="SPEC")
