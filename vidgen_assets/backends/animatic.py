@@ -28,7 +28,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
 from vidgen_assets.media import commands, runner
 
 CARD_MODEL = "animatic-card-v1"
@@ -120,6 +120,7 @@ def card_request(path: Path) -> ImageRequest | None:
         data = json.loads(text)
         data["frame"] = Frame(**data["frame"])
         data["palette"] = tuple(data["palette"])
+        data["references"] = tuple(ReferenceImage(**r) for r in data.get("references", ()))
         return ImageRequest(**data)
     except (OSError, ValueError, TypeError, KeyError):
         return None
