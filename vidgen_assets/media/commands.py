@@ -568,3 +568,30 @@ def compare(reference: Path, candidate: Path) -> list[str]:
     """SSIM and PSNR of `candidate` against `reference`, frame by frame (ffmpeg logs the averages)."""
     lavfi = "[0:v]split=2[r0][r1];[1:v]split=2[c0][c1];[r0][c0]ssim;[r1][c1]psnr"
     return ["-i", str(reference), "-i", str(candidate), "-lavfi", lavfi, "-f", "null", "-"]
+
+
+# --- the animatic's camera moves -------------------------------------------------------------------
+# A chunk is made from one still (its card), looped: ffmpeg's filters make every frame, nothing is drawn
+# frame by frame in Python. The chunk is an intermediate (the pieces are encoded from it at final
+# quality), so it is encoded near-losslessly with the cheapest preset.
+MOTION_PRESET = "ultrafast"
+
+
+def still_motion(
+    out: Path, width: int, height: int, fps: int, frames: int, filters: Sequence[str], crf: int = CHUNK_CRF
+) -> list[str]:
+    """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
+    standard input, looped, through `filters` (a camera move), encoded as an H.264 MP4 chunk."""
+    looped = ["format=yuv420p", "loop=loop=-1:size=1", f"setpts=N/{fps}/TB", *filters]
+    return [
+        "-f", "rawvideo",
+        "-pix_fmt", "rgb24",
+        "-s", f"{width}x{height}",
+        "-framerate", str(fps),
+        "-i", "pipe:0",
+        "-vf", ",".join(looped),
+        "-frames:v", str(frames),
+        "-an",
+        *h264(crf, MOTION_PRESET, fps),
+        *mp4(out),
+    ]  # fmt: skip
