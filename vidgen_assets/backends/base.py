@@ -20,8 +20,14 @@ class Backend(Protocol):
         ...
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
-        """Write an MP4 of exactly `request.frames` frames at the request's size and fps to `out`."""
+        """Write an MP4 of exactly `request.frames` frames at the request's size and fps to `out`.
+
+        A `bridge` request also carries `end_image`: the clip ends on that picture.
+        """
         ...
+
+    # Issue 11 (voice) adds: `speech(request: SpeechRequest, out: Path) -> Generation`, a mono WAV of
+    # `request.text` spoken in `request.voice`.
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
         """Write an audio file (its suffix chosen by the caller's `out`) of `request.seconds` to `out`."""

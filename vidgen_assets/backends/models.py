@@ -22,7 +22,7 @@ from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 
 PRICES_ENV = "VIDGEN_PRICES"
-ModelKind = Literal["image", "video", "music", "llm"]
+ModelKind = Literal["image", "video", "music", "llm", "tts"]
 STAGE_KINDS: dict[str, ModelKind] = {"image": "image", "video": "video", "music": "music", "planner": "llm"}
 """The keys of a spec's `models:` field and the kind of model each takes."""
 COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner"}
@@ -69,6 +69,31 @@ class ReplicateModel:
     """The output size for a 16:9 input, where known."""
     output: str = ""
     """The output's media type: png, mp4, wav, text."""
+    # What the model can do beyond text (+ a start image). The references, bridge and voice stages pick
+    # models by these; `vidgen models` shows them.
+    input_images_key: str | None = None
+    """Image models that take input images (editing / multi-reference models): the input's name."""
+    input_images_list: bool = False
+    """Whether that input takes a list of images (else a single image)."""
+    max_input_images: int = 0
+    end_image_key: str | None = None
+    """Video: the end-frame input (`last_frame`, `last_frame_image`, `end_image`), for bridges."""
+    reference_images_key: str | None = None
+    """Video: the reference-image input (a list), for models that keep subjects consistent."""
+    max_reference_images: int = 0
+    audio_key: str | None = None
+    """Video models that can generate sound: the switch (`generate_audio`); vidgen sends False unless asked."""
+    native_audio: bool = False
+    """Whether the model makes sound when not told otherwise."""
+    clip_lengths: tuple[int, ...] = ()
+    """Video: the clip lengths (s) the `duration` input accepts."""
+    voice_key: str | None = None
+    """Speech: the voice input's name."""
+    voices: tuple[str, ...] = ()
+    """Speech: the voices vidgen knows; the first is what `narrator` maps to."""
+    speed_key: str | None = None
+    unconfirmed: str = ""
+    """What could not be confirmed from here (input names, price, sizes): shown by `vidgen models`."""
 
     @property
     def billed_seconds(self) -> Decimal:

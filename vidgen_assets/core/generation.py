@@ -7,9 +7,23 @@ from typing import Literal
 
 from vidgen_assets.core.spec import Camera
 
-__all__ = ["Camera", "ChunkKind", "Frame", "Generation", "ImageRequest", "MusicRequest", "VideoRequest"]
+__all__ = [
+    "Camera", "ChunkKind", "Frame", "Generation", "ImageRequest", "MusicRequest", "ReferenceImage",
+    "SpeechRequest", "VideoRequest",
+]  # fmt: skip
 
-ChunkKind = Literal["reference", "continuous"]
+ChunkKind = Literal["reference", "continuous", "bridge"]
+"""`bridge`: a clip from one beat's last frame to the next beat's storyboard image (`end_image`)."""
+
+
+@dataclass(frozen=True)
+class ReferenceImage:
+    """A reference image handed to a backend: a local file, its sha256 (every cache key uses it), its words."""
+
+    name: str
+    path: str
+    sha256: str
+    describe: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,8 @@ class ImageRequest:
     palette: tuple[str, ...]
     aesthetic: str
     seed: int
+    references: tuple[ReferenceImage, ...] = ()
+    """What this beat shows: composited by the animatic, input images for a reference-capable model."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +74,23 @@ class VideoRequest:
     frames: int
     motion_offset: int
     frame: Frame
+    seed: int
+    reference_images: tuple[ReferenceImage, ...] = ()
+    """For video models with a reference-image input."""
+    end_image: str | None = None
+    """A bridge's last frame (the incoming beat's storyboard image), for models with an end-frame input."""
+
+
+@dataclass(frozen=True)
+class SpeechRequest:
+    """One voiceover line. The backend writes a WAV; the caller measures it and fits it to `max_seconds`."""
+
+    video_id: str
+    beat_index: int
+    text: str
+    voice: str
+    speed: float
+    max_seconds: float
     seed: int
 
 

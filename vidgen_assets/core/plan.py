@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict
 from vidgen_assets.core.spec import BeatSpec, Camera, Spec
 
 MIN_BEAT_SECONDS = 5
+VOICE_LEAD_IN_S = 0.25
+"""A voiceover line starts this long after its beat starts (never later than the beat's middle)."""
 PAIR_KEY_DIGITS = 3
 ABSORB_FRACTION = 0.25
 
@@ -63,6 +65,10 @@ class PlannedBeat(_Frozen):
     """Into the next beat (`cut` for the last beat)."""
     transition_frames: int
     chunks: tuple[PlannedChunk, ...]
+    uses: tuple[str, ...] = ()
+    """The reference names this beat shows (its `uses`, or every reference of the spec)."""
+    say: str | None = None
+    """Its voiceover line, if any."""
 
     @property
     def end_frame(self) -> int:
@@ -94,6 +100,37 @@ class Join(_Frozen):
     offset_frame: int
 
 
+class PlannedReference(_Frozen):
+    """A reference image as stored with the video (`videos/<id>/references/<file>`), keyed by its bytes."""
+
+    name: str
+    file: str
+    """The stored file name, `<name>.<ext>`."""
+    sha256: str
+    describe: str | None = None
+    width: int
+    height: int
+    has_alpha: bool = False
+
+
+class VoiceLine(_Frozen):
+    """A `say` line: spoken from `start_frame`, and never past `end_frame` (its beat's end)."""
+
+    beat_index: int
+    text: str
+    start_frame: int
+    end_frame: int
+
+    @property
+    def key(self) -> str:
+        """`line_02` for beat 2's line (named by beat, so editing one line renames nothing else)."""
+        return f"line_{self.beat_index:02d}"
+
+    @property
+    def max_frames(self) -> int:
+        return self.end_frame - self.start_frame
+
+
 class TextOverlay(_Frozen):
     """On-screen text over frames [start_frame, end_frame)."""
 
@@ -119,6 +156,8 @@ class Plan(_Frozen):
     """`spec` when the beats came from the spec, else the planner that made them."""
     warnings: tuple[str, ...] = ()
     truncation: Truncation | None = None
+    references: tuple[PlannedReference, ...] = ()
+    """The spec's references as stored (filled at registration, when the files are read)."""
 
     @property
     def video_id(self) -> str:
@@ -152,6 +191,22 @@ class Plan(_Frozen):
                 TextOverlay(text=self.spec.cta, style="cta", start_frame=last.start_frame, end_frame=last.end_frame)
             )
         return tuple(out)
+
+    @property
+    def voice_lines(self) -> tuple[VoiceLine, ...]:
+        """One line per beat with `say`, placed at its beat's start plus a short lead-in."""
+        out = []
+        for beat in self.beats:
+            if beat.say:
+                lead = min(round(VOICE_LEAD_IN_S * self.fps), beat.frames // 2)
+                out.append(
+                    VoiceLine(beat_index=beat.index, text=beat.say, start_frame=beat.start_frame + lead,
+                              end_frame=beat.end_frame)
+                )  # fmt: skip
+        return tuple(out)
+
+    def reference(self, name: str) -> PlannedReference | None:
+        return next((r for r in self.references if r.name == name), None)
 
     @property
     def duration_s(self) -> float:
@@ -287,6 +342,7 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
             PlannedBeat(
                 index=k, name=beat.name, prompt=beat.prompt, camera=beat.camera, text=beat.text,
                 start_frame=start, frames=frames, transition=transition, transition_frames=t, chunks=chunks,
+                uses=spec.beat_references(beat), say=beat.say,
             )
         )  # fmt: skip
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 MIN_DURATION_S = 5
@@ -38,7 +38,20 @@ XFADE_TRANSITIONS: tuple[str, ...] = (
     "coverleft", "coverright", "coverup", "coverdown", "revealleft", "revealright", "revealup",
     "revealdown",
 )  # fmt: skip
-TRANSITIONS: tuple[str, ...] = ("cut", *XFADE_TRANSITIONS)
+BRIDGE = "bridge"
+"""A generated clip from the outgoing beat's last frame to the incoming beat's storyboard image (Version 2)."""
+TRANSITIONS: tuple[str, ...] = ("cut", BRIDGE, *XFADE_TRANSITIONS)
+DEFAULT_TRANSITION_S = 0.5
+DEFAULT_BRIDGE_S = 1.0
+
+REFERENCE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
+_REFERENCE_NAME = re.compile(REFERENCE_NAME_PATTERN)
+MAX_SAY_CHARS = 600
+"""A voiceover line longer than this cannot be spoken in any beat a spec allows (300 s at ~2 words/s)."""
+Subtitles = Literal["soft", "burn", "off"]
+# Control characters other than newline and tab are refused in spoken lines: TTS engines and subtitle
+# formats treat them unpredictably.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 SHORT_SIDE = {"480p": 480, "576p": 576, "720p": 720, "1080p": 1080}
 RATIO = {"16:9": (16, 9), "9:16": (9, 16), "1:1": (1, 1)}
@@ -66,6 +79,24 @@ class Style(_Model):
         return value
 
 
+class ReferenceSpec(_Model):
+    """An image that must look the same in every shot that shows it (a product, a person, a logo)."""
+
+    image: Annotated[str, Field(min_length=1, max_length=500)]
+    """PNG/JPEG/WEBP, a path relative to the spec file (a local folder or the spec's S3 prefix)."""
+    describe: Annotated[str, Field(max_length=500)] | None = None
+    """Words added to every prompt of a shot that uses this reference."""
+
+
+class VoiceSpec(_Model):
+    """The voiceover: on when any beat has `say`; `voice: false` mutes it."""
+
+    voice: Annotated[str, Field(min_length=1, max_length=64)] = "narrator"
+    """A voice of the backend's speech engine (`vidgen models` lists them); `narrator` is each one's default."""
+    speed: Annotated[float, Field(ge=0.5, le=2.0)] = 1.0
+    volume: Annotated[float, Field(ge=0, le=2)] = 1.0
+
+
 class BeatSpec(_Model):
     """A timed story segment with its own shot description."""
 
@@ -75,16 +106,42 @@ class BeatSpec(_Model):
     camera: Camera = "static"
     text: str | None = None
     transition: str = "cut"
-    transition_duration: Annotated[float, Field(ge=0, le=5)] = 0.5
-    """Seconds the transition into the next beat lasts (ignored for `cut`)."""
+    transition_duration: Annotated[float, Field(ge=0, le=5)] = DEFAULT_TRANSITION_S
+    """Seconds the transition into the next beat lasts (ignored for `cut`; default 1 s for `bridge`)."""
+    uses: tuple[str, ...] | None = None
+    """Names of the spec's `references` this beat shows: absent = all of them, `[]` = none."""
+    say: Annotated[str, Field(max_length=MAX_SAY_CHARS)] | None = None
+    """A voiceover line spoken during this beat."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bridge_default_length(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("transition") == BRIDGE and "transition_duration" not in data:
+            return {**data, "transition_duration": DEFAULT_BRIDGE_S}
+        return data
+
+    @field_validator("say")
+    @classmethod
+    def _speakable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("say is empty or only whitespace; give the words to speak, or leave say out")
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError(
+                f"say contains the control character {bad.group()!r} at position {bad.start()}; "
+                "allowed: any printable text, newlines and tabs"
+            )
+        return value
 
     @field_validator("transition")
     @classmethod
     def _known_transition(cls, value: str) -> str:
         if value not in TRANSITIONS:
             raise ValueError(
-                f"unknown transition {value!r}; allowed: cut, fade, dissolve or another ffmpeg xfade "
-                f"name ({', '.join(XFADE_TRANSITIONS)})"
+                f"unknown transition {value!r}; allowed: cut, bridge, fade, dissolve or another ffmpeg "
+                f"xfade name ({', '.join(XFADE_TRANSITIONS)})"
             )
         return value
 
@@ -117,6 +174,21 @@ class Spec(_Model):
     """Per-stage model overrides for the replicate backend: image, video, music, planner."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     budget_usd: Annotated[float, Field(gt=0)] | None = None
+    references: dict[str, ReferenceSpec] = Field(default_factory=dict)
+    """What must look the same in every shot that shows it, by name (Version 2)."""
+    voice: VoiceSpec | None = VoiceSpec()
+    """The voiceover's voice; `voice: false` mutes the `say` lines (subtitles still follow `subtitles`)."""
+    subtitles: Subtitles | None = None
+    """soft | burn | off; default soft when any beat has `say`, else off (see `subtitle_mode`)."""
+
+    @field_validator("voice", mode="before")
+    @classmethod
+    def _voice_switch(cls, value: Any) -> Any:
+        if value is False:
+            return None
+        if value is True:
+            return {}
+        return value
 
     @field_validator("music", mode="before")
     @classmethod
@@ -140,6 +212,20 @@ class Spec(_Model):
     def size(self) -> tuple[int, int]:
         """(width, height) in pixels: the short side from `resolution`, the long side rounded to even."""
         return frame_size(self.aspect_ratio, self.resolution)
+
+    @property
+    def speaks(self) -> bool:
+        """Whether any beat has a voiceover line."""
+        return any(beat.say for beat in self.beats or ())
+
+    @property
+    def subtitle_mode(self) -> Subtitles:
+        """`subtitles` as given, else soft when anything is said, else off."""
+        return self.subtitles or ("soft" if self.speaks else "off")
+
+    def beat_references(self, beat: BeatSpec) -> tuple[str, ...]:
+        """The reference names a beat shows: its `uses`, or every reference when it has none."""
+        return tuple(self.references) if beat.uses is None else beat.uses
 
     @property
     def music_mood(self) -> str:
@@ -211,15 +297,42 @@ def parse_spec(data: Any, source: str = "<spec>") -> Spec:
     if not isinstance(data, dict):
         raise SpecError(source, [FieldError("(spec)", f"a spec is a mapping of fields, got {type(data).__name__}")])
     try:
-        return Spec.model_validate(data)
+        spec = Spec.model_validate(data)
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             # pydantic reports `str | None` unions per member; keep the useful one.
-            loc = tuple(p for p in loc if p not in ("constrained-str", "float", "str", "int", "MusicSpec"))
+            loc = tuple(
+                p
+                for p in loc
+                if p not in ("constrained-str", "float", "str", "int", "MusicSpec", "VoiceSpec", "tuple[str, ...]")
+            )
             errors.append(FieldError(_path(loc), _message(error)))
         raise SpecError(source, _dedupe(errors)) from None
+    problems = cross_field_errors(spec)
+    if problems:
+        raise SpecError(source, problems)
+    return spec
+
+
+def cross_field_errors(spec: Spec) -> list[FieldError]:
+    """Problems a field validator cannot place: reference names, `uses` naming an unknown reference."""
+    errors = [
+        FieldError(
+            f"references.{name}",
+            f"reference name {name!r} is not allowed; a name is 1-32 characters of a-z, 0-9 and '_', "
+            "starting with a letter (e.g. product, host_portrait)",
+        )
+        for name in spec.references
+        if not _REFERENCE_NAME.match(name)
+    ]
+    for i, beat in enumerate(spec.beats or ()):
+        for j, name in enumerate(beat.uses or ()):
+            if name not in spec.references:
+                known = ", ".join(sorted(spec.references)) or "none: the spec has no references"
+                errors.append(FieldError(f"beats[{i}].uses[{j}]", f"unknown reference {name!r}; defined: {known}"))
+    return errors
 
 
 def _dedupe(errors: list[FieldError]) -> list[FieldError]:

@@ -59,7 +59,7 @@ def test_duration_out_of_range(duration):
 def test_unknown_transition_lists_what_is_allowed():
     found, _ = errors({"id": "a", "prompt": "p", "beats": [BEAT, {**BEAT, "transition": "swoosh"}]})
     message = found["beats[1].transition"]
-    assert message.startswith("unknown transition 'swoosh'; allowed: cut, fade, dissolve")
+    assert message.startswith("unknown transition 'swoosh'; allowed: cut, bridge, fade, dissolve")
     assert "wipeleft" in message
 
 
@@ -128,3 +128,82 @@ def test_load_spec_that_is_not_yaml_names_the_file(tmp_path: Path):
     assert caught.value.source == str(path)
     assert caught.value.errors[0].path == "(file)"
     assert "not valid YAML or JSON" in caught.value.errors[0].message
+
+
+# Version 2 fields: references, uses, say, voice, subtitles, bridge (DESIGN.md, "Version 2").
+REFS = {"product": {"image": "refs/bottle.png", "describe": "amber bottle"}, "host": {"image": "host.jpg"}}
+
+
+def test_uses_absent_means_every_reference_and_empty_means_none():
+    spec = parse_spec(
+        {
+            "id": "a",
+            "prompt": "p",
+            "references": REFS,
+            "beats": [BEAT, {**BEAT, "uses": []}, {**BEAT, "uses": ["host"]}],
+        }
+    )
+    assert [spec.beat_references(b) for b in spec.beats or ()] == [("product", "host"), (), ("host",)]
+
+
+def test_uses_naming_an_unknown_reference_names_the_beat_and_position():
+    found, _ = errors(
+        {"id": "a", "prompt": "p", "references": REFS, "beats": [BEAT, {**BEAT, "uses": ["host", "logo"]}]}
+    )
+    assert found == {"beats[1].uses[1]": "unknown reference 'logo'; defined: host, product"}
+    found, _ = errors({"id": "a", "prompt": "p", "beats": [{**BEAT, "uses": ["logo"]}]})
+    assert found == {"beats[0].uses[0]": "unknown reference 'logo'; defined: none: the spec has no references"}
+
+
+@pytest.mark.parametrize("name", ["Product", "1st", "my-logo", "a" * 33, ""])
+def test_bad_reference_names_are_field_errors(name):
+    found, _ = errors({"id": "a", "prompt": "p", "references": {name: {"image": "x.png"}}})
+    assert list(found) == [f"references.{name}"]
+    assert "a-z, 0-9 and '_'" in found[f"references.{name}"]
+
+
+def test_reference_without_image_is_a_field_error():
+    found, _ = errors({"id": "a", "prompt": "p", "references": {"product": {"describe": "x"}}})
+    assert found == {"references.product.image": "required field is missing"}
+
+
+@pytest.mark.parametrize(
+    ("say", "fragment"),
+    [("", "empty or only whitespace"), ("  \n\t", "empty or only whitespace"), ("a\x00b", "'\\x00' at position 1"),
+     ("stop\x1b[0m", "'\\x1b' at position 4")],
+)  # fmt: skip
+def test_unspeakable_lines_are_field_errors(say, fragment):
+    found, _ = errors({"id": "a", "prompt": "p", "beats": [BEAT, {**BEAT, "say": say}]})
+    assert list(found) == ["beats[1].say"] and fragment in found["beats[1].say"]
+
+
+def test_quotes_newlines_emoji_and_right_to_left_text_are_kept_as_written():
+    line = '"Don\'t" stop:\n100% שלום 😀 — مرحبا'
+    spec = parse_spec({"id": "a", "prompt": "p", "beats": [{**BEAT, "say": line}]})
+    assert spec.beats is not None and spec.beats[0].say == line
+
+
+def test_subtitles_default_follow_say_and_voice_false_mutes():
+    assert parse_spec({"id": "a", "prompt": "p", "beats": [BEAT]}).subtitle_mode == "off"
+    said = parse_spec({"id": "a", "prompt": "p", "voice": False, "beats": [{**BEAT, "say": "hi"}]})
+    assert (said.subtitle_mode, said.voice) == ("soft", None)
+    burnt = parse_spec({"id": "a", "prompt": "p", "subtitles": "burn", "beats": [{**BEAT, "say": "hi"}]})
+    assert burnt.subtitle_mode == "burn" and burnt.voice is not None and burnt.voice.voice == "narrator"
+    found, _ = errors({"id": "a", "prompt": "p", "subtitles": "hard", "voice": {"speed": 3}})
+    assert found == {"subtitles": "got 'hard'; allowed: 'soft', 'burn' or 'off'",
+                     "voice.speed": "Input should be less than or equal to 2 (got 3)"}  # fmt: skip
+
+
+def test_bridge_lasts_one_second_unless_told():
+    spec = parse_spec(
+        {
+            "id": "a",
+            "prompt": "p",
+            "beats": [
+                {**BEAT, "transition": "bridge"},
+                {**BEAT, "transition": "bridge", "transition_duration": 2},
+                {**BEAT, "transition": "fade"},
+            ],
+        }
+    )
+    assert [b.transition_duration for b in spec.beats or ()] == [1.0, 2.0, 0.5]
