@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices
+from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices, spec_models
 from vidgen_assets.core.cost import Estimate, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -90,6 +90,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for spec, _, path in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, Settings.from_env().chunk_seconds))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return EXIT_INVALID
         except (ValueError, SettingsError) as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
@@ -110,6 +113,9 @@ def _estimates(specs: list[tuple[Spec, str, Path]]) -> list[tuple[Spec, Path, Es
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
             out.append((spec, path, estimate_plan(plan, prices)))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return None
         except ValueError as exc:
             _err(f"invalid spec {path}:\n  {exc}")
             return None
@@ -153,7 +159,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     for spec, _, path in specs:
         try:
-            get_backend(spec.backend, settings.chunk_seconds, spec.models)
+            get_backend(spec.backend, settings.chunk_seconds, spec_models(spec))
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
