@@ -149,6 +149,7 @@ REGISTRY: dict[str, ReplicateModel] = {
             image_key="image", num_frames_key="num_frames", fps_key="frames_per_second",
             resolution_key="resolution", defaults={"resolution": "480p", "go_fast": True},
             clip_seconds=5.0, num_frames=81, fps=16, size=(832, 480), output="mp4",
+            unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
         ReplicateModel(
             "minimax/hailuo-02", "video",
@@ -167,6 +168,7 @@ REGISTRY: dict[str, ReplicateModel] = {
                    "2025-08"),
             image_key="start_image", seed_key=None, duration_key="duration",
             defaults={"mode": "standard"}, clip_seconds=5.0, duration=5, fps=24, size=(1280, 720), output="mp4",
+            unconfirmed="price (2025-08 reading; a third-party table matched it on 2026-07-13); an end-frame input",
         ),
         ReplicateModel(
             "bytedance/seedance-1-lite", "video",
@@ -175,6 +177,7 @@ REGISTRY: dict[str, ReplicateModel] = {
             image_key="image", duration_key="duration", resolution_key="resolution", fps_key="fps",
             defaults={"resolution": "480p", "camera_fixed": False},
             clip_seconds=5.0, duration=5, fps=24, size=(864, 480), output="mp4",
+            unconfirmed="price (2025-08 reading, not re-checked from here); an end-frame input",
         ),
         ReplicateModel(
             "google/veo-3.1", "video",
@@ -263,6 +266,7 @@ REGISTRY: dict[str, ReplicateModel] = {
             duration_key="duration",
             defaults={"model_version": "stereo-large", "output_format": "wav", "normalization_strategy": "peak"},
             output="wav",
+            unconfirmed="price: billed by GPU time, so per second of audio is an estimate",
         ),
         ReplicateModel(
             "meta/meta-llama-3-8b-instruct", "llm",
@@ -270,6 +274,7 @@ REGISTRY: dict[str, ReplicateModel] = {
                    MODEL_PAGE.format(id="meta/meta-llama-3-8b-instruct") + ": $0.05/M input + $0.25/M output "
                    "tokens; charged as the bound for 1,500 input + 1,024 output tokens", "2025-08"),
             seed_key="seed", defaults={"max_tokens": 1024, "temperature": 0.2}, output="text",
+            unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
     )
 }  # fmt: skip
