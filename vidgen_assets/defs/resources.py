@@ -18,6 +18,7 @@ from vidgen_assets.defs.partitions import split_pair_key
 from vidgen_assets.settings import Settings, activated
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
+from vidgen_assets.storage.lock import artifact_lock
 from vidgen_assets.storage.store import ArtifactStore
 
 
@@ -110,7 +111,10 @@ class ArtifactIOManager(dg.IOManager):
             return
         if not isinstance(obj, Artifacts):
             raise TypeError(f"{context.asset_key.to_user_string()} returned {type(obj).__name__}, not Artifacts")
-        keys = save_artifacts(store, obj)
+        # One writer of an output at a time (the CLI and the daemon, say): the files and their manifest
+        # are written together, never interleaved with another writer's.
+        with artifact_lock(store, obj.video_id, obj.manifest, f"run {context.run_id}"):
+            keys = save_artifacts(store, obj)
         context.log.debug(f"stored {len(keys)} object(s) under {store.uri(layout.video_prefix(obj.video_id))}")
 
     def load_input(self, context: dg.InputContext) -> Any:

@@ -24,7 +24,7 @@ BAD = {"daemon-bad.yaml": "prompt: p\nduration: -1\n"}
 def test_daemon_renders_dropped_specs_into_s3(tmp_path: Path, s3: S3Server):
     home = tmp_path / "home"
     home.mkdir()
-    shutil.copy(REPO / "examples" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(REPO / "vidgen_assets" / "dagster.yaml", home / "dagster.yaml")
     specs = tmp_path / "specs"
     specs.mkdir()
     wanted = {
