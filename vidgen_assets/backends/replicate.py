@@ -16,13 +16,17 @@ Every call goes through `_generate`:
 5. images are cover-fitted to the plan's size as PNG, chunks normalised (`media.ops.normalise_chunk`) to
    exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length.
 
+This module is the prediction lifecycle (cache, create, adopt, poll, cancel, fetch); the seams around it
+are modules of their own: `replicate_inputs` (requests as model inputs), `replicate_retry` (which
+failures are retried, backoff, the injectable `Clock`), `replicate_download` (downloading and
+validating outputs) and `replicate_output` (post-processing).
+
 The API token (`REPLICATE_API_TOKEN`, from `Settings`) is given to the client and to nothing else: it is
 redacted from every message built here, and no record holds the client or its headers.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import io
 import logging
@@ -30,88 +34,69 @@ import random
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import httpx
-from PIL import Image, ImageOps
 from replicate.client import Client
 from replicate.exceptions import ReplicateError
-from replicate.helpers import FileOutput
 from replicate.prediction import Prediction
 
-from vidgen_assets.backends import GenerationFailed
 from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
-from vidgen_assets.core.cost import as_float, call_cost, music_seconds
+from vidgen_assets.backends.replicate_download import (
+    MEDIA_KINDS,
+    Downloader,
+    Limits,
+    check_content,
+    output_text,
+    output_url,
+    sniff,
+)
+from vidgen_assets.backends.replicate_inputs import (
+    FLUX_ASPECTS,
+    IMAGE_MIMES,
+    data_uri,
+    flux_aspect,
+    image_inputs,
+    llm_inputs,
+    music_inputs,
+    video_inputs,
+)
+from vidgen_assets.backends.replicate_output import MUSIC_RATE, fit_image, music_to_wav, write_wav
+from vidgen_assets.backends.replicate_retry import (
+    TRANSIENT_MODEL_ERRORS,
+    Clock,
+    Permanent,
+    ReplicateFailed,
+    Retrier,
+    RetryPolicy,
+    SystemClock,
+    Transient,
+    is_transient_model_error,
+)
+from vidgen_assets.core.cost import as_float, call_cost
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
-from vidgen_assets.media import ops, probe
-from vidgen_assets.media.files import atomic_output
-from vidgen_assets.media.runner import MediaError, run
+from vidgen_assets.media import ops
 from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
+__all__ = [
+    "FLUX_ASPECTS", "MEDIA_KINDS", "MUSIC_RATE", "TRANSIENT_MODEL_ERRORS", "Clock", "Limits", "Permanent",
+    "ReplicateBackend", "ReplicateFailed", "RetryPolicy", "SystemClock", "Transient", "check_content",
+    "flux_aspect", "music_to_wav", "output_text", "output_url", "sniff",
+]  # fmt: skip
+
 TERMINAL = ("succeeded", "failed", "canceled")
-TRANSIENT_MODEL_ERRORS = (
-    "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
-    "rate limit", "capacity", "queue is full", "connection reset",
-)  # fmt: skip
-MEDIA_KINDS = {"image": ("png", "jpg", "webp"), "video": ("mp4", "mov", "webm"), "audio": ("wav", "mp3")}
-FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
-MUSIC_RATE = 48000
+CLOCK_SKEW_S = 30.0
+"""How far the API's clock (a prediction's `created_at`, whole seconds) may be behind this machine's."""
 log = logging.getLogger("vidgen.replicate")
 T = TypeVar("T")
-
-
-class ReplicateFailed(GenerationFailed):
-    """A model call failed for good: the message names the model, the prediction and the last error.
-
-    `retryable` is True only when the retries ran out on transient errors (a later run may succeed)."""
-
-
-class _Transient(Exception):
-    """A failure worth another attempt (a short download, a wrong content type, a busy server)."""
-
-
-class _Permanent(Exception):
-    """A failure another attempt will not fix."""
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounds on retrying: attempts and total seconds per operation, backoff with full jitter."""
-
-    attempts: int = 6
-    base_s: float = 1.0
-    cap_s: float = 30.0
-    total_s: float = 300.0
-    prediction_attempts: int = 3
-    """Predictions created for one request when they fail transiently."""
-    prediction_timeout_s: float = 1800.0
-    """How long one prediction may run before it is canceled."""
-
-    def delay(self, attempt: int, rng: random.Random) -> float:
-        """Full jitter: uniform in [0, min(cap, base * 2^attempt)]."""
-        return rng.uniform(0.0, min(self.cap_s, self.base_s * 2**attempt))
-
-
-@dataclass(frozen=True)
-class Limits:
-    connect_s: float = 10.0
-    read_s: float = 60.0
-    """A read that stalls this long is a timeout (and is retried)."""
-    download_s: float = 600.0
-    """The longest one download may take in all."""
-    max_download_bytes: int = 512 * 1024 * 1024
-    data_uri_max_bytes: int = 1024 * 1024
-    """Start images up to this size are sent inline as data URIs; larger ones are uploaded first."""
 
 
 @dataclass
@@ -125,79 +110,6 @@ class _Result:
     predictions: int = 0
     billed_failures: int = 0
     record: dict[str, Any] = field(default_factory=dict)
-
-
-def sniff(head: bytes) -> str | None:
-    """The media type the first bytes of a file announce: png, jpg, webp, mp4, mov, webm, wav, mp3."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-        return "wav"
-    if head[4:8] == b"ftyp":
-        return "mov" if head[8:12] == b"qt  " else "mp4"
-    if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
-        return "mov"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "webm"
-    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
-        return "mp3"
-    return None
-
-
-def output_url(output: Any) -> str:
-    """The first file of a prediction's output: a `FileOutput`, a URL string, or a list of either."""
-    if isinstance(output, FileOutput):
-        return output.url
-    if isinstance(output, str):
-        return output
-    if isinstance(output, list | tuple) and output:
-        return output_url(output[0])
-    if isinstance(output, dict):
-        for value in output.values():
-            try:
-                return output_url(value)
-            except ValueError:
-                continue
-    raise ValueError(f"the prediction's output holds no file URL: {str(output)[:200]!r}")
-
-
-def output_text(output: Any) -> str:
-    """A language model's output: a list of tokens (joined) or a string."""
-    if isinstance(output, str):
-        return output
-    if isinstance(output, list | tuple):
-        return "".join(str(part) for part in output)
-    raise ValueError(f"the prediction's output is not text: {str(output)[:200]!r}")
-
-
-def flux_aspect(width: int, height: int) -> str:
-    """The supported aspect ratio closest to `width` x `height`."""
-    ratio = width / height
-
-    def distance(name: str) -> float:
-        w, h = (int(n) for n in name.split(":"))
-        return abs(w / h - ratio)
-
-    return min(FLUX_ASPECTS, key=distance)
-
-
-def music_to_wav(src: Path, out: Path, seconds: float) -> list[str]:
-    """ffmpeg arguments: any audio -> 48 kHz stereo 16-bit WAV of exactly `seconds` (padded or cut)."""
-    samples = round(seconds * MUSIC_RATE)
-    return [
-        "-i", str(src), "-vn",
-        "-af", f"aresample={MUSIC_RATE},apad=whole_len={samples},atrim=end_sample={samples}",
-        "-ar", str(MUSIC_RATE), "-ac", "2", "-c:a", "pcm_s16le", "-f", "wav", str(out),
-    ]  # fmt: skip
-
-
-def _is_transient_model_error(error: str) -> bool:
-    text = error.lower()
-    return any(word in text for word in TRANSIENT_MODEL_ERRORS)
 
 
 class ReplicateBackend:
@@ -215,7 +127,7 @@ class ReplicateBackend:
         base_url: str | None = None,
         retry: RetryPolicy | None = None,
         limits: Limits | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         poll_interval: float = 0.5,
     ) -> None:
@@ -232,15 +144,18 @@ class ReplicateBackend:
         )
         """What the stages fingerprint: changing a model changes every affected output."""
         self._token = token
-        self._sleep = sleep
+        self.clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
-        self._local = threading.local()
+        self._retrier = Retrier(self.retry, self.clock, self._rng, self._redact, log.warning)
         timeout = httpx.Timeout(self.limits.read_s, connect=self.limits.connect_s)
         self._client = Client(
-            api_token=token, base_url=self.base_url, timeout=timeout, event_hooks={"response": [self._on_response]}
-        )
+            api_token=token, base_url=self.base_url, timeout=timeout,
+            event_hooks={"response": [self._retrier.on_response]},
+        )  # fmt: skip
         self._client.poll_interval = poll_interval  # not the client's own read of REPLICATE_POLL_INTERVAL
-        self._http = httpx.Client(timeout=timeout, follow_redirects=True)
+        self._downloader = Downloader(
+            httpx.Client(timeout=timeout, follow_redirects=True), self.limits, self.clock, token, self.base_url
+        )
         self.spent = Decimal(0)
         """Everything this backend paid for so far (cache hits are free)."""
         self._spent_lock = threading.Lock()
@@ -251,22 +166,9 @@ class ReplicateBackend:
         """A storyboard image from the image model, cover-fitted to the frame as PNG."""
         model = self.models.image
         frame = request.frame
-        prompt = f"{request.prompt}. Style: {request.aesthetic}"
-        if request.palette:
-            prompt += f"; colour palette {', '.join(request.palette)}"
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
-        if model.aspect_key:
-            inputs[model.aspect_key] = flux_aspect(frame.width, frame.height)
-        if model.seed_key:
-            inputs[model.seed_key] = request.seed
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, {}, "image", Decimal(0), work)
-            with Image.open(result.path) as opened:
-                picture = opened.convert("RGB")
-            if picture.size != (frame.width, frame.height):
-                picture = ImageOps.fit(picture, (frame.width, frame.height), method=Image.Resampling.LANCZOS)
-            with atomic_output(out) as tmp:
-                picture.save(tmp, format="PNG")
+            result = self._generate(model, image_inputs(model, request), {}, "image", Decimal(0), work)
+            fit_image(result.path, out, frame.width, frame.height)
         return self._generation(model, request.seed, result)
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
@@ -278,18 +180,7 @@ class ReplicateBackend:
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: _motion_prompt(request)}
-        for key, value in (
-            (model.duration_key, model.duration),
-            (model.num_frames_key, model.num_frames),
-            (model.fps_key, model.fps),
-            (model.seed_key, request.seed),
-        ):
-            if key and value is not None:
-                inputs[key] = value
-        if model.audio_key:
-            # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
-            inputs[model.audio_key] = False
+        inputs = video_inputs(model, request)
         images = {model.image_key: source_image.read_bytes()}
         frame = request.frame
         with self._workdir(out.parent) as work:
@@ -305,19 +196,10 @@ class ReplicateBackend:
     def music(self, request: MusicRequest, out: Path) -> Generation:
         """A music bed from the music model, as a 48 kHz stereo WAV of exactly `request.seconds`."""
         model = self.models.music
-        asked = music_seconds(request.seconds)
-        inputs: dict[str, Any] = {
-            **model.defaults,
-            model.prompt_key: f"{request.mood} instrumental background music for an advert, {request.bpm} bpm",
-        }
-        if model.duration_key:
-            inputs[model.duration_key] = asked
-        if model.seed_key:
-            inputs[model.seed_key] = request.seed
+        inputs, asked = music_inputs(model, request)
         with self._workdir(out.parent) as work:
             result = self._generate(model, inputs, {}, "audio", Decimal(asked), work)
-            with atomic_output(out) as tmp:
-                run(music_to_wav(result.path, tmp, request.seconds))
+            write_wav(result.path, out, request.seconds)
         gen = self._generation(model, request.seed, result)
         gen.extra["seconds_asked"] = str(asked)
         return gen
@@ -325,9 +207,7 @@ class ReplicateBackend:
     def ask_llm(self, system: str, prompt: str) -> tuple[str, str]:
         """The planner model's reply to `prompt` (cached like every call); returns (text, model id)."""
         model = self.models.planner
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt, "system_prompt": system}
-        if model.seed_key:
-            inputs[model.seed_key] = 0
+        inputs = llm_inputs(model, system, prompt)
         with self._workdir(None) as work:
             result = self._generate(model, inputs, {}, "text", Decimal(0), work)
             text = result.path.read_text(encoding="utf-8")
@@ -366,14 +246,14 @@ class ReplicateBackend:
             ran = bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at)
             billed_failures += int(ran)
             error = self._redact(str(prediction.error or prediction.status))
-            transient = prediction.status == "failed" and _is_transient_model_error(error)
+            transient = prediction.status == "failed" and is_transient_model_error(error)
             if transient and attempt < self.retry.prediction_attempts:
                 delay = self.retry.delay(attempt, self._rng)
                 log.warning(
                     "%s: prediction %s failed (%s); creating another in %.1f s (%d/%d)",
                     model.id, prediction.id, error, delay, attempt + 1, self.retry.prediction_attempts,
                 )  # fmt: skip
-                self._sleep(delay)
+                self.clock.sleep(delay)
                 continue
             self._add_spent(unit * billed_failures)
             raise ReplicateFailed(
@@ -406,11 +286,11 @@ class ReplicateBackend:
         """Inputs as sent: start images inline as data URIs, or uploaded when large."""
         sent = dict(inputs)
         for key, data in images.items():
-            mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
+            mime = IMAGE_MIMES.get(sniff(data[:16]) or "", "")
             if not mime:
                 raise ValueError(f"{model.id}: the start image is not PNG, JPEG or WEBP")
             if len(data) <= self.limits.data_uri_max_bytes:
-                sent[key] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+                sent[key] = data_uri(data, mime)
             else:
                 suffix = mime.split("/")[1]
 
@@ -423,7 +303,7 @@ class ReplicateBackend:
         return sent
 
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
-        started = time.time()
+        started = self.clock.time()
         state = {"sent": False}
         wait = max(1, min(60, round(self.limits.read_s)))
 
@@ -460,10 +340,10 @@ class ReplicateBackend:
 
     def _wait(self, model: ReplicateModel, prediction: Prediction) -> Prediction:
         """Poll until the prediction ends; cancel it when it runs past the timeout."""
-        deadline = time.monotonic() + self.retry.prediction_timeout_s
+        deadline = self.clock.monotonic() + self.retry.prediction_timeout_s
         polls = 0
         while prediction.status not in TERMINAL:
-            if time.monotonic() > deadline:
+            if self.clock.monotonic() > deadline:
                 with contextlib.suppress(ReplicateError, httpx.HTTPError):
                     self._client.predictions.cancel(prediction.id)
                 raise ReplicateFailed(
@@ -471,7 +351,7 @@ class ReplicateBackend:
                     f"{self.retry.prediction_timeout_s:g} s; canceled it",
                     retryable=False,
                 )
-            self._sleep(min(self._client.poll_interval, 0.05 * 2**polls))
+            self.clock.sleep(min(self._client.poll_interval, 0.05 * 2**polls))
             polls += 1
             prediction = self._poll(model, prediction.id)
         return prediction
@@ -496,113 +376,18 @@ class ReplicateBackend:
         except ValueError as exc:
             raise ReplicateFailed(f"replicate model {model.id}: prediction {prediction.id}: {exc}", False) from None
         dest = work / "output"
-        ext = self._retrying(model, "download the output", lambda: self._download(url, dest, kind), prediction.id)
+        ext = self._retrying(
+            model, "download the output", lambda: self._downloader.download(url, dest, kind), prediction.id
+        )
         final = dest.with_suffix("." + ext)
         dest.rename(final)
         return final, ext
 
-    def _download(self, url: str, dest: Path, kind: str) -> str:
-        """Download `url` to `dest` whole (timeout, size cap), check its type and content; return its ext."""
-        cap = self.limits.max_download_bytes
-        if url.startswith("data:"):
-            dest.write_bytes(base64.b64decode(url.split(",", 1)[1]))
-        else:
-            headers = {"Authorization": f"Bearer {self._token}"} if self._same_origin(url) else {}
-            start = time.monotonic()
-            with self._http.stream("GET", url, headers=headers) as response:
-                if response.status_code == 429 or response.status_code >= 500:
-                    raise _Transient(f"download answered HTTP {response.status_code}")
-                if response.status_code >= 400:
-                    raise _Permanent(f"download answered HTTP {response.status_code}")
-                length = response.headers.get("content-length")
-                if length is not None and int(length) > cap:
-                    raise _Permanent(f"the output is {int(length)} bytes, over the {cap}-byte cap")
-                received = 0
-                with dest.open("wb") as handle:
-                    for chunk in response.iter_bytes():
-                        received += len(chunk)
-                        if received > cap:
-                            raise _Permanent(f"the output is over the {cap}-byte cap")
-                        if time.monotonic() - start > self.limits.download_s:
-                            raise _Transient(f"the download took over {self.limits.download_s:g} s")
-                        handle.write(chunk)
-            if length is not None and received != int(length):
-                raise _Transient(f"truncated download: {received} of {length} bytes")
-        with dest.open("rb") as handle:
-            head = handle.read(16)
-        found = sniff(head)
-        if found not in MEDIA_KINDS[kind]:
-            shown = head[:12].decode("latin-1").encode("unicode_escape").decode("ascii")
-            raise _Transient(
-                f"expected {kind} ({'/'.join(MEDIA_KINDS[kind])}), got {found or 'unknown content'} starting {shown!r}"
-            )
-        _check_content(dest, kind)
-        return str(found)
-
     # -- retries -------------------------------------------------------------------------------------
 
     def _retrying(self, model: ReplicateModel, what: str, op: Callable[[], T], prediction_id: str = "") -> T:
-        """`op`, retried on transient failures with exponential backoff and full jitter, within bounds."""
-        start = time.monotonic()
-        last = ""
-        attempt = 0
-        while True:
-            attempt += 1
-            self._local.retry_after = None
-            try:
-                return op()
-            except Exception as exc:  # classified below; anything unknown is re-raised
-                transient, text = self._classify(exc)
-                last = self._redact(text)
-                if not transient:
-                    message = self._failure(model, what, prediction_id, attempt, start, last)
-                    raise ReplicateFailed(message, retryable=False) from None
-            if attempt >= self.retry.attempts:
-                break
-            delay = self.retry.delay(attempt - 1, self._rng)
-            retry_after = getattr(self._local, "retry_after", None)
-            if retry_after is not None:
-                delay = max(delay, min(retry_after, self.retry.cap_s))
-            if time.monotonic() - start + delay > self.retry.total_s:
-                break
-            log.warning(
-                "%s: %s failed (%s); retrying in %.2f s (attempt %d/%d)",
-                model.id, what, last, delay, attempt + 1, self.retry.attempts,
-            )  # fmt: skip
-            self._sleep(delay)
-        # Out of retries on transient errors: a later run may succeed, unless a prediction was already paid for.
-        raise ReplicateFailed(self._failure(model, what, prediction_id, attempt, start, last), not prediction_id)
-
-    @staticmethod
-    def _failure(model: ReplicateModel, what: str, prediction_id: str, attempts: int, start: float, last: str) -> str:
-        where = f" (prediction {prediction_id})" if prediction_id else ""
-        return (
-            f"replicate model {model.id}: could not {what}{where} after {attempts} attempt(s) in "
-            f"{time.monotonic() - start:.1f} s; last error: {last}"
-        )
-
-    def _classify(self, exc: Exception) -> tuple[bool, str]:
-        """(transient?, what happened) for an exception from a call."""
-        if isinstance(exc, ReplicateError):
-            status = exc.status or 0
-            text = f"HTTP {status}: {exc.detail or exc.title or 'no detail'}"
-            if status in (401, 403):
-                return False, f"{text} (check {TOKEN_ENV})"
-            return status == 429 or status >= 500, text
-        if isinstance(exc, httpx.TimeoutException):
-            return True, f"timed out ({type(exc).__name__})"
-        if isinstance(exc, httpx.TransportError):
-            return True, f"connection error ({type(exc).__name__}: {exc})"
-        if isinstance(exc, _Transient):
-            return True, str(exc)
-        if isinstance(exc, _Permanent | MediaError):
-            return False, str(exc).splitlines()[0]
-        raise exc
-
-    def _on_response(self, response: httpx.Response) -> None:
-        if response.status_code == 429:
-            value = response.headers.get("retry-after", "").strip()
-            self._local.retry_after = float(value) if value.replace(".", "", 1).isdigit() else None
+        """`op`, retried on transient failures within the policy's bounds (`replicate_retry.Retrier`)."""
+        return self._retrier.run(model.id, what, op, prediction_id)
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -621,10 +406,6 @@ class ReplicateBackend:
     def _add_spent(self, amount: Decimal) -> None:
         with self._spent_lock:
             self.spent += amount
-
-    def _same_origin(self, url: str) -> bool:
-        a, b = urlsplit(url), urlsplit(self.base_url)
-        return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
     def _redact(self, text: str) -> str:
         return text.replace(self._token, "[redacted]") if self._token else text
@@ -645,10 +426,6 @@ class ReplicateBackend:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"
 
 
-CLOCK_SKEW_S = 30.0
-"""How far the API's clock (a prediction's `created_at`, whole seconds) may be behind this machine's."""
-
-
 def _created_since(prediction: Prediction, since: float) -> bool:
     created = getattr(prediction, "created_at", None)
     if not created:
@@ -658,24 +435,3 @@ def _created_since(prediction: Prediction, since: float) -> bool:
     except ValueError:
         return True
     return stamp >= since - CLOCK_SKEW_S
-
-
-def _motion_prompt(request: VideoRequest) -> str:
-    camera = {"static": "static camera"}.get(request.camera, f"camera {request.camera.replace('_', ' ')}")
-    return f"{request.prompt}, {camera}, smooth natural motion"
-
-
-def _check_content(path: Path, kind: str) -> None:
-    """Decode enough of the file to know it is whole; a broken file is transient (download again)."""
-    try:
-        if kind == "image":
-            with Image.open(path) as image:
-                image.load()
-            return
-        info = probe.probe(path)
-    except (OSError, MediaError, SyntaxError, ValueError) as exc:
-        raise _Transient(f"the downloaded {kind} does not decode: {str(exc).splitlines()[0]}") from None
-    if kind == "video" and info.frames < 1:
-        raise _Transient("the downloaded video has no frames")
-    if kind == "audio" and not info.has_audio:
-        raise _Transient("the downloaded audio has no audio stream")

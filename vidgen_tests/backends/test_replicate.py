@@ -39,6 +39,25 @@ def backend(
                             limits=limits, **kw)  # fmt: skip
 
 
+class FakeClock:
+    """A clock whose sleeps take no time: they move it on (and are noted). Epoch time moves with it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.epoch = time.time()
+        self.slept: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.epoch + self.now - 100.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def image_request(seed: int = 0, prompt: str = "a bottle on a counter") -> ImageRequest:
     return ImageRequest(
         video_id="v", beat_index=0, beat_count=1, beat_name="hero", prompt=prompt, camera="push_in",
@@ -156,23 +175,23 @@ def test_music_is_an_exact_length_wav(replicate_env, tmp_path):
 
 def test_429_on_create_is_retried_honouring_retry_after(replicate_env, tmp_path):
     fake = replicate_env
-    slept: list[float] = []
-    b = backend(fake, tmp_path, sleep=slept.append)
+    clock = FakeClock()
+    b = backend(fake, tmp_path, clock=clock)
     fake.faults.create.extend([(429, "3"), (500, None)])
     gen = b.image(image_request(), tmp_path / "i.png")
     assert gen.cost_usd == 0.003
     assert len(fake.calls("POST", "/v1/models/")) == 3 and fake.create_count() == 1
-    assert slept[0] >= 0.05  # Retry-After 3 s, bounded by the policy's cap (0.05 s here)
+    assert clock.slept[0] == 0.05  # Retry-After 3 s, bounded by the policy's cap (0.05 s here)
 
 
 def test_retries_are_bounded_in_attempts_and_name_the_model_and_last_error(replicate_env, tmp_path):
     fake = replicate_env
-    b = backend(fake, tmp_path)
+    clock = FakeClock()
+    b = backend(fake, tmp_path, clock=clock)
     fake.faults.create.extend([(429, None)] * 20)
-    start = time.monotonic()
     with pytest.raises(ReplicateFailed) as failed:
         b.image(image_request(), tmp_path / "i.png")
-    assert time.monotonic() - start < 3
+    assert len(clock.slept) == 3 and all(0 <= s <= FAST.cap_s for s in clock.slept)  # 3 waits between 4 attempts
     message = str(failed.value)
     assert FLUX in message and "after 4 attempt(s)" in message and "HTTP 429" in message
     assert len(fake.calls("POST", "/v1/models/")) == 4 and fake.create_count() == 0
@@ -181,24 +200,27 @@ def test_retries_are_bounded_in_attempts_and_name_the_model_and_last_error(repli
 
 def test_retries_are_bounded_in_total_time(replicate_env, tmp_path):
     fake = replicate_env
-    policy = RetryPolicy(attempts=100, base_s=0.05, cap_s=0.1, total_s=0.6)
-    b = backend(fake, tmp_path, retry=policy)
+    policy = RetryPolicy(attempts=100, base_s=5.0, cap_s=60.0, total_s=120.0)
+    clock = FakeClock()
+    b = backend(fake, tmp_path, retry=policy, clock=clock)
     fake.faults.create.extend([(503, None)] * 200)
-    start = time.monotonic()
-    with pytest.raises(ReplicateFailed, match="HTTP 503"):
+    with pytest.raises(ReplicateFailed, match="HTTP 503") as failed:
         b.image(image_request(), tmp_path / "i.png")
-    assert time.monotonic() - start < 1.5
-    assert 2 <= len(fake.calls("POST", "/v1/models/")) < 100
+    # The waits stop before they would pass the total (in the clock's time, not the wall's), long before
+    # the attempts run out; the message says how long the operation took.
+    assert sum(clock.slept) <= policy.total_s and len(clock.slept) < 99
+    assert len(fake.calls("POST", "/v1/models/")) == len(clock.slept) + 1
+    assert f"in {sum(clock.slept):.1f} s" in str(failed.value)
 
 
 def test_a_hung_poll_times_out_and_is_retried(replicate_env, tmp_path):
     fake = replicate_env
     b = backend(fake, tmp_path, limits=Limits(connect_s=2, read_s=0.5))
     fake.faults.hang.append(("/v1/predictions/", 3.0))
-    start = time.monotonic()
     gen = b.image(image_request(), tmp_path / "i.png")
-    assert time.monotonic() - start < 2.5
     assert gen.cost_usd == 0.003 and fake.create_count() == 1
+    polls = fake.calls("GET", "/v1/predictions/")
+    assert len(polls) >= 2 and polls[0].path == polls[1].path  # the hung poll timed out and was sent again
 
 
 def test_a_create_that_hangs_before_creating_is_sent_again(replicate_env, tmp_path):
@@ -221,13 +243,24 @@ def test_a_create_that_hangs_after_creating_is_adopted_not_paid_twice(replicate_
     assert gen.cost_usd == 0.003 and gen.extra["prediction_id"] == next(iter(fake.predictions))
 
 
+def test_only_a_prediction_created_since_the_timed_out_create_is_adopted(replicate_env, tmp_path):
+    """Seen from a clock an hour ahead, the prediction the timed-out create made is older than the create:
+    it cannot be that create's, so it is not adopted, and the create is sent again."""
+    fake = replicate_env
+    clock = FakeClock()
+    clock.epoch += 3600
+    b = backend(fake, tmp_path, limits=Limits(connect_s=2, read_s=0.5), clock=clock)
+    fake.faults.hang_after_create.append(3.0)
+    gen = b.image(image_request(), tmp_path / "i.png")
+    assert len(fake.calls("POST", "/v1/models/")) == 2 and fake.create_count() == 2
+    assert gen.extra["prediction_id"] == list(fake.predictions)[-1]
+
+
 def test_a_hung_download_times_out_and_is_fetched_again(replicate_env, tmp_path):
     fake = replicate_env
     b = backend(fake, tmp_path, limits=Limits(connect_s=2, read_s=0.5))
     fake.faults.hang.append(("/files/", 3.0))
-    start = time.monotonic()
     assert b.image(image_request(), tmp_path / "i.png").cost_usd == 0.003
-    assert time.monotonic() - start < 2.5
     assert len(fake.calls("GET", "/files/")) == 2 and fake.create_count() == 1
 
 

@@ -1,0 +1,85 @@
+"""vidgen's requests as a Replicate model's inputs (the registry in `models.py` says which keys a model
+takes), and start images as the API accepts them."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from vidgen_assets.backends.models import ReplicateModel
+from vidgen_assets.core.cost import music_seconds
+from vidgen_assets.core.generation import ImageRequest, MusicRequest, VideoRequest
+
+FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
+IMAGE_MIMES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
+
+
+def flux_aspect(width: int, height: int) -> str:
+    """The supported aspect ratio closest to `width` x `height`."""
+    ratio = width / height
+
+    def distance(name: str) -> float:
+        w, h = (int(n) for n in name.split(":"))
+        return abs(w / h - ratio)
+
+    return min(FLUX_ASPECTS, key=distance)
+
+
+def motion_prompt(request: VideoRequest) -> str:
+    camera = {"static": "static camera"}.get(request.camera, f"camera {request.camera.replace('_', ' ')}")
+    return f"{request.prompt}, {camera}, smooth natural motion"
+
+
+def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]:
+    """A storyboard image's inputs: the beat's prompt with the style and palette, the aspect, the seed."""
+    prompt = f"{request.prompt}. Style: {request.aesthetic}"
+    if request.palette:
+        prompt += f"; colour palette {', '.join(request.palette)}"
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
+    if model.aspect_key:
+        inputs[model.aspect_key] = flux_aspect(request.frame.width, request.frame.height)
+    if model.seed_key:
+        inputs[model.seed_key] = request.seed
+    return inputs
+
+
+def video_inputs(model: ReplicateModel, request: VideoRequest) -> dict[str, Any]:
+    """A chunk's inputs, the start image apart: the motion prompt, the model's native clip, the seed."""
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: motion_prompt(request)}
+    for key, value in (
+        (model.duration_key, model.duration),
+        (model.num_frames_key, model.num_frames),
+        (model.fps_key, model.fps),
+        (model.seed_key, request.seed),
+    ):
+        if key and value is not None:
+            inputs[key] = value
+    if model.audio_key:
+        # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
+        inputs[model.audio_key] = False
+    return inputs
+
+
+def music_inputs(model: ReplicateModel, request: MusicRequest) -> tuple[dict[str, Any], int]:
+    """A music bed's inputs and the whole seconds asked for (the bed is cut to the exact length after)."""
+    asked = music_seconds(request.seconds)
+    inputs: dict[str, Any] = {
+        **model.defaults,
+        model.prompt_key: f"{request.mood} instrumental background music for an advert, {request.bpm} bpm",
+    }
+    if model.duration_key:
+        inputs[model.duration_key] = asked
+    if model.seed_key:
+        inputs[model.seed_key] = request.seed
+    return inputs, asked
+
+
+def llm_inputs(model: ReplicateModel, system: str, prompt: str) -> dict[str, Any]:
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt, "system_prompt": system}
+    if model.seed_key:
+        inputs[model.seed_key] = 0
+    return inputs
+
+
+def data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
