@@ -45,17 +45,19 @@ class Stage:
     """The Dagster job that runs the stage (`defs/jobs.py` makes one per stage from this declaration)."""
     per: Per
     assets: tuple[str, ...]
-    """What the job materializes; the last one's manifest says what is stored (its fingerprint)."""
+    """What the job materializes."""
     description: str
     wanted: Callable[[Inputs], Mapping[str, str]]
     """unit (the video id, or a pair key) -> the fingerprint the stage's current inputs give."""
     after: tuple[str, ...] = ()
     started_by_registration: bool = False
     """Run when a spec is registered (the `spec_files` sensor, `vidgen render`), never as a next step."""
+    stored_by: str | None = None
+    """The asset whose manifest says what is stored (its fingerprint); default the last of `assets`."""
 
     @property
     def asset(self) -> str:
-        return self.assets[-1]
+        return self.stored_by or self.assets[-1]
 
 
 @dataclass(frozen=True)
@@ -186,8 +188,9 @@ STAGES: tuple[Stage, ...] = (
         after=("prepare",),
     ),
     Stage(
-        "assemble", "assemble_video", "video", ("stitched_video", "final_video"),
-        "Stitch a video's chunk pairs and make the final MP4 (text, music).", _assemble, after=("pairs", "music"),
+        "assemble", "assemble_video", "video", ("stitched_video", "final_video", "report"),
+        "Stitch a video's chunk pairs, make the final MP4 (text, music) and its report.html.", _assemble,
+        after=("pairs", "music"), stored_by="final_video",
     ),
 )  # fmt: skip
 """The pipeline, in order: prepare (plan, storyboard) -> chunk pairs, with the music alongside them ->

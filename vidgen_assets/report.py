@@ -6,8 +6,9 @@ given, and a relative link to every artifact in the video's folder (so the page 
 folder, a synced copy of the S3 prefix, or a static host).
 
 `build_report` is pure apart from reading the storyboard images it is given; `collect` reads what a
-store holds for a video; `write_report` does both and stores the page beside the final video.
-`stage_timings` and `check_results` read wall times and check results from a Dagster instance.
+store holds for a video; `write_report` does both and stores the page beside the final video. The wall
+times and check results come from the Dagster instance (`defs/report.py`, which also holds the `report`
+asset that writes the page): nothing here imports Dagster.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PIL import Image
 
@@ -28,12 +29,8 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import read_manifest
 from vidgen_assets.storage.store import ArtifactStore
 
-if TYPE_CHECKING:
-    import dagster as dg
-
 REPORT = "report.html"
 THUMB_WIDTH = 320
-STAGES = ("video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video")
 
 
 @dataclass(frozen=True)
@@ -262,55 +259,3 @@ def write_report(
     key = layout.video_key(plan.video_id, REPORT)
     store.put_bytes(key, page.encode("utf-8"))
     return key
-
-
-def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
-    """Wall seconds of each stage's latest materialization of this video (`chunk_pair/p000`, ...), from the
-    instance's step statistics. Stages not materialized yet (or still running) are left out."""
-    import dagster as dg
-
-    from vidgen_assets.defs.partitions import pair_partition_key
-
-    wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in STAGES if s != "chunk_pair"]
-    wanted += [(f"chunk_pair/{k}", "chunk_pair", pair_partition_key(k, plan.video_id)) for k in plan.pair_keys]
-    out: dict[str, float] = {}
-    for name, asset, partition in wanted:
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
-        ).records
-        if not records:
-            continue
-        run_id = records[0].run_id
-        for stats in instance.get_run_step_stats(run_id, step_keys=[asset]):
-            if stats.start_time is not None and stats.end_time is not None:
-                out[name] = round(stats.end_time - stats.start_time, 3)
-    return out
-
-
-def check_results(instance: dg.DagsterInstance, video_id: str, history: int = 50) -> list[CheckResult]:
-    """The latest result of each vidgen check for this video's partition, from the instance."""
-    import dagster as dg
-
-    from vidgen_assets.defs.checks import ALL_CHECKS
-
-    out: list[CheckResult] = []
-    for checks_def in ALL_CHECKS:
-        for check_key in checks_def.check_keys:
-            records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=history)
-            for record in records:  # newest first
-                event = record.event.dagster_event if record.event is not None else None
-                evaluation = event.event_specific_data if event is not None else None
-                if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
-                    continue
-                detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
-                out.append(CheckResult(check_key.name, evaluation.passed, detail))
-                break
-    return out
-
-
-def publish(instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, checks: Sequence[CheckResult] = ()) -> str:
-    """Write report.html with the timings and check results the instance has for this video; `checks`
-    add to (and replace by name) the instance's, e.g. the result a check is about to report. The key."""
-    given = {c.name for c in checks}
-    found = [c for c in check_results(instance, plan.video_id) if c.name not in given]
-    return write_report(store, plan, [*found, *checks], stage_timings(instance, plan))

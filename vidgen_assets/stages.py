@@ -3,7 +3,9 @@
 Each stage computes a fingerprint of everything it depends on; when the store already holds an output
 with that fingerprint, the stage returns it unchanged (`cached: true` in its record) instead of making
 it again. That is how a re-run continues from what a failed run finished, and why nothing is paid twice.
-The Dagster assets in `defs/` call these and attach metadata; the stages know nothing of Dagster.
+The Dagster assets in `defs/` call these and attach metadata; the stages know nothing of Dagster. The
+two stitch paths live in `stitching/`; the fingerprint functions here are also what `pipeline.py`
+compares with what is stored.
 """
 
 from __future__ import annotations
@@ -19,24 +21,16 @@ from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
 from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import commands, ops, probe
-from vidgen_assets.media.commands import Join, Overlay
-from vidgen_assets.media.text import render_text_overlay
+from vidgen_assets.media import ops, probe
 from vidgen_assets.settings import StitchMode
+from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades
+from vidgen_assets.stitching import copy as stitch_copy
+from vidgen_assets.stitching import reencode as stitch_reencode
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, read_manifest
 from vidgen_assets.storage.store import ArtifactStore
 
-MUSIC_FADE_IN_S = 1.0
-TRANSITION_WORKERS = 2
-"""ffmpeg processes rendering transition pieces at once."""
-TRANSITIONS_PER_PROCESS = 4
-"""Transition pieces one ffmpeg process renders (each output has its own encoder, and its memory)."""
-MUSIC_FADE_OUT_S = 2.0
-
-
-class StageError(RuntimeError):
-    """A stage cannot run with what it was given; the message says what to do."""
+__all__ = ["StageError", "beat_texts", "incoming_frames", "music_fades"]
 
 
 def backend_identity(backend: Backend) -> str:
@@ -167,25 +161,6 @@ def image_digests(storyboard_record: dict[str, Any]) -> dict[int, str]:
     return out
 
 
-def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
-    """The frames at the start of `beat` that the transition from the beat before covers."""
-    return plan.beats[beat.index - 1].transition_frames if beat.index > 0 else 0
-
-
-def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
-    """The on-screen texts over `beat` (its caption, and the CTA over the last beat) as (text, style)."""
-    return [(o.text, o.style) for o in plan.overlays if o.start_frame == beat.start_frame]
-
-
-def _text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name: str) -> list[Path]:
-    pngs = []
-    for i, (text, style) in enumerate(texts):
-        png = scratch / f"{name}_text_{i}.png"
-        render_text_overlay(text, plan.width, plan.height, png, "cta" if style == "cta" else "caption")
-        pngs.append(png)
-    return pngs
-
-
 def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
     """What a chunk pair depends on: its beat, the backend, the frame, the seed, its storyboard image's
     bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
@@ -253,7 +228,8 @@ def chunk_pair(
         source = last
     pieces: dict[str, Any] | None = None
     if mode == "copy":
-        pieces = _pair_pieces(plan, beat, [files[layout.chunk_video(c.index)] for c in beat.chunks], scratch, files)
+        clips = [files[layout.chunk_video(c.index)] for c in beat.chunks]
+        pieces = stitch_copy.pair_pieces(plan, beat, clips, scratch, files)
     record = {
         "fingerprint": fp,
         "backend": backend.name,
@@ -268,33 +244,6 @@ def chunk_pair(
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, files, record, scratch)
-
-
-def _pair_pieces(
-    plan: Plan, beat: PlannedBeat, clips: list[Path], scratch: Path, files: dict[str, Path]
-) -> dict[str, Any]:
-    """The copy path's outputs of one pair, from one decode of its chunks: the body (text burnt in)
-    and the edges its transitions blend. Adds them to `files`; returns what the record says of them."""
-    incoming = incoming_frames(plan, beat)
-    outputs: dict[str, commands.Stretch] = {}
-    if beat.frames > incoming:
-        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, beat.frames, scratch / "piece.mp4")
-    if incoming:
-        outputs[layout.pair_edge(beat.pair_key, "head")] = commands.Stretch(0, incoming, scratch / "head.mp4")
-    if beat.transition_frames:
-        end = beat.frames + beat.transition_frames
-        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(beat.frames - 1, end, scratch / "tail.mp4")
-    body = outputs.get(layout.pair_piece(beat.pair_key))
-    edges = [stretch for key, stretch in outputs.items() if stretch is not body]
-    pngs = _text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key) if body else []
-    ops.pair_pieces(clips, pngs, plan.fps, body, edges)
-    files.update({key: stretch.out for key, stretch in outputs.items()})
-    return {key: [stretch.start_frame, stretch.end_frame] for key, stretch in outputs.items()}
-
-
-def music_fades(plan: Plan) -> tuple[float, float]:
-    """The music's fade-in and fade-out in seconds (the fade-out at most a quarter of the video)."""
-    return MUSIC_FADE_IN_S, min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
 
 
 def music_fingerprint(plan: Plan, identity: str) -> str:
@@ -389,7 +338,6 @@ def stitched_video(
     (a few frames each, from the neighbouring chunks' edges, the incoming beat's text on top); they are
     joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in."""
     check_pairs(plan, pairs)
-    joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
     fp = stitched_fingerprint(plan, [pairs[k].fingerprint for k in plan.pair_keys], mode)
     manifest = layout.MANIFESTS["stitched_video"]
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
@@ -397,10 +345,9 @@ def stitched_video(
         return cached
     out = scratch / "stitched.mp4"
     if mode == "copy":
-        ops.concat_copy(_pieces(plan, pairs, scratch), out)
+        stitch_copy.stitch(plan, pairs, scratch, out)
     else:
-        clips = [[pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks] for b in plan.beats]
-        ops.stitch(clips, joins, plan.fps, out)
+        stitch_reencode.stitch(plan, pairs, out)
     info = probe.probe(out)
     record = {
         "fingerprint": fp,
@@ -414,44 +361,6 @@ def stitched_video(
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, {"stitched.mp4": out}, record, scratch)
-
-
-def _edge(pairs: Mapping[str, Artifacts], beat: PlannedBeat, side: str) -> Path:
-    key = layout.pair_edge(beat.pair_key, side)
-    if key not in pairs[beat.pair_key].files:
-        raise StageError(f"chunk pair {beat.pair_key} has no {side} edge for the copy path: re-materialize it")
-    return pairs[beat.pair_key].path(key)
-
-
-def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[Path]:
-    """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
-    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once)."""
-    rendered: dict[int, commands.Transition] = {}
-    for k, beat in enumerate(plan.beats[:-1]):
-        if beat.transition_frames:
-            nxt = plan.beats[k + 1]
-            rendered[k] = commands.Transition(
-                a_clips=(_edge(pairs, beat, "tail"),), a_start=1, b_clips=(_edge(pairs, nxt, "head"),),
-                frames=beat.transition_frames, transition=beat.transition,
-                overlays=tuple(_text_pngs(plan, beat_texts(plan, nxt), scratch, f"transition_{k:03d}")),
-                out=scratch / f"transition_{k:03d}.mp4",
-            )  # fmt: skip
-    jobs = list(rendered.values())
-    size = max(1, min(TRANSITIONS_PER_PROCESS, math.ceil(len(jobs) / TRANSITION_WORKERS)))
-    batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
-        for future in [pool.submit(ops.transition_pieces, batch, plan.fps) for batch in batches]:
-            future.result()
-    pieces = []
-    for k, beat in enumerate(plan.beats):
-        body = pairs[beat.pair_key].files.get(layout.pair_piece(beat.pair_key))
-        if body is None and beat.frames > incoming_frames(plan, beat):
-            raise StageError(f"chunk pair {beat.pair_key} has no piece for the copy path: re-materialize it")
-        if body is not None:
-            pieces.append(body)
-        if k in rendered:
-            pieces.append(rendered[k].out)
-    return pieces
 
 
 def final_fingerprint(plan: Plan, stitched_fp: str | None, music_fp: str | None, mode: StitchMode = "copy") -> str:
@@ -476,9 +385,7 @@ def final_video(
 
     With the `copy` stitch mode the text is already in the stitched video: its stream is copied as it is
     and only the music is encoded."""
-    spec = plan.spec
     overlays = plan.overlays
-    music_rel = music_out.record.get("music")
     fp = final_fingerprint(plan, stitched.fingerprint, music_out.fingerprint, mode)
     manifest = layout.MANIFESTS["final_video"]
     cost = {
@@ -491,21 +398,9 @@ def final_video(
         return cached
     out = scratch / "final.mp4"
     if mode == "copy":
-        mix = music_out.record.get("mix")
-        if music_rel and not mix:
-            raise StageError(f"the music of {plan.video_id!r} has no mix for the copy path: re-materialize it")
-        ops.mux_copy(stitched.path("stitched.mp4"), music_out.path(str(mix)) if mix else None, out, plan.total_frames)
+        stitch_copy.finish(plan, stitched, music_out, out)
     else:
-        pngs = []
-        for i, overlay in enumerate(overlays):
-            png = scratch / f"text_{i:02d}.png"
-            render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
-            pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
-        music_path = music_out.path(str(music_rel)) if music_rel else None
-        ops.finalise(
-            stitched.path("stitched.mp4"), out, pngs, music_path, spec.music.volume if spec.music else 0.0,
-            plan.total_frames, plan.fps, *music_fades(plan),
-        )  # fmt: skip
+        stitch_reencode.finish(plan, stitched, music_out, scratch, out)
     info = probe.probe(out)
     record = {
         "fingerprint": fp,

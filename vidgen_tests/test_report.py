@@ -18,15 +18,14 @@ from PIL import Image
 
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import read_spec_text
+from vidgen_assets.defs.report import check_results, publish, stage_timings
 from vidgen_assets.media.timeline import WIDTH, image_height
 from vidgen_assets.report import (
     REPORT,
     THUMB_WIDTH,
     CheckResult,
     build_report,
-    check_results,
     collect,
-    stage_timings,
     write_report,
 )
 from vidgen_assets.runner import Runner
@@ -192,8 +191,6 @@ def test_a_report_before_anything_is_rendered_says_so():
 
 
 def test_publish_uses_the_instance_and_the_result_a_check_is_about_to_report(rendered: Rendered):
-    from vidgen_assets.report import publish
-
     with dg.DagsterInstance.from_config(str(rendered.home)) as instance:
         key = publish(instance, rendered.store, rendered.plan, [CheckResult("final_matches_spec", False, "late")])
     page = (rendered.folder / REPORT).read_text(encoding="utf-8")

@@ -14,6 +14,7 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 from vidgen_assets.defs.assets import ALL_ASSETS  # noqa: E402
 from vidgen_assets.defs.checks import ALL_CHECKS  # noqa: E402
 from vidgen_assets.defs.jobs import ALL_JOBS  # noqa: E402
+from vidgen_assets.defs.report import report  # noqa: E402
 from vidgen_assets.defs.resources import build_resources  # noqa: E402
 from vidgen_assets.defs.sensors import build_sensors  # noqa: E402
 from vidgen_assets.settings import Settings  # noqa: E402
@@ -24,7 +25,7 @@ __all__ = ["build_definitions", "build_resources"]
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster loads, built from one `Settings`: assets, checks, jobs, sensors, resources."""
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=[*ALL_ASSETS, report],
         asset_checks=ALL_CHECKS,
         jobs=ALL_JOBS,
         sensors=build_sensors(settings),

@@ -1,0 +1,83 @@
+"""The report's Dagster side: wall times and check results from the instance, and the `report` asset
+that writes `videos/<id>/report.html` once the final video passed its checks.
+
+The page itself is built by `vidgen_assets.report` (pure HTML from plain data, and what a store holds).
+"""
+
+from collections.abc import Sequence
+
+import dagster as dg
+
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.defs.assets import GROUP, final_video
+from vidgen_assets.defs.checks import ALL_CHECKS
+from vidgen_assets.defs.partitions import pair_partition_key, videos
+from vidgen_assets.defs.resources import VidgenParam
+from vidgen_assets.report import CheckResult, write_report
+from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.store import ArtifactStore
+
+TIMED = ("video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video")
+
+
+def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
+    """Wall seconds of each stage's latest materialization of this video (`chunk_pair/p000`, ...), from the
+    instance's step statistics. Stages not materialized yet (or still running) are left out."""
+    wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in TIMED if s != "chunk_pair"]
+    wanted += [(f"chunk_pair/{k}", "chunk_pair", pair_partition_key(k, plan.video_id)) for k in plan.pair_keys]
+    out: dict[str, float] = {}
+    for name, asset, partition in wanted:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+        ).records
+        if not records:
+            continue
+        run_id = records[0].run_id
+        for stats in instance.get_run_step_stats(run_id, step_keys=[asset]):
+            if stats.start_time is not None and stats.end_time is not None:
+                out[name] = round(stats.end_time - stats.start_time, 3)
+    return out
+
+
+def check_results(instance: dg.DagsterInstance, video_id: str, history: int = 50) -> list[CheckResult]:
+    """The latest result of each vidgen check for this video's partition, from the instance."""
+    out: list[CheckResult] = []
+    for checks_def in ALL_CHECKS:
+        for key in checks_def.check_keys:
+            records = instance.event_log_storage.get_asset_check_execution_history(key, limit=history)
+            for record in records:  # newest first
+                event = record.event.dagster_event if record.event is not None else None
+                evaluation = event.event_specific_data if event is not None else None
+                if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
+                    continue
+                detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
+                out.append(CheckResult(key.name, evaluation.passed, detail))
+                break
+    return out
+
+
+def publish(instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, checks: Sequence[CheckResult] = ()) -> str:
+    """Write report.html with the timings and check results the instance has for this video; `checks`
+    add to (and replace by name) the instance's. The key."""
+    given = {c.name for c in checks}
+    found = [c for c in check_results(instance, plan.video_id) if c.name not in given]
+    return write_report(store, plan, [*found, *checks], stage_timings(instance, plan))
+
+
+@dg.asset(partitions_def=videos, group_name=GROUP, kinds={"html"}, deps=[final_video])
+def report(context: dg.AssetExecutionContext, vidgen: VidgenParam) -> dg.MaterializeResult:  # type: ignore[type-arg]
+    """`report.html` beside the final video: storyboard, timeline, plan, per-stage costs, cache answers,
+    wall times and check results, readable offline. Written after the final video passed its checks; a
+    report that cannot be drawn is a warning, never a failed render."""
+    store = vidgen.store()
+    plan = load_plan(store, context.partition_key)
+    if plan is None:
+        raise dg.Failure(f"no plan for video {context.partition_key!r}: materialize video_spec first")
+    try:
+        key = publish(context.instance, store, plan)
+    except Exception as exc:
+        context.log.warning(f"report.html of {plan.video_id!r} could not be written: {exc}")
+        return dg.MaterializeResult(metadata={"written": False, "error": str(exc)})
+    uri = store.uri(key)
+    path = dg.MetadataValue.url(uri) if uri.startswith("s3://") else dg.MetadataValue.path(uri)
+    return dg.MaterializeResult(metadata={"written": True, "path": path})

@@ -1,0 +1,47 @@
+"""The two stitch paths (`VIDGEN_STITCH`) and what they share.
+
+`copy` (the default, `stitching/copy.py`): each chunk pair encodes its piece of the final video once, in
+parallel, and keeps its transition edges losslessly; the serial tail renders only the transitions, joins
+the pieces by stream copy and muxes the music by stream copy. `reencode` (`stitching/reencode.py`): one
+xfade graph over every chunk, re-encoded, then a second encode for the text and the music: the reference
+the copy path is tested against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from vidgen_assets.core.plan import Plan, PlannedBeat
+from vidgen_assets.media.text import render_text_overlay
+
+MUSIC_FADE_IN_S = 1.0
+MUSIC_FADE_OUT_S = 2.0
+
+
+class StageError(RuntimeError):
+    """A stage cannot run with what it was given; the message says what to do."""
+
+
+def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
+    """The frames at the start of `beat` that the transition from the beat before covers."""
+    return plan.beats[beat.index - 1].transition_frames if beat.index > 0 else 0
+
+
+def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
+    """The on-screen texts over `beat` (its caption, and the CTA over the last beat) as (text, style)."""
+    return [(o.text, o.style) for o in plan.overlays if o.start_frame == beat.start_frame]
+
+
+def text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name: str) -> list[Path]:
+    pngs = []
+    for i, (text, style) in enumerate(texts):
+        png = scratch / f"{name}_text_{i}.png"
+        render_text_overlay(text, plan.width, plan.height, png, "cta" if style == "cta" else "caption")
+        pngs.append(png)
+    return pngs
+
+
+def music_fades(plan: Plan) -> tuple[float, float]:
+    """The music's fade-in and fade-out in seconds (the fade-out at most a quarter of the video)."""
+    return MUSIC_FADE_IN_S, min(MUSIC_FADE_OUT_S, plan.duration_s / 4)
