@@ -53,16 +53,26 @@ def test_estimate_of_a_replicate_plan_per_stage_model_and_calls():
     plan = plan_spec(spec(backend="replicate", beats=BEATS), 5.0)
     found = estimate_plan(plan, prices={})
     rows = [(line.stage, line.model, line.calls, line.usd) for line in found.lines]
+    # Each line is the registry's price of the stage's default model, times its calls: 2 images, 3 chunks
+    # (billed for the model's whole clip), one music bed of the video's 15 s.
+    image, video, music = (REGISTRY[DEFAULTS[stage]] for stage in ("image", "video", "music"))
+    per_call = {
+        "storyboard": call_cost(image.price, 0),
+        "chunks": call_cost(video.price, video.billed_seconds),
+        "music": call_cost(music.price, music_seconds(15)),
+    }
+    expected = {"storyboard": 2 * per_call["storyboard"], "chunks": 3 * per_call["chunks"], "music": per_call["music"]}
     assert rows == [
-        ("storyboard", DEFAULTS["image"], 2, Decimal("0.006")),
-        ("chunks", DEFAULTS["video"], 3, Decimal("0.15")),
-        ("music", DEFAULTS["music"], 1, Decimal("0.0315")),
+        ("storyboard", DEFAULTS["image"], 2, expected["storyboard"]),
+        ("chunks", DEFAULTS["video"], 3, expected["chunks"]),
+        ("music", DEFAULTS["music"], 1, expected["music"]),
     ]
-    assert found.total == Decimal("0.1875") and found.calls == 6
-    assert found.by_stage() == {"storyboard": Decimal("0.006"), "chunks": Decimal("0.15"), "music": Decimal("0.0315")}
+    assert found.total == sum(expected.values()) and found.calls == 6
+    assert found.by_stage() == expected
     table = found.table()
-    assert "chunks      wan-video/wan-2.2-i2v-fast                   3        $0.05        $0.15" in table
-    assert table.splitlines()[4].split()[-1] == "$0.1875"
+    [chunks_line] = [line.split() for line in table.splitlines() if line.startswith("chunks ")]
+    assert chunks_line == ["chunks", DEFAULTS["video"], "3", usd(per_call["chunks"]), usd(expected["chunks"])]
+    assert table.splitlines()[4].split()[-1] == usd(found.total)
 
 
 def test_per_second_video_models_are_billed_for_their_whole_clip():
