@@ -16,6 +16,7 @@ from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import VidgenResource
 from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -79,6 +80,18 @@ def plan_table(plan: Plan) -> str:
     )
 
 
+def references_table(plan: Plan) -> str:
+    """The spec's reference images as stored, and the beats that show each."""
+    if not plan.references:
+        return "none"
+    rows = [
+        [r.name, r.file, f"{r.width}x{r.height}", "yes" if r.has_alpha else "no", r.sha256[:12], r.describe or "",
+         ", ".join(b.pair_key for b in plan.beats if r.name in b.uses) or "none"]
+        for r in plan.references
+    ]  # fmt: skip
+    return _md_table(["reference", "file", "size", "alpha", "sha256", "describe", "beats"], rows)
+
+
 def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
     """Fail before anything is paid when the spec's budget is below the estimate."""
     refusal = budget_refusal(budget_usd, found)
@@ -106,9 +119,10 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
             _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds)))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
+        plan = with_references(plan, stored_references(store, spec))
         found = estimate_plan(plan)
         _refuse_over_budget(spec.budget_usd, found)
-    except (SpecError, BackendUnavailable, UnknownModel) as exc:
+    except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
         raise dg.Failure(str(exc)) from None
     for warning in plan.warnings:
         context.log.warning(f"{video_id}: {warning}")
@@ -134,6 +148,7 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
             "warnings": len(plan.warnings),
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
+            "references": dg.MetadataValue.md(references_table(plan)),
             "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
             "path": _uri(store, video_id, layout.PLAN),
         },
