@@ -83,7 +83,8 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     fp = fingerprint(
         "storyboard", backend_identity(backend), plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
-        *([[reference_identity(plan, b) for b in plan.beats]] if plan.references else []),
+        *([[reference_identity(plan, b) for b in plan.beats], getattr(backend, "reference_identity", "")]
+          if plan.references else []),
     )  # fmt: skip
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp)

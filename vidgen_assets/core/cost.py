@@ -20,6 +20,8 @@ PriceUnit = Literal["run", "second"]
 STAGES = ("planner", "storyboard", "chunks", "music")
 """Cost stages, in render order (`storyboard`, `chunks`, `music` are the final video's `cost_by_stage`)."""
 KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "music": "music"}
+REFERENCE_STORYBOARD = "storyboard+references"
+"""Not a stage: the storyboard model of beats that use references (their calls are `storyboard` calls)."""
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -138,7 +140,8 @@ def estimate(
     """The calls a render of `plan` makes per stage and what they cost.
 
     `models` maps a stage (`planner`, `storyboard`, `chunks`, `music`) to its model; a stage without a
-    model is free. One image per beat, one clip per chunk, one music call when the spec has music, and
+    model is free. With a `REFERENCE_STORYBOARD` model, the images of beats that use references are
+    counted at that model's price. One image per beat, one clip per chunk, one music call when the spec has music, and
     `planner_calls` LLM calls.
     """
     calls = {
@@ -154,7 +157,14 @@ def estimate(
             continue
         used = models.get(stage, StageModel(model=f"{backend}-{stage}"))
         per_call = seconds.get(stage, used.seconds_per_call)
-        lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
+        count = calls[stage]
+        refs = models.get(REFERENCE_STORYBOARD) if stage == "storyboard" else None
+        with_refs = sum(1 for beat in plan.beats if beat.uses) if refs is not None else 0
+        if refs is not None and with_refs:
+            count -= with_refs
+            lines.append(EstimateLine(stage, refs.model, with_refs, call_cost(refs.price, per_call), refs.price))
+        if count:
+            lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, per_call), used.price))
     return Estimate(video_id=plan.video_id, backend=backend, lines=tuple(lines), notes=notes)
 
 

@@ -92,6 +92,14 @@ def references_table(plan: Plan) -> str:
     return _md_table(["reference", "file", "size", "alpha", "sha256", "describe", "beats"], rows)
 
 
+def stage_model_ids(found: Estimate) -> dict[str, str]:
+    """Each stage's model(s): the storyboard has two when some beats use references."""
+    out: dict[str, list[str]] = {}
+    for line in found.lines:
+        out.setdefault(line.stage, []).append(line.model)
+    return {stage: ", ".join(dict.fromkeys(models)) for stage, models in out.items()}
+
+
 def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
     """Fail before anything is paid when the spec's budget is below the estimate."""
     refusal = budget_refusal(budget_usd, found)
@@ -141,7 +149,7 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
             "size": f"{plan.width}x{plan.height}",
             "fps": plan.fps,
             "backend": spec.backend,
-            "models": dg.MetadataValue.json({line.stage: line.model for line in found.lines}),
+            "models": dg.MetadataValue.json(stage_model_ids(found)),
             "estimate_usd": dg.MetadataValue.float(as_float(found.total)),
             "estimate": dg.MetadataValue.md(f"```\n{found.table()}\n```"),
             "planner": plan.planner,
