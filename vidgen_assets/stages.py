@@ -8,11 +8,14 @@ The Dagster assets in `defs/` call these and attach metadata; the stages know no
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
@@ -25,7 +28,7 @@ from vidgen_assets.core.generation import (
     VideoRequest,
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import commands, ops, probe
+from vidgen_assets.media import commands, ops, preview, probe
 from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
 from vidgen_assets.references import beat_reference_paths
@@ -139,6 +142,23 @@ def beat_references(plan: Plan, beat: PlannedBeat, store: ArtifactStore) -> tupl
         ReferenceImage(name=ref.name, path=str(path), sha256=ref.sha256, describe=ref.describe)
         for ref, path in beat_reference_paths(plan, beat.uses if plan.references else (), store)
     )
+
+
+def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: ArtifactStore) -> bytes:
+    """The storyboard contact sheet as PNG bytes: the references, then each beat captioned with its uses."""
+    beats = []
+    for beat, path in zip(plan.beats, images, strict=True):
+        with Image.open(path) as image:
+            caption = f"{beat.index + 1:02d} {beat.name}" + (f" · uses {', '.join(beat.uses)}" if beat.uses else "")
+            beats.append((image.copy(), caption))
+    refs = []
+    for ref, path in beat_reference_paths(plan, [r.name for r in plan.references], store):
+        with Image.open(path) as image:
+            used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
+            refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
+    buffer = io.BytesIO()
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:

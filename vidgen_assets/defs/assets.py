@@ -170,21 +170,24 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
     store = vidgen.store()
     backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
-    return dg.Output(
-        out,
-        data_version=_version(out),
-        metadata={
-            **_common(out),
-            "images": len(out.files),
-            "beats": len(video_spec.beats),
-            "folder": _uri(store, video_spec.video_id, "storyboard"),
-            "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
-                )
-            ),
-        },
-    )
+    images = [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats]
+    meta: dict[str, Any] = {
+        **_common(out),
+        "images": len(out.files),
+        "beats": len(video_spec.beats),
+        "folder": _uri(store, video_spec.video_id, "storyboard"),
+    }
+    try:  # a preview never fails the render
+        sheet = stages.storyboard_contact_sheet(video_spec, images, store)
+        store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
+        meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
+        meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
+    except (OSError, ValueError) as exc:
+        context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
+        meta["preview"] = dg.MetadataValue.md(preview.sheet_markdown(images, "storyboard"))
+    if video_spec.references:
+        meta["references"] = dg.MetadataValue.md(references_table(video_spec))
+    return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
 @dg.asset(
