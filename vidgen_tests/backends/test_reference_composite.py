@@ -161,3 +161,32 @@ def test_changing_the_photo_changes_the_storyboard_fingerprint_and_nothing_else_
     opaque_reference(folder / "refs" / "bottle.png")
     third = board("c")
     assert not third.endswith("+cached") and third != first
+
+
+def test_a_pan_carries_the_reference_even_when_the_store_moved_since_the_storyboard(tmp_path):
+    """A pan draws the card again wider, references included: from where this process finds them."""
+    import shutil
+
+    folder = tmp_path / "specs"
+    (folder / "refs").mkdir(parents=True)
+    cut_out_reference(folder / "refs" / "bottle.png")
+    spec = read_spec_text(SPEC.replace("camera: push_in", "camera: pan_right"), "ad.yaml")
+    store = LocalStore(tmp_path / "data")
+    store_references(store, "ad", read_local_references(spec, folder / "ad.yaml"))
+    plan = with_references(plan_spec(spec, 5.0), stored_references(store, spec))
+    backend = AnimaticBackend()
+    (tmp_path / "sb").mkdir()
+    board = stages.storyboard(plan, backend, store, tmp_path / "sb")
+    image = board.path(layout.storyboard_image(0))
+    shutil.move(tmp_path / "data", tmp_path / "elsewhere")  # the storyboard's reference paths are gone
+    moved = LocalStore(tmp_path / "elsewhere")
+    (tmp_path / "p0").mkdir()
+    pair = stages.chunk_pair(plan, plan.beats[0], image, backend, moved, tmp_path / "p0")
+    clip = pair.path(layout.chunk_video(0))
+    first, last = probe.read_frames(clip, [0, plan.beats[0].chunks[0].frames - 1])
+    centres = []
+    for frame in (first, last):
+        xs = np.nonzero(near(frame, GREEN, 60))[1]
+        assert len(xs) > 2000
+        centres.append(xs.mean())
+    assert centres[1] < centres[0] - 10  # the camera pans right: the bottle moves left in the frame
