@@ -149,6 +149,8 @@ REGISTRY: dict[str, ReplicateModel] = {
             _price("0.039", "run", MODEL_PAGE.format(id="google/nano-banana") + ", per output image", "2025-09"),
             seed_key=None, aspect_key="aspect_ratio", defaults={"output_format": "png"}, output="png",
             input_images_key="image_input", input_images_list=True, max_input_images=3,
+            confirmed=SCHEMA_PAGE.format(id="google/nano-banana") + " (version f0a9d34b): prompt, image_input "
+            "(array), output_format; aspect_ratio (with match_input_image) per a stored copy of its schema",
             unconfirmed="price ($0.039/image) and the number of input images it uses well (3) not re-checked "
             "from here; input names confirmed on the model's API page",
         ),
@@ -158,6 +160,8 @@ REGISTRY: dict[str, ReplicateModel] = {
                    "2025-07"),
             aspect_key="aspect_ratio", defaults={"output_format": "png", "safety_tolerance": 2}, output="png",
             input_images_key="input_image", input_images_list=False, max_input_images=1,
+            confirmed=SCHEMA_PAGE.format(id="black-forest-labs/flux-kontext-pro") + " (version 0a138193): prompt, "
+            "input_image (string), aspect_ratio, seed, output_format, safety_tolerance (2 at most with an image)",
             unconfirmed="price ($0.04/image) not re-checked from here; one input image (input_image), "
             "safety_tolerance at most 2 with an input image, per the model's API page",
         ),
@@ -167,6 +171,8 @@ REGISTRY: dict[str, ReplicateModel] = {
             seed_key=None, aspect_key="aspect_ratio",
             defaults={"size": "1K", "sequential_image_generation": "disabled", "max_images": 1}, output="png",
             input_images_key="image_input", input_images_list=True, max_input_images=10,
+            confirmed=SCHEMA_PAGE.format(id="bytedance/seedream-4") + " (version e6cff243): prompt, image_input "
+            "(array, 1-10), size, aspect_ratio, sequential_image_generation, max_images; output a list of URLs",
             unconfirmed="price ($0.03/image, at 2K; 1K may be billed differently) and its output format (JPEG "
             "or PNG) not re-checked from here; image_input takes 1-10 images per the model's API page",
         ),
