@@ -7,9 +7,12 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
+
+if TYPE_CHECKING:
+    from dagster_aws.s3 import S3Resource
 
 DATA_ENV = "VIDGEN_DATA"
 STORAGE_ENV = "VIDGEN_STORAGE"
@@ -91,14 +94,15 @@ class Settings:
             stitch=cast(StitchMode, stitch),
         )
 
-    def store(self) -> ArtifactStore:
-        """The artifact store these settings name: the one place that chooses local or S3."""
+    def store(self, s3: S3Resource | None = None) -> ArtifactStore:
+        """The artifact store these settings name: the one place that chooses local or S3 (an S3 store's
+        client comes from `s3`, dagster-aws's resource, by default one with the environment's AWS settings)."""
         if self.storage == "s3":
             from vidgen_assets.storage.s3 import S3Store
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache")
+            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
         return LocalStore(self.data_dir)
 
     @property

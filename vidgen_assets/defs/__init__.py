@@ -20,9 +20,10 @@ from vidgen_assets.settings import Settings  # noqa: E402
 
 
 def build_resources(settings: Settings) -> dict[str, object]:
-    """The resources for these settings: the one place that wires storage and backends."""
+    """The resources for these settings: the one place that wires storage and backends. `s3` is
+    dagster-aws's S3 resource (the S3 client of the artifact store and of an `s3://` spec folder)."""
     vidgen = VidgenResource.from_settings(settings)
-    return {"vidgen": vidgen, "artifacts": ArtifactIOManager(vidgen=vidgen)}
+    return {"vidgen": vidgen, "s3": vidgen.s3, "artifacts": ArtifactIOManager(vidgen=vidgen)}
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from vidgen_assets.backends import get_backend
 from vidgen_assets.backends.base import Backend
@@ -16,12 +17,15 @@ from vidgen_assets.defs.partitions import split_pair_key
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
+from vidgen_assets.storage.s3 import default_s3
 from vidgen_assets.storage.store import ArtifactStore
 
 
 class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where artifacts live and how chunks are laid out; gives the store, backends and scratch dirs."""
+    """Where artifacts live and how chunks are laid out; gives the store, backends and scratch dirs.
+    With S3 storage (or an `s3://` spec folder) the client comes from `s3`, dagster-aws's resource."""
 
+    s3: S3Resource
     data_dir: str
     chunk_seconds: float = 5.0
     storage: str = "local"
@@ -32,8 +36,9 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     stitch: str = "copy"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> VidgenResource:
+    def from_settings(cls, settings: Settings, s3: S3Resource | None = None) -> VidgenResource:
         return cls(
+            s3=s3 or default_s3(),
             data_dir=str(settings.data_dir),
             chunk_seconds=settings.chunk_seconds,
             storage=settings.storage,
@@ -58,7 +63,7 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         )
 
     def store(self) -> ArtifactStore:
-        return self.settings.store()
+        return self.settings.store(s3=self.s3)
 
     def backend(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
         """The backend a spec names, with its `models:` overrides; a model backend caches in the store."""

@@ -21,10 +21,9 @@ SPEC = (
 
 
 def tick(sensor, instance, settings, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"vidgen": VidgenResource.from_settings(settings)}
-    )
-    result = sensor(context)
+    resources = {"vidgen": VidgenResource.from_settings(settings)}
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
@@ -160,3 +159,27 @@ def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     # Re-materializing one pair by hand brings stitching and the final video along.
     pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
     assert requested(tick(pair_driver, instance, settings)) == [("assemble_video", "driven")]
+
+
+def test_an_s3_spec_folder_and_s3_artifacts_go_through_the_dagster_s3_resource(tmp_path, instance, s3, monkeypatch):
+    from dagster_aws.s3 import S3Resource
+
+    from vidgen_tests.conftest import free_port
+
+    client = s3.client()
+    client.put_object(Bucket=s3.bucket, Key="inbox/promo.yaml", Body=SPEC.format(prompt="from s3").encode())
+    client.put_object(Bucket=s3.bucket, Key="inbox/old/ignored.yaml", Body=b"prompt: in a sub-folder\n")
+    # The environment's endpoint leads nowhere: everything must come through the resource's config.
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    settings = Settings(
+        data_dir=tmp_path / "unused", storage="s3", s3_bucket=s3.bucket, s3_prefix="art",
+        spec_dir=f"s3://{s3.bucket}/inbox/", work_dir=tmp_path / "work",
+    )  # fmt: skip
+    vidgen = VidgenResource.from_settings(settings, s3=S3Resource(endpoint_url=s3.endpoint, max_attempts=1))
+    with dg.build_sensor_context(instance=instance, resources={"vidgen": vidgen}) as context:
+        result = spec_files(context)
+    assert isinstance(result, dg.SensorResult)
+    assert requested(result) == [("prepare_video", "promo")]
+    stored = client.get_object(Bucket=s3.bucket, Key="art/videos/promo/spec.source.yaml")["Body"].read()
+    assert stored.decode() == SPEC.format(prompt="from s3")
+    assert not (tmp_path / "unused").exists()
