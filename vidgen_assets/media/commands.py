@@ -523,3 +523,30 @@ def compare(reference: Path, candidate: Path) -> list[str]:
     ssim = ffmpeg.filter([ref[0], cand[0]], "ssim")
     psnr = ffmpeg.filter([ref[1], cand[1]], "psnr")
     return _args(ffmpeg.output(ssim, psnr, "-", format="null"))
+
+
+# --- the animatic's camera moves -------------------------------------------------------------------
+# A chunk is made from one still (its card), looped: ffmpeg's filters make every frame, nothing is drawn
+# frame by frame in Python. The chunk is an intermediate (the pieces are encoded from it at final
+# quality), so it is encoded near-losslessly with the cheapest preset.
+MOTION_PRESET = "ultrafast"
+
+
+def still_motion(
+    out: Path,
+    width: int,
+    height: int,
+    fps: int,
+    frames: int,
+    filters: Sequence[tuple[str, dict[str, str | int]]],
+    crf: int = CHUNK_CRF,
+) -> list[str]:
+    """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
+    standard input, looped, through `filters` (a camera move: (name, options) pairs), encoded as an
+    H.264 MP4 chunk."""
+    still = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
+    video = still.video.filter("format", "yuv420p").filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
+    for name, kwargs in filters:
+        video = video.filter(name, **kwargs)
+    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **MP4}
+    return _args(video.output(str(out), **options))

@@ -65,7 +65,7 @@ def test_settings_choose_s3_in_one_place(s3: S3Server, tmp_path: Path):
     assert isinstance(store, S3Store) and (store.bucket, store.prefix) == (s3.bucket, "p")
     with pytest.raises(SettingsError, match="VIDGEN_S3_BUCKET"):
         Settings.from_env({"VIDGEN_STORAGE": "s3"})
-    with pytest.raises(SettingsError, match="use 'local' or 's3'"):
+    with pytest.raises(SettingsError, match="VIDGEN_STORAGE='ftp': Input should be 'local' or 's3'"):
         Settings.from_env({"VIDGEN_STORAGE": "ftp"})
 
 
@@ -112,6 +112,8 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
 def test_the_client_comes_from_the_dagster_s3_resource(s3: S3Server, tmp_path: Path, monkeypatch):
     from dagster_aws.s3 import S3Resource
 
+    import dagster as dg
+
     from vidgen_assets.defs import build_resources
 
     # The resource's own config wins over the environment...
@@ -123,7 +125,11 @@ def test_the_client_comes_from_the_dagster_s3_resource(s3: S3Server, tmp_path: P
     with pytest.raises(StoreError, match=r"cannot reach the S3 endpoint http://127\.0\.0\.1:"):
         S3Store(s3.bucket, cache_dir=tmp_path).check()
     # In Dagster, the store's client is the `s3` resource's (one object, shown in the UI as `s3`).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
     settings = Settings(data_dir=tmp_path, storage="s3", s3_bucket=s3.bucket)
     resources = build_resources(settings)
     assert isinstance(resources["s3"], S3Resource)
-    assert resources["vidgen"].s3 is resources["s3"]  # type: ignore[attr-defined]
+    with dg.build_resources(resources) as ready:
+        assert ready.vidgen.s3 is resources["s3"]
+        ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")
+    assert "videos/w/spec.json" in s3.keys()
