@@ -34,6 +34,8 @@ class Inputs:
     stitch: StitchMode
     images: Mapping[int, str]
     wanted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    reference_backend: str = ""
+    """How the backend draws reference images (its `reference_identity`), when the plan has any."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class Stage:
     after: tuple[str, ...] = ()
     started_by_registration: bool = False
     """Run when a spec is registered (the `spec_files` sensor, `vidgen render`), never as a next step."""
+    catch_up_job: str | None = None
+    """For a stage started by registration: the job that makes it when it is stale and nothing of the
+    video is running (a plan made on its own, from the UI, gets its storyboard this way)."""
+    catch_up_assets: tuple[str, ...] = ()
     stored_by: str | None = None
     """The asset whose manifest says what is stored (its fingerprint); default the last of `assets`."""
 
@@ -79,6 +85,8 @@ class VideoFacts:
 
     video_id: str
     outputs: Mapping[str, Mapping[str, Output]]
+    busy: bool = False
+    """A run that may still plan the video (or draw its storyboard) is in progress."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,8 @@ def pair_partition(pair: str, video_id: str) -> str:
 
 def next_steps(facts: VideoFacts, stages: Sequence[Stage] | None = None) -> list[Step]:
     """The runs that bring a video up to date, in stage order: every stale unit of every stage whose
-    `after` stages are all current. Empty when the video is current (or waits for registration)."""
+    `after` stages are all current. A stage started by registration is left to it, unless it is stale
+    with nothing of the video running: then its catch-up job makes it. Empty when the video is current."""
     steps: list[Step] = []
     current: dict[str, bool] = {}
     for stage in STAGES if stages is None else stages:
@@ -115,11 +124,16 @@ def next_steps(facts: VideoFacts, stages: Sequence[Stage] | None = None) -> list
             continue
         stale = {unit: out for unit, out in outputs.items() if not out.current}
         current[stage.name] = not stale
-        if stage.started_by_registration or not all(current.get(dep, False) for dep in stage.after):
+        if not all(current.get(dep, False) for dep in stage.after):
             continue
+        job = stage.job
+        if stage.started_by_registration:
+            if stage.catch_up_job is None or facts.busy:
+                continue
+            job = stage.catch_up_job
         for unit, out in sorted(stale.items()):
             key = pair_partition(unit, facts.video_id) if stage.per == "pair" else facts.video_id
-            steps.append(Step(stage.name, stage.job, facts.video_id, unit, key, out.wanted))
+            steps.append(Step(stage.name, job, facts.video_id, unit, key, out.wanted))
     return steps
 
 
@@ -129,9 +143,8 @@ def wanted_fingerprints(inputs: Inputs, stages: Sequence[Stage] | None = None) -
     wanted: dict[str, dict[str, str]] = {}
     for stage in STAGES if stages is None else stages:
         try:
-            wanted[stage.name] = dict(
-                stage.wanted(Inputs(inputs.plan, inputs.backend, inputs.stitch, inputs.images, wanted))
-            )
+            given = Inputs(inputs.plan, inputs.backend, inputs.stitch, inputs.images, wanted, inputs.reference_backend)
+            wanted[stage.name] = dict(stage.wanted(given))
         except KeyError:
             continue  # what it depends on is not made yet (a storyboard image, an earlier stage)
     return wanted
@@ -143,7 +156,7 @@ def wanted_fingerprints(inputs: Inputs, stages: Sequence[Stage] | None = None) -
 def _storyboard(inputs: Inputs) -> dict[str, str]:
     from vidgen_assets import stages
 
-    return {inputs.plan.video_id: stages.storyboard_fingerprint(inputs.plan, inputs.backend)}
+    return {inputs.plan.video_id: stages.storyboard_fingerprint(inputs.plan, inputs.backend, inputs.reference_backend)}
 
 
 def _pairs(inputs: Inputs) -> dict[str, str]:
@@ -177,6 +190,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "prepare", "prepare_video", "video", ("video_spec", "storyboard"),
         "Plan a registered video and draw its storyboard.", _storyboard, started_by_registration=True,
+        catch_up_job="draw_storyboard", catch_up_assets=("storyboard",),
     ),
     Stage(
         "pairs", "chunk_pairs", "pair", ("chunk_pair",),

@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -30,11 +30,13 @@ import dagster as dg
 
 from vidgen_assets import processes
 from vidgen_assets.backends import get_backend
+from vidgen_assets.backends.models import spec_models
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
 from vidgen_assets.defs.state import video_facts
 from vidgen_assets.pipeline import STAGE_BY_NAME, STAGES, Step, next_steps
+from vidgen_assets.references import LoadedReference, store_references
 from vidgen_assets.settings import Settings
 from vidgen_assets.stages import backend_identity
 from vidgen_assets.storage import layout
@@ -180,6 +182,7 @@ def _warm(settings: Settings, home: str) -> None:
     runner's: nothing in it reads the environment)."""
     global _worker
     if _worker is None:
+        settings.export_aws()
         _worker = (build_definitions(settings), instance_at(Path(home)))
 
 
@@ -285,8 +288,9 @@ class Runner:
                 self._pool.submit(_warm, self.settings, str(self.home))
         return self._pool
 
-    def register(self, spec: Spec, source_text: str) -> None:
-        """Save the spec as written and add its `videos` partition."""
+    def register(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> None:
+        """Save the spec as written and its reference images, and add its `videos` partition."""
+        store_references(self.store, spec.id, references)
         key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         data = source_text.encode("utf-8")
         if not self.store.exists(key) or self.store.get_bytes(key) != data:
@@ -298,22 +302,24 @@ class Runner:
         tags = processes.run_tags(self.session)
         _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
-    def render(self, spec: Spec, source_text: str) -> RenderReport:
-        """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
+    def render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> RenderReport:
+        """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair).
+
+        `references`: the spec's reference images, read and checked (`references.read_local_references`)."""
         try:
             with video_lock(self.store, spec.id, "vidgen render"):
-                return self._render(spec, source_text)
+                return self._render(spec, source_text, references)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
             if not self.keep_workers:
                 self.close()
 
-    def _render(self, spec: Spec, source_text: str) -> RenderReport:
+    def _render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference]) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
         stages: dict[str, float] = {}
-        self.register(spec, source_text)
+        self.register(spec, source_text, references)
         pool = self._workers(
             pair_workers(self.settings, spec.backend, len(spec.beats) if spec.beats is not None else None)
         )
@@ -328,9 +334,12 @@ class Runner:
         if plan is None:
             raise RenderFailed(f"video {video_id!r}: prepare_video stored no plan")
 
-        identity = backend_identity(get_backend(plan.spec.backend, self.settings, plan.spec.models))
+        backend = get_backend(plan.spec.backend, self.settings, spec_models(plan.spec))
+        identity, drawn_as = backend_identity(backend), str(getattr(backend, "reference_identity", ""))
         ran: set[str] = set()
-        while steps := next_steps(video_facts(self.instance, self.store, plan, identity, self.settings.stitch)):
+        while steps := next_steps(
+            video_facts(self.instance, self.store, plan, identity, self.settings.stitch, drawn_as)
+        ):
             again = [step for step in steps if step.run_key in ran]
             if again:
                 raise RenderFailed(

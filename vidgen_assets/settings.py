@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
+
+if TYPE_CHECKING:
+    from dagster_aws.s3 import S3Resource
 
 DATA_ENV = "VIDGEN_DATA"
 STORAGE_ENV = "VIDGEN_STORAGE"
@@ -191,31 +195,32 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, None)) from None
 
-    def store(self) -> ArtifactStore:
-        """The artifact store these settings name: the one place that chooses local or S3."""
+    def store(self, s3: S3Resource | None = None) -> ArtifactStore:
+        """The artifact store these settings name: the one place that chooses local or S3 (an S3 store's
+        client comes from `s3`, dagster-aws's resource, by default one with the environment's AWS settings)."""
         if self.storage == "s3":
             from vidgen_assets.storage.s3 import S3Store
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(
-                self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", client=self.s3_client()
-            )
+            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
         return LocalStore(self.data_dir)
 
-    def s3_client(self) -> Any:
-        """A boto3 S3 client for these settings' endpoint, credentials and region (boto3's own defaults,
-        profiles and instance roles, for what they leave unset)."""
-        import boto3
-
-        from vidgen_assets.storage.s3 import CLIENT_CONFIG
-
+    def export_aws(self) -> None:
+        """Put these settings' AWS variables into this process's environment, where boto3 (dagster-aws's
+        S3 client) reads them: for a CLI pair worker, forked from a fork server whose environment may be
+        older than the CLI's."""
         secret = self.aws_secret_access_key.get_secret_value() if self.aws_secret_access_key else None
-        session = boto3.session.Session(profile_name=self.aws_profile, region_name=self.aws_region)
-        return session.client(
-            "s3", config=CLIENT_CONFIG, endpoint_url=self.aws_endpoint_url,
-            aws_access_key_id=self.aws_access_key_id, aws_secret_access_key=secret,
-        )  # fmt: skip
+        values = {
+            "AWS_ENDPOINT_URL": self.aws_endpoint_url, "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "AWS_REGION": self.aws_region, "AWS_DEFAULT_REGION": self.aws_region, "AWS_PROFILE": self.aws_profile,
+        }  # fmt: skip
+        for name, value in values.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
     @property
     def work_root(self) -> Path:

@@ -10,6 +10,7 @@ compares with what is stored.
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -17,11 +18,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    VideoRequest,
+)  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import ops, probe
+from vidgen_assets.media import ops, preview, probe
+from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades
 from vidgen_assets.stitching import copy as stitch_copy
@@ -67,43 +78,46 @@ def _cached(store: ArtifactStore, video_id: str, manifest: str, fp: str, scratch
     return found
 
 
-def _image_request(plan: Plan, beat: PlannedBeat) -> ImageRequest:
+def _image_request(plan: Plan, beat: PlannedBeat, references: tuple[ReferenceImage, ...] = ()) -> ImageRequest:
     spec = plan.spec
     return ImageRequest(
         video_id=plan.video_id, beat_index=beat.index, beat_count=len(plan.beats), beat_name=beat.name,
         prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
         end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
-        aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
+        aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index, references=references,
     )  # fmt: skip
 
 
-def storyboard_fingerprint(plan: Plan, identity: str) -> str:
-    """What the whole storyboard depends on (`identity`: the backend's, see `backend_identity`)."""
+def storyboard_fingerprint(plan: Plan, identity: str, reference_backend: str = "") -> str:
+    """What the whole storyboard depends on (`identity`: the backend's, see `backend_identity`;
+    `reference_backend`: how it draws references, its `reference_identity`)."""
     spec = plan.spec
     return fingerprint(
         "storyboard", identity, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
+        *([[reference_identity(plan, b) for b in plan.beats], reference_backend] if plan.references else []),
     )  # fmt: skip
 
 
-def image_fingerprint(plan: Plan, beat: PlannedBeat, identity: str) -> str:
-    """What one storyboard image depends on: exactly the request its backend is given."""
-    request = asdict(_image_request(plan, beat))
-    request["references"] = [(r["name"], r["sha256"], r["describe"]) for r in request["references"]]  # not paths
-    return fingerprint("storyboard-image", identity, request)
+def image_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, reference_backend: str = "") -> str:
+    """What one storyboard image depends on: the request its backend is given (its references by name,
+    bytes and words, not where they are)."""
+    refs = [reference_identity(plan, beat), reference_backend] if beat.uses and plan.references else []
+    return fingerprint("storyboard-image", identity, asdict(_image_request(plan, beat)), *refs)
 
 
 def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
     """One storyboard image per beat, in beat order. An image whose request is unchanged since the
     stored storyboard was made is kept as it is: an edit of one beat makes only that beat's image."""
     identity = backend_identity(backend)
-    fp = storyboard_fingerprint(plan, identity)
+    reference_backend = str(getattr(backend, "reference_identity", ""))
+    fp = storyboard_fingerprint(plan, identity, reference_backend)
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     before = read_manifest(store, plan.video_id, manifest) or {}
-    previous = before.get("images")
+    previous = before.get("image_fingerprints")
     kept: dict[str, Any] = previous if isinstance(previous, dict) else {}
     files: dict[str, Path] = {}
     reused: set[str] = set()
@@ -111,7 +125,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
 
     def make(beat: PlannedBeat) -> dict[str, Any]:
         relative = layout.storyboard_image(beat.index)
-        image_fp = image_fingerprint(plan, beat, identity)
+        image_fp = image_fingerprint(plan, beat, identity, reference_backend)
         old = kept.get(relative)
         key = layout.video_key(plan.video_id, relative)
         if isinstance(old, dict) and old.get("fingerprint") == image_fp and store.exists(key):
@@ -121,7 +135,10 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
             generation = dict(old.get("generation") or {})
             return {**generation, "cost_usd": 0.0, "cache_hit": True, "kept": True, "beat": beat.index}
         out = scratch / Path(relative).name
-        record = _generation_record(backend.image(_image_request(plan, beat), out), beat=beat.index)
+        request = _image_request(plan, beat, beat_references(plan, beat, store))
+        record = _generation_record(backend.image(request, out), beat=beat.index)
+        if request.references:
+            record["references"] = {r.name: r.sha256 for r in request.references}
         files[relative] = out
         images[relative] = {"fingerprint": image_fp, "sha256": digest_bytes(out.read_bytes())}
         return record
@@ -139,7 +156,8 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     record = {
         "fingerprint": fp,
         "backend": backend.name,
-        "images": dict(sorted(images.items())),
+        "images": len(files),
+        "image_fingerprints": dict(sorted(images.items())),
         "kept": sorted(reused),
         "beats": len(plan.beats),
         "cost_usd": _cost(generations),
@@ -151,7 +169,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
 
 def image_digests(storyboard_record: dict[str, Any]) -> dict[int, str]:
     """The sha256 of each storyboard image, by beat index, as the storyboard's record lists them."""
-    images = storyboard_record.get("images")
+    images = storyboard_record.get("image_fingerprints")
     if not isinstance(images, dict):
         return {}
     out = {}
@@ -161,6 +179,36 @@ def image_digests(storyboard_record: dict[str, Any]) -> dict[int, str]:
     return out
 
 
+def reference_identity(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str, str | None]]:
+    """What a beat's outputs depend on of its references: name, sha256 and words (not where they are)."""
+    return [(r.name, r.sha256, r.describe) for name in beat.uses if (r := plan.reference(name)) is not None]
+
+
+def beat_references(plan: Plan, beat: PlannedBeat, store: ArtifactStore) -> tuple[ReferenceImage, ...]:
+    """The reference images a beat shows, as local files (an S3 store's are downloaded once)."""
+    return tuple(
+        ReferenceImage(name=ref.name, path=str(path), sha256=ref.sha256, describe=ref.describe)
+        for ref, path in beat_reference_paths(plan, beat.uses if plan.references else (), store)
+    )
+
+
+def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: ArtifactStore) -> bytes:
+    """The storyboard contact sheet as PNG bytes: the references, then each beat captioned with its uses."""
+    beats = []
+    for beat, path in zip(plan.beats, images, strict=True):
+        with Image.open(path) as image:
+            caption = f"{beat.index + 1:02d} {beat.name}" + (f" · uses {', '.join(beat.uses)}" if beat.uses else "")
+            beats.append((image.copy(), caption))
+    refs = []
+    for ref, path in beat_reference_paths(plan, [r.name for r in plan.references], store):
+        with Image.open(path) as image:
+            used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
+            refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
+    buffer = io.BytesIO()
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
 def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
     """What a chunk pair depends on: its beat, the backend, the frame, the seed, its storyboard image's
     bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
@@ -168,6 +216,7 @@ def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256:
     return fingerprint(
         "chunk_pair", identity, plan.width, plan.height, plan.fps, plan.spec.seed,
         beat.model_dump(), image_sha256, piece,
+        *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
 
 
@@ -193,6 +242,7 @@ def chunk_pair(
     files: dict[str, Path] = {}
     chunks = []
     source = storyboard_image
+    references = beat_references(plan, beat, store)
     for chunk in beat.chunks:
         video_rel = layout.chunk_video(chunk.index)
         last_rel = layout.chunk_last_frame(chunk.index)
@@ -201,7 +251,7 @@ def chunk_pair(
             video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
             prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
             motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
-            clip_frames=beat.clip_frames, storyboard_image=storyboard_image,
+            clip_frames=beat.clip_frames, storyboard_image=storyboard_image, reference_images=references,
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)

@@ -28,7 +28,9 @@ def plan_for(pairs: int, middle: str | None = None):
     return build_plan(read_spec_text(text, "v"), 5)
 
 
-def drive(plan, stored: dict[str, dict[str, str]], prepared: bool = True, stages=STAGES) -> list[list[str]]:
+def drive(
+    plan, stored: dict[str, dict[str, str]], prepared: bool = True, stages=STAGES, busy: bool = False
+) -> list[list[str]]:
     """Run the pipeline as a driver does: ask for the next steps, 'run' them (store what they make),
     until none; returns each batch as `stage:unit`."""
     images = {beat.index: f"sha-{beat.index}-{beat.prompt}" for beat in plan.beats}
@@ -40,7 +42,7 @@ def drive(plan, stored: dict[str, dict[str, str]], prepared: bool = True, stages
                     for unit, fp in units.items()}
             for stage, units in wanted.items()
         }  # fmt: skip
-        steps = next_steps(VideoFacts("v", outputs), stages)
+        steps = next_steps(VideoFacts("v", outputs, busy=busy), stages)
         if not steps:
             return batches
         batches.append([f"{s.stage}:{s.unit}" for s in steps])
@@ -52,7 +54,8 @@ def drive(plan, stored: dict[str, dict[str, str]], prepared: bool = True, stages
 def test_a_whole_video_prepared_then_pairs_with_music_then_assembly():
     plan = plan_for(3)
     prepared = {"prepare": wanted_fingerprints(Inputs(plan, "animatic", "copy", {}))["prepare"]}
-    assert drive(plan, dict(prepared), prepared=False) == []  # registration starts it, not the pipeline
+    # While the registration's run plans the video, the pipeline waits for it.
+    assert drive(plan, dict(prepared), prepared=False, busy=True) == []
     assert drive(plan, dict(prepared)) == [
         ["pairs:p000", "pairs:p001", "pairs:p002", "music:v"],
         ["assemble:v"],
@@ -128,3 +131,11 @@ def test_the_cli_runner_loops_over_the_same_steps(settings, home):
     runner.render(spec, text)
     assert runner.batches == []  # current: only the registration's prepare ran (answered from the store)
     assert list(settings.scratch_dir.iterdir()) == []  # cached stages leave no empty work dirs behind
+
+
+def test_a_plan_made_on_its_own_gets_its_storyboard_once_nothing_else_plans_the_video():
+    plan = plan_for(2)
+    wanted = wanted_fingerprints(Inputs(plan, "animatic", "copy", {}))
+    stale = {"prepare": {"v": Output(wanted["prepare"]["v"], None)}}
+    assert [(s.job, s.partition_key) for s in next_steps(VideoFacts("v", stale))] == [("draw_storyboard", "v")]
+    assert next_steps(VideoFacts("v", stale, busy=True)) == []  # a run still plans it: wait for that one

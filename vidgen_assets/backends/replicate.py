@@ -34,7 +34,7 @@ import random
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -143,6 +143,9 @@ class ReplicateBackend:
             f"{m.id}@{m.version}" for m in (models.image, models.video, models.music, models.planner)
         )
         """What the stages fingerprint: changing a model changes every affected output."""
+        refs = models.reference_image or models.image
+        self.reference_identity = f"{refs.id}@{refs.version}"
+        """What the stages add to the fingerprints of outputs that use references: their image model."""
         self._token = token
         self.clock: Clock = clock or SystemClock()
         self._rng = rng or random.Random()
@@ -163,13 +166,25 @@ class ReplicateBackend:
     # -- the Backend interface -----------------------------------------------------------------------
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
-        """A storyboard image from the image model, cover-fitted to the frame as PNG."""
-        model = self.models.image
+        """A storyboard image from the image model, cover-fitted to the frame as PNG.
+
+        A beat that uses references is drawn by the reference-capable image model, from its reference
+        images (as many as the model takes) and with their `describe` words in the prompt."""
+        refs = request.references
+        model = (self.models.reference_image or self.models.image) if refs else self.models.image
         frame = request.frame
+        images: dict[str, bytes | list[bytes]] = {}
+        used = refs[: max(1, model.max_input_images)] if model.input_images_key else ()
+        if model.input_images_key and used:
+            data = [Path(r.path).read_bytes() for r in used]
+            images[model.input_images_key] = data if model.input_images_list else data[0]
         with self._workdir(out.parent) as work:
-            result = self._generate(model, image_inputs(model, request), {}, "image", Decimal(0), work)
+            result = self._generate(model, image_inputs(model, request), images, "image", Decimal(0), work)
             fit_image(result.path, out, frame.width, frame.height)
-        return self._generation(model, request.seed, result)
+        gen = self._generation(model, request.seed, result)
+        if used:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in used)
+        return gen
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
@@ -180,8 +195,12 @@ class ReplicateBackend:
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
+        refs = request.reference_images if model.reference_images_key else ()
+        refs = refs[: model.max_reference_images or len(refs)]
         inputs = video_inputs(model, request)
-        images = {model.image_key: source_image.read_bytes()}
+        images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
+        if model.reference_images_key and refs:
+            images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
         frame = request.frame
         with self._workdir(out.parent) as work:
             result = self._generate(model, inputs, images, "video", model.billed_seconds, work)
@@ -190,7 +209,9 @@ class ReplicateBackend:
                 drop_first=request.kind == "continuous",
             )  # fmt: skip
         gen = self._generation(model, request.seed, result)
-        gen.extra["source_image_sha256"] = digest_bytes(images[model.image_key])
+        gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
+        if refs:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
         return gen
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
@@ -219,12 +240,20 @@ class ReplicateBackend:
         self,
         model: ReplicateModel,
         inputs: dict[str, Any],
-        images: dict[str, bytes],
+        images: Mapping[str, bytes | list[bytes]],
         kind: str,
         seconds: Decimal,
         work: Path,
     ) -> _Result:
-        hashed = {**inputs, **{key: f"sha256:{digest_bytes(data)}" for key, data in images.items()}}
+        # Every image is keyed by its bytes' sha256: a changed photo changes exactly the calls that sent it.
+        hashed = {
+            **inputs,
+            **{
+                key: [f"sha256:{digest_bytes(d)}" for d in data] if isinstance(data, list)
+                else f"sha256:{digest_bytes(data)}"
+                for key, data in images.items()
+            },
+        }  # fmt: skip
         key = request_key(model.id, model.version, hashed)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -282,25 +311,31 @@ class ReplicateBackend:
             predictions=attempt, billed_failures=billed_failures, record=record,
         )  # fmt: skip
 
-    def _encode_inputs(self, model: ReplicateModel, inputs: dict[str, Any], images: dict[str, bytes]) -> dict[str, Any]:
-        """Inputs as sent: start images inline as data URIs, or uploaded when large."""
+    def _encode_inputs(
+        self, model: ReplicateModel, inputs: dict[str, Any], images: Mapping[str, bytes | list[bytes]]
+    ) -> dict[str, Any]:
+        """Inputs as sent: images (start images, reference lists) inline as data URIs, or uploaded when large."""
         sent = dict(inputs)
         for key, data in images.items():
-            mime = IMAGE_MIMES.get(sniff(data[:16]) or "", "")
-            if not mime:
-                raise ValueError(f"{model.id}: the start image is not PNG, JPEG or WEBP")
-            if len(data) <= self.limits.data_uri_max_bytes:
-                sent[key] = data_uri(data, mime)
+            if isinstance(data, list):
+                sent[key] = [self._encode_image(model, key, one) for one in data]
             else:
-                suffix = mime.split("/")[1]
-
-                def upload(data: bytes = data, suffix: str = suffix, mime: str = mime) -> str:
-                    handle = io.BytesIO(data)
-                    uploaded = self._client.files.create(handle, filename=f"start.{suffix}", content_type=mime)
-                    return str(uploaded.urls["get"])
-
-                sent[key] = self._retrying(model, "upload the start image", upload)
+                sent[key] = self._encode_image(model, key, data)
         return sent
+
+    def _encode_image(self, model: ReplicateModel, key: str, data: bytes) -> str:
+        mime = IMAGE_MIMES.get(sniff(data[:16]) or "", "")
+        if not mime:
+            raise ValueError(f"{model.id}: the {key} image is not PNG, JPEG or WEBP")
+        if len(data) <= self.limits.data_uri_max_bytes:
+            return data_uri(data, mime)
+        suffix = mime.split("/")[1]
+
+        def upload() -> str:
+            uploaded = self._client.files.create(io.BytesIO(data), filename=f"{key}.{suffix}", content_type=mime)
+            return str(uploaded.urls["get"])
+
+        return self._retrying(model, f"upload the {key} image", upload)
 
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = self.clock.time()

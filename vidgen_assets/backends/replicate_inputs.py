@@ -8,7 +8,7 @@ from typing import Any
 
 from vidgen_assets.backends.models import ReplicateModel
 from vidgen_assets.core.cost import music_seconds
-from vidgen_assets.core.generation import ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import ImageRequest, MusicRequest, ReferenceImage, VideoRequest
 
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 IMAGE_MIMES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -30,9 +30,16 @@ def motion_prompt(request: VideoRequest) -> str:
     return f"{request.prompt}, {camera}, smooth natural motion"
 
 
+def reference_words(references: tuple[ReferenceImage, ...]) -> str:
+    """The references' `describe` words for a prompt: `, featuring amber glass bottle; woman in her 30s`."""
+    words = [r.describe.strip() for r in references if r.describe and r.describe.strip()]
+    return f", featuring {'; '.join(words)}" if words else ""
+
+
 def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]:
-    """A storyboard image's inputs: the beat's prompt with the style and palette, the aspect, the seed."""
-    prompt = f"{request.prompt}. Style: {request.aesthetic}"
+    """A storyboard image's inputs: the beat's prompt (with its references' words), the style and palette,
+    the aspect, the seed (the reference images themselves are sent apart)."""
+    prompt = f"{request.prompt}{reference_words(request.references)}. Style: {request.aesthetic}"
     if request.palette:
         prompt += f"; colour palette {', '.join(request.palette)}"
     inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
@@ -45,7 +52,8 @@ def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]
 
 def video_inputs(model: ReplicateModel, request: VideoRequest) -> dict[str, Any]:
     """A chunk's inputs, the start image apart: the motion prompt, the model's native clip, the seed."""
-    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: motion_prompt(request)}
+    prompt = motion_prompt(request) + reference_words(request.reference_images)
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
     for key, value in (
         (model.duration_key, model.duration),
         (model.num_frames_key, model.num_frames),

@@ -1,4 +1,5 @@
-"""One job per stage of the pipeline (`pipeline.STAGES`), made from its declaration.
+"""The pipeline's jobs, made from its declaration (`pipeline.STAGES`): one per stage, and a stage's
+catch-up job (`draw_storyboard`, for a plan made on its own).
 
 An asset job cannot mix `videos` with `pair x video` partitions, so each stage is its own job. The
 runner (CLI) and the `pair_driver` sensor sequence them per video with `pipeline.next_steps`:
@@ -14,19 +15,35 @@ from vidgen_assets.defs.partitions import pair_video, videos
 from vidgen_assets.pipeline import STAGES, Stage
 
 
-def job_for(stage: Stage) -> dg.UnresolvedAssetJobDefinition:
-    return dg.define_asset_job(
-        stage.job,
-        selection=dg.AssetSelection.assets(*stage.assets),
-        partitions_def=pair_video if stage.per == "pair" else videos,
-        description=stage.description,
-    )
+def jobs_for(stage: Stage) -> list[dg.UnresolvedAssetJobDefinition]:
+    partitions = pair_video if stage.per == "pair" else videos
+    jobs = [
+        dg.define_asset_job(
+            stage.job,
+            selection=dg.AssetSelection.assets(*stage.assets),
+            partitions_def=partitions,
+            description=stage.description,
+        )
+    ]
+    if stage.catch_up_job is not None:
+        jobs.append(
+            dg.define_asset_job(
+                stage.catch_up_job,
+                selection=dg.AssetSelection.assets(*stage.catch_up_assets),
+                partitions_def=partitions,
+                description=f"Catch up on {stage.name} for a video whose plan was made on its own (e.g. from the UI).",
+            )
+        )
+    return jobs
 
 
-JOBS = {stage.name: job_for(stage) for stage in STAGES}
-"""stage name -> its job."""
+JOBS = {job.name: job for stage in STAGES for job in jobs_for(stage)}
+"""job name -> job."""
 ALL_JOBS = list(JOBS.values())
-prepare_video = JOBS["prepare"]
-chunk_pairs = JOBS["pairs"]
-make_music = JOBS["music"]
-assemble_video = JOBS["assemble"]
+REGISTRATION_JOBS = frozenset(stage.job for stage in STAGES if stage.started_by_registration)
+"""Jobs the registration starts (the `spec_files` sensor, `vidgen render`), not the `pair_driver` sensor."""
+prepare_video = JOBS["prepare_video"]
+draw_storyboard = JOBS["draw_storyboard"]
+chunk_pairs = JOBS["chunk_pairs"]
+make_music = JOBS["make_music"]
+assemble_video = JOBS["assemble_video"]

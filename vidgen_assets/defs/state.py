@@ -4,7 +4,8 @@ Both drivers gather facts here: the CLI runner after each batch of runs, the `pa
 each tick. A stage's stored fingerprint is the one in its output's manifest in the artifact store (the
 store, not the instance, says what exists: an output deleted from the store is made again); its wanted
 fingerprints come from the plan, the backend and the storyboard images' digests
-(`pipeline.wanted_fingerprints`). The registration stage counts only once its latest run succeeded.
+(`pipeline.wanted_fingerprints`). The registration stage counts only once the run that drew the
+storyboard succeeded and no run is planning the video again.
 """
 
 from __future__ import annotations
@@ -29,11 +30,28 @@ def stored_fingerprint(store: ArtifactStore, video_id: str, asset: str, unit: st
     return str(value) if value is not None else None
 
 
-def prepared(instance: dg.DagsterInstance, video_id: str, job: str = "prepare_video") -> bool:
-    """Whether the video's latest run of its registration stage succeeded (a run in progress or a
-    failed one means the stored plan is not the current spec's yet)."""
-    runs = instance.get_runs(filters=dg.RunsFilter(job_name=job, tags={"dagster/partition": video_id}), limit=1)
-    return bool(runs) and runs[0].status == dg.DagsterRunStatus.SUCCESS
+IN_PROGRESS = [
+    dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING,
+]  # fmt: skip
+ALONGSIDE = frozenset(stage.job for stage in STAGES if not stage.started_by_registration)
+"""Jobs that neither plan a video nor draw its storyboard."""
+
+
+def busy(instance: dg.DagsterInstance, video_id: str) -> bool:
+    """Whether a run that may still plan the video or draw its storyboard is in progress."""
+    running = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": video_id}, statuses=IN_PROGRESS))
+    return any(run.job_name not in ALONGSIDE for run in running)
+
+
+def drawn(instance: dg.DagsterInstance, video_id: str, asset: str) -> bool:
+    """Whether the run that made the asset's latest materialization succeeded (whichever job:
+    `prepare_video`, `draw_storyboard`, the UI's): its blocking checks passed."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[video_id]), limit=1
+    ).records
+    run = instance.get_run_by_id(records[0].run_id) if records else None
+    return run is not None and run.status == dg.DagsterRunStatus.SUCCESS
 
 
 def storyboard_digests(store: ArtifactStore, plan: Plan) -> dict[int, str]:
@@ -54,19 +72,27 @@ def storyboard_digests(store: ArtifactStore, plan: Plan) -> dict[int, str]:
 
 
 def video_facts(
-    instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, backend: str, stitch: StitchMode
+    instance: dg.DagsterInstance,
+    store: ArtifactStore,
+    plan: Plan,
+    backend: str,
+    stitch: StitchMode,
+    reference_backend: str = "",
 ) -> VideoFacts:
-    """What is materialized and current for `plan`'s video (`backend`: the backend's identity)."""
+    """What is materialized and current for `plan`'s video (`backend`: the backend's identity;
+    `reference_backend`: its `reference_identity`)."""
     video_id = plan.video_id
-    wanted = wanted_fingerprints(Inputs(plan, backend, stitch, storyboard_digests(store, plan)))
+    images = storyboard_digests(store, plan)
+    wanted = wanted_fingerprints(Inputs(plan, backend, stitch, images, reference_backend=reference_backend))
     outputs: dict[str, dict[str, Output]] = {}
+    running = busy(instance, video_id)
     for stage in STAGES:
         units = wanted.get(stage.name)
         if units is None:
             continue
-        ready = not stage.started_by_registration or prepared(instance, video_id, stage.job)
+        ready = not stage.started_by_registration or (not running and drawn(instance, video_id, stage.asset))
         outputs[stage.name] = {
             unit: Output(fp, stored_fingerprint(store, video_id, stage.asset, unit) if ready else None)
             for unit, fp in units.items()
         }
-    return VideoFacts(video_id, outputs)
+    return VideoFacts(video_id, outputs, busy=running)
