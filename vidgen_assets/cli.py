@@ -7,7 +7,6 @@ what failed and where.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
 import signal
 import sys
@@ -21,7 +20,7 @@ from vidgen_assets.core.cost import Estimate, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, load_spec
-from vidgen_assets.settings import DATA_ENV, Settings, SettingsError
+from vidgen_assets.settings import DATA_ENV, HOME_ENV, Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -88,22 +87,30 @@ def cmd_validate(args: argparse.Namespace) -> int:
     specs = _load(args.specs)
     if specs is None:
         return EXIT_INVALID
+    try:
+        default_chunk = Settings.from_env().chunk_seconds
+    except SettingsError as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
     for spec, _, path in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, Settings.from_env().chunk_seconds))
-        except (ValueError, SettingsError) as exc:
+            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+        except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
         print(describe_plan(plan, str(path)))
     return EXIT_OK
 
 
-def _estimates(specs: list[tuple[Spec, str, Path]]) -> list[tuple[Spec, Path, Estimate]] | None:
+def _estimates(
+    specs: list[tuple[Spec, str, Path]], settings: Settings | None = None
+) -> list[tuple[Spec, Path, Estimate]] | None:
     """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
     out = []
     try:
-        default_chunk = Settings.from_env().chunk_seconds
-        prices = load_prices()
+        settings = settings or Settings.from_env()
+        default_chunk = settings.chunk_seconds
+        prices = load_prices(settings.prices)
     except (ValueError, SettingsError) as exc:
         _err(f"settings: {exc}")
         return None
@@ -139,27 +146,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     specs = _load(args.specs)
     if specs is None:
         return EXIT_INVALID
-    env = dict(os.environ)
-    if args.data_dir:
-        env[DATA_ENV] = args.data_dir
     try:
-        settings = Settings.from_env(env)
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = settings.replace(data_dir=args.data_dir)
+        if args.max_parallel:
+            settings = settings.replace(max_parallel_pairs=args.max_parallel)
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
-    if args.max_parallel:
-        settings = dataclasses.replace(settings, max_parallel_pairs=args.max_parallel)
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
     for spec, _, path in specs:
         try:
-            get_backend(spec.backend, settings.chunk_seconds, spec.models)
+            get_backend(spec.backend, settings, spec.models)
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
     # Budgets are checked for every spec before anything is generated (and so before anything is paid).
-    estimates = _estimates(specs)
+    estimates = _estimates(specs, settings)
     if estimates is None:
         return EXIT_INVALID
     refusals = [r for spec, _, est in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
@@ -173,7 +179,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         from vidgen_assets import processes
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
-        home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
+        home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
         runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
         orphans = processes.fail_orphaned_runs(runner.instance)
@@ -228,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render specs; each ends in DIR/videos/<id>/final.mp4")
     render.add_argument("specs", nargs="+", metavar="SPEC")
     render.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
-    render.add_argument("--dagster-home", help="Dagster instance dir (default $DAGSTER_HOME or ./.dagster_home)")
+    render.add_argument("--dagster-home", help=f"Dagster instance dir (default ${HOME_ENV} or ./.dagster_home)")
     render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
     render.add_argument("--verbose", action="store_true", help="show a failure's full traceback and Dagster's errors")
     render.set_defaults(func=cmd_render)

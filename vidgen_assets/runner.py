@@ -36,9 +36,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.lock import Locked, video_lock
 
-HOME_ENV = "DAGSTER_HOME"
 EXAMPLE_INSTANCE = resources.files("vidgen_assets") / "dagster.yaml"
-DEFAULT_HOME = ".dagster_home"
 
 Progress = Callable[[str], None]
 
@@ -72,11 +70,11 @@ class RenderReport:
     cost_usd: float = 0.0
 
 
-def dagster_home(home: Path | None = None) -> Path:
+def dagster_home(settings: Settings, home: Path | None = None) -> Path:
     """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`. A home
     without a `dagster.yaml` gets vidgen's (telemetry off, run monitoring on), so Dagster has nothing to
     warn about."""
-    path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
+    path = settings.home(home)
     path.mkdir(parents=True, exist_ok=True)
     config = path / "dagster.yaml"
     if not config.exists():
@@ -166,17 +164,15 @@ def _indent(text: str) -> str:
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
-def _worker_start(environ: dict[str, str], owner: processes.Owner) -> None:
-    """A new worker takes the environment the runner had when it made the pool (a worker is forked
-    from the fork server, which may be older than the current environment), and ends itself and its
-    ffmpeg children as soon as the runner's process is gone."""
-    os.environ.clear()
-    os.environ.update(environ)
+def _worker_start(owner: processes.Owner) -> None:
+    """A new worker ends itself and its ffmpeg children as soon as the runner's process is gone."""
     processes.watch_owner(owner)
 
 
 def _warm(settings: Settings, home: str) -> None:
-    """Load the definitions and the instance in a worker process, once."""
+    """Load the definitions and the instance in a worker process, once. The worker is handed the
+    runner's `Settings` (it is forked from the fork server, whose environment may be older than the
+    runner's: nothing in it reads the environment)."""
     global _worker
     if _worker is None:
         _worker = (build_definitions(settings), instance_at(Path(home)))
@@ -277,7 +273,7 @@ class Runner:
                 size,
                 mp_context=worker_context(),
                 initializer=_worker_start,
-                initargs=(dict(os.environ), processes.Owner.current()),
+                initargs=(processes.Owner.current(),),
             )
             self._pool_size = size
             for _ in range(size):

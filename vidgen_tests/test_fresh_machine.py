@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from vidgen_assets.runner import dagster_home
+from vidgen_assets.settings import Settings
 from vidgen_tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "system-deps.sh"
@@ -59,12 +60,13 @@ def test_without_root_or_sudo_it_says_exactly_what_to_install(tmp_path):
 
 
 def test_a_new_instance_home_gets_vidgens_dagster_yaml(tmp_path):
-    home = dagster_home(tmp_path / "new-home")
+    settings = Settings(data_dir=tmp_path / "data")
+    home = dagster_home(settings, tmp_path / "new-home")
     config = yaml.safe_load((home / "dagster.yaml").read_text())
     assert config["telemetry"] == {"enabled": False}
     assert config["run_monitoring"]["enabled"] is True
     assert (REPO / "dagster.yaml").read_text() == (home / "dagster.yaml").read_text()
     # An existing config is the user's: left alone.
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: true\n")
-    dagster_home(home)
+    dagster_home(settings, home)
     assert (home / "dagster.yaml").read_text() == "telemetry:\n  enabled: true\n"
