@@ -15,12 +15,22 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices
-from vidgen_assets.core.cost import Estimate, budget_refusal, usd
+from vidgen_assets.backends.models import (
+    BRIDGE_DEFAULTS,
+    DEFAULTS,
+    REGISTRY,
+    STAGE_KINDS,
+    ReplicateModel,
+    chunk_seconds_for,
+    estimate_plan,
+    load_prices,
+    spec_models,
+)
+from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, load_spec
-from vidgen_assets.settings import DATA_ENV, HOME_ENV, Settings, SettingsError
+from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -95,6 +105,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for spec, _, path in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return EXIT_INVALID
         except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
@@ -118,6 +131,9 @@ def _estimates(
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
             out.append((spec, path, estimate_plan(plan, prices)))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return None
         except ValueError as exc:
             _err(f"invalid spec {path}:\n  {exc}")
             return None
@@ -160,7 +176,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     for spec, _, path in specs:
         try:
-            get_backend(spec.backend, settings, spec.models)
+            get_backend(spec.backend, settings, spec_models(spec))
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
@@ -225,6 +241,83 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _price_text(price: Price) -> str:
+    return f"{usd(price.usd)}/{'s' if price.unit == 'second' else 'run'}"
+
+
+def _capabilities(model: ReplicateModel) -> str:
+    can = []
+    if model.image_key:
+        can.append(f"start image ({model.image_key})")
+    if model.end_image_key:
+        can.append(f"end frame ({model.end_image_key})")
+    if model.reference_images_key:
+        can.append(f"{model.max_reference_images} reference images ({model.reference_images_key})")
+    if model.input_images_key:
+        many = f"up to {model.max_input_images} " if model.max_input_images else ""
+        can.append(f"{many}input image(s) ({model.input_images_key})")
+    if model.native_audio:
+        can.append(f"makes sound ({'sent ' + model.audio_key + '=false' if model.audio_key else 'no switch'})")
+    if model.voices:
+        can.append(f"voices {', '.join(model.voices)}")
+    return "; ".join(can) or "text only"
+
+
+def _native(model: ReplicateModel) -> str:
+    parts = []
+    if model.kind == "video":
+        lengths = "/".join(str(n) for n in model.clip_lengths)
+        clip = f"{model.num_frames} frames" if model.num_frames else f"{float(model.billed_seconds):g} s"
+        parts.append(clip + (f" (takes {lengths} s)" if lengths else ""))
+        if model.size:
+            parts.append(f"{model.size[0]}x{model.size[1]}")
+        if model.fps:
+            parts.append(f"{model.fps} fps")
+    return ", ".join([*parts, model.output or "?"])
+
+
+def describe_registry(prices: dict[str, Price]) -> str:
+    """The registry as a person reads it: one block per model, by the stage that calls it."""
+    kinds = {kind: stage for stage, kind in STAGE_KINDS.items()}
+    order = {kind: i for i, kind in enumerate(("image", "video", "music", "llm", "tts"))}
+    rows = []
+    for model in sorted(REGISTRY.values(), key=lambda m: (order.get(m.kind, 9), m.id)):
+        stage = kinds.get(model.kind, model.kind)
+        marks = [label for label, table in (("default", DEFAULTS), ("default with bridges", BRIDGE_DEFAULTS))
+                 if table.get(stage) == model.id]  # fmt: skip
+        rows.append(f"{stage:<8} {model.id}{' [' + ', '.join(marks) + ']' if marks else ''}")
+        price = f"{_price_text(model.price)} ({model.price.source}, {model.price.date})"
+        rows += [f"{'':<9}can:         {_capabilities(model)}", f"{'':<9}native:      {_native(model)}",
+                 f"{'':<9}price:       {price}"]  # fmt: skip
+        if model.audio_price is not None:
+            rows.append(f"{'':<9}with sound:  {_price_text(model.audio_price)} ({model.audio_price.source})")
+        override = prices.get(model.id)
+        if override is not None:
+            rows.append(f"{'':<9}OVERRIDE:    {_price_text(override)} ({override.source}, {override.date}) is used")
+        if model.confirmed:
+            rows.append(f"{'':<9}confirmed:   {model.confirmed}")
+        if model.unconfirmed:
+            rows.append(f"{'':<9}UNCONFIRMED: {model.unconfirmed}")
+    rows += [
+        "",
+        f"price overrides in force: {', '.join(sorted(prices))} (from ${PRICES_ENV})"
+        if prices
+        else f"price overrides in force: none (set ${PRICES_ENV} to a JSON file)",
+        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ...}` (backend: replicate)",
+    ]
+    return "\n".join(rows)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    try:
+        prices = load_prices(Settings.from_env().prices)
+    except (ValueError, SettingsError) as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
+    print(describe_registry(prices))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidgen", description="Turn video specs into finished MP4s with Dagster.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -241,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     estimate = sub.add_parser("estimate", help="print what rendering each spec costs: per stage, model, calls")
     estimate.add_argument("specs", nargs="+", metavar="SPEC")
     estimate.set_defaults(func=cmd_estimate)
+    models = sub.add_parser("models", help="list the models a spec can choose: capabilities, clips, prices")
+    models.set_defaults(func=cmd_models)
     return parser
 
 

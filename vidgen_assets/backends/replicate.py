@@ -286,6 +286,9 @@ class ReplicateBackend:
         ):
             if key and value is not None:
                 inputs[key] = value
+        if model.audio_key:
+            # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
+            inputs[model.audio_key] = False
         images = {model.image_key: source_image.read_bytes()}
         frame = request.frame
         with self._workdir(out.parent) as work:

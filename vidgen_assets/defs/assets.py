@@ -7,7 +7,7 @@ import dagster as dg
 
 from vidgen_assets import stages
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
-from vidgen_assets.backends.models import UnknownModel, estimate_plan, uses_llm_planner
+from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, seconds
@@ -100,7 +100,7 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends:
         spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
         if spec.id != video_id:
             raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
-        backend = backends.get(spec.backend, spec.models)
+        backend = backends.get(spec.backend, spec_models(spec))
         prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
         if ask_llm is not None:
@@ -148,7 +148,7 @@ def storyboard(
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
-    backend = backends.get(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
     return dg.Output(
         out,
@@ -199,7 +199,7 @@ def chunk_pair(
         return
     store = vidgen.store()
     image = storyboard.path(layout.storyboard_image(beat.index))
-    backend = backends.get(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     try:
         out = stages.chunk_pair(video_spec, beat, image, backend, store, vidgen.scratch(), vidgen.settings.stitch)
     except GenerationFailed as exc:
@@ -233,7 +233,7 @@ def music(
 ) -> dg.Output[Artifacts]:
     """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
     store = vidgen.store()
-    backend = backends.get(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.music(video_spec, backend, store, vidgen.scratch())
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
     if out.files:

@@ -21,6 +21,7 @@ from pathlib import Path
 import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable
+from vidgen_assets.backends.models import spec_models
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
@@ -71,7 +72,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         where = f"{location.rstrip('/')}/{name}"
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
-            backends.get(spec.backend, spec.models)
+            backends.get(spec.backend, spec_models(spec))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             key = _reject(store, location, name, str(exc))
             context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
