@@ -314,9 +314,7 @@ def fit_beats(
             )
             continue
         if end == start:
-            warnings.append(
-                f"beat {beat.name!r} lasts {beat.duration:g} s, less than one frame at {fps} fps: dropped"
-            )
+            warnings.append(f"beat {beat.name!r} lasts {beat.duration:g} s, less than one frame at {fps} fps: dropped")
             continue
         placed.append((beat, start, end - start))
     if not placed:  # every beat was shorter than a frame: the first one fills the video

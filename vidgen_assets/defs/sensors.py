@@ -31,8 +31,8 @@ from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, V
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
-from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
 REJECTED_PREFIX = "rejected/"
@@ -64,12 +64,19 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     requests: list[dg.RunRequest] = []
     new_videos: list[str] = []
     for name in list_spec_files(source):
-        data = source.get_bytes(name)
+        where = f"{location.rstrip('/')}/{name}"
+        try:
+            data = read_spec_file(source, name)
+        except SpecFileError as exc:  # too big, a link out of the folder, removed meanwhile: once per change
+            current[name] = digest_bytes(str(exc).encode("utf-8"))
+            if seen.get(name) != current[name]:
+                key = _reject(store, location, name, str(exc))
+                context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            continue
         digest = digest_bytes(data)
         current[name] = digest
         if seen.get(name) == digest:
             continue
-        where = f"{location.rstrip('/')}/{name}"
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
             backends.get(spec.backend, spec_models(spec))

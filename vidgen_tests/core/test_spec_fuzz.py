@@ -9,6 +9,7 @@ import math
 from collections import Counter
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -85,3 +86,9 @@ def test_arbitrary_text_gives_a_spec_or_field_errors(text):
         read_spec_text(text, "fuzz.yaml", default_id="fuzz")
     except SpecError as error:
         assert error.errors and all(e.path and e.message for e in error.errors)
+
+
+@pytest.mark.parametrize("text", ["[" * 5000, '{"a":' * 5000, "a: " + "[" * 3000 + "]" * 3000, "- " * 5000 + "x"])
+def test_deeply_nested_input_is_a_file_error_not_a_crash(text):
+    with pytest.raises(SpecError, match=r"\(file\): nested too deeply to be a spec"):
+        read_spec_text(text, "deep.yaml")
