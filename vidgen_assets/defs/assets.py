@@ -26,7 +26,7 @@ IO = "artifacts"
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -134,7 +134,9 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
             "warnings": len(plan.warnings),
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
-            "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
+            "timeline": dg.MetadataValue.md(
+                preview.safe(lambda: timeline.timeline_markdown(plan), "the timeline picture", context.log)
+            ),
             "path": _uri(store, video_id, layout.PLAN),
         },
     )
@@ -156,8 +158,12 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
             "beats": len(video_spec.beats),
             "folder": _uri(store, video_spec.video_id, "storyboard"),
             "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
+                preview.safe(
+                    lambda: preview.sheet_markdown(
+                        [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
+                    ),
+                    "the storyboard's contact sheet",
+                    context.log,
                 )
             ),
         },
@@ -211,9 +217,13 @@ def chunk_pair(
             "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
             "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
             "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
-                    "storyboard image, then each chunk's last frame",
+                preview.safe(
+                    lambda: preview.sheet_markdown(
+                        [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
+                        "storyboard image, then each chunk's last frame",
+                    ),
+                    "the chunk pair's contact sheet",
+                    context.log,
                 )
             ),
         },
@@ -285,7 +295,11 @@ def final_video(
     )
     r = out.record
     final = out.path("final.mp4")
-    posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])
+    middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
+
+    def posters() -> str:
+        return preview.frames_markdown(probe.read_frames(final, middles), "the middle frame of each beat")
+
     return dg.Output(
         out,
         data_version=_version(out),
@@ -299,7 +313,7 @@ def final_video(
             "megabytes": round(r["bytes"] / 1e6, 2),
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
-            "preview": dg.MetadataValue.md(preview.frames_markdown(posters, "the middle frame of each beat")),
+            "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
 

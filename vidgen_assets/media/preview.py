@@ -1,11 +1,17 @@
-"""Small previews for the Dagster UI: contact sheets and poster frames as JPEG data-URI markdown."""
+"""Small previews for the Dagster UI: contact sheets and poster frames as JPEG data-URI markdown.
+
+A preview never fails a render: an image that cannot be read is drawn as a grey tile, and `safe`
+turns any preview that still cannot be drawn into a warning (logged) and a line of markdown saying so.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -14,6 +20,8 @@ from PIL import Image
 THUMB_WIDTH = 240
 MAX_IMAGES = 24
 JPEG_QUALITY = 70
+MISSING = (90, 90, 90)
+"""The tile drawn for an image that cannot be read."""
 
 
 def contact_sheet(images: Sequence[Image.Image], columns: int = 4, thumb_width: int = THUMB_WIDTH) -> Image.Image:
@@ -22,7 +30,8 @@ def contact_sheet(images: Sequence[Image.Image], columns: int = 4, thumb_width: 
         raise ValueError("a contact sheet needs at least one image")
     shown = list(images[:MAX_IMAGES])
     first = shown[0]
-    thumb_height = max(1, round(thumb_width * first.height / first.width))
+    thumb_width = max(1, thumb_width)
+    thumb_height = max(1, min(4 * thumb_width, round(thumb_width * max(1, first.height) / max(1, first.width))))
     columns = max(1, min(columns, len(shown)))
     rows = -(-len(shown) // columns)
     gap = 4
@@ -42,12 +51,34 @@ def as_markdown(image: Image.Image, alt: str) -> str:
 
 
 def sheet_markdown(paths: Sequence[Path], alt: str, columns: int = 4) -> str:
+    """A contact sheet of the images at `paths`; one that cannot be read is a grey tile."""
     images = []
     for path in paths[:MAX_IMAGES]:
-        with Image.open(path) as image:
-            images.append(image.copy())
+        try:
+            with Image.open(path) as image:
+                image.load()
+                images.append(image.copy())
+        except (OSError, ValueError, Image.DecompressionBombError):
+            images.append(Image.new("RGB", images[0].size if images else (16, 9), MISSING))
     return as_markdown(contact_sheet(images, columns), alt)
 
 
 def frames_markdown(frames: Sequence[npt.NDArray[np.uint8]], alt: str, columns: int = 4) -> str:
     return as_markdown(contact_sheet([Image.fromarray(f) for f in frames], columns), alt)
+
+
+class Warns(Protocol):
+    """Anything with a `warning` method: a `logging.Logger`, Dagster's `context.log`."""
+
+    def warning(self, msg: str) -> object: ...
+
+
+def safe(draw: Callable[[], str], what: str, log: Warns | None = None) -> str:
+    """`draw()`, or, when it raises, a markdown line saying that `what` could not be drawn and why (and a
+    warning on `log`): a preview never fails the stage that shows it."""
+    try:
+        return draw()
+    except Exception as exc:  # a preview is a courtesy: whatever went wrong, the stage goes on
+        message = f"{what} could not be drawn: {type(exc).__name__}: {exc}"
+        (log or logging.getLogger(__name__)).warning(message)
+        return f"*{message}*"
