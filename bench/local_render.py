@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import ffmpeg
 import yaml
 
 from bench.common import median, peak_rss, table, write_json
@@ -62,11 +63,10 @@ def spec_text(duration: int, resolution: str, fps: int, aspect: str, long_beats:
 
 def reference_args(still: Path, out: Path, frames: int, fps: int) -> list[str]:
     """ffmpeg encoding `frames` frames of `still` as the final video's pieces are encoded."""
-    return [
-        "-loop", "1", "-framerate", str(fps), "-i", str(still),
-        "-an", *commands.h264(commands.FINAL_CRF, commands.FINAL_PRESET, fps), *commands.PIECE_X264,
-        "-frames:v", str(frames), *commands.mp4(out),
-    ]  # fmt: skip
+    looped = ffmpeg.input(str(still), loop=1, framerate=fps)
+    options = {**commands.NO_AUDIO, **commands.h264(commands.FINAL_CRF, commands.FINAL_PRESET, fps),
+               **commands.PIECE_X264, "frames:v": frames, **commands.MP4}  # fmt: skip
+    return [str(arg) for arg in looped.output(str(out), **options).get_args()]
 
 
 def reference_encode(work: Path, width: int, height: int, fps: int, frames: int) -> float:

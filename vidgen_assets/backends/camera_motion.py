@@ -119,11 +119,12 @@ class Move:
             return View(card_w, card_h, x, 0)
         return View(card_w, card_h, 0, 0)
 
-    def filters(self, first: int) -> list[str]:
-        """ffmpeg filters that turn a stream of the card (at `card_size`, one frame per output frame at
-        `fps`, timestamps from 0) into the views of frames `first`, `first + 1`, ...: `view`'s arithmetic,
-        evaluated per frame. The frame number comes from the timestamp (`scale` counts its frames from 1
-        when it evaluates per frame, `crop` from 0)."""
+    def filters(self, first: int) -> list[tuple[str, dict[str, str | int]]]:
+        """ffmpeg filters (name, options) that turn a stream of the card (at `card_size`, one frame per output
+        frame at `fps`, timestamps from 0) into the views of frames `first`, `first + 1`, ...: `view`'s
+        arithmetic, evaluated per frame. The frame number comes from the timestamp (`scale` counts its
+        frames from 1 when it evaluates per frame, `crop` from 0). `media.commands.still_motion` adds them
+        to its graph (ffmpeg-python escapes the expressions)."""
         if first < 0:
             raise ValueError(f"first must be >= 0, got {first}")
         frame = f"(floor(t*{self.fps}+0.5)+{first})"
@@ -133,12 +134,12 @@ class Move:
             half_w = f"floor({self.width // 2}*{factor}+0.5)"
             half_h = f"floor({self.height // 2}*{factor}+0.5)"
             return [
-                f"scale=w='2*{half_w}':h='2*{half_h}':eval=frame:flags=bicubic",
-                f"crop=w={self.width}:h={self.height}:x='{half_w}-{self.width // 2}'"
-                f":y='{half_h}-{self.height // 2}':exact=1",
-            ]
+                ("scale", {"w": f"2*{half_w}", "h": f"2*{half_h}", "eval": "frame", "flags": "bicubic"}),
+                ("crop", {"w": self.width, "h": self.height, "x": f"{half_w}-{self.width // 2}",
+                          "y": f"{half_h}-{self.height // 2}", "exact": 1}),
+            ]  # fmt: skip
         if self.camera in ("pan_left", "pan_right"):
             travelled = f"floor({self._speed!r}*{frame}+0.5)"
             x = travelled if self.camera == "pan_right" else f"{self.pan_px}-{travelled}"
-            return [f"crop=w={self.width}:h={self.height}:x='{x}':y=0:exact=1"]
+            return [("crop", {"w": self.width, "h": self.height, "x": x, "y": 0, "exact": 1})]
         return []

@@ -112,11 +112,15 @@ def test_filters_name_the_same_arithmetic() -> None:
     pan = Move("pan_left", W, H, FPS, 49)
     speed = pan.pan_px / 48
     assert pan.filters(24) == [
-        f"crop=w={W}:h={H}:x='{pan.pan_px}-floor({speed!r}*(floor(t*{FPS}+0.5)+24)+0.5)':y=0:exact=1"
+        (
+            "crop",
+            {"w": W, "h": H, "x": f"{pan.pan_px}-floor({speed!r}*(floor(t*{FPS}+0.5)+24)+0.5)", "y": 0, "exact": 1},
+        )
     ]
-    scale, crop = Move("pull_out", W, H, FPS, 49).filters(0)
-    assert scale.startswith("scale=w='2*floor(160*exp(") and ":eval=frame" in scale
-    assert crop.startswith(f"crop=w={W}:h={H}:x='floor(160*exp(")
+    (scale_name, scale), (crop_name, crop) = Move("pull_out", W, H, FPS, 49).filters(0)
+    assert (scale_name, crop_name) == ("scale", "crop")
+    assert str(scale["w"]).startswith("2*floor(160*exp(") and scale["eval"] == "frame"
+    assert (crop["w"], crop["h"]) == (W, H) and str(crop["x"]).startswith("floor(160*exp(")
 
 
 def test_bad_moves_are_refused() -> None:
