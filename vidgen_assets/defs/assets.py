@@ -15,7 +15,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
-from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.media import preview, timeline
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -307,7 +307,7 @@ def final_video(
     middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
 
     def posters() -> str:
-        return preview.frames_markdown(probe.read_frames(final, middles), "the middle frame of each beat")
+        return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
 
     return dg.Output(
         out,

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
+import av
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -61,6 +62,31 @@ def sheet_markdown(paths: Sequence[Path], alt: str, columns: int = 4) -> str:
         except (OSError, ValueError, Image.DecompressionBombError):
             images.append(Image.new("RGB", images[0].size if images else (16, 9), MISSING))
     return as_markdown(contact_sheet(images, columns), alt)
+
+
+def frames_at(video: Path, indices: Sequence[int]) -> list[npt.NDArray[np.uint8]]:
+    """The frames at `indices` of a constant-frame-rate video, as RGB arrays, each reached by seeking to
+    the keyframe before it: a poster costs a few frames of decoding, not the video up to it."""
+    out: list[npt.NDArray[np.uint8]] = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        rate, base = stream.average_rate, stream.time_base
+        if not rate or base is None:
+            raise ValueError(f"{video.name} has no constant frame rate to seek by")
+        start = stream.start_time or 0
+        for index in indices:
+            target = start + int(index / rate / base)
+            half = int(0.5 / rate / base)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            found: npt.NDArray[np.uint8] | None = None
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.pts >= target - half:
+                    found = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                    break
+            if found is None:
+                raise ValueError(f"{video.name} has no frame {index}")
+            out.append(found)
+    return out
 
 
 def frames_markdown(frames: Sequence[npt.NDArray[np.uint8]], alt: str, columns: int = 4) -> str:
