@@ -10,8 +10,8 @@ side by side: a ratio that survives a loaded or slower machine better than secon
 shared with other work even that ratio drifts (a pipeline of many processes suffers more from waiting
 for a CPU than one ffmpeg does), so the CPU time of both is reported too: `cpu / reference cpu` is the
 work the render does in units of one encode, whatever else the machine runs. The render's CPU time is
-that of its whole process tree, sampled every 50 ms (a process's last 50 ms are not seen: slightly
-under); the reference's is ffmpeg's own (`RUSAGE_CHILDREN`).
+that of its whole process tree (the kernel's counts: each process's own, plus those of the children it
+reaped); the reference's is ffmpeg's own.
 
 Prints a table and writes bench/results/local_render-<formats>.json; each figure is the median of
 --runs renders, each on a fresh data dir and Dagster instance (nothing cached).
@@ -24,7 +24,6 @@ import os
 import resource
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,39 +78,26 @@ def reference_args(still: Path, out: Path, frames: int, fps: int) -> list[str]:
     return [str(arg) for arg in looped.output(str(out), **options).get_args()]
 
 
-@contextmanager
-def tree_cpu(interval_s: float = 0.05) -> Iterator[dict[str, float]]:
-    """CPU seconds (user + system) used by this process and every descendant while the block runs:
-    each process's own CPU time, sampled until it ends, summed over every process seen."""
-    me = psutil.Process()
-    seen: dict[tuple[int, float], float] = {}
-    result = {"cpu_s": 0.0}
-    stop = threading.Event()
-
-    def sample() -> None:
-        for proc in [me, *me.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-                seen[(proc.pid, proc.create_time())] = times.user + times.system
-            except psutil.Error:
-                pass
-
-    def loop() -> None:
-        while not stop.is_set():
-            sample()
-            stop.wait(interval_s)
-
-    sample()
-    before = dict(seen)  # processes already running (this one, a kept fork server) count from now on
-    thread = threading.Thread(target=loop, daemon=True)
-    thread.start()
+def tree_cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of `proc`, of its children it has reaped (the kernel adds those to
+    it), and of its living descendants, recursively: exact, whenever the processes ended."""
     try:
-        yield result
-    finally:
-        stop.set()
-        thread.join()
-        sample()
-        result["cpu_s"] = sum(seen.values()) - sum(before.values())
+        times = proc.cpu_times()
+        children = proc.children()
+    except psutil.Error:
+        return 0.0
+    own = times.user + times.system + times.children_user + times.children_system
+    return own + sum(tree_cpu_s(child) for child in children)
+
+
+@contextmanager
+def tree_cpu() -> Iterator[dict[str, float]]:
+    """The CPU seconds this process tree uses while the block runs (`tree_cpu_s` before and after)."""
+    me = psutil.Process()
+    result = {"cpu_s": 0.0}
+    before = tree_cpu_s(me)
+    yield result
+    result["cpu_s"] = tree_cpu_s(me) - before
 
 
 def reference_encode(work: Path, width: int, height: int, fps: int, frames: int) -> tuple[float, float]:
