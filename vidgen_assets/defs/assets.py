@@ -16,7 +16,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
-from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -28,7 +28,7 @@ IO = "artifacts"
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -191,7 +191,9 @@ def video_spec(
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
             "references": dg.MetadataValue.md(references_table(plan)),
-            "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
+            "timeline": dg.MetadataValue.md(
+                preview.safe(lambda: timeline.timeline_markdown(plan), "the timeline picture", context.log)
+            ),
             "path": _uri(store, video_id, layout.PLAN),
         },
     )
@@ -218,9 +220,13 @@ def storyboard(
         store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
         meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
         meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
-        meta["preview"] = dg.MetadataValue.md(preview.sheet_markdown(images, "storyboard"))
+        meta["preview"] = dg.MetadataValue.md(
+            preview.safe(
+                lambda: preview.sheet_markdown(images, "storyboard"), "the storyboard's contact sheet", context.log
+            )
+        )
     if video_spec.references:
         meta["references"] = dg.MetadataValue.md(references_table(video_spec))
     return dg.Output(out, data_version=_version(out), metadata=meta)
@@ -277,9 +283,13 @@ def chunk_pair(
             "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
             "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
             "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
-                    "storyboard image, then each chunk's last frame",
+                preview.safe(
+                    lambda: preview.sheet_markdown(
+                        [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
+                        "storyboard image, then each chunk's last frame",
+                    ),
+                    "the chunk pair's contact sheet",
+                    context.log,
                 )
             ),
         },
@@ -353,7 +363,11 @@ def final_video(
     )
     r = out.record
     final = out.path("final.mp4")
-    posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])
+    middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
+
+    def posters() -> str:
+        return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
+
     return dg.Output(
         out,
         data_version=_version(out),
@@ -367,7 +381,7 @@ def final_video(
             "megabytes": round(r["bytes"] / 1e6, 2),
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
-            "preview": dg.MetadataValue.md(preview.frames_markdown(posters, "the middle frame of each beat")),
+            "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
 

@@ -543,10 +543,12 @@ def still_motion(
 ) -> list[str]:
     """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
     standard input, looped, through `filters` (a camera move: (name, options) pairs), encoded as an
-    H.264 MP4 chunk."""
+    H.264 MP4 chunk whose last frame is a keyframe."""
     still = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
     video = still.video.filter("format", "yuv420p").filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
     for name, kwargs in filters:
         video = video.filter(name, **kwargs)
-    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **MP4}
+    # The last frame is a keyframe: the next chunk's source (`probe.last_frame`) decodes that one frame.
+    last_key = {"force_key_frames": f"expr:eq(n,{frames - 1})"}
+    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **last_key, **MP4}
     return _args(video.output(str(out), **options))
