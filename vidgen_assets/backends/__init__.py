@@ -39,10 +39,17 @@ def get_backend(
         return AnimaticBackend(chunk_seconds=chunk_seconds)
     if name == "replicate":
         from vidgen_assets.backends.models import UnknownModel, load_prices, select_models
-        from vidgen_assets.backends.replicate import TOKEN_ENV, ReplicateBackend, replicate_env
+        from vidgen_assets.backends.replicate import (
+            TOKEN_ENV,
+            Limits,
+            ReplicateBackend,
+            replicate_deadline,
+            replicate_env,
+        )
 
         try:
             selection = select_models(models or {}, load_prices())
+            limits = Limits(deadline_s=replicate_deadline())
         except (UnknownModel, ValueError) as exc:
             raise BackendUnavailable(str(exc)) from None
         token, base_url = replicate_env()
@@ -50,5 +57,5 @@ def get_backend(
             raise BackendUnavailable(
                 f"backend 'replicate' needs an API token: set {TOKEN_ENV} (see README.md, 'Replicate backend')"
             )
-        return ReplicateBackend(selection, token, store=store, base_url=base_url)
+        return ReplicateBackend(selection, token, store=store, base_url=base_url, limits=limits)
     raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate")

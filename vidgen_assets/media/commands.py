@@ -216,6 +216,27 @@ def normalise_chunk(
     ]  # fmt: skip
 
 
+def retime_chunk(src: Path, out: Path, width: int, height: int, fps: int, frames: int, src_frames: int) -> list[str]:
+    """Any clip of `src_frames` frames -> exactly `frames` frames at `fps`, its whole motion kept: every
+    source frame n is shown at time n * frames / (src_frames * fps), so a 6 s clip becomes a 1 s bridge
+    that still starts on its first frame and ends on its last. No audio."""
+    if frames <= 0 or src_frames <= 0:
+        raise ValueError(f"frames and src_frames must be positive, got {frames} and {src_frames}")
+    # Frame n lands at n * step output frames; the last source frame lands on the last output frame.
+    step = Fraction(frames - 1, max(1, src_frames - 1)) if frames > 1 else Fraction(0)
+    expr = f"N*{step.numerator}/({step.denominator}*{fps})/TB"
+    graph = chain(["0:v"], [f"setpts={expr}", *cover(width, height), *cfr(fps), *exact_frames(frames)], "v")
+    return [
+        "-i", str(src),
+        "-filter_complex", graph,
+        "-map", "[v]",
+        "-an",
+        *h264(CHUNK_CRF, CHUNK_PRESET, fps),
+        "-frames:v", str(frames),
+        *mp4(out),
+    ]  # fmt: skip
+
+
 def stitch_filter(beat_sizes: Sequence[int], joins: Sequence[Join], fps: int) -> str:
     """The filter graph of `stitch`: inputs numbered in order, beat by beat; output `[v]`.
 
