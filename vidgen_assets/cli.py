@@ -64,6 +64,12 @@ def describe_plan(plan: Plan, source: str) -> str:
             f"{beat.pair_key:<5} {beat.name[:20]:<20} {start:>8} {end:>8} {beat.camera:<9} {chunks:<28} "
             f"{transition:<18} {beat.text or ''}"
         )
+    for bridge in plan.bridges:
+        a, b = plan.beats[bridge.from_beat], plan.beats[bridge.to_beat]
+        lines.append(
+            f"bridge {bridge.key}: {a.name} -> {b.name}, a generated {seconds(bridge.frames, fps)} shot from "
+            f"{seconds(bridge.start_frame, fps)} ({bridge.frames} frames, the first of {b.name})"
+        )
     if spec.cta:
         lines.append(f"cta over the last beat: {spec.cta}")
     music = spec.music
