@@ -176,6 +176,7 @@ def chunk_pair(
             video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
             prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
             motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
+            clip_frames=beat.clip_frames, storyboard_image=storyboard_image,
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)

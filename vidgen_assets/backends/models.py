@@ -10,7 +10,6 @@ file named by `VIDGEN_PRICES` (see `load_prices`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -20,8 +19,8 @@ from typing import Any, Literal
 from vidgen_assets.core.cost import Estimate, Price, StageModel, estimate
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
+from vidgen_assets.settings import PRICES_ENV
 
-PRICES_ENV = "VIDGEN_PRICES"
 ModelKind = Literal["image", "video", "music", "llm", "tts"]
 STAGE_KINDS: dict[str, ModelKind] = {"image": "image", "video": "video", "music": "music", "planner": "llm"}
 """The keys of a spec's `models:` field and the kind of model each takes."""
@@ -391,10 +390,8 @@ def parse_prices(data: Any, source: str) -> dict[str, Price]:
     return out
 
 
-def load_prices(environ: Mapping[str, str] | None = None) -> dict[str, Price]:
-    """Price overrides from the JSON file `$VIDGEN_PRICES` names (none when it is unset)."""
-    env = os.environ if environ is None else environ
-    path = env.get(PRICES_ENV)
+def load_prices(path: Path | str | None) -> dict[str, Price]:
+    """Price overrides from the JSON file `path` (the `prices` setting, `$VIDGEN_PRICES`); none without one."""
     if not path:
         return {}
     try:
@@ -421,7 +418,7 @@ def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner
     if spec.backend != "replicate":
         free = {stage: StageModel(model) for stage, model in ANIMATIC_MODELS.items()}
         return estimate(plan, free, backend=spec.backend)
-    selection = select_for_spec(spec, load_prices() if prices is None else prices, spec.id)
+    selection = select_for_spec(spec, {} if prices is None else prices, spec.id)
     bridge_seconds = [Decimal(selection.video.bridge_seconds(b.frames, plan.fps)) for b in plan.bridges]
     planned_by_llm = spec.planner == "llm" and plan.planner != "spec"  # the plan's spec has its beats filled
     calls = int(planned_by_llm) if planner_calls is None else planner_calls

@@ -20,7 +20,7 @@ Every call goes through `_generate`:
 5. images are cover-fitted to the plan's size as PNG, chunks normalised (`media.ops.normalise_chunk`) to
    exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length.
 
-The API token (`REPLICATE_API_TOKEN`) is read once, given to the client and to nothing else: it is
+The API token (`REPLICATE_API_TOKEN`, from `Settings`) is given to the client and to nothing else: it is
 redacted from every message built here, and no record holds the client or its headers.
 """
 
@@ -30,7 +30,6 @@ import base64
 import contextlib
 import io
 import logging
-import os
 import random
 import re
 import shutil
@@ -60,16 +59,10 @@ from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
+from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
-TOKEN_ENV = "REPLICATE_API_TOKEN"
-BASE_URL_ENV = "REPLICATE_BASE_URL"
-"""The official client's own variable: tests and proxies redirect the API with it."""
-DEFAULT_BASE_URL = "https://api.replicate.com"
 TERMINAL = ("succeeded", "failed", "canceled", "aborted")
-DEADLINE_ENV = "VIDGEN_REPLICATE_DEADLINE"
-"""Seconds a prediction may take before Replicate cancels it (`Cancel-After`); `0` sends none."""
-MIN_DEADLINE_S = 5
 _RESETS_IN = re.compile(r"resets?\s+in\s+~?\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?)?\b", re.I)
 TRANSIENT_MODEL_ERRORS = (
     "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
@@ -94,12 +87,6 @@ class _Transient(Exception):
 
 class _Permanent(Exception):
     """A failure another attempt will not fix."""
-
-
-def replicate_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
-    """The token and API base URL from the official client's own variables."""
-    env = os.environ if environ is None else environ
-    return (env.get(TOKEN_ENV) or None), (env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
 @dataclass(frozen=True)
@@ -135,17 +122,6 @@ class Limits:
     prediction still unfinished then. None sends no deadline."""
     wait_s: int = 60
     """`Prefer: wait=N` on create: the API holds the request up to N s (1-60) for the prediction to end."""
-
-
-def replicate_deadline(environ: Mapping[str, str] | None = None) -> int | None:
-    """`VIDGEN_REPLICATE_DEADLINE` in whole seconds (at least 5); unset: 1800; `0`: no deadline."""
-    env = os.environ if environ is None else environ
-    raw = (env.get(DEADLINE_ENV) or "").strip()
-    if not raw:
-        return Limits.deadline_s
-    if not raw.isdigit() or (0 < int(raw) < MIN_DEADLINE_S):
-        raise ValueError(f"{DEADLINE_ENV}={raw!r}: give whole seconds, at least {MIN_DEADLINE_S} (or 0 for none)")
-    return int(raw) or None
 
 
 def reset_seconds(detail: str) -> float | None:
@@ -267,13 +243,14 @@ class ReplicateBackend:
         limits: Limits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
         if not token:
             raise ValueError(f"the replicate backend needs an API token (set {TOKEN_ENV})")
         self.models = models
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
-        self.base_url = (base_url or replicate_env()[1]).rstrip("/")
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.cache = GenerationCache(store) if store is not None else None
         self.chunk_seconds = float(models.video.clip_seconds or 5.0)
         self.identity = "replicate:" + ",".join(
@@ -288,6 +265,7 @@ class ReplicateBackend:
         self._client = Client(
             api_token=token, base_url=self.base_url, timeout=timeout, event_hooks={"response": [self._on_response]}
         )
+        self._client.poll_interval = poll_interval  # not the client's own read of REPLICATE_POLL_INTERVAL
         self._http = httpx.Client(timeout=timeout, follow_redirects=True)
         self.spent = Decimal(0)
         """Everything this backend paid for so far (cache hits are free)."""

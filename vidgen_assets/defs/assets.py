@@ -14,7 +14,7 @@ from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
-from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.defs.resources import BackendsParam, VidgenParam
 from vidgen_assets.media import preview, probe, timeline
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -87,7 +87,7 @@ def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
-def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.Output[Plan]:
+def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam) -> dg.Output[Plan]:
     """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
     extras dropped and logged), every beat placed on the timeline in integer frames with its chunks,
     chunk pair and transition. Warnings about any change made to the spec are in the metadata."""
@@ -100,13 +100,14 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
         spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
         if spec.id != video_id:
             raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
-        backend = vidgen.backend(spec.backend, spec_models(spec))
+        backend = backends.get(spec.backend, spec_models(spec))
+        prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
-            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds)))
+            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
-        found = estimate_plan(plan)
+        found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel) as exc:
         raise dg.Failure(str(exc)) from None
@@ -141,11 +142,13 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"png"})
-def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+def storyboard(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
-    backend = vidgen.backend(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
     return dg.Output(
         out,
@@ -178,7 +181,11 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
     pool="vidgen_video",
 )
 def chunk_pair(
-    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, storyboard: Artifacts
+    context: dg.AssetExecutionContext,
+    vidgen: VidgenParam,
+    backends: BackendsParam,
+    video_spec: Plan,
+    storyboard: Artifacts,
 ) -> Iterator[dg.Output[Artifacts]]:
     """One beat's chunks: its reference-image chunk (from the storyboard image), then continuous chunks,
     each from the exact last frame of the one before, in strict order. Pairs are independent of each other
@@ -192,7 +199,7 @@ def chunk_pair(
         return
     store = vidgen.store()
     image = storyboard.path(layout.storyboard_image(beat.index))
-    backend = vidgen.backend(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     try:
         out = stages.chunk_pair(video_spec, beat, image, backend, store, vidgen.scratch(), vidgen.settings.stitch)
     except GenerationFailed as exc:
@@ -221,10 +228,12 @@ def chunk_pair(
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music")
-def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+def music(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
     """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
     store = vidgen.store()
-    backend = vidgen.backend(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.music(video_spec, backend, store, vidgen.scratch())
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
     if out.files:
@@ -242,7 +251,8 @@ def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec:
 )
 def stitched_video(
     context: dg.AssetExecutionContext,
-    vidgen: VidgenResource,
+    vidgen: VidgenParam,
+    backends: BackendsParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
     storyboard: Artifacts,
@@ -257,7 +267,7 @@ def stitched_video(
     try:
         made: dict[str, Artifacts] = {}
         if video_spec.bridges:
-            backend = vidgen.backend(video_spec.spec.backend, spec_models(video_spec.spec))
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
             made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
             for key, bridge in made.items():
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
@@ -283,7 +293,7 @@ def stitched_video(
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"mp4"})
 def final_video(
     context: dg.AssetExecutionContext,
-    vidgen: VidgenResource,
+    vidgen: VidgenParam,
     video_spec: Plan,
     stitched_video: Artifacts,
     music: Artifacts,

@@ -184,10 +184,35 @@ def music_mix(
     with atomic_output(out) as tmp:
         args = commands.music_mix(music, tmp, volume, total_frames, fps, fade_in_s, fade_out_s)
         run(args)
-        info = probe(tmp)
-        wanted = total_frames / fps
-        if info.audio_duration_s is None or abs(info.audio_duration_s - wanted) > 1024 / commands.AUDIO_RATE:
-            raise MediaError(f"expected {wanted:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
+        info = _expect_audio(probe(tmp), total_frames / fps, args)
+    return info
+
+
+def voice_over_music(
+    music: Path,
+    voice: Path,
+    out: Path,
+    music_volume: float,
+    voice_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> MediaInfo:
+    """See `commands.voice_over_music`; checks that the audio lasts the video's length."""
+    with atomic_output(out) as tmp:
+        args = commands.voice_over_music(
+            music, voice, tmp, music_volume, voice_volume, total_frames, fps, fade_in_s, fade_out_s
+        )
+        run(args)
+        info = _expect_audio(probe(tmp), total_frames / fps, args)
+    return info
+
+
+def _expect_audio(info: MediaInfo, seconds: float, args: Sequence[str]) -> MediaInfo:
+    """The audio lasts `seconds`, within an AAC frame."""
+    if info.audio_duration_s is None or abs(info.audio_duration_s - seconds) > 1024 / commands.AUDIO_RATE:
+        raise MediaError(f"expected {seconds:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
     return info
 
 

@@ -17,11 +17,11 @@ from vidgen_assets.backends.replicate import (
     ReplicateFailed,
     RetryPolicy,
     parse_prediction,
-    replicate_deadline,
     reset_seconds,
 )
 from vidgen_assets.core.generation import Frame, ReferenceImage, VideoRequest
 from vidgen_assets.media import probe
+from vidgen_assets.settings import Settings, SettingsError
 from vidgen_tests.backends.test_replicate import FLUX, WAN, backend, image_request, video_request
 from vidgen_tests.fakes import Outcome
 from vidgen_tests.fakes.replicate_server import png_for
@@ -62,22 +62,22 @@ def test_a_create_still_processing_after_the_wait_falls_back_to_polling(replicat
     assert polls(fake) >= 4
 
 
-def test_the_deadline_setting_is_sent_as_cancel_after(replicate_env, tmp_path, monkeypatch):
-    assert replicate_deadline({}) == 1800
-    assert replicate_deadline({"VIDGEN_REPLICATE_DEADLINE": "90"}) == 90
-    assert replicate_deadline({"VIDGEN_REPLICATE_DEADLINE": "0"}) is None
+def test_the_deadline_setting_is_sent_as_cancel_after(replicate_env, tmp_path):
+    assert Settings.from_env({}).replicate_deadline == 1800
+    assert Settings.from_env({"VIDGEN_REPLICATE_DEADLINE": "90"}).replicate_deadline == 90
     for bad in ("3", "1m", "-5"):
-        with pytest.raises(ValueError, match="give whole seconds, at least 5"):
-            replicate_deadline({"VIDGEN_REPLICATE_DEADLINE": bad})
+        with pytest.raises(SettingsError, match="VIDGEN_REPLICATE_DEADLINE"):
+            Settings.from_env({"VIDGEN_REPLICATE_DEADLINE": bad})
     fake = replicate_env
-    monkeypatch.setenv("VIDGEN_REPLICATE_DEADLINE", "45")
     from vidgen_assets.backends import get_backend
 
-    b = get_backend("replicate", 5.0, {})
-    b.image(image_request(), tmp_path / "i.png")
+    def settings(deadline: str) -> Settings:
+        return Settings.from_env({"VIDGEN_REPLICATE_DEADLINE": deadline, "REPLICATE_API_TOKEN": fake.token,
+                                  "REPLICATE_BASE_URL": fake.url, "VIDGEN_DATA": str(tmp_path / "d")})  # fmt: skip
+
+    get_backend("replicate", settings("45"), {}).image(image_request(), tmp_path / "i.png")
     assert fake.create_headers[-1]["Cancel-After"] == "45s"
-    monkeypatch.setenv("VIDGEN_REPLICATE_DEADLINE", "0")
-    get_backend("replicate", 5.0, {}).image(image_request(seed=3), tmp_path / "k.png")
+    get_backend("replicate", settings("0"), {}).image(image_request(seed=3), tmp_path / "k.png")
     assert "Cancel-After" not in fake.create_headers[-1]
 
 

@@ -144,14 +144,14 @@ def test_the_video_models_clip_feeds_the_planner():
 def test_prices_are_overridden_from_the_file_vidgen_prices_names(tmp_path):
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"wan-video/wan-2.2-i2v-fast": {"usd": "0.08", "source": "invoice", "date": "2026-11"}}))
-    prices = load_prices({"VIDGEN_PRICES": str(path)})
+    prices = load_prices(path)
     assert prices["wan-video/wan-2.2-i2v-fast"] == Price(Decimal("0.08"), "run", "invoice", "2026-11")
     found = estimate_plan(plan_spec(spec(backend="replicate", beats=BEATS), 5.0), prices=prices)
     assert found.by_stage()["chunks"] == Decimal("0.24")
-    assert load_prices({}) == {}
+    assert load_prices(None) == {}
     path.write_text(json.dumps({"nope/model": {"usd": 1}}))
     with pytest.raises(ValueError, match="unknown model 'nope/model'"):
-        load_prices({"VIDGEN_PRICES": str(path)})
+        load_prices(path)
 
 
 def test_llm_prompt_and_reply_validation():
