@@ -55,7 +55,7 @@ from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
 from vidgen_assets.core.cost import as_float, call_cost, music_seconds
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
@@ -257,6 +257,9 @@ class ReplicateBackend:
             f"{m.id}@{m.version}" for m in (models.image, models.video, models.music, models.planner)
         )
         """What the stages fingerprint: changing a model changes every affected output."""
+        refs = models.reference_image or models.image
+        self.reference_identity = f"{refs.id}@{refs.version}"
+        """What the stages add to the fingerprints of outputs that use references: their image model."""
         self._token = token
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -274,10 +277,14 @@ class ReplicateBackend:
     # -- the Backend interface -----------------------------------------------------------------------
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
-        """A storyboard image from the image model, cover-fitted to the frame as PNG."""
-        model = self.models.image
+        """A storyboard image from the image model, cover-fitted to the frame as PNG.
+
+        A beat that uses references is drawn by the reference-capable image model, from its reference
+        images (as many as the model takes) and with their `describe` words in the prompt."""
+        refs = request.references
+        model = (self.models.reference_image or self.models.image) if refs else self.models.image
         frame = request.frame
-        prompt = f"{request.prompt}. Style: {request.aesthetic}"
+        prompt = f"{request.prompt}{_reference_words(refs)}. Style: {request.aesthetic}"
         if request.palette:
             prompt += f"; colour palette {', '.join(request.palette)}"
         inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
@@ -285,15 +292,23 @@ class ReplicateBackend:
             inputs[model.aspect_key] = flux_aspect(frame.width, frame.height)
         if model.seed_key:
             inputs[model.seed_key] = request.seed
+        images: dict[str, bytes | list[bytes]] = {}
+        used = refs[: max(1, model.max_input_images)] if model.input_images_key else ()
+        if model.input_images_key and used:
+            data = [Path(r.path).read_bytes() for r in used]
+            images[model.input_images_key] = data if model.input_images_list else data[0]
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, {}, "image", Decimal(0), work)
+            result = self._generate(model, inputs, images, "image", Decimal(0), work)
             with Image.open(result.path) as opened:
                 picture = opened.convert("RGB")
             if picture.size != (frame.width, frame.height):
                 picture = ImageOps.fit(picture, (frame.width, frame.height), method=Image.Resampling.LANCZOS)
             with atomic_output(out) as tmp:
                 picture.save(tmp, format="PNG")
-        return self._generation(model, request.seed, result)
+        gen = self._generation(model, request.seed, result)
+        if used:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in used)
+        return gen
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
@@ -311,7 +326,11 @@ class ReplicateBackend:
             raise ValueError(f"{model.id} has no end-frame input: it cannot make a bridge (see `vidgen models`)")
         frame = request.frame
         seconds = model.bridge_seconds(request.frames, frame.fps) if bridge else None
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: _motion_prompt(request)}
+        # No reference images with an end frame: veo-3.1 ignores last_frame when given reference images.
+        refs = request.reference_images if model.reference_images_key and not bridge else ()
+        refs = refs[: model.max_reference_images or len(refs)]
+        prompt = _motion_prompt(request) + _reference_words(request.reference_images)
+        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
         for key, value in (
             (model.duration_key, seconds or model.duration),
             (model.num_frames_key, model.num_frames),
@@ -326,10 +345,8 @@ class ReplicateBackend:
         images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
         if bridge and model.end_image_key and request.end_image:
             images[model.end_image_key] = Path(request.end_image).read_bytes()
-        elif model.reference_images_key and request.reference_images:
-            # Not with an end frame: veo-3.1 ignores last_frame when given reference images.
-            chosen = request.reference_images[: model.max_reference_images or None]
-            images[model.reference_images_key] = [Path(r.path).read_bytes() for r in chosen]
+        if model.reference_images_key and refs:
+            images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
         billed = Decimal(seconds) if seconds is not None else model.billed_seconds
         with self._workdir(out.parent) as work:
             result = self._generate(model, inputs, images, "video", billed, work)
@@ -341,13 +358,11 @@ class ReplicateBackend:
                     drop_first=request.kind == "continuous",
                 )  # fmt: skip
         gen = self._generation(model, request.seed, result)
-        start = images[model.image_key]
-        assert isinstance(start, bytes)
-        gen.extra["source_image_sha256"] = digest_bytes(start)
-        if bridge and model.end_image_key:
-            end = images[model.end_image_key]
-            assert isinstance(end, bytes)
-            gen.extra["end_image_sha256"] = digest_bytes(end)
+        gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
+        if refs:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
+        if bridge and request.end_image:
+            gen.extra["end_image_sha256"] = digest_bytes(Path(request.end_image).read_bytes())
             gen.extra["billed_seconds"] = str(seconds)
         return gen
 
@@ -393,7 +408,15 @@ class ReplicateBackend:
         seconds: Decimal,
         work: Path,
     ) -> _Result:
-        hashed = {**inputs, **{key: _hashed(data) for key, data in images.items()}}
+        # Every image is keyed by its bytes' sha256: a changed photo changes exactly the calls that sent it.
+        hashed = {
+            **inputs,
+            **{
+                key: [f"sha256:{digest_bytes(d)}" for d in data] if isinstance(data, list)
+                else f"sha256:{digest_bytes(data)}"
+                for key, data in images.items()
+            },
+        }  # fmt: skip
         key = request_key(model.id, model.version, hashed)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -457,27 +480,28 @@ class ReplicateBackend:
     def _encode_inputs(
         self, model: ReplicateModel, inputs: dict[str, Any], images: Mapping[str, bytes | list[bytes]]
     ) -> dict[str, Any]:
-        """Inputs as sent: images (start, end, references) inline as data URIs, or uploaded when large."""
+        """Inputs as sent: images (start images, reference lists) inline as data URIs, or uploaded when large."""
         sent = dict(inputs)
-        for key, value in images.items():
-            encoded = [self._encode_image(model, key, data) for data in (value if isinstance(value, list) else [value])]
-            sent[key] = encoded if isinstance(value, list) else encoded[0]
+        for key, data in images.items():
+            if isinstance(data, list):
+                sent[key] = [self._encode_image(model, key, one) for one in data]
+            else:
+                sent[key] = self._encode_image(model, key, data)
         return sent
 
     def _encode_image(self, model: ReplicateModel, key: str, data: bytes) -> str:
         mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
         if not mime:
-            raise ValueError(f"{model.id}: the image for {key} is not PNG, JPEG or WEBP")
+            raise ValueError(f"{model.id}: the {key} image is not PNG, JPEG or WEBP")
         if len(data) <= self.limits.data_uri_max_bytes:
             return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         suffix = mime.split("/")[1]
 
         def upload() -> str:
-            handle = io.BytesIO(data)
-            uploaded = self._client.files.create(handle, filename=f"{key}.{suffix}", content_type=mime)
+            uploaded = self._client.files.create(io.BytesIO(data), filename=f"{key}.{suffix}", content_type=mime)
             return str(uploaded.urls["get"])
 
-        return self._retrying(model, f"upload the image for {key}", upload)
+        return self._retrying(model, f"upload the {key} image", upload)
 
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = time.time()
@@ -717,11 +741,10 @@ class ReplicateBackend:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"
 
 
-def _hashed(data: bytes | list[bytes]) -> str | list[str]:
-    """How an image input enters a cache key: its sha256 (a list of them for a list input)."""
-    if isinstance(data, list):
-        return [f"sha256:{digest_bytes(item)}" for item in data]
-    return f"sha256:{digest_bytes(data)}"
+def _reference_words(references: tuple[ReferenceImage, ...]) -> str:
+    """The references' `describe` words for a prompt: `, featuring amber glass bottle; woman in her 30s`."""
+    words = [r.describe.strip() for r in references if r.describe and r.describe.strip()]
+    return f", featuring {'; '.join(words)}" if words else ""
 
 
 def _motion_prompt(request: VideoRequest) -> str:
