@@ -321,17 +321,30 @@ def music(
 def stitched_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
+    backends: BackendsParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
+    storyboard: Artifacts,
 ) -> dg.Output[Artifacts]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
-    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's
-    duration exactly, whatever the transitions."""
+    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. A `bridge` is made first,
+    each its own artifact (`bridges/b003.mp4`, from the outgoing pair's last frame to the incoming beat's
+    storyboard image; reused while those do not change), and placed at the start of the beat it leads
+    into. Its length is the video's duration exactly, whatever the transitions."""
     store = vidgen.store()
+    mode = vidgen.settings.stitch
     try:
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), vidgen.settings.stitch)
+        made: dict[str, Artifacts] = {}
+        if video_spec.bridges:
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+            made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
+            for key, bridge in made.items():
+                context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     return dg.Output(
         out,
         data_version=_version(out),
