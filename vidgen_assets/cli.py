@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices
+from vidgen_assets.backends.voices import check_voice, line_lengths
 from vidgen_assets.core.cost import Estimate, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -57,8 +58,37 @@ def describe_plan(plan: Plan, source: str) -> str:
         lines.append(f"cta over the last beat: {spec.cta}")
     music = spec.music
     lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    lines += describe_voice(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)
+
+
+def describe_voice(plan: Plan) -> list[str]:
+    """The voiceover lines with their spoken length (measured or estimated) against their beats."""
+    spec = plan.spec
+    if not plan.voice_lines:
+        return []
+    if spec.voice is None:
+        return [f"voice: off (voice: false); subtitles: {spec.subtitle_mode}"]
+    fps = plan.fps
+    out = [
+        f"voice: {spec.voice.voice}, speed {spec.voice.speed:g}, volume {spec.voice.volume:g}; "
+        f"subtitles: {spec.subtitle_mode}",
+        f"{'line':<8} {'beat':<20} {'from':>8} {'room':>8} {'spoken':>16} {'fit':<10} text",
+    ]
+    for found in line_lengths(plan):
+        line = found.line
+        beat = plan.beats[line.beat_index]
+        spoken = f"{found.spoken_s:.2f} s {'measured' if found.measured else 'estimated'}"
+        fit = "NO" if found.tempo is None else ("ok" if found.tempo == 1 else f"x{found.tempo:.3f}")
+        text = " ".join(line.text.split())
+        out.append(
+            f"{line.key:<8} {beat.name[:20]:<20} {seconds(line.start_frame, fps):>8} {found.room_s:>6.2f} s "
+            f"{spoken:>16} {fit:<10} {text[:60]}{'...' if len(text) > 60 else ''}"
+        )
+        if found.warning:
+            out.append(f"  warning: {found.warning}")
+    return out
 
 
 def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
@@ -69,7 +99,7 @@ def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
     for name in paths:
         path = Path(name)
         try:
-            spec = load_spec(path)
+            spec = check_voice(load_spec(path), str(path))
         except SpecError as exc:
             _err(str(exc))
             ok = False

@@ -396,17 +396,28 @@ def final_video(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    voice_out: Artifacts | None = None,
+    soundtrack_out: Artifacts | None = None,
 ) -> Artifacts:
     """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart.
 
     With the `copy` stitch mode the text is already in the stitched video: its stream is copied as it is
-    and only the music is encoded."""
+    and only the music is encoded. With voiceover lines the audio is the soundtrack (music ducked under
+    the voice), and the subtitles are a `mov_text` track (`soft`) or drawn into the picture (`burn`,
+    which re-encodes the picture once), with `final.srt` and `final.vtt` beside the video."""
     spec = plan.spec
     overlays = plan.overlays
     music_rel = music_out.record.get("music")
+    said = bool(voice_out is not None and voice_out.record.get("lines"))
+    voiced = (
+        (soundtrack_out.fingerprint, soundtrack_out.record.get("soundtrack"), voice_out.fingerprint, spec.subtitle_mode)
+        if said and voice_out is not None and soundtrack_out is not None
+        else None
+    )
     fp = fingerprint(
         "final", stitched.fingerprint, music_out.fingerprint, [o.model_dump() for o in overlays],
         spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+        *([voiced] if voiced else []),
     )  # fmt: skip
     manifest = layout.MANIFESTS["final_video"]
     cost = {
@@ -414,11 +425,17 @@ def final_video(
         "chunks": float(stitched.record.get("cost_usd", 0.0)),
         "music": float(music_out.record.get("cost_usd", 0.0)),
     }
+    if said and voice_out is not None:
+        cost["voice"] = float(voice_out.record.get("cost_usd", 0.0))
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
     out = scratch / "final.mp4"
-    if mode == "copy":
+    files: dict[str, Path] = {"final.mp4": out}
+    cue_times: list[list[float]] = []
+    if said and voice_out is not None and soundtrack_out is not None:
+        cue_times = _voiced_final(plan, stitched, music_out, voice_out, soundtrack_out, scratch, mode, out, files)
+    elif mode == "copy":
         mix = music_out.record.get("mix")
         if music_rel and not mix:
             raise StageError(f"the music of {plan.video_id!r} has no mix for the copy path: re-materialize it")
@@ -446,8 +463,63 @@ def final_video(
         "bytes": out.stat().st_size,
         "overlays": len(overlays),
         "stitch": mode,
+        "subtitles": spec.subtitle_mode if said else "off",
+        "cues": cue_times,
         "cost_usd": round(math.fsum(cost.values()), 6),
         "cost_by_stage": cost,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, {"final.mp4": out}, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def _voiced_final(
+    plan: Plan,
+    stitched: Artifacts,
+    music_out: Artifacts,
+    voice_out: Artifacts,
+    soundtrack_out: Artifacts,
+    scratch: Path,
+    mode: StitchMode,
+    out: Path,
+    files: dict[str, Path],
+) -> list[list[float]]:
+    """The final video of a spec with `say` lines: picture (subtitles burnt in for `burn`), soundtrack (or
+    the music mix with `voice: false`) and, for `soft`, the subtitle track; the sidecar files into `files`.
+    Returns the cue times."""
+    from vidgen_assets.media import subtitles
+    from vidgen_assets.voiceover import cues
+
+    spec = plan.spec
+    mode_sub = spec.subtitle_mode
+    found = cues(plan, voice_out)
+    srt_path = None
+    if mode_sub != "off":
+        srt_path = subtitles.write_text(subtitles.srt_text(found), scratch / "final.srt")
+        files["final.srt"] = srt_path
+        files["final.vtt"] = subtitles.write_text(subtitles.vtt_text(found), scratch / "final.vtt")
+    pngs: list[Overlay] = []
+    if mode != "copy":
+        for i, overlay in enumerate(plan.overlays):
+            png = scratch / f"text_{i:02d}.png"
+            render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
+            pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
+    if mode_sub == "burn":
+        lines = {line.key: line for line in plan.voice_lines}
+        for c, summary in zip(found, voice_out.record.get("lines", []), strict=True):
+            line = lines[str(summary["key"])]
+            beat = plan.beats[line.beat_index]
+            top = bool(beat_texts(plan, beat))
+            png = subtitles.render_subtitle(c.text, plan.width, plan.height, scratch / f"sub_{c.index:02d}.png", top)
+            end = min(line.end_frame, max(line.start_frame + 1, math.ceil(c.end_s * plan.fps)))
+            pngs.append(Overlay(png=png, start_frame=line.start_frame, end_frame=end))
+    picture = stitched.path("stitched.mp4")
+    if pngs:
+        picture = scratch / "picture.mp4"
+        ops.finalise(
+            stitched.path("stitched.mp4"), picture, pngs, None, 0.0, plan.total_frames, plan.fps, *music_fades(plan)
+        )
+    track = soundtrack_out.record.get("soundtrack")
+    mix = music_out.record.get("mix")
+    audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)
+    ops.mux_final(picture, audio, srt_path if mode_sub == "soft" else None, out, plan.total_frames)
+    return [[c.start_s, c.end_s] for c in found]

@@ -5,12 +5,14 @@
   Pillow (an axis-aligned affine resample: `Image.resize(box=...)`, bicubic, sub-pixel exact) and streamed
   as raw rgb24 to ffmpeg. Pixels a move needs from outside the source are filled by mirroring its edges.
 - `music`: a synthesised bed (`music_synth`), written as a 48 kHz stereo 16-bit WAV.
+- `speech`: a voiceover line spoken by espeak-ng (`espeak`), written as a mono 16-bit WAV.
 
 Every file is written to a temporary name next to `out` and renamed into place.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections import deque
@@ -23,10 +25,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
+from vidgen_assets.backends import espeak
 from vidgen_assets.backends.camera_motion import IDENTITY, Affine, chunk_affines, padding_for
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
 from vidgen_assets.media import commands, runner
 
 CARD_MODEL = "animatic-card-v1"
@@ -81,6 +84,19 @@ class AnimaticBackend:
                 "frames": str(request.frames),
                 "motion_offset": str(request.motion_offset),
             },
+        )
+
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """Write `request.text` spoken by espeak-ng in `request.voice` as a mono 16-bit WAV (22.05 kHz);
+        `extra["words"]` holds each word's start (s), from the engine's word events."""
+        speech = espeak.synthesize(request.text, request.voice, request.speed)
+        with _atomic(out, ".wav") as tmp:
+            speech.write_wav(tmp)
+        words = [[w.text, round(w.start_s, 3)] for w in speech.words]
+        return Generation(
+            model=espeak.ENGINE,
+            seed=request.seed,
+            extra={"voice": espeak.voice_label(request.voice), "words": json.dumps(words)},
         )
 
     def music(self, request: MusicRequest, out: Path) -> Generation:

@@ -3,7 +3,8 @@
 Money is `decimal.Decimal` (never float) so an estimate is exact to the cent and beyond: the estimate of
 a plan and the sum of the costs its calls record are the same numbers when nothing fails, because both
 come from `call_cost` with the same inputs. A price is per run (one image, one clip) or per second of
-output (a video model billed by the clip's length, a music model by the track's).
+output (a video model billed by the clip's length, a music model by the track's), or per character of
+input (a text-to-speech model).
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from typing import Literal
 
 from vidgen_assets.core.plan import Plan
 
-PriceUnit = Literal["run", "second"]
-STAGES = ("planner", "storyboard", "chunks", "music")
+PriceUnit = Literal["run", "second", "character"]
+STAGES = ("planner", "storyboard", "chunks", "music", "voice")
 """Cost stages, in render order (`storyboard`, `chunks`, `music` are the final video's `cost_by_stage`)."""
-KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "music": "music"}
+KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "music": "music", "voice": "tts"}
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -36,18 +37,24 @@ class Price:
     def __post_init__(self) -> None:
         if self.usd < 0:
             raise ValueError(f"a price cannot be negative, got {self.usd}")
-        if self.unit not in ("run", "second"):
-            raise ValueError(f"price unit must be 'run' or 'second', got {self.unit!r}")
+        if self.unit not in ("run", "second", "character"):
+            raise ValueError(f"price unit must be 'run', 'second' or 'character', got {self.unit!r}")
 
 
 FREE = Price(Decimal(0), "run", "local backend", "")
 
 
 def call_cost(price: Price, output_seconds: Decimal | float | int = 0) -> Decimal:
-    """The cost of one call that made `output_seconds` of output (ignored for per-run prices)."""
+    """The cost of one call that made `output_seconds` of output, or was sent that many characters for a
+    per-character price (ignored for per-run prices)."""
     if price.unit == "run":
         return price.usd
     return price.usd * Decimal(str(output_seconds))
+
+
+def speech_characters(text: str) -> int:
+    """The characters a text-to-speech call is billed for: the line as sent."""
+    return len(text)
 
 
 def music_seconds(seconds: float) -> int:
@@ -80,10 +87,12 @@ class EstimateLine:
     unit_usd: Decimal
     """The cost of one call."""
     price: Price
+    amount: Decimal | None = None
+    """The line's total when its calls cost different amounts (speech lines billed per character)."""
 
     @property
     def usd(self) -> Decimal:
-        return self.unit_usd * self.calls
+        return self.amount if self.amount is not None else self.unit_usd * self.calls
 
 
 @dataclass(frozen=True)
@@ -137,15 +146,17 @@ def estimate(
 ) -> Estimate:
     """The calls a render of `plan` makes per stage and what they cost.
 
-    `models` maps a stage (`planner`, `storyboard`, `chunks`, `music`) to its model; a stage without a
-    model is free. One image per beat, one clip per chunk, one music call when the spec has music, and
-    `planner_calls` LLM calls.
+    `models` maps a stage (`planner`, `storyboard`, `chunks`, `music`, `voice`) to its model; a stage
+    without a model is free. One image per beat, one clip per chunk, one music call when the spec has
+    music, one speech call per `say` line (unless `voice: false`), and `planner_calls` LLM calls.
     """
+    lines_said = plan.voice_lines if plan.spec.voice is not None else ()
     calls = {
         "planner": planner_calls,
         "storyboard": len(plan.beats),
         "chunks": len(plan.chunks),
         "music": 1 if plan.spec.music is not None else 0,
+        "voice": len(lines_said),
     }
     seconds = {"music": Decimal(music_seconds(plan.total_frames / plan.fps))}
     lines = []
@@ -154,6 +165,10 @@ def estimate(
             continue
         used = models.get(stage, StageModel(model=f"{backend}-{stage}"))
         per_call = seconds.get(stage, used.seconds_per_call)
+        if stage == "voice" and used.price.unit == "character":
+            costs = [call_cost(used.price, speech_characters(line.text)) for line in lines_said]
+            lines.append(EstimateLine(stage, used.model, calls[stage], max(costs), used.price, sum(costs, Decimal(0))))
+            continue
         lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
     return Estimate(video_id=plan.video_id, backend=backend, lines=tuple(lines), notes=notes)
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable, get_backend
+from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
@@ -79,6 +80,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> d
         where = f"{location.rstrip('/')}/{name}"
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
+            check_voice(spec, where)
             get_backend(spec.backend, settings.chunk_seconds, spec.models)
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             key = _reject(store, location, name, str(exc))

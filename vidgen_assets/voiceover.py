@@ -1,0 +1,210 @@
+"""The voiceover's stages as plain functions: the voice lines, the soundtrack mix, the subtitle cues.
+
+- `voice`: one clip per `say` line (`voice/line_02.wav` + `voice/line_02.json`), each cached by its own
+  fingerprint (its text, voice, speed, room, the speech model), so editing one line re-makes that line
+  only. Each is stored as soon as it is made: a failure on a later line keeps the ones before it. A clip
+  too long for its beat is sped up within `core.voice.MAX_SPEEDUP`, or the stage fails naming the beat
+  and the lengths. Runs alongside the chunk pairs, like the music.
+- `soundtrack`: the music bed ducked under the voice, the lines placed at their starts, limited, exactly
+  the video's length (`soundtrack.m4a`); the final video stream-copies it instead of the music mix.
+- `cues`: the subtitle cues, timed from each clip's measured length.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from vidgen_assets.backends.base import Backend
+from vidgen_assets.core.fingerprint import fingerprint
+from vidgen_assets.core.generation import SpeechRequest
+from vidgen_assets.core.plan import Plan, VoiceLine
+from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
+from vidgen_assets.media import ops, probe, sound
+from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, music_fades
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
+from vidgen_assets.storage.store import ArtifactStore
+
+SOUNDTRACK = "soundtrack.m4a"
+
+
+def speech_identity(backend: Backend) -> str:
+    """What a line's clip is fingerprinted by: the backend and its speech model."""
+    models = getattr(backend, "models", None)
+    voice_model = getattr(models, "voice", None)
+    if voice_model is not None:
+        return f"{backend.name}:{voice_model.id}@{voice_model.version}"
+    from vidgen_assets.backends import espeak
+
+    return f"{backend.name}:{espeak.ENGINE}"
+
+
+def line_fingerprint(plan: Plan, line: VoiceLine, backend: Backend) -> str:
+    voice = plan.spec.voice
+    assert voice is not None
+    return fingerprint(
+        "voice_line", speech_identity(backend), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
+        plan.spec.seed + line.beat_index, MAX_SPEEDUP,
+    )  # fmt: skip
+
+
+def _summary(plan: Plan, line: VoiceLine) -> dict[str, Any]:
+    return {
+        "key": line.key,
+        "beat": line.beat_index,
+        "text": line.text,
+        "start_frame": line.start_frame,
+        "end_frame": line.end_frame,
+        "start_s": round(line.start_frame / plan.fps, 6),
+        "room_s": round(line_seconds(plan, line), 6),
+    }
+
+
+def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
+    """Every voiceover line spoken and fitted into its beat; an empty record without lines or with
+    `voice: false` (whose lines still give subtitle cues, timed from their estimated length)."""
+    spec = plan.spec
+    manifest = layout.MANIFESTS["voice"]
+    lines = plan.voice_lines
+    if spec.voice is None or not lines:
+        unvoiced = []
+        for line in lines:
+            spoken = min(estimate_seconds(line.text), line_seconds(plan, line))
+            unvoiced.append({**_summary(plan, line), "clip": None, "spoken_s": round(spoken, 6)})
+        record = {
+            "fingerprint": fingerprint("voice", None, unvoiced),
+            "voice": None,
+            "lines": unvoiced,
+            "cost_usd": 0.0,
+        }
+        return Artifacts(plan.video_id, manifest, {}, record)
+    fingerprints = [line_fingerprint(plan, line, backend) for line in lines]
+    fp = fingerprint("voice", fingerprints, [(line.start_frame, line.end_frame) for line in lines])
+    cached = _cached(store, plan.video_id, manifest, fp)
+    if cached is not None:
+        return cached
+    files: dict[str, Path] = {}
+    summaries: list[dict[str, Any]] = []
+    made, reused = [], []
+    for line, line_fp in zip(lines, fingerprints, strict=True):
+        clip_key = layout.voice_line(line.key)
+        found = cached_artifacts(store, plan.video_id, layout.voice_line_manifest(line.key), line_fp)
+        if found is not None:
+            record = found.record
+            files[clip_key] = found.path(clip_key)
+            reused.append(line.key)
+        else:
+            record, clip = _speak(plan, line, line_fp, backend, scratch)
+            save_artifacts(
+                store, Artifacts(plan.video_id, layout.voice_line_manifest(line.key), {clip_key: clip}, record)
+            )
+            files[clip_key] = clip
+            made.append(line.key)
+        summaries.append(
+            {**_summary(plan, line), "clip": clip_key, "spoken_s": record["spoken_s"],
+             "measured_s": record["measured_s"], "tempo": record["tempo"], "voice": record["voice"],
+             "cost_usd": record["cost_usd"]}
+        )  # fmt: skip
+    stage_record: dict[str, Any] = {
+        "fingerprint": fp,
+        "voice": spec.voice.voice,
+        "speed": spec.voice.speed,
+        "volume": spec.voice.volume,
+        "lines": summaries,
+        "made": made,
+        "reused": reused,
+        "cost_usd": _cost(summaries),
+        "cached": False,
+    }
+    return Artifacts(plan.video_id, manifest, files, stage_record, scratch, stored=frozenset(files))
+
+
+def _speak(plan: Plan, line: VoiceLine, line_fp: str, backend: Backend, scratch: Path) -> tuple[dict[str, Any], Path]:
+    """One line: spoken by the backend, measured, fitted into its beat (sped up within the bound)."""
+    voice = plan.spec.voice
+    assert voice is not None
+    raw = scratch / f"{line.key}.spoken.wav"
+    request = SpeechRequest(
+        video_id=plan.video_id, beat_index=line.beat_index, text=line.text, voice=voice.voice, speed=voice.speed,
+        max_seconds=line_seconds(plan, line), seed=plan.spec.seed + line.beat_index,
+    )  # fmt: skip
+    gen = backend.speech(request, raw)
+    measured = probe.probe(raw).audio_duration_s or 0.0
+    try:
+        tempo = check_fit(plan, line, measured)
+    except LineTooLong as exc:
+        raise StageError(f"video {plan.video_id!r}: {exc}") from None
+    clip = scratch / f"{line.key}.wav"
+    spoken = ops.fit_speech(raw, clip, tempo, line_seconds(plan, line)).audio_duration_s or 0.0
+    words = json.loads(gen.extra.get("words", "[]"))
+    generation = _generation_record(gen)
+    generation.pop("words", None)
+    record = {
+        "fingerprint": line_fp,
+        **_summary(plan, line),
+        "voice": gen.extra.get("voice", voice.voice),
+        "voice_asked": voice.voice,
+        "speed": voice.speed,
+        "measured_s": round(measured, 6),
+        "tempo": tempo,
+        "spoken_s": round(spoken, 6),
+        "words": [[text, round(start / tempo, 3)] for text, start in words],
+        "cost_usd": float(gen.cost_usd),
+        "generation": generation,
+        "cached": False,
+    }
+    return record, clip
+
+
+def cues(plan: Plan, voice_out: Artifacts) -> list[Cue]:
+    """The subtitle cues of the voice stage's lines: from each line's start for its measured length."""
+    lines = {line.key: line for line in plan.voice_lines}
+    out = []
+    for i, summary in enumerate(voice_out.record.get("lines", [])):
+        line = lines.get(str(summary["key"]))
+        if line is not None:
+            out.append(cue(plan, line, float(summary["spoken_s"]), i))
+    return out
+
+
+def soundtrack(
+    plan: Plan, music_out: Artifacts, voice_out: Artifacts, store: ArtifactStore, scratch: Path
+) -> Artifacts:
+    """The music ducked under the voice and the voice lines at their starts, limited, exactly the video's
+    length (`soundtrack.m4a`); an empty record when nothing is spoken (the music mix is then the audio)."""
+    spec = plan.spec
+    manifest = layout.MANIFESTS["soundtrack"]
+    spoken = [s for s in voice_out.record.get("lines", []) if s.get("clip")]
+    if not spoken or spec.voice is None:
+        return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fingerprint("soundtrack", None),
+                                                        "soundtrack": None, "cost_usd": 0.0})  # fmt: skip
+    music_rel = music_out.record.get("music")
+    duck = {"threshold": sound.DUCK_THRESHOLD, "ratio": sound.DUCK_RATIO, "attack_ms": sound.DUCK_ATTACK_MS,
+            "release_ms": sound.DUCK_RELEASE_MS, "limit": sound.LIMIT}  # fmt: skip
+    fp = fingerprint(
+        "soundtrack", music_out.fingerprint if music_rel else None, voice_out.fingerprint,
+        spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume, plan.total_frames, plan.fps,
+        duck,
+    )  # fmt: skip
+    cached = _cached(store, plan.video_id, manifest, fp)
+    if cached is not None:
+        return cached
+    out = scratch / SOUNDTRACK
+    placed = [sound.Placed(voice_out.path(str(s["clip"])), int(s["start_frame"])) for s in spoken]
+    info = ops.soundtrack(
+        music_out.path(str(music_rel)) if music_rel else None, spec.music.volume if spec.music else 0.0,
+        music_fades(plan), placed, spec.voice.volume, plan.total_frames, plan.fps, out,
+    )  # fmt: skip
+    record = {
+        "fingerprint": fp,
+        "soundtrack": SOUNDTRACK,
+        "lines": len(placed),
+        "music": bool(music_rel),
+        "duck": duck,
+        "seconds": info.audio_duration_s,
+        "cost_usd": 0.0,
+        "cached": False,
+    }
+    return Artifacts(plan.video_id, manifest, {SOUNDTRACK: out}, record, scratch)
