@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SPEC   ?= examples/specs/cold-brew-ad.yaml
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv demo test lint dev bench clean
+.PHONY: venv demo test lint dev bench clean system-deps
 
 $(BIN)/vidgen: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,11 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint
+## The system packages the tests drive (PostgreSQL, Chromium): installed when missing (root or sudo), else named
+system-deps:
+	bash scripts/system-deps.sh
+
+test: system-deps lint
 	$(BIN)/pytest -n 2 --durations=15 vidgen_tests
 
 ## Every benchmark, as in the README's Performance section (about 40 minutes on 2 cores; results in bench/results/)

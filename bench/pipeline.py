@@ -16,7 +16,6 @@ it serves). Prints a table and writes bench/results/pipeline-x<scale>.json.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -43,7 +42,7 @@ def spec_text(pairs: int) -> str:
                            "music": {"bpm": 100}})  # fmt: skip
 
 
-def render(pairs: int, workers: int, run_s: dict[str, float]) -> tuple[RenderReport, float]:
+def render(pairs: int, workers: int, run_s: dict[str, float], base: Settings) -> tuple[RenderReport, float]:
     """One render on a fresh data dir and instance; returns its report and the plan's critical path."""
     text = spec_text(pairs)
     spec = read_spec_text(text, "bench.yaml")
@@ -51,7 +50,7 @@ def render(pairs: int, workers: int, run_s: dict[str, float]) -> tuple[RenderRep
     try:
         home = work / "home"
         home.mkdir()
-        settings = Settings(data_dir=work / "data", max_parallel_pairs=workers)
+        settings = base.replace(data_dir=work / "data", max_parallel_pairs=workers)
         report = Runner(settings, home, progress=lambda _: None).render(spec, text)
         plan = load_plan(settings.store(), spec.id)
         assert plan is not None
@@ -74,11 +73,11 @@ def main() -> None:
     fake = FakeReplicate().start()
     fake.run_seconds = {MODELS["image"]: run_s["image"], MODELS["video"]: run_s["chunk"],
                         MODELS["music"]: run_s["music"]}  # fmt: skip
-    os.environ.update({"REPLICATE_API_TOKEN": fake.token, "REPLICATE_BASE_URL": fake.url,
-                       "REPLICATE_POLL_INTERVAL": f"{POLL_S * args.scale:g}"})  # fmt: skip
+    base = Settings(replicate_api_token=fake.token, replicate_base_url=fake.url,
+                    replicate_poll_interval=POLL_S * args.scale)  # fmt: skip
     rows, records = [], []
     try:
-        render(2, 2, run_s)  # warm-up, not counted
+        render(2, 2, run_s, base)  # warm-up, not counted
         for pairs in args.pairs:
             walls: dict[str, list[float]] = {"parallel": [], "sequential": []}
             splits: list[dict[str, float]] = []
@@ -87,7 +86,7 @@ def main() -> None:
                 for mode, workers in (("parallel", pairs), ("sequential", 1)):
                     if mode == "sequential" and pairs not in sequential:
                         continue
-                    report, critical = render(pairs, workers, run_s)
+                    report, critical = render(pairs, workers, run_s, base)
                     walls[mode].append(report.wall_s)
                     if mode == "parallel":
                         splits.append(report.stages_s)

@@ -7,21 +7,31 @@ what failed and where.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from vidgen_assets.backends.models import chunk_seconds_for, estimate_plan, load_prices
+from vidgen_assets.backends.models import (
+    BRIDGE_DEFAULTS,
+    DEFAULTS,
+    REGISTRY,
+    STAGE_KINDS,
+    ReplicateModel,
+    chunk_seconds_for,
+    estimate_plan,
+    load_prices,
+    spec_models,
+)
 from vidgen_assets.backends.voices import check_voice, line_lengths
-from vidgen_assets.core.cost import Estimate, budget_refusal, usd
+from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, load_spec
-from vidgen_assets.settings import DATA_ENV, Settings, SettingsError
+from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -117,22 +127,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
     specs = _load(args.specs)
     if specs is None:
         return EXIT_INVALID
+    try:
+        default_chunk = Settings.from_env().chunk_seconds
+    except SettingsError as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
     for spec, _, path in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, Settings.from_env().chunk_seconds))
-        except (ValueError, SettingsError) as exc:
+            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return EXIT_INVALID
+        except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
         print(describe_plan(plan, str(path)))
     return EXIT_OK
 
 
-def _estimates(specs: list[tuple[Spec, str, Path]]) -> list[tuple[Spec, Path, Estimate]] | None:
+def _estimates(
+    specs: list[tuple[Spec, str, Path]], settings: Settings | None = None
+) -> list[tuple[Spec, Path, Estimate]] | None:
     """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
     out = []
     try:
-        default_chunk = Settings.from_env().chunk_seconds
-        prices = load_prices()
+        settings = settings or Settings.from_env()
+        default_chunk = settings.chunk_seconds
+        prices = load_prices(settings.prices)
     except (ValueError, SettingsError) as exc:
         _err(f"settings: {exc}")
         return None
@@ -140,6 +161,9 @@ def _estimates(specs: list[tuple[Spec, str, Path]]) -> list[tuple[Spec, Path, Es
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
             out.append((spec, path, estimate_plan(plan, prices)))
+        except SpecError as exc:
+            _err(str(SpecError(str(path), exc.errors)))
+            return None
         except ValueError as exc:
             _err(f"invalid spec {path}:\n  {exc}")
             return None
@@ -168,27 +192,26 @@ def cmd_render(args: argparse.Namespace) -> int:
     specs = _load(args.specs)
     if specs is None:
         return EXIT_INVALID
-    env = dict(os.environ)
-    if args.data_dir:
-        env[DATA_ENV] = args.data_dir
     try:
-        settings = Settings.from_env(env)
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = settings.replace(data_dir=args.data_dir)
+        if args.max_parallel:
+            settings = settings.replace(max_parallel_pairs=args.max_parallel)
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
-    if args.max_parallel:
-        settings = dataclasses.replace(settings, max_parallel_pairs=args.max_parallel)
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
     for spec, _, path in specs:
         try:
-            get_backend(spec.backend, settings.chunk_seconds, spec.models)
+            get_backend(spec.backend, settings, spec_models(spec))
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
     # Budgets are checked for every spec before anything is generated (and so before anything is paid).
-    estimates = _estimates(specs)
+    estimates = _estimates(specs, settings)
     if estimates is None:
         return EXIT_INVALID
     refusals = [r for spec, _, est in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
@@ -199,26 +222,130 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from vidgen_assets import processes
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
-        home = dagster_home(Path(args.dagster_home) if args.dagster_home else None)
+        home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
-        failed = 0
-        with Runner(settings, home, keep_workers=len(specs) > 1) as runner:
-            for spec, text, path in specs:
-                try:
-                    report = runner.render(spec, text)
-                except RenderFailed as exc:
-                    _err(f"render of {path} failed: {exc}")
-                    failed += 1
-                    continue
-                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-                cost = usd(Decimal(str(report.cost_usd)))
-                print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
-                for warning in report.warnings:
-                    print(f"[{spec.id}] warning: {warning}")
-                print(report.final_uri)
+        runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
+        orphans = processes.fail_orphaned_runs(runner.instance)
+        if orphans:
+            print(f"marked {len(orphans)} earlier run(s) failed: the process that ran them is gone (killed or crashed)")
+
+        def render_all() -> int:
+            failed = 0
+            with runner:
+                for spec, text, path in specs:
+                    try:
+                        report = runner.render(spec, text)
+                    except RenderFailed as exc:
+                        _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
+                        if not args.verbose:
+                            _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
+                        failed += 1
+                        continue
+                    split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                    cost = usd(Decimal(str(report.cost_usd)))
+                    print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
+                    for warning in report.warnings:
+                        print(f"[{spec.id}] warning: {warning}")
+                    print(report.final_uri)
+            return failed
+
+        def interrupted(signum: int) -> None:
+            name = signal.Signals(signum).name
+            stderr = processes.mute_output()
+            in_flight = processes.session_runs(runner.instance, runner.session)
+            stopped = processes.stop_children()
+            reason = f"vidgen render stopped by {name}"
+            canceled = processes.cancel_runs(runner.instance, runner.session, reason, also=in_flight)
+            print(
+                f"vidgen: stopped by {name}: ended {stopped} process(es), marked {len(canceled)} run(s) canceled; "
+                "a re-run continues from what finished",
+                file=stderr,
+                flush=True,
+            )
+            os._exit(processes.exit_code(signum))
+
+        failed = processes.run_owned(render_all, interrupted)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _price_text(price: Price) -> str:
+    return f"{usd(price.usd)}/{'s' if price.unit == 'second' else 'run'}"
+
+
+def _capabilities(model: ReplicateModel) -> str:
+    can = []
+    if model.image_key:
+        can.append(f"start image ({model.image_key})")
+    if model.end_image_key:
+        can.append(f"end frame ({model.end_image_key})")
+    if model.reference_images_key:
+        can.append(f"{model.max_reference_images} reference images ({model.reference_images_key})")
+    if model.input_images_key:
+        many = f"up to {model.max_input_images} " if model.max_input_images else ""
+        can.append(f"{many}input image(s) ({model.input_images_key})")
+    if model.native_audio:
+        can.append(f"makes sound ({'sent ' + model.audio_key + '=false' if model.audio_key else 'no switch'})")
+    if model.voices:
+        can.append(f"voices {', '.join(model.voices)}")
+    return "; ".join(can) or "text only"
+
+
+def _native(model: ReplicateModel) -> str:
+    parts = []
+    if model.kind == "video":
+        lengths = "/".join(str(n) for n in model.clip_lengths)
+        clip = f"{model.num_frames} frames" if model.num_frames else f"{float(model.billed_seconds):g} s"
+        parts.append(clip + (f" (takes {lengths} s)" if lengths else ""))
+        if model.size:
+            parts.append(f"{model.size[0]}x{model.size[1]}")
+        if model.fps:
+            parts.append(f"{model.fps} fps")
+    return ", ".join([*parts, model.output or "?"])
+
+
+def describe_registry(prices: dict[str, Price]) -> str:
+    """The registry as a person reads it: one block per model, by the stage that calls it."""
+    kinds = {kind: stage for stage, kind in STAGE_KINDS.items()}
+    order = {kind: i for i, kind in enumerate(("image", "video", "music", "llm", "tts"))}
+    rows = []
+    for model in sorted(REGISTRY.values(), key=lambda m: (order.get(m.kind, 9), m.id)):
+        stage = kinds.get(model.kind, model.kind)
+        marks = [label for label, table in (("default", DEFAULTS), ("default with bridges", BRIDGE_DEFAULTS))
+                 if table.get(stage) == model.id]  # fmt: skip
+        rows.append(f"{stage:<8} {model.id}{' [' + ', '.join(marks) + ']' if marks else ''}")
+        price = f"{_price_text(model.price)} ({model.price.source}, {model.price.date})"
+        rows += [f"{'':<9}can:         {_capabilities(model)}", f"{'':<9}native:      {_native(model)}",
+                 f"{'':<9}price:       {price}"]  # fmt: skip
+        if model.audio_price is not None:
+            rows.append(f"{'':<9}with sound:  {_price_text(model.audio_price)} ({model.audio_price.source})")
+        override = prices.get(model.id)
+        if override is not None:
+            rows.append(f"{'':<9}OVERRIDE:    {_price_text(override)} ({override.source}, {override.date}) is used")
+        if model.confirmed:
+            rows.append(f"{'':<9}confirmed:   {model.confirmed}")
+        if model.unconfirmed:
+            rows.append(f"{'':<9}UNCONFIRMED: {model.unconfirmed}")
+    rows += [
+        "",
+        f"price overrides in force: {', '.join(sorted(prices))} (from ${PRICES_ENV})"
+        if prices
+        else f"price overrides in force: none (set ${PRICES_ENV} to a JSON file)",
+        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ...}` (backend: replicate)",
+    ]
+    return "\n".join(rows)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    try:
+        prices = load_prices(Settings.from_env().prices)
+    except (ValueError, SettingsError) as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
+    print(describe_registry(prices))
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -230,12 +357,15 @@ def build_parser() -> argparse.ArgumentParser:
     render = sub.add_parser("render", help="render specs; each ends in DIR/videos/<id>/final.mp4")
     render.add_argument("specs", nargs="+", metavar="SPEC")
     render.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
-    render.add_argument("--dagster-home", help="Dagster instance dir (default $DAGSTER_HOME or ./.dagster_home)")
+    render.add_argument("--dagster-home", help=f"Dagster instance dir (default ${HOME_ENV} or ./.dagster_home)")
     render.add_argument("--max-parallel", type=int, help="chunk pairs rendered at once (default 4)")
+    render.add_argument("--verbose", action="store_true", help="show a failure's full traceback and Dagster's errors")
     render.set_defaults(func=cmd_render)
     estimate = sub.add_parser("estimate", help="print what rendering each spec costs: per stage, model, calls")
     estimate.add_argument("specs", nargs="+", metavar="SPEC")
     estimate.set_defaults(func=cmd_estimate)
+    models = sub.add_parser("models", help="list the models a spec can choose: capabilities, clips, prices")
+    models.set_defaults(func=cmd_models)
     return parser
 
 

@@ -15,14 +15,18 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
+from vidgen_assets import processes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
@@ -30,17 +34,30 @@ from vidgen_assets.defs.partitions import pair_partition_key
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.lock import Locked, video_lock
 
-HOME_ENV = "DAGSTER_HOME"
-DEFAULT_HOME = ".dagster_home"
+EXAMPLE_INSTANCE = resources.files("vidgen_assets") / "dagster.yaml"
 
 Progress = Callable[[str], None]
-# Keep Dagster's console logger to warnings: the runner prints its own progress; the UI has every event.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 class RenderFailed(RuntimeError):
-    """A stage failed; the message names the video, the stage (and pair) and the reason."""
+    """A stage failed. `str()` is the summary a terminal shows: the video, the stage (and pair) and the
+    cause in a few lines; `detail` adds the full tracebacks (`vidgen render --verbose`)."""
+
+    def __init__(self, summary: str, detail: str = "") -> None:
+        super().__init__(summary, detail or summary)  # both in args: it crosses process boundaries
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+    @property
+    def detail(self) -> str:
+        return str(self.args[1])
+
+    @classmethod
+    def join(cls, failures: list[RenderFailed]) -> RenderFailed:
+        return cls("\n".join(str(f) for f in failures), "\n\n".join(f.detail for f in failures))
 
 
 @dataclass
@@ -53,10 +70,15 @@ class RenderReport:
     cost_usd: float = 0.0
 
 
-def dagster_home(home: Path | None = None) -> Path:
-    """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`."""
-    path = (home or Path(os.environ.get(HOME_ENV) or DEFAULT_HOME)).absolute()
+def dagster_home(settings: Settings, home: Path | None = None) -> Path:
+    """The persistent instance's directory: `home`, else `$DAGSTER_HOME`, else `./.dagster_home`. A home
+    without a `dagster.yaml` gets vidgen's (telemetry off, run monitoring on), so Dagster has nothing to
+    warn about."""
+    path = settings.home(home)
     path.mkdir(parents=True, exist_ok=True)
+    config = path / "dagster.yaml"
+    if not config.exists():
+        config.write_bytes(EXAMPLE_INSTANCE.read_bytes())
     return path
 
 
@@ -64,42 +86,93 @@ def instance_at(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-def _failure(result: dg.ExecuteInProcessResult) -> str:
-    messages = []
+STDERR_LINES = 3
+"""The last lines of a tool's stderr (ffmpeg's) that a failure's summary shows."""
+
+
+def short_cause(message: str) -> str:
+    """An exception's message in a few lines: its first line (class name without its module), and
+    the last lines of the stderr it carries, if any."""
+    head, _, rest = message.strip().partition("\n")
+    name, sep, text = head.partition(": ")
+    if sep and " " not in name:
+        head = f"{name.rsplit('.', 1)[-1]}: {text}"
+    _, found, stderr = rest.rpartition("stderr:\n")
+    tail = [line.strip() for line in stderr.splitlines() if line.strip()][-STDERR_LINES:] if found else []
+    return "\n".join([head, *(f"  {line}" for line in tail)])
+
+
+def _failure(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
+    """What failed in a run: a few lines (each failed step and its cause), and the same with tracebacks."""
+    short: list[str] = []
+    full: list[str] = []
     for event in result.all_events:
         if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.message:
-            error = getattr(event.event_specific_data, "error", None)
+            top = getattr(event.event_specific_data, "error", None)
+            error = top
             while error is not None and getattr(error, "cause", None) is not None:
                 error = error.cause  # the user's exception, not Dagster's wrapper
             detail = getattr(error, "message", "") if error is not None else ""
-            messages.append(f"{event.step_key or 'run'}: {(detail or event.message).strip()}")
+            where = event.step_key or "run"
+            if event.event_type_value == "RUN_FAILURE" and short:
+                continue  # the run failed because of the steps above
+            short.append(f"{where}: {short_cause(detail or event.message)}")
+            full.append(f"{where}: {top.to_string() if top is not None else event.message}")
     for event in result.all_events:
         evaluation = event.event_specific_data
         if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
-            messages.append(f"check {evaluation.check_name} failed: {dict(evaluation.metadata)}")
-    return "\n".join(dict.fromkeys(messages)) or "the run failed (see the Dagster UI for its logs)"
+            line = f"check {evaluation.check_name} failed: {dict(evaluation.metadata)}"
+            short.append(line)
+            full.append(line)
+    if not short:
+        short = full = ["the run failed (see the Dagster UI for its logs)"]
+    return "\n".join(dict.fromkeys(short)), "\n".join(dict.fromkeys(full))
 
 
-def _execute(defs: dg.Definitions, instance: dg.DagsterInstance, job: str, partition_key: str, where: str) -> None:
+def run_config(verbose: bool = False) -> dict[str, Any]:
+    """Dagster's console logger stays silent (the runner prints its own progress and a failure's summary;
+    the UI has every event), or shows errors with their tracebacks when `verbose`."""
+    return {"loggers": {"console": {"config": {"log_level": "ERROR" if verbose else "CRITICAL"}}}}
+
+
+def _execute(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    job: str,
+    partition_key: str,
+    where: str,
+    config: dict[str, Any] | None = None,
+    tags: dict[str, str] | None = None,
+) -> None:
     result = defs.resolve_job_def(job).execute_in_process(
-        partition_key=partition_key, instance=instance, raise_on_error=False, run_config=QUIET
+        partition_key=partition_key,
+        instance=instance,
+        raise_on_error=False,
+        run_config=config or run_config(),
+        tags=tags,
     )
     if not result.success:
-        raise RenderFailed(f"{where}: {job} failed\n{_failure(result)}")
+        short, full = _failure(result)
+        head = f"{where}, stage {job} (run {result.run_id})"
+        raise RenderFailed(f"{head}:\n{_indent(short)}", f"{head}:\n{_indent(full)}")
+
+
+def _indent(text: str) -> str:
+    return "\n".join(f"  {line}" for line in text.splitlines())
 
 
 _worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
 
 
-def _worker_start(environ: dict[str, str]) -> None:
-    """A new worker takes the environment the runner had when it made the pool (a worker is forked
-    from the fork server, which may be older than the current environment)."""
-    os.environ.clear()
-    os.environ.update(environ)
+def _worker_start(owner: processes.Owner) -> None:
+    """A new worker ends itself and its ffmpeg children as soon as the runner's process is gone."""
+    processes.watch_owner(owner)
 
 
 def _warm(settings: Settings, home: str) -> None:
-    """Load the definitions and the instance in a worker process, once."""
+    """Load the definitions and the instance in a worker process, once. The worker is handed the
+    runner's `Settings` (it is forked from the fork server, whose environment may be older than the
+    runner's: nothing in it reads the environment)."""
     global _worker
     if _worker is None:
         _worker = (build_definitions(settings), instance_at(Path(home)))
@@ -111,16 +184,18 @@ def worker_context() -> multiprocessing.context.BaseContext:
     delayed everything else running at the time). The fork server itself is single-threaded, so
     forking it is safe, unlike forking this process."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["vidgen_assets.runner"])
+    context.set_forkserver_preload(["vidgen_assets.runner", "vidgen_assets.fork_server"])
     return context
 
 
-def _run_pair(settings: Settings, home: str, partition_key: str, where: str) -> float:
+def _run_pair(
+    settings: Settings, home: str, partition_key: str, where: str, verbose: bool = False, session: str = ""
+) -> float:
     """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
     _warm(settings, home)
     assert _worker is not None
     start = time.perf_counter()
-    _execute(*_worker, "chunk_pairs", partition_key, where)
+    _execute(*_worker, "chunk_pairs", partition_key, where, run_config(verbose), processes.run_tags(session))
     return time.perf_counter() - start
 
 
@@ -156,8 +231,18 @@ class Runner:
     manager, or call `close()`); otherwise each render stops its workers when it ends.
     """
 
-    def __init__(self, settings: Settings, home: Path, progress: Progress = print, keep_workers: bool = False) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        home: Path,
+        progress: Progress = print,
+        keep_workers: bool = False,
+        verbose: bool = False,
+    ) -> None:
         self.settings = settings
+        self.verbose = verbose
+        self.session = uuid.uuid4().hex
+        """Tags every run of this runner (with the process that executes it): see `processes`."""
         self.keep_workers = keep_workers
         self.home = home
         self.instance = instance_at(home)
@@ -185,7 +270,10 @@ class Runner:
         if self._pool is None or self._pool_size != size:
             self.close()
             self._pool = ProcessPoolExecutor(
-                size, mp_context=worker_context(), initializer=_worker_start, initargs=(dict(os.environ),)
+                size,
+                mp_context=worker_context(),
+                initializer=_worker_start,
+                initargs=(processes.Owner.current(),),
             )
             self._pool_size = size
             for _ in range(size):
@@ -202,12 +290,16 @@ class Runner:
             self.instance.add_dynamic_partitions("videos", [spec.id])
 
     def _run(self, job: str, partition_key: str, where: str) -> None:
-        _execute(self.defs, self.instance, job, partition_key, where)
+        tags = processes.run_tags(self.session)
+        _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
     def render(self, spec: Spec, source_text: str) -> RenderReport:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
         try:
-            return self._render(spec, source_text)
+            with video_lock(self.store, spec.id, "vidgen render"):
+                return self._render(spec, source_text)
+        except Locked as exc:
+            raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
             if not self.keep_workers:
                 self.close()
@@ -264,15 +356,17 @@ class Runner:
             pool.submit(
                 _run_pair, self.settings, str(self.home), pair_partition_key(key, plan.video_id),
                 f"video {plan.video_id!r}, chunk pair {key} (partition {pair_partition_key(key, plan.video_id)!r})",
+                self.verbose,
+                self.session,
             ): key
             for key in plan.pair_keys
         }  # fmt: skip
-        failures: list[str] = []
+        failures: list[RenderFailed] = []
         t = time.perf_counter()
         try:
             self._run("make_music", plan.video_id, f"video {plan.video_id!r}, music")
         except RenderFailed as exc:
-            failures.append(str(exc))
+            failures.append(exc)
         if stages is not None:
             stages["music"] = time.perf_counter() - t
         for done, future in enumerate(as_completed(futures), start=1):
@@ -281,10 +375,12 @@ class Runner:
                 seconds = future.result()
                 self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
             except RenderFailed as exc:
-                failures.append(str(exc))
+                failures.append(exc)
                 self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
             except BrokenProcessPool as exc:
                 self.close()  # a worker died (killed, out of memory): the next render starts a new pool
-                failures.append(f"video {plan.video_id!r}, chunk pair {key}: its worker process died ({exc})")
+                failures.append(
+                    RenderFailed(f"video {plan.video_id!r}, chunk pair {key}: its worker process died ({exc})")
+                )
         if failures:
-            raise RenderFailed("\n".join(failures))
+            raise RenderFailed.join(failures)

@@ -1,13 +1,23 @@
-"""Settings: the one place that reads the environment. Tests build `Settings` directly instead."""
+"""Settings: the one place that reads the environment.
+
+Every variable vidgen understands is a field of `Settings`, read and validated here once (a bad value
+is a `SettingsError` naming the variable, its value and what is allowed). Everything else is handed a
+`Settings`: the definitions, sensors and resources are built from one (`defs.build_definitions`), the
+CLI's pair workers receive the parent's, and the media tools (ffmpeg, the font) follow the settings of
+the run or sensor evaluation in progress (`activated`). Tests build `Settings(...)` directly.
+"""
 
 from __future__ import annotations
 
-import os
+import contextlib
+import contextvars
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Literal, cast
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
 
@@ -20,8 +30,18 @@ WORK_ENV = "VIDGEN_WORK_DIR"
 CHUNK_SECONDS_ENV = "VIDGEN_CHUNK_SECONDS"
 MAX_PARALLEL_ENV = "VIDGEN_MAX_PARALLEL_PAIRS"
 STITCH_ENV = "VIDGEN_STITCH"
+FFMPEG_ENV = "VIDGEN_FFMPEG"
+FONT_ENV = "VIDGEN_FONT"
+PRICES_ENV = "VIDGEN_PRICES"
+INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
+TOKEN_ENV = "REPLICATE_API_TOKEN"
+BASE_URL_ENV = "REPLICATE_BASE_URL"
+POLL_ENV = "REPLICATE_POLL_INTERVAL"
+HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DATA_DIR = "vidgen_data"
 DEFAULT_SPEC_DIR = "specs"
+DEFAULT_HOME = ".dagster_home"
+DEFAULT_BASE_URL = "https://api.replicate.com"
 
 StorageKind = Literal["local", "s3"]
 StitchMode = Literal["copy", "reencode"]
@@ -31,65 +51,131 @@ class SettingsError(ValueError):
     """A setting has a value vidgen cannot use."""
 
 
-def _number(environ: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if not low <= value <= high:
-        raise SettingsError(f"{name}={raw!r} is out of range ({low:g}..{high:g})")
-    return value
+def _env(name: str, field: str) -> Any:
+    """A field read from the variable `name` (and, when built in code, from its own name)."""
+    return AliasChoices(field, name)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Where artifacts go, where specs come from, and how generation is laid out."""
+class Settings(BaseSettings):
+    """Where artifacts go, where specs come from, how generation is laid out, and the tools it uses.
 
-    data_dir: Path
+    Built from the environment (`Settings.from_env()`, or `Settings()`: fields not given are read from
+    the variables named below), or in code (`Settings(data_dir=...)`). Frozen: change one with
+    `settings.model_copy(update={...})`."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, case_sensitive=True, extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    data_dir: Path = Field(Path(DEFAULT_DATA_DIR), validation_alias=_env(DATA_ENV, "data_dir"))
     """The local artifact root (storage `local`), and the default home of local work files."""
-    chunk_seconds: float = 5.0
+    chunk_seconds: float = Field(5.0, ge=1.0, le=30.0, validation_alias=_env(CHUNK_SECONDS_ENV, "chunk_seconds"))
     """The animatic backend's chunk length (a Replicate model's comes from its registry entry)."""
-    max_parallel_pairs: int = 4
+    max_parallel_pairs: int = Field(4, ge=1, le=64, validation_alias=_env(MAX_PARALLEL_ENV, "max_parallel_pairs"))
     """How many chunk pairs the CLI runner renders at once."""
-    storage: StorageKind = "local"
-    s3_bucket: str | None = None
-    s3_prefix: str = ""
-    spec_dir: str = DEFAULT_SPEC_DIR
+    storage: StorageKind = Field("local", validation_alias=_env(STORAGE_ENV, "storage"))
+    s3_bucket: str | None = Field(None, validation_alias=_env(BUCKET_ENV, "s3_bucket"))
+    s3_prefix: str = Field("", validation_alias=_env(PREFIX_ENV, "s3_prefix"))
+    spec_dir: str = Field(DEFAULT_SPEC_DIR, validation_alias=_env(SPEC_DIR_ENV, "spec_dir"))
     """Where the sensor looks for spec files: a local folder or `s3://bucket/prefix/`."""
-    work_dir: Path | None = None
+    work_dir: Path | None = Field(None, validation_alias=_env(WORK_ENV, "work_dir"))
     """Local work files (scratch, downloads). Default: `<data_dir>/.work` locally, a temp dir with S3."""
-    stitch: StitchMode = "copy"
+    stitch: StitchMode = Field("copy", validation_alias=_env(STITCH_ENV, "stitch"))
     """`copy`: each pair burns its text into a piece once, in parallel; the serial tail renders only the
     transitions and joins pieces by stream copy. `reencode`: one full xfade re-encode, then another for
     text and music (the reference the copy path is tested against)."""
+    ffmpeg: str | None = Field(None, validation_alias=_env(FFMPEG_ENV, "ffmpeg"))
+    """An ffmpeg binary (a path or a name on PATH) instead of the one inside `imageio-ffmpeg`."""
+    font: Path | None = Field(None, validation_alias=_env(FONT_ENV, "font"))
+    """A .ttf/.otf for on-screen text instead of the DejaVu Sans matplotlib ships."""
+    prices: Path | None = Field(None, validation_alias=_env(PRICES_ENV, "prices"))
+    """A JSON file of model price overrides (see `backends.models.load_prices`)."""
+    sensor_interval: int = Field(15, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
+    """Seconds between two evaluations of each sensor."""
+    replicate_api_token: SecretStr | None = Field(None, validation_alias=_env(TOKEN_ENV, "replicate_api_token"))
+    """The Replicate API token (the official client's variable); given to the client and nothing else."""
+    replicate_base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_env(BASE_URL_ENV, "replicate_base_url"))
+    """The API's base URL (the official client's variable): tests and proxies redirect the API with it."""
+    replicate_poll_interval: float = Field(
+        0.5, gt=0.0, le=60.0, validation_alias=_env(POLL_ENV, "replicate_poll_interval")
+    )
+    """Seconds between two polls of a prediction at most (the official client's variable)."""
+    dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
+    """The Dagster instance the CLI records into (default `./.dagster_home`)."""
+
+    @field_validator("storage", "stitch", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.absolute()
+
+    @field_validator("work_dir", mode="after")
+    @classmethod
+    def _absolute_or_none(cls, value: Path | None) -> Path | None:
+        return value.absolute() if value is not None else None
+
+    @field_validator("s3_prefix", mode="after")
+    @classmethod
+    def _strip_slashes(cls, value: str) -> str:
+        return value.strip("/")
+
+    @field_validator("s3_bucket", "ffmpeg", "font", "prices", "work_dir", "replicate_api_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("data_dir", "spec_dir", "replicate_base_url", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any, info: Any) -> Any:
+        if value == "":
+            return {"data_dir": DEFAULT_DATA_DIR, "spec_dir": DEFAULT_SPEC_DIR}.get(info.field_name, DEFAULT_BASE_URL)
+        return value
+
+    @model_validator(mode="after")
+    def _bucket_for_s3(self) -> Settings:
+        if self.storage == "s3" and not self.s3_bucket:
+            raise ValueError(f"{STORAGE_ENV}=s3 needs {BUCKET_ENV} (the bucket that holds the artifacts)")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _ENVIRON.get()
+        if environ is not None:
+            env_settings = _MappingSource(settings_cls, environ)
+        return init_settings, env_settings  # no .env files, no secrets directory: the environment only
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if environ is None else environ
-        storage = (env.get(STORAGE_ENV) or "local").strip().lower()
-        if storage not in ("local", "s3"):
-            raise SettingsError(f"{STORAGE_ENV}={storage!r}: use 'local' or 's3'")
-        bucket = env.get(BUCKET_ENV) or None
-        if storage == "s3" and not bucket:
-            raise SettingsError(f"{STORAGE_ENV}=s3 needs {BUCKET_ENV} (the bucket that holds the artifacts)")
-        work = env.get(WORK_ENV)
-        stitch = (env.get(STITCH_ENV) or "copy").strip().lower()
-        if stitch not in ("copy", "reencode"):
-            raise SettingsError(f"{STITCH_ENV}={stitch!r}: use 'copy' or 'reencode'")
-        return cls(
-            data_dir=Path(env.get(DATA_ENV) or DEFAULT_DATA_DIR).absolute(),
-            chunk_seconds=_number(env, CHUNK_SECONDS_ENV, 5.0, 1.0, 30.0),
-            max_parallel_pairs=int(_number(env, MAX_PARALLEL_ENV, 4, 1, 64)),
-            storage=cast(StorageKind, storage),
-            s3_bucket=bucket,
-            s3_prefix=(env.get(PREFIX_ENV) or "").strip("/"),
-            spec_dir=env.get(SPEC_DIR_ENV) or DEFAULT_SPEC_DIR,
-            work_dir=Path(work).absolute() if work else None,
-            stitch=cast(StitchMode, stitch),
-        )
+        """The settings `environ` (default: this process's environment) gives; a `SettingsError` names
+        every variable with a bad value."""
+        try:
+            if environ is None:
+                return cls()
+            token = _ENVIRON.set(environ)
+            try:
+                return cls()
+            finally:
+                _ENVIRON.reset(token)
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, environ)) from None
+
+    def replace(self, **changes: Any) -> Settings:
+        """These settings with `changes` (field names), validated like the environment's."""
+        try:
+            return type(self).model_validate({**self.model_dump(), **changes})
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, None)) from None
 
     def store(self) -> ArtifactStore:
         """The artifact store these settings name: the one place that chooses local or S3."""
@@ -113,3 +199,66 @@ class Settings:
     def scratch_dir(self) -> Path:
         """Work files before they are stored; on the data dir's disk locally so copies are cheap."""
         return self.work_root / "scratch"
+
+    def home(self, override: Path | None = None) -> Path:
+        """The persistent Dagster instance's directory: `override`, else `$DAGSTER_HOME`, else
+        `./.dagster_home`."""
+        return (override or self.dagster_home or Path(DEFAULT_HOME)).absolute()
+
+
+_ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)
+
+
+class _MappingSource(EnvSettingsSource):
+    """The variables of a given mapping instead of this process's environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._given = dict(environ)
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._given
+
+
+def _variable(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    assert isinstance(alias, AliasChoices)
+    return str(alias.choices[-1])
+
+
+def _describe(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
+    lines = []
+    for error in exc.errors():
+        where = error.get("loc") or ()
+        field = str(where[0]) if where else ""
+        name = _variable(field) if field in Settings.model_fields else field
+        raw = (environ or {}).get(name, error.get("input")) if name else error.get("input")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        if not name:
+            lines.append(message)
+        elif "secret" in field or "token" in field:
+            lines.append(f"{name}: {message}")  # never echo a secret
+        else:
+            lines.append(f"{name}={raw!r}: {message}")
+    return "; ".join(lines)
+
+
+# -- the settings of the run in progress, for process-wide tools (the ffmpeg binary, the font) --------
+
+_active: list[Settings] = []
+
+
+def active() -> Settings:
+    """The settings of the run or sensor evaluation in progress in this process; outside one, the
+    environment's."""
+    return _active[-1] if _active else Settings.from_env()
+
+
+@contextlib.contextmanager
+def activated(settings: Settings) -> Iterator[Settings]:
+    """Make `settings` the active ones while the block runs (a Dagster run's resource does this)."""
+    _active.append(settings)
+    try:
+        yield settings
+    finally:
+        _active.remove(settings)

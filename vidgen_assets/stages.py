@@ -138,9 +138,11 @@ def pair_fingerprint(
     plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path, mode: StitchMode = "copy"
 ) -> str:
     piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
+    # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
+    pictured = beat.model_copy(update={"say": None})
     return fingerprint(
         "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
-        beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
+        pictured.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
     )  # fmt: skip
 
 
@@ -174,6 +176,7 @@ def chunk_pair(
             video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
             prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
             motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
+            clip_frames=beat.clip_frames, storyboard_image=storyboard_image,
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)

@@ -21,7 +21,7 @@ from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
 from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
-from vidgen_assets.media import ops, probe, sound
+from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
@@ -181,8 +181,13 @@ def soundtrack(
         return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fingerprint("soundtrack", None),
                                                         "soundtrack": None, "cost_usd": 0.0})  # fmt: skip
     music_rel = music_out.record.get("music")
-    duck = {"threshold": sound.DUCK_THRESHOLD, "ratio": sound.DUCK_RATIO, "attack_ms": sound.DUCK_ATTACK_MS,
-            "release_ms": sound.DUCK_RELEASE_MS, "limit": sound.LIMIT}  # fmt: skip
+    duck = {
+        "threshold": commands.DUCK_THRESHOLD,
+        "ratio": commands.DUCK_RATIO,
+        "attack_ms": commands.DUCK_ATTACK_MS,
+        "release_ms": commands.DUCK_RELEASE_MS,
+        "limit": commands.MIX_LIMIT,
+    }
     fp = fingerprint(
         "soundtrack", music_out.fingerprint if music_rel else None, voice_out.fingerprint,
         spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume, plan.total_frames, plan.fps,

@@ -88,19 +88,56 @@ def test_render_prints_the_final_path_and_exits_0(tmp_path):
     assert any(line.startswith("[short-one] done in ") and "prepare_video" in line for line in lines)
     assert "[short-one] pair 1/1 done: p000" in done.stdout
     assert (tmp_path / "home" / "history").is_dir()  # runs recorded in the persistent instance
+    # A new instance home gets vidgen's dagster.yaml: Dagster warns about nothing, shows no banner.
+    assert (tmp_path / "home" / "dagster.yaml").is_file()
+    for alarming in ("dagster.yaml", "Telemetry", "Welcome to Dagster", "Warning", "Traceback"):
+        assert alarming not in done.stdout + done.stderr
 
 
-def test_a_failing_run_exits_1_saying_what_failed_and_where(tmp_path):
+BROKEN_FFMPEG = """#!/bin/sh
+echo "ffmpeg version n7.1 Copyright (c) 2000-2024 the FFmpeg developers" >&2
+echo "[vost#0:0 @ 0x5] Unknown encoder 'libx264'" >&2
+echo "Error opening output files: Encoder not found" >&2
+exit 1
+"""
+
+
+def _render_with_broken_ffmpeg(tmp_path, *flags):
     spec = tmp_path / "fails.yaml"
     spec.write_text("prompt: doomed\nduration: 5\nresolution: 480p\nmusic: false\n")
-    env = {**os.environ, "VIDGEN_FFMPEG": "/bin/false", "VIDGEN_DATA": str(tmp_path / "data")}
+    ffmpeg = tmp_path / "ffmpeg"
+    ffmpeg.write_text(BROKEN_FFMPEG)
+    ffmpeg.chmod(0o755)
+    env = {**os.environ, "VIDGEN_FFMPEG": str(ffmpeg), "VIDGEN_DATA": str(tmp_path / "data")}
     done = subprocess.run(
-        [VIDGEN, "render", str(spec), "--dagster-home", str(tmp_path / "home")],
+        [VIDGEN, "render", str(spec), "--dagster-home", str(tmp_path / "home"), *flags],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
+    return spec, done
+
+
+def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_path):
+    spec, done = _render_with_broken_ffmpeg(tmp_path)
     assert done.returncode == 1
-    assert f"render of {spec} failed" in done.stderr
-    assert "chunk pair p000 (partition 'p000|fails')" in done.stderr
-    assert "ffmpeg exited with code 1" in done.stderr
+    err = done.stderr.strip().splitlines()
+    assert err[0].startswith(f"render of {spec} failed: video 'fails', chunk pair p000 (partition 'p000|fails'), ")
+    assert "stage chunk_pairs (run " in err[0]
+    assert err[1] == "  chunk_pair: MediaError: ffmpeg exited with code 1"
+    assert err[-2:] == [
+        "    Error opening output files: Encoder not found",
+        "  (full traceback: vidgen render --verbose, or the run in the Dagster UI)",
+    ]
+    assert len(err) <= 6, done.stderr
+    for noise in ("Traceback", "Stack Trace", 'File "', "dagster - ERROR", "command:"):
+        assert noise not in done.stdout + done.stderr
     # What finished before the failure is intact.
     assert (tmp_path / "data" / "videos" / "fails" / "storyboard" / "beat_00.png").exists()
+
+
+def test_verbose_shows_the_full_traceback(tmp_path):
+    spec, done = _render_with_broken_ffmpeg(tmp_path, "--verbose")
+    assert done.returncode == 1
+    assert f"render of {spec} failed: video 'fails', chunk pair p000" in done.stderr
+    assert "Stack Trace:" in done.stderr
+    assert 'vidgen_assets/media/runner.py", line' in done.stderr
+    assert "command: " in done.stderr and "Unknown encoder 'libx264'" in done.stderr

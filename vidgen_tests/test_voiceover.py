@@ -129,6 +129,21 @@ def test_render_speaks_ducks_and_subtitles_soft(tmp_path):
     assert final["subtitles"] == "soft" and [c[0] for c in final["cues"]] == [0.25, 5.25]
     assert final["cost_by_stage"]["voice"] == 0.0
 
+    # Edit the second line and render again: that line, the soundtrack and the final are re-made, nothing else.
+    spec.write_text(json.dumps({**SPEC, "music": {"bpm": 100, "volume": 0.8},
+                                "beats": [BEATS[0], {**BEATS[1], "say": "Pour it over ice."}]}))  # fmt: skip
+    assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(tmp_path / "dh")]) == 0
+
+    def made(manifest: str) -> bool:
+        return not json.loads((folder / manifest).read_text()).get("cached", False)
+
+    voice = json.loads((folder / "voice" / "voice.json").read_text())
+    assert (voice["made"], voice["reused"]) == (["line_01"], ["line_00"])
+    assert made("soundtrack.json") and made("final.json")
+    assert not any(made(m) for m in ["storyboard/storyboard.json", "chunks/p000.json", "chunks/p001.json",
+                                     "music.json", "stitched.json"])  # fmt: skip
+    assert [c.content for c in srt.parse((folder / "final.srt").read_text(encoding="utf-8"))][1] == "Pour it over ice."
+
 
 def test_burnt_subtitles_are_drawn_clear_of_the_beat_text(tmp_path):
     spec = tmp_path / "talk.yaml"

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.storage.store import ArtifactStore
+
+if TYPE_CHECKING:
+    from vidgen_assets.settings import Settings
 
 
 class BackendUnavailable(RuntimeError):
@@ -23,32 +27,37 @@ class GenerationFailed(RuntimeError):
 
 def get_backend(
     name: str,
-    chunk_seconds: float = 5.0,
+    settings: Settings,
     models: Mapping[str, str] | None = None,
     store: ArtifactStore | None = None,
 ) -> Backend:
-    """The backend a spec's `backend:` field names.
+    """The backend a spec's `backend:` field names, as `settings` configure it.
 
-    `replicate` takes the spec's `models:` overrides, the token and base URL from the official client's
-    variables (`REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`), prices overridden by `VIDGEN_PRICES`, and
-    `store` for its generation cache; its chunk length is its video model's (not `chunk_seconds`).
+    `animatic` makes chunks of `settings.chunk_seconds`. `replicate` takes the spec's `models:`
+    overrides, the token, base URL and poll interval from the settings (the official client's variables
+    `REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`, `REPLICATE_POLL_INTERVAL`), prices overridden by
+    `settings.prices`, and `store` for its generation cache; its chunk length is its video model's.
     """
     if name == "animatic":
         from vidgen_assets.backends.animatic import AnimaticBackend
 
-        return AnimaticBackend(chunk_seconds=chunk_seconds)
+        return AnimaticBackend(chunk_seconds=settings.chunk_seconds)
     if name == "replicate":
         from vidgen_assets.backends.models import UnknownModel, load_prices, select_models
-        from vidgen_assets.backends.replicate import TOKEN_ENV, ReplicateBackend, replicate_env
+        from vidgen_assets.backends.replicate import ReplicateBackend
+        from vidgen_assets.settings import TOKEN_ENV
 
         try:
-            selection = select_models(models or {}, load_prices())
+            selection = select_models(models or {}, load_prices(settings.prices))
         except (UnknownModel, ValueError) as exc:
             raise BackendUnavailable(str(exc)) from None
-        token, base_url = replicate_env()
-        if not token:
+        token = settings.replicate_api_token
+        if token is None or not token.get_secret_value():
             raise BackendUnavailable(
                 f"backend 'replicate' needs an API token: set {TOKEN_ENV} (see README.md, 'Replicate backend')"
             )
-        return ReplicateBackend(selection, token, store=store, base_url=base_url)
+        return ReplicateBackend(
+            selection, token.get_secret_value(), store=store, base_url=settings.replicate_base_url,
+            poll_interval=settings.replicate_poll_interval,
+        )  # fmt: skip
     raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate")

@@ -1,9 +1,12 @@
 """The `animatic` backend: local, free and deterministic previews.
 
-- `image`: a storyboard card per beat (`storyboard_card.render_card`), written as PNG.
-- `video`: the source image under the beat's camera motion (`camera_motion`), rendered frame by frame with
-  Pillow (an axis-aligned affine resample: `Image.resize(box=...)`, bicubic, sub-pixel exact) and streamed
-  as raw rgb24 to ffmpeg. Pixels a move needs from outside the source are filled by mirroring its edges.
+- `image`: a storyboard card per beat (`storyboard_card.render_card`), written as PNG. The PNG carries the
+  request it was drawn from (a `vidgen:card` text chunk), so the card can be drawn again at another size.
+- `video`: the beat's card under the beat's camera move (`camera_motion.Move`), planned over the beat's whole
+  clip so that every frame shows only the card: the card goes to ffmpeg once, as one raw frame, and
+  ffmpeg's `scale` and `crop` make every frame from it (no frame is drawn in Python). A pan travels
+  across the card drawn wider than the frame. A continuous chunk continues the same move over the same
+  card: the previous chunk's last frame (its `source_image`) is by construction the view just before.
 - `music`: a synthesised bed (`music_synth`), written as a 48 kHz stereo 16-bit WAV.
 - `speech`: a voiceover line spoken by espeak-ng (`espeak`), written as a mono 16-bit WAV.
 
@@ -12,40 +15,45 @@ Every file is written to a temporary name next to `out` and renamed into place.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
-from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterator
 from contextlib import contextmanager
-from itertools import islice
+from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageFilter, ImageOps
+from PIL import Image, ImageOps, PngImagePlugin
 
 from vidgen_assets.backends import espeak
-from vidgen_assets.backends.camera_motion import IDENTITY, Affine, chunk_affines, padding_for
+from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    SpeechRequest,
+    VideoRequest,
+)
 from vidgen_assets.media import commands, runner
 
 CARD_MODEL = "animatic-card-v1"
-MOTION_MODEL = "animatic-motion-v1"
+MOTION_MODEL = "animatic-motion-v2"
 MUSIC_MODEL = "animatic-music-v1"
-RESAMPLE = Image.Resampling.BICUBIC
-RENDER_THREADS = 2
-RENDER_AHEAD = 4
-BORDER_DIM = 0.62
-"""Off-card pixels (revealed by a pull-out or pan) are a blurred mirror of the edges at this brightness."""
+CARD_KEY = "vidgen:card"
+"""The PNG text chunk holding the request a card was drawn from (JSON)."""
 
 
 class AnimaticBackend:
     """Storyboard cards, camera-motion chunks and a synthesised music bed, made locally for free."""
 
     name = "animatic"
+    identity = "animatic@2"
+    """What outputs are fingerprinted by: changes when the animatic draws differently."""
 
     def __init__(self, chunk_seconds: float = 5.0) -> None:
         if chunk_seconds <= 0:
@@ -55,8 +63,10 @@ class AnimaticBackend:
     def image(self, request: ImageRequest, out: Path) -> Generation:
         """Write the beat's storyboard card as a PNG of `request.frame` size."""
         card = render_card(request)
+        info = PngImagePlugin.PngInfo()
+        info.add_text(CARD_KEY, json.dumps(dataclasses.asdict(request), default=str))
         with _atomic(out, ".png") as tmp:
-            card.save(tmp, format="PNG")
+            card.save(tmp, format="PNG", pnginfo=info)
         return Generation(
             model=CARD_MODEL,
             seed=request.seed,
@@ -64,17 +74,21 @@ class AnimaticBackend:
         )
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
-        """Write an MP4 of exactly `request.frames` frames: `source_image` under the beat's camera motion."""
+        """Write an MP4 of exactly `request.frames` frames: frames `motion_offset` ... of the beat's move."""
         if request.frames < 1:
             raise ValueError(f"a chunk needs at least one frame, got {request.frames}")
-        width, height, fps = request.frame.width, request.frame.height, request.frame.fps
-        affines = chunk_affines(request.camera, request.kind, request.motion_offset, request.frames, width, height, fps)
-        source = load_source(source_image, width, height)
+        card_path = request.storyboard_image or (source_image if request.kind == "reference" else None)
+        if card_path is None:
+            raise ValueError("the animatic continues a beat's move over its card: the request needs storyboard_image")
+        frame = request.frame
+        clip = max(request.clip_frames, request.motion_offset + request.frames)
+        move = Move(request.camera, frame.width, frame.height, frame.fps, clip)
+        card = card_canvas(card_path, move)
         with _atomic(out, ".mp4") as tmp:
-            runner.run(
-                commands.encode_raw_frames(tmp, width, height, fps),
-                stdin_chunks=render_frames(source, affines),
+            args = commands.still_motion(
+                tmp, *move.card_size, frame.fps, request.frames, move.filters(request.motion_offset)
             )
+            runner.run(args, stdin_chunks=[card.tobytes()])
         return Generation(
             model=MOTION_MODEL,
             seed=request.seed,
@@ -83,6 +97,8 @@ class AnimaticBackend:
                 "kind": request.kind,
                 "frames": str(request.frames),
                 "motion_offset": str(request.motion_offset),
+                "clip_frames": str(clip),
+                "card": f"{move.card_size[0]}x{move.card_size[1]}",
             },
         )
 
@@ -109,7 +125,7 @@ class AnimaticBackend:
 
 
 def load_source(path: Path, width: int, height: int) -> Image.Image:
-    """The source image as RGB at `width` x `height` (cover-fitted when its size differs)."""
+    """The image at `path` as RGB at `width` x `height` (cover-fitted when its size differs)."""
     with Image.open(path) as opened:
         image = opened.convert("RGB")
     if image.size != (width, height):
@@ -117,62 +133,41 @@ def load_source(path: Path, width: int, height: int) -> Image.Image:
     return image
 
 
-def render_frames(source: Image.Image, affines: Sequence[Affine]) -> Iterator[bytes]:
-    """rgb24 bytes of each frame: `source` resampled through each affine (output -> source pixels).
-
-    The source is padded once (`pad_source`) as far as the affines reach outside it.
-    """
-    width, height = source.size
-    left, top, right, bottom = padding_for(affines, width, height)
-    padded = pad_source(source, left, top, right, bottom)
-    identity = source.tobytes() if IDENTITY in affines else b""
-
-    def render(affine: Affine) -> bytes:
-        if affine == IDENTITY:
-            return identity
-        x0, y0, x1, y1 = affine.box(width, height)
-        box = _inside((x0 + left, y0 + top, x1 + left, y1 + top), padded.size)
-        return padded.resize((width, height), RESAMPLE, box=box).tobytes()
-
-    yield from _prefetch(render, affines)
+def card_request(path: Path) -> ImageRequest | None:
+    """The request a card PNG was drawn from (see `AnimaticBackend.image`), or None for another image."""
+    try:
+        with Image.open(path) as opened:
+            text = getattr(opened, "text", {}).get(CARD_KEY)
+        if not text:
+            return None
+        data = json.loads(text)
+        data["frame"] = Frame(**data["frame"])
+        data["palette"] = tuple(data["palette"])
+        data["references"] = tuple(ReferenceImage(**r) for r in data.get("references", ()))
+        return ImageRequest(**data)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
-def pad_source(source: Image.Image, left: int, top: int, right: int, bottom: int) -> Image.Image:
-    """`source` with a border filled by its mirrored edges, blurred and dimmed so it reads as off-card.
-
-    The source's own pixels are unchanged; a pull-out or pan shows the border where it leaves the card.
-    """
-    if not (left or top or right or bottom):
-        return source
-    pixels = np.asarray(source)
-    mirrored = Image.fromarray(np.pad(pixels, ((top, bottom), (left, right), (0, 0)), mode="symmetric"), "RGB")
-    radius = max(2.0, min(source.size) / 40)
-    border = mirrored.filter(ImageFilter.GaussianBlur(radius)).point(lambda v: round(v * BORDER_DIM))
-    border.paste(source, (left, top))
-    return border
+def card_canvas(path: Path, move: Move) -> Image.Image:
+    """The card a move travels over, at `move.card_size`: the storyboard image itself when the move
+    stays at the frame's size; for a pan, the card drawn again that much wider (an image that carries
+    no card request is cover-fitted instead: the pan then travels across it slightly enlarged)."""
+    stat = path.stat()
+    text_left = move.pan_px if move.camera == "pan_left" else 0
+    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, (move.width, move.height), text_left)
 
 
-def _prefetch(render: Callable[[Affine], bytes], affines: Sequence[Affine]) -> Iterator[bytes]:
-    """`render` over `affines` in order, a few frames ahead on worker threads (Pillow releases the GIL),
-    so rendering overlaps itself and the consumer's writes to ffmpeg."""
-    with ThreadPoolExecutor(max_workers=RENDER_THREADS) as pool:
-        pending: deque[Future[bytes]] = deque()
-        queue = iter(affines)
-        for affine in islice(queue, RENDER_AHEAD):
-            pending.append(pool.submit(render, affine))
-        while pending:
-            frame = pending.popleft().result()
-            following = next(queue, None)
-            if following is not None:
-                pending.append(pool.submit(render, following))
-            yield frame
-
-
-def _inside(box: tuple[float, float, float, float], size: tuple[int, int]) -> tuple[float, float, float, float]:
-    """Clamp float noise so Pillow accepts the box (the padding already covers the real reach)."""
-    w, h = size
-    x0, y0, x1, y1 = box
-    return (max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1))
+@lru_cache(maxsize=4)
+def _card_canvas(
+    path: str, _mtime_ns: int, _size: int, canvas: tuple[int, int], frame: tuple[int, int], text_left: int
+) -> Image.Image:
+    """Cached per file version: a beat's chunks (made one after the other in one process) share it."""
+    if canvas != frame:
+        request = card_request(Path(path))
+        if request is not None and (request.frame.width, request.frame.height) == frame:
+            return render_card(request, canvas, text_left)
+    return load_source(Path(path), *canvas)
 
 
 @contextmanager

@@ -1,135 +1,145 @@
-"""Camera motion for animatic chunks, as small pure functions.
+"""Camera moves for animatic chunks, planned over a beat's whole clip, as small pure functions.
 
-A camera **pose** says which part of the storyboard card a frame shows: the card point `(cx, cy)` at the
-frame's centre and the zoom `scale` (1.0 shows the whole card, 2.0 half of it). The pose is a function of
-the absolute frame number `n` within the beat, at constant speed, so a beat cut into several chunks moves
-on without a jump or a pause at the seams.
+A `Move` is planned once per beat, over the beat's whole clip (`clip_frames`, the beat plus the transition
+it plays into the next), so that every frame of every chunk shows only the storyboard card:
 
-Coordinates are continuous pixel coordinates (pixel `i` covers `[i, i + 1)`, its centre at `i + 0.5`),
-the convention Pillow's `resize(box=...)` and `transform(AFFINE)` both use.
+- `push_in` starts on the whole card and zooms in towards its centre;
+- `pull_out` starts close on the card's centre and ends on the whole card;
+- `pan_left` / `pan_right` travel across a card drawn wider than the frame (`card_size`), from one end
+  to the other, at zoom 1;
+- `static` shows the card as it is.
+
+Every move runs at constant speed (a constant zoom factor, or a constant number of pixels, per frame), so
+a beat cut into chunks moves on at the seams without a jump or a pause, and the frame a continuous chunk
+starts from (the previous chunk's last frame) is by construction the view of frame `motion_offset - 1`.
+A move is bounded (`MAX_ZOOM`, `MAX_PAN`): a long beat moves more slowly, never further.
+
+A frame's `View` is integer: the card scaled to `scaled_width` x `scaled_height`, then the frame-sized
+window at (`x`, `y`) cut out of it. `filters` expresses the same views as ffmpeg filters (`scale` with
+per-frame evaluation, then `crop`), computed with the same arithmetic, so that ffmpeg draws the frames
+from one still and `view` says what each of them shows.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
-from vidgen_assets.core.generation import Camera, ChunkKind
+from vidgen_assets.core.generation import Camera
 
 CAMERAS: tuple[Camera, ...] = ("push_in", "pull_out", "pan_left", "pan_right", "static")
 ZOOM_PER_SECOND = 1.03
 """push_in / pull_out: the zoom grows (shrinks) by this factor every second (exponential: constant speed)."""
 PAN_PER_SECOND = 0.04
 """pan_left / pan_right: the view moves by this fraction of the frame width every second."""
+MAX_ZOOM = 1.5
+"""The most a push_in or pull_out zooms over a whole clip (a longer beat zooms more slowly)."""
+MAX_PAN = 0.5
+"""The furthest a pan travels over a whole clip, as a fraction of the frame width: the card is drawn at
+most this much wider than the frame (a longer beat pans more slowly)."""
 
 
-class Pose(NamedTuple):
-    """What one frame shows of the card: zoom and the card point at the frame's centre."""
+@dataclass(frozen=True)
+class View:
+    """What one frame shows: the card scaled to `scaled_width` x `scaled_height`, cut at (`x`, `y`)."""
 
-    scale: float
-    cx: float
-    cy: float
-
-
-class Affine(NamedTuple):
-    """An axis-aligned map from output pixel coordinates to source pixel coordinates.
-
-    `x_src = a * x + c`, `y_src = e * y + f`: Pillow's AFFINE data `(a, 0, c, 0, e, f)`.
-    """
-
-    a: float
-    c: float
-    e: float
-    f: float
-
-    def pillow_data(self) -> tuple[float, float, float, float, float, float]:
-        """The six coefficients `Image.transform(..., Image.Transform.AFFINE, data)` takes."""
-        return (self.a, 0.0, self.c, 0.0, self.e, self.f)
-
-    def box(self, width: int, height: int) -> tuple[float, float, float, float]:
-        """The source rectangle a `width` x `height` output frame shows (for `Image.resize(box=...)`)."""
-        return (self.c, self.f, self.c + self.a * width, self.f + self.e * height)
+    scaled_width: int
+    scaled_height: int
+    x: int
+    y: int
 
 
-IDENTITY = Affine(1.0, 0.0, 1.0, 0.0)
+@dataclass(frozen=True)
+class Move:
+    """A beat's camera move over its whole clip of `clip_frames` frames at `width` x `height`."""
 
+    camera: Camera
+    width: int
+    height: int
+    fps: int
+    clip_frames: int
 
-def pose(camera: Camera, n: int, width: int, height: int, fps: int) -> Pose:
-    """The camera pose at absolute frame `n` of a beat. Frame 0 shows the whole card (the identity)."""
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    seconds = n / fps
-    centre_x, centre_y = width / 2, height / 2
-    if camera == "static":
-        return Pose(1.0, centre_x, centre_y)
-    if camera == "push_in":
-        return Pose(ZOOM_PER_SECOND**seconds, centre_x, centre_y)
-    if camera == "pull_out":
-        return Pose(ZOOM_PER_SECOND**-seconds, centre_x, centre_y)
-    if camera == "pan_left":
-        return Pose(1.0, centre_x - PAN_PER_SECOND * width * seconds, centre_y)
-    if camera == "pan_right":
-        return Pose(1.0, centre_x + PAN_PER_SECOND * width * seconds, centre_y)
-    raise ValueError(f"unknown camera move {camera!r}; expected one of {', '.join(CAMERAS)}")
+    def __post_init__(self) -> None:
+        if self.camera not in CAMERAS:
+            raise ValueError(f"unknown camera move {self.camera!r}; expected one of {', '.join(CAMERAS)}")
+        if self.fps <= 0 or self.clip_frames <= 0:
+            raise ValueError(f"a move needs fps > 0 and clip_frames > 0, got {self.fps}, {self.clip_frames}")
+        if self.width <= 0 or self.height <= 0 or self.width % 2 or self.height % 2:
+            raise ValueError(f"a move needs an even, positive frame size, got {self.width}x{self.height}")
 
+    @property
+    def steps(self) -> int:
+        """Frame steps from the clip's first frame to its last."""
+        return self.clip_frames - 1
 
-def relative_affine(source: Pose, target: Pose, width: int, height: int) -> Affine:
-    """Map a frame at pose `target` to pixels of an image that shows the card at pose `source`.
+    @property
+    def zoom(self) -> float:
+        """The zoom factor between the clip's widest and closest frames (1.0 for pans and static)."""
+        if self.camera not in ("push_in", "pull_out"):
+            return 1.0
+        return min(float(ZOOM_PER_SECOND ** (self.steps / self.fps)), MAX_ZOOM)
 
-    A frame at pose P shows card point `P.c + (x - W/2) / P.scale` at output pixel `x`; inverting the
-    source pose and composing gives `x_src = W/2 + s_src * (c_tgt - c_src) + (s_src / s_tgt) * (x - W/2)`.
-    """
-    ratio = source.scale / target.scale
-    c = width / 2 + source.scale * (target.cx - source.cx) - ratio * width / 2
-    f = height / 2 + source.scale * (target.cy - source.cy) - ratio * height / 2
-    return Affine(ratio, c, ratio, f)
+    @property
+    def pan_px(self) -> int:
+        """How many pixels a pan travels over the clip (even; 0 for the other moves)."""
+        if self.camera not in ("pan_left", "pan_right"):
+            return 0
+        travel = min(PAN_PER_SECOND * self.steps / self.fps, MAX_PAN) * self.width
+        return 2 * math.ceil(travel / 2)
 
+    @property
+    def card_size(self) -> tuple[int, int]:
+        """The size the card is drawn at: the frame, made wider by the pan's travel for a pan."""
+        return self.width + self.pan_px, self.height
 
-def source_frame(kind: ChunkKind, motion_offset: int) -> int:
-    """The beat frame the chunk's source shows: the card (frame 0) or the previous chunk's last frame."""
-    if motion_offset < 0:
-        raise ValueError(f"motion_offset must be >= 0, got {motion_offset}")
-    if kind == "reference":
-        return 0
-    if motion_offset == 0:
-        raise ValueError("a continuous chunk needs motion_offset >= 1 (frames of the beat before it)")
-    return motion_offset - 1
+    @property
+    def _rate(self) -> float:
+        """ln(zoom) per frame step."""
+        return math.log(self.zoom) / self.steps if self.steps else 0.0
 
+    @property
+    def _speed(self) -> float:
+        """Pixels per frame step of a pan."""
+        return self.pan_px / self.steps if self.steps else 0.0
 
-def chunk_affines(
-    camera: Camera, kind: ChunkKind, motion_offset: int, frames: int, width: int, height: int, fps: int
-) -> list[Affine]:
-    """One affine per output frame `j`: the source image resampled from its pose to pose `motion_offset + j`.
+    def view(self, n: int) -> View:
+        """The view of frame `n` of the clip (0 <= n < clip_frames)."""
+        if not 0 <= n < self.clip_frames:
+            raise ValueError(f"frame {n} is outside the clip's {self.clip_frames} frames")
+        card_w, card_h = self.card_size
+        if self.camera in ("push_in", "pull_out"):
+            zoomed = n if self.camera == "push_in" else self.steps - n
+            factor = math.exp(self._rate * zoomed)
+            half_w = math.floor(self.width // 2 * factor + 0.5)
+            half_h = math.floor(self.height // 2 * factor + 0.5)
+            return View(2 * half_w, 2 * half_h, half_w - self.width // 2, half_h - self.height // 2)
+        if self.camera in ("pan_left", "pan_right"):
+            travelled = math.floor(self._speed * n + 0.5)
+            x = travelled if self.camera == "pan_right" else self.pan_px - travelled
+            return View(card_w, card_h, x, 0)
+        return View(card_w, card_h, 0, 0)
 
-    A reference chunk's source is the card itself (pose 0), so with `motion_offset=0` its frame 0 is the
-    identity. A continuous chunk's source is the previous chunk's last frame (pose `motion_offset - 1`), so
-    its first frame already moves on and no frame is repeated at the seam.
-    """
-    if frames < 0:
-        raise ValueError(f"frames must be >= 0, got {frames}")
-    base = pose(camera, source_frame(kind, motion_offset), width, height, fps)
-    out = []
-    for j in range(frames):
-        affine = relative_affine(base, pose(camera, motion_offset + j, width, height, fps), width, height)
-        out.append(IDENTITY if _is_identity(affine) else affine)
-    return out
-
-
-def padding_for(affines: Sequence[Affine], width: int, height: int, support: int = 3) -> tuple[int, int, int, int]:
-    """Pixels (left, top, right, bottom) to add around the source so that every affine samples inside it.
-
-    `support` covers the resampling filter's reach past the sampled rectangle.
-    """
-    left = top = right = bottom = 0
-    for affine in affines:
-        x0, y0, x1, y1 = affine.box(width, height)
-        left = max(left, math.ceil(-x0) + support if x0 < 0 else 0)
-        top = max(top, math.ceil(-y0) + support if y0 < 0 else 0)
-        right = max(right, math.ceil(x1 - width) + support if x1 > width else 0)
-        bottom = max(bottom, math.ceil(y1 - height) + support if y1 > height else 0)
-    return left, top, right, bottom
-
-
-def _is_identity(affine: Affine, eps: float = 1e-9) -> bool:
-    return abs(affine.a - 1.0) < eps and abs(affine.e - 1.0) < eps and abs(affine.c) < eps and abs(affine.f) < eps
+    def filters(self, first: int) -> list[tuple[str, dict[str, str | int]]]:
+        """ffmpeg filters (name, options) that turn a stream of the card (at `card_size`, one frame per output
+        frame at `fps`, timestamps from 0) into the views of frames `first`, `first + 1`, ...: `view`'s
+        arithmetic, evaluated per frame. The frame number comes from the timestamp (`scale` counts its
+        frames from 1 when it evaluates per frame, `crop` from 0). `media.commands.still_motion` adds them
+        to its graph (ffmpeg-python escapes the expressions)."""
+        if first < 0:
+            raise ValueError(f"first must be >= 0, got {first}")
+        frame = f"(floor(t*{self.fps}+0.5)+{first})"
+        if self.camera in ("push_in", "pull_out"):
+            zoomed = frame if self.camera == "push_in" else f"({self.steps}-{frame})"
+            factor = f"exp({self._rate!r}*{zoomed})"
+            half_w = f"floor({self.width // 2}*{factor}+0.5)"
+            half_h = f"floor({self.height // 2}*{factor}+0.5)"
+            return [
+                ("scale", {"w": f"2*{half_w}", "h": f"2*{half_h}", "eval": "frame", "flags": "bicubic"}),
+                ("crop", {"w": self.width, "h": self.height, "x": f"{half_w}-{self.width // 2}",
+                          "y": f"{half_h}-{self.height // 2}", "exact": 1}),
+            ]  # fmt: skip
+        if self.camera in ("pan_left", "pan_right"):
+            travelled = f"floor({self._speed!r}*{frame}+0.5)"
+            x = travelled if self.camera == "pan_right" else f"{self.pan_px}-{travelled}"
+            return [("crop", {"w": self.width, "h": self.height, "x": x, "y": 0, "exact": 1})]
+        return []

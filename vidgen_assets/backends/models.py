@@ -10,7 +10,6 @@ file named by `VIDGEN_PRICES` (see `load_prices`).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
@@ -19,21 +18,25 @@ from typing import Any, Literal
 
 from vidgen_assets.core.cost import Estimate, Price, StageModel, estimate
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.core.spec import Spec
+from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
+from vidgen_assets.settings import PRICES_ENV
 
-PRICES_ENV = "VIDGEN_PRICES"
 ModelKind = Literal["image", "video", "music", "llm", "tts"]
 STAGE_KINDS: dict[str, ModelKind] = {
     "image": "image", "video": "video", "music": "music", "planner": "llm", "voice": "tts",
 }  # fmt: skip
 """The keys of a spec's `models:` field and the kind of model each takes."""
 COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner", "voice": "voice"}
+"""Bridges are made by the video model too, in cost stage `bridges`."""
 
 # Where the prices come from. replicate.com/pricing lists the official models' per-output prices; the
 # flux figures were checked against a transcript of that page dated 2026-10-07. The others were read from
 # each model's page and could not be re-checked from here (no network): verify before a large render.
 PRICING_PAGE = "replicate.com/pricing"
 MODEL_PAGE = "replicate.com/{id} model page"
+SCHEMA_PAGE = "replicate.com/{id} API schema page"
+CHECKED = "2026-12-01"
+"""When the 2026-12 entries were written, from stored copies of public pages (no network here)."""
 
 
 class UnknownModel(ValueError):
@@ -96,6 +99,10 @@ class ReplicateModel:
     speed_key: str | None = None
     unconfirmed: str = ""
     """What could not be confirmed from here (input names, price, sizes): shown by `vidgen models`."""
+    audio_price: Price | None = None
+    """Video models with `audio_key`: the price with sound on (`price` is with sound off, what vidgen sends)."""
+    confirmed: str = ""
+    """Where the input names were confirmed (shown by `vidgen models`)."""
 
     @property
     def billed_seconds(self) -> Decimal:
@@ -105,6 +112,15 @@ class ReplicateModel:
         if self.duration:
             return Decimal(self.duration)
         return Decimal(str(self.clip_seconds or 0))
+
+    def bridge_seconds(self, frames: int, fps: int) -> int:
+        """The `duration` asked for a bridge of `frames`: the shortest clip the model makes that covers it
+        (then retimed to exactly `frames`, so no paid frame is thrown away beyond that minimum)."""
+        lengths = sorted(self.clip_lengths or ((self.duration,) if self.duration else ()))
+        if not lengths:
+            raise ValueError(f"{self.id} has no clip length to ask for")
+        wanted = frames / fps
+        return next((n for n in lengths if n >= wanted), lengths[-1])
 
 
 def _price(usd: str, unit: Literal["run", "second", "character"], source: str, date: str) -> Price:
@@ -134,6 +150,7 @@ REGISTRY: dict[str, ReplicateModel] = {
             image_key="image", num_frames_key="num_frames", fps_key="frames_per_second",
             resolution_key="resolution", defaults={"resolution": "480p", "go_fast": True},
             clip_seconds=5.0, num_frames=81, fps=16, size=(832, 480), output="mp4",
+            unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
         ReplicateModel(
             "minimax/hailuo-02", "video",
@@ -141,6 +158,10 @@ REGISTRY: dict[str, ReplicateModel] = {
             image_key="first_frame_image", seed_key=None, duration_key="duration", resolution_key="resolution",
             defaults={"resolution": "768p", "prompt_optimizer": False},
             clip_seconds=6.0, duration=6, fps=25, size=(1366, 768), output="mp4",
+            end_image_key="last_frame_image", clip_lengths=(6, 10),
+            confirmed=SCHEMA_PAGE.format(id="minimax/hailuo-02") + " (version c43b610e): first_frame_image, "
+            "last_frame_image, duration 6 (10 only at 768p), resolution 512p/768p/1080p, prompt_optimizer",
+            unconfirmed="price (2025-08 reading); output fps 25 and 1366x768",
         ),
         ReplicateModel(
             "kwaivgi/kling-v2.1", "video",
@@ -148,6 +169,7 @@ REGISTRY: dict[str, ReplicateModel] = {
                    "2025-08"),
             image_key="start_image", seed_key=None, duration_key="duration",
             defaults={"mode": "standard"}, clip_seconds=5.0, duration=5, fps=24, size=(1280, 720), output="mp4",
+            unconfirmed="price (2025-08 reading; a third-party table matched it on 2026-07-13); an end-frame input",
         ),
         ReplicateModel(
             "bytedance/seedance-1-lite", "video",
@@ -156,6 +178,86 @@ REGISTRY: dict[str, ReplicateModel] = {
             image_key="image", duration_key="duration", resolution_key="resolution", fps_key="fps",
             defaults={"resolution": "480p", "camera_fixed": False},
             clip_seconds=5.0, duration=5, fps=24, size=(864, 480), output="mp4",
+            unconfirmed="price (2025-08 reading, not re-checked from here); an end-frame input",
+        ),
+        ReplicateModel(
+            "google/veo-3.1", "video",
+            _price("0.20", "second", "Google's Veo 3.1 list rate without audio, as third-party price pages "
+                   "quote it; Replicate's own page could not be read here", CHECKED),
+            audio_price=_price("0.40", "second", "Google's Veo 3.1 list rate with audio (bytespike.ai, "
+                               "veo3.1: $0.40/s)", CHECKED),
+            image_key="image", duration_key="duration", resolution_key="resolution",
+            defaults={"resolution": "720p"}, clip_seconds=8.0, duration=8, fps=24, size=(1280, 720),
+            output="mp4", end_image_key="last_frame", reference_images_key="reference_images",
+            max_reference_images=3, audio_key="generate_audio", native_audio=True, clip_lengths=(4, 6, 8),
+            confirmed=SCHEMA_PAGE.format(id="google/veo-3.1") + " (version ed5b1767): image, last_frame, "
+            "reference_images (1-3, only 16:9 and 8 s; last_frame ignored with them), duration, resolution "
+            "(default 1080p), generate_audio (default true), seed; readme: 720p/1080p at 24 fps, 4/6/8 s",
+            unconfirmed="price on Replicate (Google's list rate used); aspect_ratio is not sent (16:9 default, "
+            "9:16 specs are cover-cropped)",
+        ),
+        ReplicateModel(
+            "google/veo-3.1-fast", "video",
+            _price("0.10", "second", "Google's Veo 3.1 Fast list rate without audio (lumenfall.ai, Gemini API: "
+                   "$0.10/s no audio)", CHECKED),
+            audio_price=_price("0.15", "second", "Google's Veo 3.1 Fast list rate with audio (runflow.io "
+                               "$0.15/s; another page says $0.20/s)", CHECKED),
+            image_key="image", duration_key="duration", resolution_key="resolution",
+            defaults={"resolution": "720p"}, clip_seconds=8.0, duration=8, fps=24, size=(1280, 720),
+            output="mp4", end_image_key="last_frame", audio_key="generate_audio", native_audio=True,
+            clip_lengths=(4, 6, 8),
+            confirmed="a stored copy of its Replicate model page (Volpestyle/game-asset-pipeline, "
+            "docs/models/replicate/veo-3.1-fast.md): image, last_frame, duration, resolution, generate_audio, "
+            "seed; no reference_images input",
+            unconfirmed="price on Replicate; the durations it accepts (4/6/8 s like veo-3.1, one page says 5 or "
+            "8 s); fps 24",
+        ),
+        ReplicateModel(
+            "kwaivgi/kling-v2.5-turbo-pro", "video",
+            _price("0.07", "second", "replicate.com/kwaivgi/kling-v2.5-turbo-pro: $0.07 per second of output "
+                   "video (stored copies of the page, one checked 2026-10-08)", CHECKED),
+            image_key="start_image", seed_key=None, duration_key="duration",
+            clip_seconds=5.0, duration=5, fps=24, output="mp4", clip_lengths=(5, 10),
+            confirmed="stored copies of its Replicate page (Volpestyle/llmhub): prompt, start_image, duration "
+            "5/10, aspect_ratio (ignored with start_image), negative_prompt; no end-frame input listed",
+            unconfirmed="output size and fps; whether an end-frame input exists (not used for bridges)",
+        ),
+        ReplicateModel(
+            "bytedance/seedance-1-pro", "video",
+            _price("0.03", "second", MODEL_PAGE.format(id="bytedance/seedance-1-pro") + ", 480p per second, "
+                   "as read in 2025; not re-checked", "2025-08"),
+            image_key="image", duration_key="duration", resolution_key="resolution", fps_key="fps",
+            defaults={"resolution": "480p", "camera_fixed": False},
+            clip_seconds=5.0, duration=5, fps=24, size=(864, 480), output="mp4",
+            end_image_key="last_frame_image", clip_lengths=(5, 10),
+            confirmed="third-party code calling replicate seedance-1-pro with image, last_frame_image, "
+            "duration, resolution, fps 24, camera_fixed, seed",
+            unconfirmed="price; last_frame_image on Replicate's own schema page; clip lengths other than 5/10 s; "
+            "864x480 at 480p",
+        ),
+        ReplicateModel(
+            "bytedance/seedance-1.5-pro", "video",
+            _price("0.013", "second", "replicate.com/bytedance/seedance-1.5-pro, 480p without audio (a stored "
+                   "price table checked against Replicate on 2026-10-08)", CHECKED),
+            image_key="image", duration_key="duration", resolution_key="resolution",
+            defaults={"resolution": "480p"}, clip_seconds=5.0, duration=5, fps=24, output="mp4",
+            audio_key="generate_audio", native_audio=True, clip_lengths=(4, 5, 6, 7, 8, 9, 10, 11, 12),
+            confirmed="a stored schema check (2026-10-08): prompt, image, duration 2-12, resolution "
+            "480p/720p/1080p, aspect_ratio, generate_audio",
+            unconfirmed="the price with audio; an end-frame input on Replicate (other hosts name one); size, fps",
+        ),
+        ReplicateModel(
+            "wan-video/wan-2.5-i2v", "video",
+            _price("0.05", "second", MODEL_PAGE.format(id="wan-video/wan-2.5-i2v") + ", 480p per second, as "
+                   "remembered; not confirmed", CHECKED),
+            image_key="image", duration_key="duration", resolution_key="resolution",
+            defaults={"resolution": "480p", "enable_prompt_expansion": False},
+            clip_seconds=5.0, duration=5, fps=24, size=(832, 480), output="mp4", native_audio=True,
+            clip_lengths=(5, 10),
+            confirmed="a stored copy of its Replicate schema (api.core.today llms.txt): image, prompt, duration "
+            "(up to 10), resolution 480p/720p/1080p, audio (a file to sync to), negative_prompt, seed, "
+            "enable_prompt_expansion",
+            unconfirmed="price; it makes sound with no switch to turn it off (vidgen drops the track); size, fps",
         ),
         ReplicateModel(
             "meta/musicgen", "music",
@@ -165,6 +267,7 @@ REGISTRY: dict[str, ReplicateModel] = {
             duration_key="duration",
             defaults={"model_version": "stereo-large", "output_format": "wav", "normalization_strategy": "peak"},
             output="wav",
+            unconfirmed="price: billed by GPU time, so per second of audio is an estimate",
         ),
         ReplicateModel(
             "meta/meta-llama-3-8b-instruct", "llm",
@@ -172,6 +275,7 @@ REGISTRY: dict[str, ReplicateModel] = {
                    MODEL_PAGE.format(id="meta/meta-llama-3-8b-instruct") + ": $0.05/M input + $0.25/M output "
                    "tokens; charged as the bound for 1,500 input + 1,024 output tokens", "2025-08"),
             seed_key="seed", defaults={"max_tokens": 1024, "temperature": 0.2}, output="text",
+            unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
         ReplicateModel(
             "minimax/speech-02-turbo", "tts",
@@ -215,6 +319,43 @@ DEFAULTS: dict[str, str] = {
     "planner": "meta/meta-llama-3-8b-instruct",
     "voice": "minimax/speech-02-turbo",
 }
+BRIDGE_DEFAULTS: dict[str, str] = {"video": "minimax/hailuo-02"}
+"""The defaults that change when a spec uses `transition: bridge`: a video model with an end-frame input
+(hailuo-02: `last_frame_image` confirmed on its schema page, and the cheapest such clip, 6 s at 768p)."""
+
+
+def uses_bridges(spec: Spec) -> bool:
+    return any(beat.transition == BRIDGE for beat in (spec.beats or ())[:-1])
+
+
+def spec_models(spec: Spec) -> dict[str, str]:
+    """A spec's `models:` with the defaults its features need (an end-frame video model for bridges)."""
+    extra = BRIDGE_DEFAULTS if uses_bridges(spec) else {}
+    return {**extra, **spec.models}
+
+
+def model_field_errors(spec: Spec, selection: ModelSelection) -> list[FieldError]:
+    """A bridge asked of a video model without an end-frame input: one error on the model, one per bridge."""
+    video = selection.video
+    bridged = [i for i, beat in enumerate((spec.beats or ())[:-1]) if beat.transition == BRIDGE]
+    if spec.backend != "replicate" or not bridged or video.end_image_key:
+        return []
+    able = ", ".join(sorted(m.id for m in REGISTRY.values() if m.kind == "video" and m.end_image_key))
+    return [
+        FieldError("models.video", f"{video.id} has no end-frame input, so it cannot make a bridge; models that "
+                   f"can: {able}"),
+        *(FieldError(f"beats[{i}].transition", f"bridge needs a video model with an end-frame input; "
+                     f"{video.id} has none (choose one in models.video, or another transition)") for i in bridged),
+    ]  # fmt: skip
+
+
+def select_for_spec(spec: Spec, prices: Mapping[str, Price] | None = None, source: str = "<spec>") -> ModelSelection:
+    """The models a replicate render of `spec` calls; a SpecError when the spec asks what they cannot do."""
+    selection = select_models(spec_models(spec), prices)
+    problems = model_field_errors(spec, selection)
+    if problems:
+        raise SpecError(source, problems)
+    return selection
 
 
 @dataclass(frozen=True)
@@ -233,6 +374,7 @@ class ModelSelection:
             "planner": StageModel(self.planner.id, self.planner.price),
             "storyboard": StageModel(self.image.id, self.image.price),
             "chunks": StageModel(self.video.id, self.video.price, self.video.billed_seconds),
+            "bridges": StageModel(self.video.id, self.video.price),
             "music": StageModel(self.music.id, self.music.price),
             "voice": StageModel(self.voice.id, self.voice.price),
         }
@@ -260,7 +402,7 @@ def chunk_seconds_for(spec: Spec, default: float) -> float:
     """The chunk length the planner lays a spec out with: its video model's clip for `replicate`."""
     if spec.backend != "replicate":
         return default
-    clip = select_models(spec.models).video.clip_seconds
+    clip = select_for_spec(spec, {}, spec.id).video.clip_seconds
     return clip if clip else default
 
 
@@ -285,10 +427,8 @@ def parse_prices(data: Any, source: str) -> dict[str, Price]:
     return out
 
 
-def load_prices(environ: Mapping[str, str] | None = None) -> dict[str, Price]:
-    """Price overrides from the JSON file `$VIDGEN_PRICES` names (none when it is unset)."""
-    env = os.environ if environ is None else environ
-    path = env.get(PRICES_ENV)
+def load_prices(path: Path | str | None) -> dict[str, Price]:
+    """Price overrides from the JSON file `path` (the `prices` setting, `$VIDGEN_PRICES`); none without one."""
     if not path:
         return {}
     try:
@@ -299,8 +439,8 @@ def load_prices(environ: Mapping[str, str] | None = None) -> dict[str, Price]:
 
 
 ANIMATIC_MODELS = {
-    "storyboard": "animatic-card-v1", "chunks": "animatic-motion-v1", "music": "animatic-music-v1",
-    "voice": "espeak-ng-1.52",
+    "storyboard": "animatic-card-v1", "chunks": "animatic-motion-v1", "bridges": "animatic-bridge-v1",
+    "music": "animatic-music-v1", "voice": "espeak-ng-1.52",
 }  # fmt: skip
 
 
@@ -315,10 +455,11 @@ def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner
     if spec.backend != "replicate":
         free = {stage: StageModel(model) for stage, model in ANIMATIC_MODELS.items()}
         return estimate(plan, free, backend=spec.backend)
-    selection = select_models(spec.models, load_prices() if prices is None else prices)
+    selection = select_for_spec(spec, {} if prices is None else prices, spec.id)
+    bridge_seconds = [Decimal(selection.video.bridge_seconds(b.frames, plan.fps)) for b in plan.bridges]
     planned_by_llm = spec.planner == "llm" and plan.planner != "spec"  # the plan's spec has its beats filled
     calls = int(planned_by_llm) if planner_calls is None else planner_calls
     notes: tuple[str, ...] = ()
     if calls and plan.planner.startswith("library"):
         notes = ("the LLM plans the beats at render time; chunks are counted from the library plan",)
-    return estimate(plan, selection.stage_models(), "replicate", calls, notes)
+    return estimate(plan, selection.stage_models(), "replicate", calls, notes, bridge_seconds)

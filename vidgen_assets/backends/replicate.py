@@ -17,7 +17,7 @@ Every call goes through `_generate`:
    exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length,
    speech to a mono WAV.
 
-The API token (`REPLICATE_API_TOKEN`) is read once, given to the client and to nothing else: it is
+The API token (`REPLICATE_API_TOKEN`, from `Settings`) is given to the client and to nothing else: it is
 redacted from every message built here, and no record holds the client or its headers.
 """
 
@@ -27,13 +27,12 @@ import base64
 import contextlib
 import io
 import logging
-import os
 import random
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -57,12 +56,9 @@ from vidgen_assets.core.voice import NARRATOR
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
+from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
-TOKEN_ENV = "REPLICATE_API_TOKEN"
-BASE_URL_ENV = "REPLICATE_BASE_URL"
-"""The official client's own variable: tests and proxies redirect the API with it."""
-DEFAULT_BASE_URL = "https://api.replicate.com"
 TERMINAL = ("succeeded", "failed", "canceled")
 TRANSIENT_MODEL_ERRORS = (
     "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
@@ -87,12 +83,6 @@ class _Transient(Exception):
 
 class _Permanent(Exception):
     """A failure another attempt will not fix."""
-
-
-def replicate_env(environ: Mapping[str, str] | None = None) -> tuple[str | None, str]:
-    """The token and API base URL from the official client's own variables."""
-    env = os.environ if environ is None else environ
-    return (env.get(TOKEN_ENV) or None), (env.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
 @dataclass(frozen=True)
@@ -240,13 +230,14 @@ class ReplicateBackend:
         limits: Limits | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        poll_interval: float = 0.5,
     ) -> None:
         if not token:
             raise ValueError(f"the replicate backend needs an API token (set {TOKEN_ENV})")
         self.models = models
         self.retry = retry or RetryPolicy()
         self.limits = limits or Limits()
-        self.base_url = (base_url or replicate_env()[1]).rstrip("/")
+        self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.cache = GenerationCache(store) if store is not None else None
         self.chunk_seconds = float(models.video.clip_seconds or 5.0)
         self.identity = "replicate:" + ",".join(
@@ -261,6 +252,7 @@ class ReplicateBackend:
         self._client = Client(
             api_token=token, base_url=self.base_url, timeout=timeout, event_hooks={"response": [self._on_response]}
         )
+        self._client.poll_interval = poll_interval  # not the client's own read of REPLICATE_POLL_INTERVAL
         self._http = httpx.Client(timeout=timeout, follow_redirects=True)
         self.spent = Decimal(0)
         """Everything this backend paid for so far (cache hits are free)."""
@@ -308,6 +300,9 @@ class ReplicateBackend:
         ):
             if key and value is not None:
                 inputs[key] = value
+        if model.audio_key:
+            # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
+            inputs[model.audio_key] = False
         images = {model.image_key: source_image.read_bytes()}
         frame = request.frame
         with self._workdir(out.parent) as work:

@@ -158,15 +158,29 @@ class _Geometry:
     layout: Layout
     short: int
     margin: int
+    text_left: int
+    """Where the frame-wide text block starts (0 unless the card is drawn wider than the frame)."""
+    text_width: int
+    """The width the texts are laid out in: the frame's."""
 
 
-def render_card(request: ImageRequest) -> Image.Image:
-    """The storyboard card for one beat, as an RGB image of `request.frame` size."""
-    width, height = request.frame.width, request.frame.height
-    if width <= 0 or height <= 0:
-        raise ValueError(f"card size must be positive, got {width}x{height}")
-    short = min(width, height)
-    geo = _Geometry(width, height, layout_of(width, height), short, max(4, round(short * 0.045)))
+def render_card(request: ImageRequest, size: tuple[int, int] | None = None, text_left: int = 0) -> Image.Image:
+    """The storyboard card for one beat, as an RGB image of `size` (default: `request.frame`'s size).
+
+    A card drawn larger than the frame (the canvas a pan travels across) keeps the frame's layout, sizes
+    and text block: the scene and the bands span the whole canvas, and the texts are laid out in a
+    frame-wide block starting at `text_left`, so that the view that starts the move shows all of them.
+    """
+    frame_w, frame_h = request.frame.width, request.frame.height
+    width, height = size or (frame_w, frame_h)
+    if min(width, height, frame_w, frame_h) <= 0:
+        raise ValueError(f"card size must be positive, got {width}x{height} for a {frame_w}x{frame_h} frame")
+    short = min(frame_w, frame_h)
+    text_width = min(frame_w, width)
+    text_left = max(0, min(text_left, width - text_width))
+    geo = _Geometry(
+        width, height, layout_of(frame_w, frame_h), short, max(4, round(short * 0.045)), text_left, text_width
+    )
     colours = palette_colours(request.palette)
     rng = card_rng(request)
 
@@ -279,7 +293,8 @@ def _draw_grid_marks(draw: ImageDraw.ImageDraw, geo: _Geometry, horizon: int) ->
 
 def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest) -> None:
     """Header (number, name, timecode) at the top; prompt and camera/aesthetic in a panel at the bottom."""
-    w, h, m = geo.width, geo.height, geo.margin
+    full_w, h, m = geo.width, geo.height, geo.margin
+    w, left = geo.text_width, geo.text_left
     title_font = load_font(max(8, round(geo.short * 0.06)), bold=True)
     body_font = load_font(max(7, round(geo.short * 0.042)))
     small_font = load_font(max(6, round(geo.short * 0.034)))
@@ -300,17 +315,19 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     # Header band.
     two_rows = geo.layout != "landscape"
     header_h = m + title_h + (gap + small_h if two_rows else 0) + m // 2
-    draw.rectangle((0, 0, w, header_h), fill=(0, 0, 0, 120))
+    draw.rectangle((0, 0, full_w, header_h), fill=(0, 0, 0, 120))
     number_w = _width(title_font, number + "   ")
-    _text(draw, (m, m), number, title_font, (255, 255, 255, 255))
+    _text(draw, (left + m, m), number, title_font, (255, 255, 255, 255))
     if two_rows:
-        _text(draw, (m + number_w, m), fit_line(name, title_font, text_width - number_w), title_font, (255,) * 4)
-        _text(draw, (m, m + title_h + gap), timing, small_font, (230, 230, 230, 255))
+        name_line = fit_line(name, title_font, text_width - number_w)
+        _text(draw, (left + m + number_w, m), name_line, title_font, (255,) * 4)
+        _text(draw, (left + m, m + title_h + gap), timing, small_font, (230, 230, 230, 255))
     else:
         timing_w = _width(small_font, timing)
         room = text_width - number_w - timing_w - m
-        _text(draw, (m + number_w, m), fit_line(name, title_font, room), title_font, (255,) * 4)
-        _text(draw, (w - m - timing_w, m + (title_h - small_h) // 2), timing, small_font, (230, 230, 230, 255))
+        _text(draw, (left + m + number_w, m), fit_line(name, title_font, room), title_font, (255,) * 4)
+        timing_xy = (left + w - m - timing_w, m + (title_h - small_h) // 2)
+        _text(draw, timing_xy, timing, small_font, (230, 230, 230, 255))
 
     # Bottom panel: prompt, then camera move and aesthetic.
     max_lines = {"landscape": 3, "portrait": 6, "square": 4}[geo.layout]
@@ -323,13 +340,13 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     footer_line = fit_line(footer, small_font, text_width - icon - gap)
     panel_h = m // 2 + len(prompt_lines) * (body_h + gap) + small_h + m
     panel_top = h - panel_h
-    draw.rectangle((0, panel_top, w, h), fill=(0, 0, 0, 135))
+    draw.rectangle((0, panel_top, full_w, h), fill=(0, 0, 0, 135))
     y = panel_top + m // 2
     for line in prompt_lines:
-        _text(draw, (m, y), line, body_font, (255, 255, 255, 255))
+        _text(draw, (left + m, y), line, body_font, (255, 255, 255, 255))
         y += body_h + gap
-    _draw_camera_icon(draw, request.camera, (m, y, m + icon, y + icon))
-    _text(draw, (m + icon + gap, y), footer_line, small_font, (225, 225, 225, 255))
+    _draw_camera_icon(draw, request.camera, (left + m, y, left + m + icon, y + icon))
+    _text(draw, (left + m + icon + gap, y), footer_line, small_font, (225, 225, 225, 255))
 
 
 def _draw_camera_icon(draw: ImageDraw.ImageDraw, camera: Camera, box: tuple[int, int, int, int]) -> None:

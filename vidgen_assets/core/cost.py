@@ -10,7 +10,7 @@ input (a text-to-speech model).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
@@ -18,9 +18,11 @@ from typing import Literal
 from vidgen_assets.core.plan import Plan
 
 PriceUnit = Literal["run", "second", "character"]
-STAGES = ("planner", "storyboard", "chunks", "music", "voice")
-"""Cost stages, in render order (`storyboard`, `chunks`, `music` are the final video's `cost_by_stage`)."""
-KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "music": "music", "voice": "tts"}
+STAGES = ("planner", "storyboard", "chunks", "bridges", "music", "voice")
+"""Cost stages, in render order (all but `planner` are the final video's `cost_by_stage`)."""
+KIND_OF_STAGE = {
+    "planner": "llm", "storyboard": "image", "chunks": "video", "bridges": "video", "music": "music", "voice": "tts",
+}  # fmt: skip
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -143,12 +145,17 @@ def estimate(
     backend: str = "replicate",
     planner_calls: int = 0,
     notes: tuple[str, ...] = (),
+    bridge_seconds: Sequence[Decimal] | None = None,
 ) -> Estimate:
     """The calls a render of `plan` makes per stage and what they cost.
 
-    `models` maps a stage (`planner`, `storyboard`, `chunks`, `music`, `voice`) to its model; a stage
-    without a model is free. One image per beat, one clip per chunk, one music call when the spec has
-    music, one speech call per `say` line (unless `voice: false`), and `planner_calls` LLM calls.
+    `models` maps a stage (`planner`, `storyboard`, `chunks`, `bridges`, `music`, `voice`)
+    to its model; a stage
+    without a model is free. One image per beat, one clip per chunk, one clip per bridge, one music call
+    when the spec has music, one speech call per `say` line (unless `voice: false`) and `planner_calls`
+    LLM calls. `bridge_seconds` are the output seconds each
+    bridge is billed for (the model's shortest clip that covers it; the bridge is retimed to its frames,
+    so nothing else is paid and thrown away); bridges of the same billed length share a line.
     """
     lines_said = plan.voice_lines if plan.spec.voice is not None else ()
     calls = {
@@ -159,17 +166,35 @@ def estimate(
         "voice": len(lines_said),
     }
     seconds = {"music": Decimal(music_seconds(plan.total_frames / plan.fps))}
+    bridges = plan.bridges
+    calls["bridges"] = len(bridges)
+    billed = list(bridge_seconds) if bridge_seconds is not None else [Decimal(0)] * len(bridges)
+    if len(billed) != len(bridges):
+        raise ValueError(f"{len(bridges)} bridge(s) need as many billed lengths, got {len(billed)}")
     lines = []
     for stage in STAGES:
         if not calls[stage]:
             continue
         used = models.get(stage, StageModel(model=f"{backend}-{stage}"))
+        if stage == "bridges":
+            for length in sorted(set(billed)):
+                count = billed.count(length)
+                lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, length), used.price))
+            continue
         per_call = seconds.get(stage, used.seconds_per_call)
         if stage == "voice" and used.price.unit == "character":
             costs = [call_cost(used.price, speech_characters(line.text)) for line in lines_said]
             lines.append(EstimateLine(stage, used.model, calls[stage], max(costs), used.price, sum(costs, Decimal(0))))
             continue
         lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
+    if bridges and bridge_seconds is not None and any(b for b in billed):
+        made = sum(billed, Decimal(0))
+        used_s = Decimal(sum(b.frames for b in bridges)) / Decimal(plan.fps)
+        notes = (
+            *notes,
+            f"bridges: {len(bridges)} clip(s) billed for {made:g} s in all, retimed to the "
+            f"{used_s.normalize():f} s they fill (the model's shortest clip that covers each one)",
+        )
     return Estimate(video_id=plan.video_id, backend=backend, lines=tuple(lines), notes=notes)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 from vidgen_assets.core.spec import Camera
@@ -63,6 +64,10 @@ class VideoRequest:
     exact last frame of the previous chunk of the same beat and carries its motion on. `motion_offset` is
     how many frames of this beat's camera motion came before this chunk, so motion never restarts.
     The source image itself is never repeated as an output frame of a continuous chunk.
+
+    `clip_frames` is the length of the beat's whole clip (0: unknown, taken as the end of this chunk) and
+    `storyboard_image` the beat's storyboard image: a backend that plans its motion over the whole clip
+    (the animatic) needs both; a video model starts from `source_image` only.
     """
 
     video_id: str
@@ -75,6 +80,8 @@ class VideoRequest:
     motion_offset: int
     frame: Frame
     seed: int
+    clip_frames: int = 0
+    storyboard_image: Path | None = None
     reference_images: tuple[ReferenceImage, ...] = ()
     """For video models with a reference-image input."""
     end_image: str | None = None

@@ -13,6 +13,11 @@ longer than the beat, and xfade plays it over the first T_k frames of beat k+1. 
 + T_k, the stitched length is sum(clip) - sum(T) = sum(frames) = total, whatever the transitions, and
 offset_k (the frame where the k-th transition starts) is start_{k+1}.
 
+A `bridge` of T frames into beat k+1 is a generated clip of its own, from beat k's last frame to beat
+k+1's storyboard image. It occupies the first T frames of beat k+1's slot (where an xfade would overlap):
+beat k's clip is then just frames_k, and beat k+1's clip starts T frames into its beat (`bridge_in_frames`),
+on its storyboard image, where the bridge ended. Clips and bridges still sum to the total, exactly.
+
 Each beat's clip is cut into chunks of the backend's native length L (see `layout_chunks`): the first is a
 reference-image chunk (from the storyboard image), the rest are continuous chunks (each from the exact
 last frame of the one before). A beat's chunks form its chunk pair, keyed `p000`, `p001`, ...
@@ -25,7 +30,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from vidgen_assets.core.spec import BeatSpec, Camera, Spec
+from vidgen_assets.core.spec import BRIDGE, BeatSpec, Camera, Spec
 
 MIN_BEAT_SECONDS = 5
 VOICE_LEAD_IN_S = 0.25
@@ -69,19 +74,47 @@ class PlannedBeat(_Frozen):
     """The reference names this beat shows (its `uses`, or every reference of the spec)."""
     say: str | None = None
     """Its voiceover line, if any."""
+    bridge_in_frames: int = 0
+    """The first frames of this beat that the bridge from the beat before fills (its clip starts after)."""
 
     @property
     def end_frame(self) -> int:
         return self.start_frame + self.frames
 
     @property
+    def overlap_frames(self) -> int:
+        """The frames this beat's clip plays into the next beat: an xfade's, none for a bridge or cut."""
+        return 0 if self.transition == BRIDGE else self.transition_frames
+
+    @property
+    def own_frames(self) -> int:
+        """The frames of this beat its own clip shows (all but those a bridge into it fills)."""
+        return self.frames - self.bridge_in_frames
+
+    @property
     def clip_frames(self) -> int:
-        """The frames generated for this beat: the beat plus the transition that overlaps the next."""
-        return self.frames + self.transition_frames
+        """The frames generated for this beat: its own, plus an xfade's overlap into the next."""
+        return self.own_frames + self.overlap_frames
 
     @property
     def pair_key(self) -> str:
         return pair_key(self.index)
+
+
+class PlannedBridge(_Frozen):
+    """A generated clip from beat `from_beat`'s last frame to beat `to_beat`'s storyboard image, filling
+    frames [start_frame, start_frame + frames) of the timeline (the first frames of `to_beat`)."""
+
+    from_beat: int
+    to_beat: int
+    start_frame: int
+    frames: int
+    prompt: str
+
+    @property
+    def key(self) -> str:
+        """`b003`: the bridge out of beat 3 (named by its outgoing beat, like the pairs)."""
+        return f"b{self.from_beat:0{PAIR_KEY_DIGITS}d}"
 
 
 class Truncation(_Frozen):
@@ -170,6 +203,18 @@ class Plan(_Frozen):
     @property
     def pair_keys(self) -> tuple[str, ...]:
         return tuple(beat.pair_key for beat in self.beats)
+
+    @property
+    def bridges(self) -> tuple[PlannedBridge, ...]:
+        """The bridges between beats, in timeline order."""
+        return tuple(
+            PlannedBridge(
+                from_beat=beat.index, to_beat=nxt.index, start_frame=nxt.start_frame, frames=beat.transition_frames,
+                prompt=f"{beat.prompt}, then {nxt.prompt}; one continuous shot",
+            )
+            for beat, nxt in zip(self.beats, self.beats[1:], strict=False)
+            if beat.transition == BRIDGE and beat.transition_frames
+        )  # fmt: skip
 
     @property
     def joins(self) -> tuple[Join, ...]:
@@ -322,8 +367,9 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
             continue
         wanted = round(beat.transition_duration * fps)
         next_frames = placed[k + 1][2]
-        # The transition plays over the first frames of the next beat, so it cannot outlast that beat.
-        allowed = min(wanted, next_frames)
+        # The transition plays over the first frames of the next beat, so it cannot outlast that beat; a
+        # bridge leaves that beat at least half of its frames for its own clip.
+        allowed = min(wanted, next_frames // 2 if beat.transition == BRIDGE else next_frames)
         if allowed < wanted:
             warnings.append(
                 f"transition {beat.transition!r} after beat {beat.name!r} shortened from "
@@ -336,13 +382,15 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
     for k, (beat, start, frames) in enumerate(placed):
         t = transition_frames[k]
         transition = "cut" if t == 0 else beat.transition
-        chunks = layout_chunks(k, frames + t, chunk_frames, next_chunk)
+        bridge_in = transition_frames[k - 1] if k > 0 and placed[k - 1][0].transition == BRIDGE else 0
+        overlap = 0 if transition == BRIDGE else t
+        chunks = layout_chunks(k, frames - bridge_in + overlap, chunk_frames, next_chunk)
         next_chunk += len(chunks)
         planned.append(
             PlannedBeat(
                 index=k, name=beat.name, prompt=beat.prompt, camera=beat.camera, text=beat.text,
                 start_frame=start, frames=frames, transition=transition, transition_frames=t, chunks=chunks,
-                uses=spec.beat_references(beat), say=beat.say,
+                uses=spec.beat_references(beat), say=beat.say, bridge_in_frames=bridge_in,
             )
         )  # fmt: skip
 

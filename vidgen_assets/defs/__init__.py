@@ -14,22 +14,19 @@ warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 from vidgen_assets.defs.assets import ALL_ASSETS  # noqa: E402
 from vidgen_assets.defs.checks import ALL_CHECKS  # noqa: E402
 from vidgen_assets.defs.jobs import ALL_JOBS  # noqa: E402
-from vidgen_assets.defs.resources import ArtifactIOManager, VidgenResource  # noqa: E402
-from vidgen_assets.defs.sensors import ALL_SENSORS  # noqa: E402
+from vidgen_assets.defs.resources import build_resources  # noqa: E402
+from vidgen_assets.defs.sensors import build_sensors  # noqa: E402
 from vidgen_assets.settings import Settings  # noqa: E402
 
-
-def build_resources(settings: Settings) -> dict[str, object]:
-    """The resources for these settings: the one place that wires storage and backends."""
-    vidgen = VidgenResource.from_settings(settings)
-    return {"vidgen": vidgen, "artifacts": ArtifactIOManager(vidgen=vidgen)}
+__all__ = ["build_definitions", "build_resources"]
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
+    """Everything Dagster loads, built from one `Settings`: assets, checks, jobs, sensors, resources."""
     return dg.Definitions(
         assets=ALL_ASSETS,
         asset_checks=ALL_CHECKS,
         jobs=ALL_JOBS,
-        sensors=ALL_SENSORS,
+        sensors=build_sensors(settings),
         resources=build_resources(settings),
     )

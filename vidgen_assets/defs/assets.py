@@ -7,7 +7,7 @@ import dagster as dg
 
 from vidgen_assets import stages, voiceover
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
-from vidgen_assets.backends.models import UnknownModel, estimate_plan, uses_llm_planner
+from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
 from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
@@ -15,7 +15,7 @@ from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
-from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.defs.resources import BackendsParam, VidgenParam
 from vidgen_assets.media import preview, probe, timeline
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -88,7 +88,7 @@ def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
-def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.Output[Plan]:
+def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam) -> dg.Output[Plan]:
     """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
     extras dropped and logged), every beat placed on the timeline in integer frames with its chunks,
     chunk pair and transition. Warnings about any change made to the spec are in the metadata."""
@@ -102,13 +102,14 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
         check_voice(spec, store.uri(source_key))
         if spec.id != video_id:
             raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
-        backend = vidgen.backend(spec.backend, spec.models)
+        backend = backends.get(spec.backend, spec_models(spec))
+        prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
-            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds)))
+            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
-        found = estimate_plan(plan)
+        found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel) as exc:
         raise dg.Failure(str(exc)) from None
@@ -143,11 +144,13 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenResource) -> dg.
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"png"})
-def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+def storyboard(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
-    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
     return dg.Output(
         out,
@@ -180,7 +183,11 @@ def storyboard(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_
     pool="vidgen_video",
 )
 def chunk_pair(
-    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, storyboard: Artifacts
+    context: dg.AssetExecutionContext,
+    vidgen: VidgenParam,
+    backends: BackendsParam,
+    video_spec: Plan,
+    storyboard: Artifacts,
 ) -> Iterator[dg.Output[Artifacts]]:
     """One beat's chunks: its reference-image chunk (from the storyboard image), then continuous chunks,
     each from the exact last frame of the one before, in strict order. Pairs are independent of each other
@@ -194,7 +201,7 @@ def chunk_pair(
         return
     store = vidgen.store()
     image = storyboard.path(layout.storyboard_image(beat.index))
-    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     try:
         out = stages.chunk_pair(video_spec, beat, image, backend, store, vidgen.scratch(), vidgen.settings.stitch)
     except GenerationFailed as exc:
@@ -223,10 +230,12 @@ def chunk_pair(
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music")
-def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+def music(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
     """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
     store = vidgen.store()
-    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.music(video_spec, backend, store, vidgen.scratch())
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
     if out.files:
@@ -236,12 +245,14 @@ def music(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec:
 
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice")
-def voice(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan) -> dg.Output[Artifacts]:
+def voice(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
     """The voiceover: one clip per `say` line (`voice/line_02.wav` + json: text, voice, measured length,
     speed-up, cost), spoken by the backend's speech engine and fitted into its beat. Each line is cached
     on its own, so editing one line re-makes only that line. Runs alongside the chunk pairs."""
     store = vidgen.store()
-    backend = vidgen.backend(video_spec.spec.backend, video_spec.spec.models)
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     try:
         out = voiceover.voice(video_spec, backend, store, vidgen.scratch())
     except stages.StageError as exc:
@@ -270,7 +281,7 @@ def voice(context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec:
 
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"m4a"})
 def soundtrack(
-    context: dg.AssetExecutionContext, vidgen: VidgenResource, video_spec: Plan, music: Artifacts, voice: Artifacts
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, video_spec: Plan, music: Artifacts, voice: Artifacts
 ) -> dg.Output[Artifacts]:
     """The audio of a video that speaks: the music bed ducked under the voice (a sidechain compressor keyed
     by the voice track), each line at its start, a limiter so nothing clips, exactly the video's length.
@@ -293,7 +304,7 @@ def soundtrack(
 )
 def stitched_video(
     context: dg.AssetExecutionContext,
-    vidgen: VidgenResource,
+    vidgen: VidgenParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
 ) -> dg.Output[Artifacts]:
@@ -322,7 +333,7 @@ def stitched_video(
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"mp4"})
 def final_video(
     context: dg.AssetExecutionContext,
-    vidgen: VidgenResource,
+    vidgen: VidgenParam,
     video_spec: Plan,
     stitched_video: Artifacts,
     music: Artifacts,

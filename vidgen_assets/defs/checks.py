@@ -6,7 +6,7 @@ from vidgen_assets import report
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.assets import final_video, stitched_video, storyboard
 from vidgen_assets.defs.partitions import videos
-from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.defs.resources import VidgenParam
 from vidgen_assets.media import probe
 from vidgen_assets.storage.artifacts import Artifacts
 
@@ -54,7 +54,7 @@ def stitched_matches_plan(stitched_video: Artifacts, video_spec: Plan) -> dg.Ass
 
 @dg.asset_check(asset=final_video, blocking=True, additional_ins=PLAN_IN, partitions_def=videos)
 def final_matches_spec(
-    context: dg.AssetCheckExecutionContext, vidgen: VidgenResource, final_video: Artifacts, video_spec: Plan
+    context: dg.AssetCheckExecutionContext, vidgen: VidgenParam, final_video: Artifacts, video_spec: Plan
 ) -> dg.AssetCheckResult:
     """Duration is the spec's within one frame; size and fps are the spec's; audio is there iff music or a
     voiceover is on.

@@ -1,9 +1,9 @@
-"""Resources: vidgen's settings as a Dagster resource, and the IO manager that stores real files."""
+"""Resources: vidgen's settings, the generation backends and the IO manager that stores real files."""
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,59 +11,40 @@ import dagster as dg
 
 from vidgen_assets.backends import get_backend
 from vidgen_assets.backends.base import Backend
+from vidgen_assets.backends.models import load_prices
+from vidgen_assets.core.cost import Price
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.partitions import split_pair_key
-from vidgen_assets.settings import Settings
+from vidgen_assets.settings import Settings, activated
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
+from vidgen_assets.storage.lock import artifact_lock
 from vidgen_assets.storage.store import ArtifactStore
 
 
-class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Where artifacts live and how chunks are laid out; gives the store, backends and scratch dirs."""
+class VidgenResource:
+    """vidgen's settings for a run or a sensor: the artifact store, price overrides and scratch dirs.
 
-    data_dir: str
-    chunk_seconds: float = 5.0
-    storage: str = "local"
-    s3_bucket: str | None = None
-    s3_prefix: str = ""
-    spec_dir: str = "specs"
-    work_dir: str | None = None
-    stitch: str = "copy"
+    A plain object handed to assets, checks and sensors as the `vidgen` resource (`build_resources`);
+    while a run or a sensor evaluation uses it, its settings are the active ones (the ffmpeg binary and
+    the font follow them)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._store: ArtifactStore | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> VidgenResource:
-        return cls(
-            data_dir=str(settings.data_dir),
-            chunk_seconds=settings.chunk_seconds,
-            storage=settings.storage,
-            s3_bucket=settings.s3_bucket,
-            s3_prefix=settings.s3_prefix,
-            spec_dir=settings.spec_dir,
-            work_dir=str(settings.work_dir) if settings.work_dir else None,
-            stitch=settings.stitch,
-        )
-
-    @property
-    def settings(self) -> Settings:
-        return Settings(
-            data_dir=Path(self.data_dir),
-            chunk_seconds=self.chunk_seconds,
-            storage="s3" if self.storage == "s3" else "local",
-            s3_bucket=self.s3_bucket,
-            s3_prefix=self.s3_prefix,
-            spec_dir=self.spec_dir,
-            work_dir=Path(self.work_dir) if self.work_dir else None,
-            stitch="reencode" if self.stitch == "reencode" else "copy",
-        )
+        return cls(settings)
 
     def store(self) -> ArtifactStore:
-        return self.settings.store()
+        if self._store is None:
+            self._store = self.settings.store()
+        return self._store
 
-    def backend(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
-        """The backend a spec names, with its `models:` overrides; a model backend caches in the store."""
-        store = self.store() if name == "replicate" else None
-        return get_backend(name, chunk_seconds=self.chunk_seconds, models=models, store=store)
+    def prices(self) -> dict[str, Price]:
+        """Model price overrides (`VIDGEN_PRICES`), read at each call: a changed file takes effect."""
+        return load_prices(self.settings.prices)
 
     def scratch(self) -> Path:
         """A fresh work directory; the IO manager deletes it once the output is stored."""
@@ -72,7 +53,46 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return Path(tempfile.mkdtemp(dir=root))
 
 
-class ArtifactIOManager(dg.ConfigurableIOManager):
+class Backends:
+    """The generation backends a run may use (the `backends` resource): the one a spec names, with its
+    `models:` overrides, configured by the settings; a model backend caches its calls in the store."""
+
+    def __init__(self, vidgen: VidgenResource) -> None:
+        self.vidgen = vidgen
+
+    def get(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
+        store = self.vidgen.store() if name == "replicate" else None
+        return get_backend(name, self.vidgen.settings, models=models, store=store)
+
+
+VidgenParam = dg.ResourceParam[VidgenResource]
+"""How an asset, check or sensor asks for the `vidgen` resource."""
+BackendsParam = dg.ResourceParam[Backends]
+"""How an asset asks for the `backends` resource."""
+
+
+def active_resource(vidgen: VidgenResource) -> dg.ResourceDefinition:
+    """`vidgen` as a resource whose settings are the active ones while a run or sensor uses it."""
+
+    @dg.resource(description="vidgen's settings: storage, scratch dirs, prices, the tools' paths")
+    def vidgen_resource(_: dg.InitResourceContext) -> Iterator[VidgenResource]:
+        with activated(vidgen.settings):
+            yield vidgen
+
+    return vidgen_resource
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """The resources for these settings: the one function that chooses the store and the backends."""
+    vidgen = VidgenResource(settings)
+    return {
+        "vidgen": active_resource(vidgen),
+        "backends": dg.ResourceDefinition.hardcoded_resource(Backends(vidgen), "generation backends"),
+        "artifacts": dg.IOManagerDefinition.hardcoded_io_manager(ArtifactIOManager(vidgen)),
+    }
+
+
+class ArtifactIOManager(dg.IOManager):
     """Stores outputs as real files in the storage layout (PNG, MP4, WAV, JSON), never pickles.
 
     `video_spec` is a `Plan` saved as `spec.json`; every other asset returns `Artifacts` (files plus a
@@ -80,7 +100,8 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
     the partitions that do not exist for the video (the pair dimension is global) left out.
     """
 
-    vidgen: VidgenResource
+    def __init__(self, vidgen: VidgenResource) -> None:
+        self.vidgen = vidgen
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         store = self.vidgen.store()
@@ -90,7 +111,10 @@ class ArtifactIOManager(dg.ConfigurableIOManager):
             return
         if not isinstance(obj, Artifacts):
             raise TypeError(f"{context.asset_key.to_user_string()} returned {type(obj).__name__}, not Artifacts")
-        keys = save_artifacts(store, obj)
+        # One writer of an output at a time (the CLI and the daemon, say): the files and their manifest
+        # are written together, never interleaved with another writer's.
+        with artifact_lock(store, obj.video_id, obj.manifest, f"run {context.run_id}"):
+            keys = save_artifacts(store, obj)
         context.log.debug(f"stored {len(keys)} object(s) under {store.uri(layout.video_prefix(obj.video_id))}")
 
     def load_input(self, context: dg.InputContext) -> Any:

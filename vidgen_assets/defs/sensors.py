@@ -14,29 +14,28 @@ one pair by hand makes it assemble again. A failed pair blocks only its own vide
 """
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
 
-from vidgen_assets.backends import BackendUnavailable, get_backend
+from vidgen_assets.backends import BackendUnavailable
+from vidgen_assets.backends.models import spec_models
 from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
 from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, make_music, prepare_video
 from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pair_partition_key, pairs, videos
-from vidgen_assets.defs.resources import VidgenResource
+from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
+from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
-INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
-INTERVAL_S = int(os.environ.get(INTERVAL_ENV) or 15)
 REJECTED_PREFIX = "rejected/"
 
 
@@ -52,14 +51,8 @@ def _reject(store: ArtifactStore, location: str, filename: str, reason: str) -> 
     return key
 
 
-@dg.sensor(
-    name="spec_files",
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[prepare_video],
-    description="Registers each new or changed spec file in the spec folder and starts its video.",
-)
-def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
+def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, backends: Backends) -> dg.SensorResult:
+    """One evaluation of the `spec_files` sensor."""
     settings = vidgen.settings
     location = settings.spec_dir
     store = vidgen.store()
@@ -81,7 +74,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> d
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
             check_voice(spec, where)
-            get_backend(spec.backend, settings.chunk_seconds, spec.models)
+            backends.get(spec.backend, spec_models(spec))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             key = _reject(store, location, name, str(exc))
             context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
@@ -190,14 +183,8 @@ def next_requests(plan: Plan, state: VideoState) -> list[dg.RunRequest]:
     ]
 
 
-@dg.sensor(
-    name="pair_driver",
-    minimum_interval_seconds=INTERVAL_S,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    jobs=[chunk_pairs, make_music, assemble_video],
-    description="Runs each prepared video's chunk pairs and music, then stitches and finishes it.",
-)
 def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> dg.SensorResult:
+    """One evaluation of the `pair_driver` sensor."""
     instance = context.instance
     store = vidgen.store()
     known_pairs = set(instance.get_dynamic_partitions(PAIRS))
@@ -218,4 +205,29 @@ def pair_driver(context: dg.SensorEvaluationContext, vidgen: VidgenResource) -> 
     )
 
 
-ALL_SENSORS = [spec_files, pair_driver]
+def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+    """The sensors, evaluated every `settings.sensor_interval` seconds (`VIDGEN_SENSOR_INTERVAL`)."""
+
+    @dg.sensor(
+        name="spec_files",
+        minimum_interval_seconds=settings.sensor_interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        jobs=[prepare_video],
+        description="Registers each new or changed spec file in the spec folder and starts its video.",
+    )
+    def spec_files_sensor(
+        context: dg.SensorEvaluationContext, vidgen: VidgenParam, backends: BackendsParam
+    ) -> dg.SensorResult:
+        return spec_files(context, vidgen, backends)
+
+    @dg.sensor(
+        name="pair_driver",
+        minimum_interval_seconds=settings.sensor_interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        jobs=[chunk_pairs, make_music, assemble_video],
+        description="Runs each prepared video's chunk pairs and music, then stitches and finishes it.",
+    )
+    def pair_driver_sensor(context: dg.SensorEvaluationContext, vidgen: VidgenParam) -> dg.SensorResult:
+        return pair_driver(context, vidgen)
+
+    return [spec_files_sensor, pair_driver_sensor]

@@ -3,10 +3,21 @@
 Every function here is pure: it returns the argument list that follows the ffmpeg executable (the
 runner adds the executable, `-hide_banner`, `-y` and `-nostdin`). Tests assert these lists exactly.
 
+Commands and their filter graphs are built with ffmpeg-python's graph API (`ffmpeg.input`, `.filter`,
+`ffmpeg.output`, `ffmpeg.merge_outputs`) and compiled with its `get_args()`; nothing here runs them
+(ffmpeg-python's `run` is never used: `runner.run` is the one place commands run). ffmpeg-python names
+the links of a graph itself (`[s0]`, `[s1]`, ...), writes one filter per link, sorts each filter's and
+each output's named options, numbers the inputs in the order the outputs reach them (first to last,
+as written here) and escapes option values (`enable=between(n\\,0\\,47)`). Two limits of the library
+shape the code:
+- two inputs of the same file are one node to it (nodes are equal when their options are), so a
+  command that reads a file twice cannot be written; `_inputs` refuses it instead of letting the
+  library fold the two into one;
+- the concat demuxer's list file is not a graph: `concat_list` writes it.
+
 Time is counted in integer frames at an integer `fps`; seconds appear only where ffmpeg wants them,
 printed with six decimals by `seconds()` (and `xfade_offset()`, half a frame early, so that a
 transition starts exactly on its `offset_frame` whatever the microsecond rounding of timestamps).
-Filter graphs are strings assembled from the small helpers below (`chain`, `link`, ...).
 """
 
 from __future__ import annotations
@@ -15,6 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
+
+import ffmpeg
 
 # Intermediate chunks are encoded near-losslessly and fast: they are re-encoded later.
 CHUNK_CRF = 16
@@ -29,7 +43,20 @@ AUDIO_BITRATE = "192k"
 AUDIO_RATE = 48000
 AUDIO_CHANNELS = 2
 
+# Music under a voice: the voice's level drives a compressor on the music (`sidechaincompress`), so the
+# music ducks while someone speaks and comes back in between; the mix then goes through a limiter so
+# that a loud line over a loud bed never clips.
+DUCK_THRESHOLD = 0.05  # the voice level (linear, RMS) above which the music is compressed (about -26 dBFS)
+DUCK_RATIO = 4  # 4:1 above the threshold: a line at -12 dBFS RMS takes the music down by about 10 dB
+DUCK_ATTACK_MS = 20  # the music goes down within a syllable
+DUCK_RELEASE_MS = 400  # and comes back up over a short pause
+MIX_LIMIT = 0.891251  # the limiter's ceiling: -1 dBFS, headroom for the AAC encoder's overshoot
+LIMITER_TAIL_S = Fraction(1, 10)  # silence fed after the mix so that the limiter lets out its last samples
+
 CUT = "cut"
+
+# An ffmpeg-python stream (the library ships no type hints).
+Stream = Any
 
 
 @dataclass(frozen=True)
@@ -73,7 +100,7 @@ class Overlay:
             raise ValueError(f"empty or negative frame range in {self!r}")
 
 
-# --- small pure helpers -------------------------------------------------------------------------
+# --- numbers ------------------------------------------------------------------------------------
 
 
 def decimal(value: Fraction | float) -> str:
@@ -101,65 +128,95 @@ def xfade_offset(offset_frame: int, fps: int) -> str:
     return decimal(Fraction(2 * offset_frame - 1, 2 * fps))
 
 
-def link(label: str) -> str:
-    """A filter-graph pad label: `v0` -> `[v0]`."""
-    return f"[{label}]"
+# --- inputs, filter steps and output options ------------------------------------------------------
 
 
-def chain(inputs: Sequence[str], filters: Sequence[str], output: str) -> str:
-    """One filter chain: `[in0][in1]f1,f2[out]`."""
-    return "".join(link(i) for i in inputs) + ",".join(filters) + link(output)
+def _inputs(paths: Sequence[Path]) -> list[Stream]:
+    """One ffmpeg input per path, in order (refused: the same file twice, which ffmpeg-python would
+    make one input of)."""
+    seen = [str(path) for path in paths]
+    twice = sorted({path for path in seen if seen.count(path) > 1})
+    if twice:
+        raise ValueError(f"a command cannot read the same file twice: {', '.join(twice)}")
+    return [ffmpeg.input(path) for path in seen]
 
 
-def graph(chains: Sequence[str]) -> str:
-    """Join chains into one `-filter_complex` string."""
-    return ";".join(chains)
-
-
-def cfr(fps: int) -> list[str]:
+def cfr(stream: Stream, fps: int) -> Stream:
     """Constant frame rate, a common timebase and pixel format: what xfade and concat need."""
-    return [f"fps={fps}", "settb=AVTB", "format=yuv420p"]
+    return stream.filter("fps", fps).filter("settb", "AVTB").filter("format", "yuv420p")
 
 
-def cover(width: int, height: int) -> list[str]:
+def cover(stream: Stream, width: int, height: int) -> Stream:
     """Scale to cover `width` x `height`, centre-crop to it, square pixels."""
-    return [
-        f"scale={width}:{height}:force_original_aspect_ratio=increase",
-        f"crop={width}:{height}",
-        "setsar=1",
-    ]
+    scaled = stream.filter("scale", width, height, force_original_aspect_ratio="increase")
+    return scaled.filter("crop", width, height).filter("setsar", 1)
 
 
-def exact_frames(frames: int) -> list[str]:
+def exact_frames(stream: Stream, frames: int) -> Stream:
     """Pad a short stream by cloning its last frame, then cut it to exactly `frames` frames."""
-    return [f"tpad=stop_mode=clone:stop={frames}", f"trim=end_frame={frames}"]
+    return stream.filter("tpad", stop_mode="clone", stop=frames).trim(end_frame=frames)
+
+
+def frame_range(stream: Stream, start_frame: int | None, end_frame: int) -> Stream:
+    """Frames `start_frame` (or the first) .. `end_frame - 1`, their timestamps starting at 0."""
+    bounds = {"end_frame": end_frame} if start_frame is None else {"start_frame": start_frame, "end_frame": end_frame}
+    return stream.trim(**bounds).setpts("PTS-STARTPTS")
 
 
 def enable_frames(start_frame: int, end_frame: int) -> str:
-    """A timeline `enable` option true exactly on frames `start_frame` .. `end_frame - 1`."""
-    return f"enable='between(n,{start_frame},{end_frame - 1})'"
+    """A timeline `enable` expression true exactly on frames `start_frame` .. `end_frame - 1`."""
+    return f"between(n,{start_frame},{end_frame - 1})"
 
 
-def h264(crf: int, preset: str, fps: int) -> list[str]:
+def _concat(streams: Sequence[Stream]) -> Stream:
+    """Video streams one after the other (one stream is itself)."""
+    return streams[0] if len(streams) == 1 else ffmpeg.concat(*streams, v=1, a=0)
+
+
+def _clips(inputs: Sequence[Stream], fps: int) -> Stream:
+    """Clips normalised (`cfr`) and concatenated."""
+    return _concat([cfr(clip.video, fps) for clip in inputs])
+
+
+def _overlaid(stream: Stream, pngs: Sequence[Stream]) -> Stream:
+    """Full-frame PNGs composited over every frame of `stream`, in yuv420p."""
+    for png in pngs:
+        stream = ffmpeg.overlay(stream, png.video, format="auto")
+    return stream.filter("format", "yuv420p")
+
+
+def _xfade(outgoing: Stream, incoming: Stream, transition: str, frames: int, offset: str, fps: int) -> Stream:
+    return ffmpeg.filter([outgoing, incoming], "xfade", transition=transition, duration=seconds(frames, fps),
+                         offset=offset)  # fmt: skip
+
+
+Options = dict[str, str | int | None]
+
+
+def h264(crf: int, preset: str, fps: int) -> Options:
     """H.264 yuv420p video at a constant `fps`."""
-    return [
-        "-c:v", "libx264",
-        "-preset", preset,
-        "-crf", str(crf),
-        "-pix_fmt", "yuv420p",
-        "-r", str(fps),
-        "-fps_mode", "cfr",
-    ]  # fmt: skip
+    return {"c:v": "libx264", "preset": preset, "crf": crf, "pix_fmt": "yuv420p", "r": fps, "fps_mode": "cfr"}
 
 
-def aac() -> list[str]:
+def lossless(fps: int) -> Options:
+    """H.264 at `-qp 0`: decodes to exactly the frames it was given (yuv420p in, yuv420p out)."""
+    return {"c:v": "libx264", "preset": "ultrafast", "qp": 0, "pix_fmt": "yuv420p", "r": fps, "fps_mode": "cfr"}
+
+
+def aac() -> Options:
     """The deliverable's audio: AAC, 48 kHz stereo."""
-    return ["-c:a", "aac", "-b:a", AUDIO_BITRATE, "-ar", str(AUDIO_RATE), "-ac", str(AUDIO_CHANNELS)]
+    return {"c:a": "aac", "b:a": AUDIO_BITRATE, "ar": AUDIO_RATE, "ac": AUDIO_CHANNELS}
 
 
-def mp4(out: Path) -> list[str]:
-    """Write an MP4 with the index (`moov`) first."""
-    return ["-movflags", "+faststart", "-f", "mp4", str(out)]
+NO_AUDIO: Options = {"an": None}
+NO_VIDEO: Options = {"vn": None}
+# An MP4 with the index (`moov`) first.
+MP4: Options = {"movflags": "+faststart", "format": "mp4"}
+
+
+def _args(output: Stream) -> list[str]:
+    """The compiled command (ffmpeg-python's `get_args`: inputs, `-filter_complex`, each output)."""
+    return [str(arg) for arg in output.get_args()]
 
 
 # --- builders -----------------------------------------------------------------------------------
@@ -169,29 +226,8 @@ def encode_raw_frames(
     out: Path, width: int, height: int, fps: int, crf: int = CHUNK_CRF, preset: str = CHUNK_PRESET
 ) -> list[str]:
     """Encode rgb24 frames read from standard input into an H.264 MP4 at a constant `fps`."""
-    return [
-        "-f", "rawvideo",
-        "-pix_fmt", "rgb24",
-        "-s", f"{width}x{height}",
-        "-framerate", str(fps),
-        "-i", "pipe:0",
-        "-an",
-        "-c:v", "libx264",
-        "-preset", preset,
-        "-crf", str(crf),
-        "-pix_fmt", "yuv420p",
-        "-r", str(fps),
-        "-fps_mode", "cfr",
-        "-movflags", "+faststart",
-        "-f", "mp4",
-        str(out),
-    ]  # fmt: skip
-
-
-def normalise_chunk_filter(width: int, height: int, fps: int, frames: int, drop_first: bool) -> str:
-    """The filter chain of `normalise_chunk` (from input 0 to `[v]`)."""
-    drop = ["trim=start_frame=1", "setpts=PTS-STARTPTS"] if drop_first else []
-    return chain(["0:v"], [*drop, *cover(width, height), *cfr(fps), *exact_frames(frames)], "v")
+    frames = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
+    return _args(frames.output(str(out), **NO_AUDIO, **h264(crf, preset, fps), **MP4))
 
 
 def normalise_chunk(
@@ -205,53 +241,29 @@ def normalise_chunk(
     """
     if frames <= 0:
         raise ValueError(f"frames must be positive, got {frames}")
-    return [
-        "-i", str(src),
-        "-filter_complex", normalise_chunk_filter(width, height, fps, frames, drop_first),
-        "-map", "[v]",
-        "-an",
-        *h264(CHUNK_CRF, CHUNK_PRESET, fps),
-        "-frames:v", str(frames),
-        *mp4(out),
-    ]  # fmt: skip
+    video = ffmpeg.input(str(src)).video
+    if drop_first:
+        video = video.trim(start_frame=1).setpts("PTS-STARTPTS")
+    video = exact_frames(cfr(cover(video, width, height), fps), frames)
+    options = {**NO_AUDIO, **h264(CHUNK_CRF, CHUNK_PRESET, fps), "frames:v": frames, **MP4}
+    return _args(video.output(str(out), **options))
 
 
-def stitch_filter(beat_sizes: Sequence[int], joins: Sequence[Join], fps: int) -> str:
-    """The filter graph of `stitch`: inputs numbered in order, beat by beat; output `[v]`.
-
-    Each beat's chunks are normalised (`cfr`) and concatenated; then beats are folded left to right,
-    concatenated at a cut or cross-faded with `xfade` at `offset_frame`.
-    """
-    if not beat_sizes or any(n <= 0 for n in beat_sizes):
-        raise ValueError(f"every beat needs at least one clip, got sizes {list(beat_sizes)}")
-    if len(joins) != len(beat_sizes) - 1:
-        raise ValueError(f"{len(beat_sizes)} beats need {len(beat_sizes) - 1} joins, got {len(joins)}")
-    chains: list[str] = []
-    first = 0
-    for b, size in enumerate(beat_sizes):
-        inputs = [f"{first + i}:v" for i in range(size)]
-        if size == 1:
-            chains.append(chain(inputs, cfr(fps), f"b{b}"))
-        else:
-            normalised = [f"b{b}c{i}" for i in range(size)]
-            chains += [chain([i], cfr(fps), n) for i, n in zip(inputs, normalised, strict=True)]
-            chains.append(chain(normalised, [f"concat=n={size}:v=1:a=0"], f"b{b}"))
-        first += size
-    acc = "b0"
-    for k, join in enumerate(joins, start=1):
-        out = "v" if k == len(joins) else f"j{k}"
+def _stitched(beat_clips: Sequence[Sequence[Stream]], joins: Sequence[Join], fps: int) -> Stream:
+    """Each beat's chunks normalised and concatenated; then beats folded left to right, concatenated at
+    a cut or cross-faded with `xfade` at `offset_frame`."""
+    if not beat_clips or any(not clips for clips in beat_clips):
+        raise ValueError(f"every beat needs at least one clip, got sizes {[len(c) for c in beat_clips]}")
+    if len(joins) != len(beat_clips) - 1:
+        raise ValueError(f"{len(beat_clips)} beats need {len(beat_clips) - 1} joins, got {len(joins)}")
+    beats = [_clips(clips, fps) for clips in beat_clips]
+    video = beats[0]
+    for join, beat in zip(joins, beats[1:], strict=True):
         if join.is_cut:
-            step = "concat=n=2:v=1:a=0"
+            video = _concat([video, beat])
         else:
-            step = (
-                f"xfade=transition={join.transition}"
-                f":duration={seconds(join.frames, fps)}:offset={xfade_offset(join.offset_frame, fps)}"
-            )
-        chains.append(chain([acc, f"b{k}"], [step], out))
-        acc = out
-    if not joins:
-        chains[-1] = chains[-1].removesuffix(link("b0")) + link("v")
-    return graph(chains)
+            video = _xfade(video, beat, join.transition, join.frames, xfade_offset(join.offset_frame, fps), fps)
+    return video
 
 
 def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int, out: Path) -> list[str]:
@@ -259,47 +271,37 @@ def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int
 
     The output has `sum(clip frames) - sum(join.frames)` frames.
     """
-    inputs = [arg for clips in beat_clips for clip in clips for arg in ("-i", str(clip))]
-    return [
-        *inputs,
-        "-filter_complex", stitch_filter([len(clips) for clips in beat_clips], joins, fps),
-        "-map", "[v]",
-        "-an",
-        *h264(STITCH_CRF, STITCH_PRESET, fps),
-        *mp4(out),
-    ]  # fmt: skip
+    inputs = _inputs([clip for clips in beat_clips for clip in clips])
+    by_beat, first = [], 0
+    for clips in beat_clips:
+        by_beat.append(inputs[first : first + len(clips)])
+        first += len(clips)
+    video = _stitched(by_beat, joins, fps)
+    return _args(video.output(str(out), **NO_AUDIO, **h264(STITCH_CRF, STITCH_PRESET, fps), **MP4))
 
 
-def overlay_filter(overlays: Sequence[Overlay], total_frames: int, fps: int) -> list[str]:
-    """Chains from input 0 (made exactly `total_frames` long) with inputs 1.. (one PNG each) composited
-    on their frame ranges, to `[v]`. A single-image input is held by overlay's `eof_action=repeat`."""
-    chains = [chain(["0:v"], [*cfr(fps), *exact_frames(total_frames)], "m0")]
-    for i, item in enumerate(overlays, start=1):
-        step = f"overlay=format=auto:{enable_frames(item.start_frame, item.end_frame)}"
-        chains.append(chain([f"m{i - 1}", f"{i}:v"], [step], f"m{i}"))
-    chains.append(chain([f"m{len(overlays)}"], ["format=yuv420p"], "v"))
-    return chains
+def _audio_format(audio: Stream) -> Stream:
+    """Audio in the deliverable's format: 48 kHz stereo."""
+    return audio.filter("aformat", sample_rates=AUDIO_RATE, channel_layouts="stereo")
 
 
-def music_filter(
-    input_index: int, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
-) -> str:
-    """Music -> 48 kHz stereo at `volume`, faded in and out, exactly `total_frames / fps` long, to `[a]`."""
+def _exact_length(audio: Stream, total: Fraction) -> Stream:
+    """Audio cut, or padded with silence, to exactly `total` seconds."""
+    trimmed = audio.filter("atrim", end=decimal(total)).filter("asetpts", "PTS-STARTPTS")
+    return trimmed.filter("apad", whole_dur=decimal(total))
+
+
+def _music(music: Stream, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float) -> Stream:
+    """Music -> 48 kHz stereo at `volume`, faded in and out, exactly `total_frames / fps` long."""
     total = Fraction(total_frames, fps)
     fade_in = min(Fraction(fade_in_s), total)
     fade_out = min(Fraction(fade_out_s), total)
-    filters = [
-        f"aformat=sample_rates={AUDIO_RATE}:channel_layouts=stereo",
-        f"volume={decimal(volume)}",
-        f"atrim=end={decimal(total)}",
-        "asetpts=PTS-STARTPTS",
-        f"apad=whole_dur={decimal(total)}",
-    ]
+    bed = _exact_length(_audio_format(music.audio).filter("volume", decimal(volume)), total)
     if fade_in > 0:
-        filters.append(f"afade=t=in:st=0:d={decimal(fade_in)}")
+        bed = bed.filter("afade", t="in", st=0, d=decimal(fade_in))
     if fade_out > 0:
-        filters.append(f"afade=t=out:st={decimal(total - fade_out)}:d={decimal(fade_out)}")
-    return chain([f"{input_index}:a"], filters, "a")
+        bed = bed.filter("afade", t="out", st=decimal(total - fade_out), d=decimal(fade_out))
+    return bed
 
 
 def finalise(
@@ -319,22 +321,17 @@ def finalise(
     """
     if total_frames <= 0:
         raise ValueError(f"total_frames must be positive, got {total_frames}")
-    chains = overlay_filter(overlays, total_frames, fps)
-    inputs = ["-i", str(stitched)] + [arg for item in overlays for arg in ("-i", str(item.png))]
-    audio: list[str] = ["-an"]
+    inputs = _inputs([stitched, *(item.png for item in overlays), *([music] if music is not None else [])])
+    video = exact_frames(cfr(inputs[0].video, fps), total_frames)
+    for item, png in zip(overlays, inputs[1 : 1 + len(overlays)], strict=True):
+        video = ffmpeg.overlay(video, png.video, format="auto", enable=enable_frames(item.start_frame, item.end_frame))
+    streams = [video.filter("format", "yuv420p")]
+    audio: Options = NO_AUDIO
     if music is not None:
-        inputs += ["-i", str(music)]
-        chains.append(music_filter(len(overlays) + 1, music_volume, total_frames, fps, fade_in_s, fade_out_s))
-        audio = ["-map", "[a]", *aac()]
-    return [
-        *inputs,
-        "-filter_complex", graph(chains),
-        "-map", "[v]",
-        *audio,
-        *h264(FINAL_CRF, FINAL_PRESET, fps),
-        "-frames:v", str(total_frames),
-        *mp4(out),
-    ]  # fmt: skip
+        streams.append(_music(inputs[-1], music_volume, total_frames, fps, fade_in_s, fade_out_s))
+        audio = aac()
+    options = {**audio, **h264(FINAL_CRF, FINAL_PRESET, fps), "frames:v": total_frames, **MP4}
+    return _args(ffmpeg.output(*streams, str(out), **options))
 
 
 # --- the copy path: per-pair pieces, short transition pieces, stream-copy assembly -----------------
@@ -345,31 +342,9 @@ def finalise(
 # `fast` set-up costs more than the frames: it uses `veryfast` (0.37 s -> 0.21 s a piece at 576p) with
 # the two settings that otherwise differ in the headers pinned to `fast`'s values: 2 reference frames
 # (SPS, PPS) and the chroma QP offset of -2 that `fast`'s psy-rd applies (PPS).
-PIECE_X264 = ["-bf", "0"]
+PIECE_X264: Options = {"bf": 0}
 TRANSITION_PRESET = "veryfast"
-TRANSITION_X264 = [*PIECE_X264, "-x264-params", "ref=2:chroma-qp-offset=-2"]
-
-
-def _clip_chain(first_input: int, count: int, fps: int, label: str) -> list[str]:
-    """Inputs `first_input` .. + count - 1 normalised and concatenated to `[label]`."""
-    inputs = [f"{first_input + i}:v" for i in range(count)]
-    if count == 1:
-        return [chain(inputs, cfr(fps), label)]
-    parts = [f"{label}c{i}" for i in range(count)]
-    chains = [chain([i], cfr(fps), p) for i, p in zip(inputs, parts, strict=True)]
-    return [*chains, chain(parts, [f"concat=n={count}:v=1:a=0"], label)]
-
-
-def _overlay_chain(source: str, first_input: int, count: int, prefix: str = "") -> list[str]:
-    """Full-frame PNG inputs composited over every frame of `[source]`, to `[<prefix>v]`."""
-    chains = []
-    current = source
-    for i in range(count):
-        nxt = f"{prefix}o{i}"
-        chains.append(chain([current, f"{first_input + i}:v"], ["overlay=format=auto"], nxt))
-        current = nxt
-    chains.append(chain([current], ["format=yuv420p"], f"{prefix}v"))
-    return chains
+TRANSITION_X264: Options = {**PIECE_X264, "x264-params": "ref=2:chroma-qp-offset=-2"}
 
 
 @dataclass(frozen=True)
@@ -389,63 +364,37 @@ class Stretch:
         return self.end_frame - self.start_frame
 
 
-def lossless(fps: int) -> list[str]:
-    """H.264 at `-qp 0`: decodes to exactly the frames it was given (yuv420p in, yuv420p out)."""
-    return ["-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", str(fps),
-            "-fps_mode", "cfr"]  # fmt: skip
-
-
-def _trim(stretch: Stretch) -> list[str]:
-    return [f"trim=start_frame={stretch.start_frame}:end_frame={stretch.end_frame}", "setpts=PTS-STARTPTS"]
-
-
-def pair_pieces_filter(
-    clip_count: int, body: Stretch | None, edges: Sequence[Stretch], overlay_count: int, fps: int
-) -> str:
-    """The concatenated clips split into the body (overlays on every frame, to `[v]`) and the edges
-    (untouched, to `[e0]`, `[e1]`, ...)."""
-    outputs = ([body] if body else []) + list(edges)
-    if not outputs:
-        raise ValueError("a pair's pieces need a body or an edge")
-    chains = _clip_chain(0, clip_count, fps, "c")
-    sources = [f"s{i}" for i in range(len(outputs))]
-    if len(outputs) == 1:
-        sources = ["c"]
-    else:
-        chains.append(chain(["c"], [f"split={len(outputs)}"], "][".join(sources)))
-    if body is not None:
-        chains.append(chain([sources[0]], _trim(body), "m"))
-        chains += _overlay_chain("m", clip_count, overlay_count)
-    first_edge = 1 if body is not None else 0
-    for j, edge in enumerate(edges):
-        chains.append(chain([sources[first_edge + j]], _trim(edge), f"e{j}"))
-    return graph(chains)
-
-
 def pair_pieces(
     clips: Sequence[Path], overlays: Sequence[Path], fps: int, body: Stretch | None, edges: Sequence[Stretch] = ()
 ) -> list[str]:
     """A beat's part of the copy path, from one decode of its clips: the body (its frames outside any
     transition, text burnt in, encoded once at final quality) and the edges (the few frames its
-    transitions blend, kept losslessly so that a transition reads about 25 frames, not whole chunks)."""
-    inputs = [arg for path in (*clips, *overlays) for arg in ("-i", str(path))]
-    outputs: list[str] = []
+    transitions blend, kept losslessly so that a transition reads about 25 frames, not whole chunks).
+
+    The concatenated clips are split (`split`) into one branch per output: the body gets the overlays
+    on every frame, the edges are left untouched."""
+    stretches = ([body] if body else []) + list(edges)
+    if not stretches:
+        raise ValueError("a pair's pieces need a body or an edge")
+    inputs = _inputs([*clips, *overlays])
+    clip = _clips(inputs[: len(clips)], fps)
+    split = clip.split() if len(stretches) > 1 else None
+    branches = [clip] if split is None else [split[i] for i in range(len(stretches))]
+    outputs = []
     if body is not None:
-        outputs += ["-map", "[v]", "-an", *h264(FINAL_CRF, FINAL_PRESET, fps), *PIECE_X264,
-                    "-frames:v", str(body.frames), *mp4(body.out)]  # fmt: skip
-    for j, edge in enumerate(edges):
-        outputs += ["-map", f"[e{j}]", "-an", *lossless(fps), "-frames:v", str(edge.frames), *mp4(edge.out)]
-    return [
-        *inputs,
-        "-filter_complex", pair_pieces_filter(len(clips), body, edges, len(overlays), fps),
-        *outputs,
-    ]  # fmt: skip
+        video = _overlaid(frame_range(branches[0], body.start_frame, body.end_frame), inputs[len(clips) :])
+        options = {**NO_AUDIO, **h264(FINAL_CRF, FINAL_PRESET, fps), **PIECE_X264, "frames:v": body.frames, **MP4}
+        outputs.append(video.output(str(body.out), **options))
+    for edge, branch in zip(edges, branches[1:] if body is not None else branches, strict=True):
+        options = {**NO_AUDIO, **lossless(fps), "frames:v": edge.frames, **MP4}
+        outputs.append(frame_range(branch, edge.start_frame, edge.end_frame).output(str(edge.out), **options))
+    return _args(ffmpeg.merge_outputs(*outputs))
 
 
 @dataclass(frozen=True)
 class Transition:
     """One transition piece: `frames` frames where one beat becomes the next. The outgoing clips are
-    read from frame `a_start - 1` (one frame more, see `transition_piece_filter`), the incoming ones
+    read from frame `a_start - 1` (one frame more, see `_transition_piece`), the incoming ones
     from their first frame; the incoming beat's text PNGs go on top; the piece is written to `out`."""
 
     a_clips: tuple[Path, ...]
@@ -456,53 +405,30 @@ class Transition:
     overlays: tuple[Path, ...]
     out: Path
 
+    def __post_init__(self) -> None:
+        if self.a_start < 1 or self.frames <= 0:
+            raise ValueError(f"a transition piece needs a_start >= 1 and frames > 0, got {self.a_start}, {self.frames}")
+        Join(self.transition, self.frames, 1)  # the same name rules as a join
+
     @property
     def inputs(self) -> tuple[Path, ...]:
         return (*self.a_clips, *self.b_clips, *self.overlays)
 
 
-def transition_piece_filter(
-    a_count: int,
-    a_start: int,
-    b_count: int,
-    frames: int,
-    transition: str,
-    overlay_count: int,
-    fps: int,
-    first_input: int = 0,
-    prefix: str = "",
-) -> str:
-    """A transition of `frames` frames on its own, blended exactly as `stitch` blends it, to
-    `[<prefix>v]` (inputs from `first_input`: the outgoing clips, the incoming ones, the overlays).
+def _transition_piece(t: Transition, inputs: Sequence[Stream], fps: int) -> Stream:
+    """A transition on its own, blended exactly as `stitch` blends it (inputs: the outgoing clips, the
+    incoming ones, the overlays).
 
     The outgoing side takes one frame more (from `a_start - 1`) and xfade starts half a frame into it,
     as in `stitch` (`xfade_offset(1)`); that extra first frame is then dropped, so frame i of the piece
     mixes (i + 0.5) / frames of the incoming side, the same weights as the full re-encode.
     """
-    if a_start < 1 or frames <= 0:
-        raise ValueError(f"a transition piece needs a_start >= 1 and frames > 0, got {a_start}, {frames}")
-    a_trim = [f"trim=start_frame={a_start - 1}:end_frame={a_start + frames}", "setpts=PTS-STARTPTS"]
-    b_trim = [f"trim=end_frame={frames}", "setpts=PTS-STARTPTS"]
-    blend = [
-        f"xfade=transition={transition}:duration={seconds(frames, fps)}:offset={xfade_offset(1, fps)}",
-        "trim=start_frame=1",
-        "setpts=PTS-STARTPTS",
-    ]
-    a, b = f"{prefix}a", f"{prefix}b"
-    chains = [
-        *_clip_chain(first_input, a_count, fps, a),
-        chain([a], a_trim, f"{a}t"),
-        *_clip_chain(first_input + a_count, b_count, fps, b),
-        chain([b], b_trim, f"{b}t"),
-        chain([f"{a}t", f"{b}t"], blend, f"{prefix}m"),
-    ]
-    overlays = _overlay_chain(f"{prefix}m", first_input + a_count + b_count, overlay_count, prefix)
-    return graph([*chains, *overlays])
-
-
-def _transition_output(label: str, frames: int, fps: int, out: Path) -> list[str]:
-    return ["-map", link(label), "-an", *h264(FINAL_CRF, TRANSITION_PRESET, fps), *TRANSITION_X264,
-            "-frames:v", str(frames), *mp4(out)]  # fmt: skip
+    a_count, b_count = len(t.a_clips), len(t.b_clips)
+    outgoing = frame_range(_clips(inputs[:a_count], fps), t.a_start - 1, t.a_start + t.frames)
+    incoming = frame_range(_clips(inputs[a_count : a_count + b_count], fps), None, t.frames)
+    blend = _xfade(outgoing, incoming, t.transition, t.frames, xfade_offset(1, fps), fps)
+    blend = blend.trim(start_frame=1).setpts("PTS-STARTPTS")
+    return _overlaid(blend, inputs[a_count + b_count :])
 
 
 def transition_pieces(transitions: Sequence[Transition], fps: int) -> list[str]:
@@ -510,25 +436,19 @@ def transition_pieces(transitions: Sequence[Transition], fps: int) -> list[str]:
     instead of one per transition, and ffmpeg runs the encoders side by side."""
     if not transitions:
         raise ValueError("no transitions to render")
-    inputs: list[str] = []
-    chains: list[str] = []
-    outputs: list[str] = []
-    first = 0
-    for k, t in enumerate(transitions):
-        inputs += [arg for path in t.inputs for arg in ("-i", str(path))]
-        prefix = f"t{k}"
-        chains.append(
-            transition_piece_filter(
-                len(t.a_clips), t.a_start, len(t.b_clips), t.frames, t.transition, len(t.overlays), fps, first, prefix
-            )
-        )
-        outputs += _transition_output(f"{prefix}v", t.frames, fps, t.out)
+    inputs = _inputs([path for t in transitions for path in t.inputs])
+    outputs, first = [], 0
+    for t in transitions:
+        piece = _transition_piece(t, inputs[first : first + len(t.inputs)], fps)
+        options = {**NO_AUDIO, **h264(FINAL_CRF, TRANSITION_PRESET, fps), **TRANSITION_X264, "frames:v": t.frames}
+        outputs.append(piece.output(str(t.out), **options, **MP4))
         first += len(t.inputs)
-    return [*inputs, "-filter_complex", graph(chains), *outputs]
+    return _args(ffmpeg.merge_outputs(*outputs))
 
 
 def concat_list(pieces: Sequence[Path]) -> str:
-    """The concat demuxer's list file for `pieces` (absolute paths, quotes escaped)."""
+    """The concat demuxer's list file for `pieces` (absolute paths, quotes escaped). Not a graph, and
+    not something ffmpeg-python writes."""
     lines = []
     for path in pieces:
         quoted = str(path.absolute()).replace("'", "'\\''")
@@ -538,7 +458,8 @@ def concat_list(pieces: Sequence[Path]) -> str:
 
 def concat_copy(list_file: Path, out: Path) -> list[str]:
     """Join the pieces named in `list_file` with the concat demuxer, copying the stream (no encode)."""
-    return ["-f", "concat", "-safe", "0", "-i", str(list_file), "-map", "0:v", "-c", "copy", "-an", *mp4(out)]
+    pieces = ffmpeg.input(str(list_file), format="concat", safe=0)
+    return _args(pieces.video.output(str(out), c="copy", **NO_AUDIO, **MP4))
 
 
 def music_mix(
@@ -546,25 +467,86 @@ def music_mix(
 ) -> list[str]:
     """The music as the deliverable carries it: at `volume`, faded in and out, exactly
     `total_frames / fps` seconds, AAC in an M4A, ready to be muxed by stream copy."""
-    return [
-        "-i", str(music),
-        "-filter_complex", music_filter(0, volume, total_frames, fps, fade_in_s, fade_out_s),
-        "-map", "[a]",
-        "-vn",
-        *aac(),
-        *mp4(out),
-    ]  # fmt: skip
+    bed = _music(ffmpeg.input(str(music)), volume, total_frames, fps, fade_in_s, fade_out_s)
+    return _args(bed.output(str(out), **NO_VIDEO, **aac(), **MP4))
+
+
+def voice_over_music(
+    music: Path,
+    voice: Path,
+    out: Path,
+    music_volume: float,
+    voice_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> list[str]:
+    """A voice track over the music bed, the music ducked under the voice, as one AAC M4A of exactly
+    `total_frames / fps` seconds, ready to be muxed by stream copy.
+
+    `voice` is the whole voice track (each line already at its time, silence between). The bed is made
+    as `music_mix` makes it; the voice is brought to the same format, volume and length and split in
+    two (`asplit`): one copy is the key of a compressor on the bed (`sidechaincompress`: the louder the
+    voice, the lower the music, back up `DUCK_RELEASE_MS` after it stops), the other is mixed over the
+    ducked bed at unity gain (`amix` with `normalize=0`, so the bed does not drop to half when the voice
+    is silent). A limiter (`alimiter`, without its auto-level, at `MIX_LIMIT`) keeps the mix from
+    clipping. The result is cut to the exact length again."""
+    bed_in, voice_in = _inputs([music, voice])
+    total = Fraction(total_frames, fps)
+    bed = _music(bed_in, music_volume, total_frames, fps, fade_in_s, fade_out_s)
+    speech = _exact_length(_audio_format(voice_in.audio).filter("volume", decimal(voice_volume)), total).asplit()
+    ducked = ffmpeg.filter(
+        [bed, speech[0]], "sidechaincompress", threshold=DUCK_THRESHOLD, ratio=DUCK_RATIO, attack=DUCK_ATTACK_MS,
+        release=DUCK_RELEASE_MS,
+    )  # fmt: skip
+    mixed = ffmpeg.filter([ducked, speech[1]], "amix", inputs=2, duration="first", normalize=0)
+    # The limiter looks ahead: with `latency=1` its output is aligned with its input, but it keeps its last
+    # few milliseconds at the end of the stream, so it is fed a little silence that is then cut off.
+    padded = mixed.filter("apad", pad_dur=decimal(LIMITER_TAIL_S))
+    limited = _exact_length(padded.filter("alimiter", limit=MIX_LIMIT, level=0, latency=1), total)
+    return _args(limited.output(str(out), **NO_VIDEO, **aac(), **MP4))
 
 
 def mux_copy(video: Path, audio: Path | None, out: Path) -> list[str]:
     """The deliverable from a finished video stream and a finished audio stream (`music_mix`), both
     copied as they are: no encoding at all. Without `audio`, a copy with no audio stream."""
     if audio is None:
-        return ["-i", str(video), "-map", "0:v", "-c", "copy", "-an", *mp4(out)]
-    return ["-i", str(video), "-i", str(audio), "-map", "0:v", "-map", "1:a", "-c", "copy", *mp4(out)]
+        return _args(ffmpeg.input(str(video)).video.output(str(out), c="copy", **NO_AUDIO, **MP4))
+    picture, sound = _inputs([video, audio])
+    return _args(ffmpeg.output(picture.video, sound.audio, str(out), c="copy", **MP4))
 
 
 def compare(reference: Path, candidate: Path) -> list[str]:
     """SSIM and PSNR of `candidate` against `reference`, frame by frame (ffmpeg logs the averages)."""
-    lavfi = "[0:v]split=2[r0][r1];[1:v]split=2[c0][c1];[r0][c0]ssim;[r1][c1]psnr"
-    return ["-i", str(reference), "-i", str(candidate), "-lavfi", lavfi, "-f", "null", "-"]
+    ref, cand = (stream.video.split() for stream in _inputs([reference, candidate]))
+    ssim = ffmpeg.filter([ref[0], cand[0]], "ssim")
+    psnr = ffmpeg.filter([ref[1], cand[1]], "psnr")
+    return _args(ffmpeg.output(ssim, psnr, "-", format="null"))
+
+
+# --- the animatic's camera moves -------------------------------------------------------------------
+# A chunk is made from one still (its card), looped: ffmpeg's filters make every frame, nothing is drawn
+# frame by frame in Python. The chunk is an intermediate (the pieces are encoded from it at final
+# quality), so it is encoded near-losslessly with the cheapest preset.
+MOTION_PRESET = "ultrafast"
+
+
+def still_motion(
+    out: Path,
+    width: int,
+    height: int,
+    fps: int,
+    frames: int,
+    filters: Sequence[tuple[str, dict[str, str | int]]],
+    crf: int = CHUNK_CRF,
+) -> list[str]:
+    """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
+    standard input, looped, through `filters` (a camera move: (name, options) pairs), encoded as an
+    H.264 MP4 chunk."""
+    still = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
+    video = still.video.filter("format", "yuv420p").filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
+    for name, kwargs in filters:
+        video = video.filter(name, **kwargs)
+    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **MP4}
+    return _args(video.output(str(out), **options))

@@ -174,10 +174,35 @@ def music_mix(
     with atomic_output(out) as tmp:
         args = commands.music_mix(music, tmp, volume, total_frames, fps, fade_in_s, fade_out_s)
         run(args)
-        info = probe(tmp)
-        wanted = total_frames / fps
-        if info.audio_duration_s is None or abs(info.audio_duration_s - wanted) > 1024 / commands.AUDIO_RATE:
-            raise MediaError(f"expected {wanted:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
+        info = _expect_audio(probe(tmp), total_frames / fps, args)
+    return info
+
+
+def voice_over_music(
+    music: Path,
+    voice: Path,
+    out: Path,
+    music_volume: float,
+    voice_volume: float,
+    total_frames: int,
+    fps: int,
+    fade_in_s: float,
+    fade_out_s: float,
+) -> MediaInfo:
+    """See `commands.voice_over_music`; checks that the audio lasts the video's length."""
+    with atomic_output(out) as tmp:
+        args = commands.voice_over_music(
+            music, voice, tmp, music_volume, voice_volume, total_frames, fps, fade_in_s, fade_out_s
+        )
+        run(args)
+        info = _expect_audio(probe(tmp), total_frames / fps, args)
+    return info
+
+
+def _expect_audio(info: MediaInfo, seconds: float, args: Sequence[str]) -> MediaInfo:
+    """The audio lasts `seconds`, within an AAC frame."""
+    if info.audio_duration_s is None or abs(info.audio_duration_s - seconds) > 1024 / commands.AUDIO_RATE:
+        raise MediaError(f"expected {seconds:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
     return info
 
 
@@ -208,15 +233,18 @@ def soundtrack(
     fps: int,
     out: Path,
 ) -> MediaInfo:
-    """See `sound.soundtrack`; checks that the audio lasts the video's length (within an AAC frame)."""
-    with atomic_output(out) as tmp:
-        args = sound.soundtrack(music, music_volume, fades, lines, voice_volume, total_frames, fps, tmp)
-        run(args)
-        info = probe(tmp)
-        wanted = total_frames / fps
-        if info.audio_duration_s is None or abs(info.audio_duration_s - wanted) > 1024 / commands.AUDIO_RATE:
-            raise MediaError(f"expected {wanted:.3f} s of audio, ffmpeg wrote {info.audio_duration_s} s", args)
-    return info
+    """The audio of a video that speaks: the lines placed on one voice track (`sound.voice_track`), then
+    the music ducked under it (`commands.voice_over_music`), or the voice alone without music
+    (`sound.voice_alone`). Checks that the audio lasts the video's length."""
+    with atomic_output(out.with_suffix(".voice.wav")) as track:
+        run(sound.voice_track(lines, total_frames, fps, track))
+        if music is not None:
+            return voice_over_music(music, track, out, music_volume, voice_volume, total_frames, fps, *fades)
+        with atomic_output(out) as tmp:
+            args = sound.voice_alone(track, tmp, voice_volume, total_frames, fps)
+            run(args)
+            info = _expect_audio(probe(tmp), total_frames / fps, args)
+        return info
 
 
 def mux_final(video: Path, audio: Path | None, subtitles: Path | None, out: Path, total_frames: int) -> MediaInfo:

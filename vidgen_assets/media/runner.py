@@ -13,7 +13,8 @@ import subprocess
 from collections.abc import Iterable, Sequence
 from functools import cache
 
-FFMPEG_ENV = "VIDGEN_FFMPEG"
+from vidgen_assets.settings import FFMPEG_ENV, active
+
 STDERR_TAIL = 4000
 
 
@@ -27,10 +28,14 @@ class MediaError(RuntimeError):
         super().__init__(f"{message}\ncommand: {' '.join(self.command)}" + (f"\nstderr:\n{tail}" if tail else ""))
 
 
-@cache
 def ffmpeg_exe() -> str:
-    """The ffmpeg binary: `$VIDGEN_FFMPEG` if set, else the one shipped inside `imageio-ffmpeg`."""
-    override = os.environ.get(FFMPEG_ENV)
+    """The ffmpeg binary: the active settings' `ffmpeg` (`$VIDGEN_FFMPEG`) if set, else the one shipped
+    inside `imageio-ffmpeg`."""
+    return _ffmpeg_exe(active().ffmpeg)
+
+
+@cache
+def _ffmpeg_exe(override: str | None) -> str:
     if override:
         found = shutil.which(override) or (override if os.path.isfile(override) else None)
         if not found:

@@ -2,10 +2,9 @@
 
 - `fit_speech`: a line's clip resampled to 48 kHz mono and, when it is too long for its beat, sped up
   with `atempo` (pitch kept).
-- `soundtrack`: the music bed (volume, fades) ducked under the voice by `sidechaincompress` keyed by
-  the voice track itself (the bed dips while a line is spoken and comes back after it, not a fixed cut),
-  every line placed at its start with `adelay`, then a limiter so the mix never clips, cut and padded to
-  exactly the video's length, AAC: ready to be muxed by stream copy.
+- `voice_track`: every line placed at its start (`adelay`), one WAV of exactly the video's length; the
+  music is ducked under it by `commands.voice_over_music` (`sidechaincompress` keyed by this track, then
+  a limiter), or, with `music: false`, it is the soundtrack alone (`voice_alone`, limited the same way).
 - `mux_final`: the deliverable from a finished picture, a finished audio track and, for soft subtitles,
   an SRT turned into a `mov_text` track; video and audio are copied, not encoded.
 """
@@ -16,21 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 import ffmpeg
 
+from vidgen_assets.media import commands
 from vidgen_assets.media.commands import AUDIO_BITRATE, AUDIO_CHANNELS, AUDIO_RATE, decimal
 
 SPEECH_RATE = 48000
-# Ducking: while the voice is above THRESHOLD the bed is compressed by RATIO; ATTACK/RELEASE (ms) make the
-# dip start within a syllable and recover over a breath after the line.
-DUCK_THRESHOLD = 0.02
-DUCK_RATIO = 10
-DUCK_ATTACK_MS = 15
-DUCK_RELEASE_MS = 350
-LIMIT = 0.891
-"""The limiter's ceiling: -1 dBFS, headroom for the AAC encoder."""
 
 
 @dataclass(frozen=True)
@@ -54,71 +45,32 @@ def fit_speech(src: Path, out: Path, tempo: float = 1.0, max_seconds: float | No
     return list(ffmpeg.output(audio, str(out), ac=1, ar=SPEECH_RATE, acodec="pcm_s16le", f="wav").get_args())
 
 
-def _bed(music: Path, volume: float, total: Fraction, fade_in_s: float, fade_out_s: float) -> Any:
-    fade_in = min(Fraction(fade_in_s), total)
-    fade_out = min(Fraction(fade_out_s), total)
-    bed = (
-        ffmpeg.input(str(music))
+def voice_track(lines: Sequence[Placed], total_frames: int, fps: int, out: Path) -> list[str]:
+    """Every line at its start (`adelay`), silence between, one 48 kHz mono WAV of exactly
+    `total_frames / fps`: the voice track `commands.voice_over_music` ducks the music under."""
+    if not lines:
+        raise ValueError("a voice track needs at least one line")
+    total = Fraction(total_frames, fps)
+    placed = [
+        ffmpeg.input(str(line.clip)).audio.filter("adelay", delays=round(Fraction(line.start_frame, fps) * 1000), all=1)
+        for line in lines
+    ]
+    voice = placed[0] if len(placed) == 1 else ffmpeg.filter(placed, "amix", inputs=len(placed), normalize=0)
+    exact = voice.filter("apad", whole_dur=decimal(total)).filter("atrim", end=decimal(total))
+    return list(ffmpeg.output(exact, str(out), ac=1, ar=SPEECH_RATE, acodec="pcm_s16le", f="wav").get_args())
+
+
+def voice_alone(voice: Path, out: Path, volume: float, total_frames: int, fps: int) -> list[str]:
+    """The voice track as the whole soundtrack (`music: false`): at `volume`, limited like the mix
+    (`commands.MIX_LIMIT`), exactly `total_frames / fps`, AAC in an M4A."""
+    total = Fraction(total_frames, fps)
+    limited = (
+        ffmpeg.input(str(voice))
         .audio.filter("aformat", sample_rates=AUDIO_RATE, channel_layouts="stereo")
         .filter("volume", decimal(volume))
+        .filter("apad", whole_dur=decimal(total + commands.LIMITER_TAIL_S))
+        .filter("alimiter", limit=commands.MIX_LIMIT, level=0, latency=1)
         .filter("atrim", end=decimal(total))
-        .filter("asetpts", "PTS-STARTPTS")
-        .filter("apad", whole_dur=decimal(total))
-    )
-    if fade_in > 0:
-        bed = bed.filter("afade", t="in", st=0, d=decimal(fade_in))
-    if fade_out > 0:
-        bed = bed.filter("afade", t="out", st=decimal(total - fade_out), d=decimal(fade_out))
-    return bed
-
-
-def _voice(lines: Sequence[Placed], volume: float, total: Fraction, fps: int) -> Any:
-    placed = []
-    for line in lines:
-        delay_ms = round(Fraction(line.start_frame, fps) * 1000)
-        placed.append(
-            ffmpeg.input(str(line.clip))
-            .audio.filter("aformat", sample_rates=AUDIO_RATE, channel_layouts="stereo")
-            .filter("adelay", delays=delay_ms, all=1)
-        )
-    voice = placed[0] if len(placed) == 1 else ffmpeg.filter(placed, "amix", inputs=len(placed), normalize=0)
-    return (
-        voice.filter("volume", decimal(volume))
-        .filter("apad", whole_dur=decimal(total))
-        .filter("atrim", end=decimal(total))
-        .filter("asetpts", "PTS-STARTPTS")
-    )
-
-
-def soundtrack(
-    music: Path | None,
-    music_volume: float,
-    fades: tuple[float, float],
-    lines: Sequence[Placed],
-    voice_volume: float,
-    total_frames: int,
-    fps: int,
-    out: Path,
-) -> list[str]:
-    """The video's audio: the voice lines at their starts over the music bed ducked under them, limited,
-    exactly `total_frames / fps` long, AAC in an M4A. Without `music`, the voice alone."""
-    if not lines:
-        raise ValueError("a soundtrack needs at least one voice line (without any, the music mix is the audio)")
-    total = Fraction(total_frames, fps)
-    voice = _voice(lines, voice_volume, total, fps)
-    if music is None:
-        mixed = voice
-    else:
-        split = voice.filter_multi_output("asplit", 2)
-        ducked = ffmpeg.filter(
-            [_bed(music, music_volume, total, *fades), split[0]], "sidechaincompress",
-            threshold=DUCK_THRESHOLD, ratio=DUCK_RATIO, attack=DUCK_ATTACK_MS, release=DUCK_RELEASE_MS,
-        )  # fmt: skip
-        mixed = ffmpeg.filter([ducked, split[1]], "amix", inputs=2, normalize=0, duration="first")
-    limited = (
-        mixed.filter("alimiter", limit=LIMIT, level=0, latency=1)
-        .filter("atrim", end=decimal(total))
-        .filter("apad", whole_dur=decimal(total))
     )
     output = ffmpeg.output(
         limited, str(out), acodec="aac", audio_bitrate=AUDIO_BITRATE, ar=AUDIO_RATE, ac=AUDIO_CHANNELS,

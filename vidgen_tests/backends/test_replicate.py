@@ -34,6 +34,7 @@ def backend(
     models = kw.pop("models", {})
     limits = kw.pop("limits", Limits(connect_s=5, read_s=10, download_s=20))
     store = LocalStore(tmp_path / "data") if cache else None
+    kw.setdefault("poll_interval", 0.05)
     return ReplicateBackend(select_models(models), fake.token, store=store, base_url=fake.url, retry=retry,
                             limits=limits, **kw)  # fmt: skip
 

@@ -19,7 +19,7 @@ from vidgen_assets.backends.models import (
 from vidgen_assets.core.cost import FREE, Price, StageModel, budget_refusal, call_cost, estimate, music_seconds, usd
 from vidgen_assets.core.llm_plan import LlmPlanError, build_prompt, parse_beats
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import parse_spec
+from vidgen_assets.core.spec import SpecError, parse_spec
 
 
 def spec(**extra):
@@ -144,14 +144,14 @@ def test_the_video_models_clip_feeds_the_planner():
 def test_prices_are_overridden_from_the_file_vidgen_prices_names(tmp_path):
     path = tmp_path / "prices.json"
     path.write_text(json.dumps({"wan-video/wan-2.2-i2v-fast": {"usd": "0.08", "source": "invoice", "date": "2026-11"}}))
-    prices = load_prices({"VIDGEN_PRICES": str(path)})
+    prices = load_prices(path)
     assert prices["wan-video/wan-2.2-i2v-fast"] == Price(Decimal("0.08"), "run", "invoice", "2026-11")
     found = estimate_plan(plan_spec(spec(backend="replicate", beats=BEATS), 5.0), prices=prices)
     assert found.by_stage()["chunks"] == Decimal("0.24")
-    assert load_prices({}) == {}
+    assert load_prices(None) == {}
     path.write_text(json.dumps({"nope/model": {"usd": 1}}))
     with pytest.raises(ValueError, match="unknown model 'nope/model'"):
-        load_prices({"VIDGEN_PRICES": str(path)})
+        load_prices(path)
 
 
 def test_llm_prompt_and_reply_validation():
@@ -193,3 +193,56 @@ def test_llm_planner_uses_valid_beats_and_falls_back_with_a_warning():
     assert plan.warnings[0].startswith("planner llm call failed (replicate model x: prediction p failed: boom)")
     assert "no language model" not in plan.warnings[0]
     assert "has none" in plan_spec(s, 5.0).warnings[0]
+
+
+# The 2026-12 registry: end frames, reference images, audio, bridges.
+BRIDGED = [
+    {"name": "a", "duration": 5, "prompt": "x", "transition": "bridge"},
+    {"name": "b", "duration": 5, "prompt": "y", "transition": "bridge", "transition_duration": 2},
+    {"name": "c", "duration": 5, "prompt": "z"},
+]
+
+
+def test_every_model_says_where_its_price_comes_from_and_what_is_unconfirmed():
+    for model in REGISTRY.values():
+        assert model.price.source and model.price.date, model.id
+        if model.end_image_key or model.reference_images_key:
+            assert model.clip_lengths and model.confirmed, model.id
+        if model.audio_key:
+            assert model.native_audio, model.id
+    veo = REGISTRY["google/veo-3.1"]
+    assert (veo.image_key, veo.end_image_key, veo.reference_images_key, veo.max_reference_images) == (
+        "image", "last_frame", "reference_images", 3)  # fmt: skip
+    assert (veo.audio_key, veo.clip_lengths) == ("generate_audio", (4, 6, 8))
+    assert veo.audio_price is not None and veo.audio_price.usd > veo.price.usd
+    assert REGISTRY["minimax/hailuo-02"].end_image_key == "last_frame_image"
+
+
+def test_a_spec_with_bridges_gets_an_end_frame_video_model_and_its_bridges_are_estimated():
+    bridged = spec(backend="replicate", beats=BRIDGED)
+    assert chunk_seconds_for(bridged, 5.0) == 6.0  # hailuo-02's clip
+    found = estimate_plan(plan_spec(bridged, 6.0), prices={})
+    bridges = [line for line in found.lines if line.stage == "bridges"]
+    # 1 s and 2 s bridges: each billed for hailuo's shortest clip that covers it (6 s at $0.045/s).
+    assert [(line.model, line.calls, line.unit_usd) for line in bridges] == [("minimax/hailuo-02", 2, Decimal("0.270"))]
+    assert "retimed to the 3 s they fill" in found.notes[-1]
+    veo = spec(backend="replicate", beats=BRIDGED, models={"video": "google/veo-3.1-fast"})
+    lines = [line for line in estimate_plan(plan_spec(veo, 8.0), prices={}).lines if line.stage == "bridges"]
+    assert [(line.calls, line.unit_usd) for line in lines] == [(2, Decimal("0.40"))]  # 4 s at the no-audio rate
+
+
+def test_a_bridge_with_a_model_that_has_no_end_frame_is_a_field_error():
+    bad = spec(backend="replicate", beats=BRIDGED, models={"video": "wan-video/wan-2.2-i2v-fast"})
+    with pytest.raises(SpecError) as caught:
+        chunk_seconds_for(bad, 5.0)
+    paths = [e.path for e in caught.value.errors]
+    assert paths == ["models.video", "beats[0].transition", "beats[1].transition"]
+    assert "minimax/hailuo-02" in caught.value.errors[0].message
+    # The animatic draws bridges itself: any model choice is fine there.
+    assert chunk_seconds_for(spec(beats=BRIDGED, models={"video": "wan-video/wan-2.2-i2v-fast"}), 5.0) == 5.0
+
+
+def test_animatic_bridges_are_free_calls():
+    found = estimate_plan(plan_spec(spec(beats=BRIDGED), 5.0))
+    assert [(line.stage, line.calls) for line in found.lines if line.stage == "bridges"] == [("bridges", 2)]
+    assert found.total == 0

@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vidgen_assets.core.plan import Join, build_plan, layout_chunks, max_beats, pair_index, pair_key
 from vidgen_assets.core.spec import parse_spec
@@ -161,3 +163,51 @@ def test_plan_round_trips_through_json():
 
     plan = build_plan(spec(15, beats=[beat("a", 5, "fade"), beat("b", 10)], cta="x"), 5)
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
+
+
+# Bridges (DESIGN.md "Version 2"): the bridge fills the first T frames of the incoming beat's slot.
+
+
+def test_a_bridge_takes_the_first_frames_of_the_incoming_beat_and_the_outgoing_clip_needs_no_overlap():
+    plan = build_plan(spec(15, beats=[beat("a", 5, "bridge"), beat("b", 5, "fade"), beat("c", 5)]), 5)
+    a, b, c = plan.beats
+    assert (a.transition, a.transition_frames, a.clip_frames) == ("bridge", 24, 120)  # 1 s default, no overlap
+    assert (b.bridge_in_frames, b.own_frames, b.clip_frames) == (24, 96, 96 + 12)  # + its fade into c
+    assert c.clip_frames == 120
+    (bridge,) = plan.bridges
+    assert (bridge.key, bridge.from_beat, bridge.to_beat, bridge.start_frame, bridge.frames) == ("b000", 0, 1, 120, 24)
+    assert [c.frames for c in b.chunks] == [108]
+
+
+def test_a_bridge_leaves_the_incoming_beat_half_of_its_frames():
+    plan = build_plan(spec(10, beats=[beat("a", 5, "bridge", transition_duration=5), beat("b", 5)]), 5)
+    assert plan.beats[0].transition_frames == 60 and plan.beats[1].own_frames == 60
+    assert "shortened from 5s to 2.5s" in plan.warnings[0]
+
+
+def test_xfade_transitions_are_unchanged_by_bridges():
+    plan = build_plan(spec(15, beats=[beat("a", 5, "fade"), beat("b", 5, "wipeleft"), beat("c", 5)]), 5)
+    assert [(b.clip_frames, b.bridge_in_frames) for b in plan.beats] == [(132, 0), (132, 0), (120, 0)]
+    assert plan.bridges == ()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(5, 12), st.sampled_from(["cut", "fade", "bridge"]), st.sampled_from([0.25, 1, 2, 5])),
+        min_size=1, max_size=6,
+    ),
+    st.sampled_from([24, 25, 30]),
+)  # fmt: skip
+def test_clips_and_bridges_fill_the_duration_to_the_frame(beats, fps):
+    duration = sum(d for d, _, _ in beats)
+    specs = [beat(f"b{i}", d, t, transition_duration=td) for i, (d, t, td) in enumerate(beats)]
+    plan = build_plan(spec(duration, fps=fps, beats=specs), 5)
+    # Every frame of the video is a frame of exactly one beat's own clip or of one bridge.
+    assert sum(b.own_frames for b in plan.beats) + sum(x.frames for x in plan.bridges) == plan.total_frames
+    for b in plan.beats:
+        assert sum(c.frames for c in b.chunks) == b.clip_frames >= b.own_frames > 0
+        assert b.clip_frames == b.own_frames + (b.transition_frames if b.transition not in ("cut", "bridge") else 0)
+    for x in plan.bridges:
+        incoming = plan.beats[x.to_beat]
+        assert (x.start_frame, x.frames) == (incoming.start_frame, incoming.bridge_in_frames)

@@ -65,15 +65,15 @@ def failing_ffmpeg(tmp_path: Path, marker: str) -> Path:
     return script
 
 
-def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, instance, tmp_path, monkeypatch):
+def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, instance, tmp_path):
     path = EXAMPLES / "recipe-square.yaml"
     text = path.read_text()
     spec = read_spec_text(text, str(path), default_id="recipe-square")
     chunks = settings.data_dir / "videos" / "recipe-square" / "chunks"
 
-    monkeypatch.setenv("VIDGEN_FFMPEG", str(failing_ffmpeg(tmp_path, "chunk_001")))
+    failing = settings.replace(ffmpeg=str(failing_ffmpeg(tmp_path, "chunk_001")))
     with pytest.raises(RenderFailed) as caught:
-        Runner(settings, home, progress=quiet).render(spec, text)
+        Runner(failing, home, progress=quiet).render(spec, text)
     message = str(caught.value)
     assert "chunk pair p001 (partition 'p001|recipe-square')" in message
     assert "No space left on device" in message
@@ -84,7 +84,6 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     ]  # fmt: skip
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk_00[02]*")}
 
-    monkeypatch.delenv("VIDGEN_FFMPEG")
     report = Runner(settings, home, progress=quiet).render(spec, text)
     assert Path(report.final_uri).exists()
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk_00[02]*")}

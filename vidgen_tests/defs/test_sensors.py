@@ -9,8 +9,8 @@ import dagster as dg
 
 from vidgen_assets.core.plan import build_plan
 from vidgen_assets.core.spec import read_spec_text
-from vidgen_assets.defs.resources import VidgenResource
-from vidgen_assets.defs.sensors import VideoState, next_requests, pair_driver, spec_files
+from vidgen_assets.defs.resources import build_resources
+from vidgen_assets.defs.sensors import VideoState, build_sensors, next_requests
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
 
@@ -20,11 +20,10 @@ SPEC = (
 )
 
 
-def tick(sensor, instance, settings, cursor=None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
-        instance=instance, cursor=cursor, resources={"vidgen": VidgenResource.from_settings(settings)}
-    )
-    result = sensor(context)
+def tick(name: str, instance, settings, cursor=None) -> dg.SensorResult:
+    [sensor] = [s for s in build_sensors(settings) if s.name == name]
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources=build_resources(settings)) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
@@ -47,7 +46,7 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     (specs / "broken.yaml").write_text("prompt: p\nbeats: [{name: a, duration: 5, prompt: x, transition: swoosh}]\n")
     (specs / "notes.txt").write_text("not a spec")
 
-    first = tick(spec_files, instance, settings)
+    first = tick("spec_files", instance, settings)
     assert requested(first) == [("prepare_video", "first-ad"), ("prepare_video", "second-ad")]
     [add] = first.dynamic_partitions_requests or []
     assert isinstance(add, dg.AddDynamicPartitionsRequest)
@@ -61,13 +60,13 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
 
     # Unchanged files never trigger again, and the malformed one is not re-examined.
     rejection.unlink()
-    again = tick(spec_files, instance, settings, first.cursor)
+    again = tick("spec_files", instance, settings, first.cursor)
     assert requested(again) == []
     assert not rejection.exists()
 
     # A changed file triggers once, with a new run key.
     (specs / "first-ad.yaml").write_text(SPEC.format(prompt="one, edited"))
-    changed = tick(spec_files, instance, settings, again.cursor)
+    changed = tick("spec_files", instance, settings, again.cursor)
     assert requested(changed) == [("prepare_video", "first-ad")]
     assert changed.run_requests and first.run_requests
     assert changed.run_requests[0].run_key != next(
@@ -78,7 +77,7 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     # Fixing the malformed file registers it; a second file claiming an id already in use is rejected.
     (specs / "broken.yaml").write_text(SPEC.format(prompt="fixed"))
     (specs / "copycat.yaml").write_text("id: first-ad\n" + SPEC.format(prompt="copy"))
-    fixed = tick(spec_files, instance, settings, changed.cursor)
+    fixed = tick("spec_files", instance, settings, changed.cursor)
     assert requested(fixed) == [("prepare_video", "broken")]
     assert (
         "id 'first-ad' is already used by first-ad.yaml"
@@ -91,9 +90,9 @@ def test_a_spec_already_rendered_with_identical_content_is_not_rerun(tmp_path, s
     text = SPEC.format(prompt="done before")
     Runner(settings, home, progress=lambda _: None).render(read_spec_text(text, "x", default_id="again"), text)
     (Path(settings.spec_dir) / "again.yaml").write_text(text)
-    assert requested(tick(spec_files, instance, settings)) == []
+    assert requested(tick("spec_files", instance, settings)) == []
     (Path(settings.spec_dir) / "again.yaml").write_text(text + "cta: New end\n")
-    assert requested(tick(spec_files, instance, settings)) == [("prepare_video", "again")]
+    assert requested(tick("spec_files", instance, settings)) == [("prepare_video", "again")]
 
 
 def plan_for(pairs: int):
@@ -132,11 +131,11 @@ def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     runner = Runner(settings, home, progress=lambda _: None)
     text = SPEC.format(prompt="driven")
     spec = read_spec_text(text, "x", default_id="driven")
-    assert requested(tick(pair_driver, instance, settings)) == []
+    assert requested(tick("pair_driver", instance, settings)) == []
 
     runner.register(spec, text)
     runner.defs.resolve_job_def("prepare_video").execute_in_process(partition_key="driven", instance=instance)
-    after_prepare = tick(pair_driver, instance, settings)
+    after_prepare = tick("pair_driver", instance, settings)
     assert requested(after_prepare) == [
         ("chunk_pairs", "p000|driven"), ("chunk_pairs", "p001|driven"), ("make_music", "driven"),
     ]  # fmt: skip
@@ -146,17 +145,17 @@ def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
     instance.add_dynamic_partitions("pairs", ["p000", "p001"])
     pairs_job = runner.defs.resolve_job_def("chunk_pairs")
     pairs_job.execute_in_process(partition_key="p000|driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == [
+    assert requested(tick("pair_driver", instance, settings)) == [
         ("chunk_pairs", "p001|driven"),
         ("make_music", "driven"),
     ]
     pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == [("make_music", "driven")]
+    assert requested(tick("pair_driver", instance, settings)) == [("make_music", "driven")]
     runner.defs.resolve_job_def("make_music").execute_in_process(partition_key="driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == [("assemble_video", "driven")]
+    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "driven")]
     runner.defs.resolve_job_def("assemble_video").execute_in_process(partition_key="driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == []
+    assert requested(tick("pair_driver", instance, settings)) == []
 
     # Re-materializing one pair by hand brings stitching and the final video along.
     pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
-    assert requested(tick(pair_driver, instance, settings)) == [("assemble_video", "driven")]
+    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "driven")]

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from vidgen_assets.media import commands
-from vidgen_assets.media.commands import Join, Overlay
+from vidgen_assets.media.commands import (
+    AUDIO_BITRATE,
+    AUDIO_CHANNELS,
+    AUDIO_RATE,
+    CHUNK_CRF,
+    CHUNK_PRESET,
+    FINAL_CRF,
+    FINAL_PRESET,
+    STITCH_CRF,
+    STITCH_PRESET,
+    Join,
+    Overlay,
+)
 
-CFR24 = "fps=24,settb=AVTB,format=yuv420p"
+
+def cfr24(source: str, first: int) -> str:
+    """The three links of `cfr` at 24 fps, from `[source]` to `[s<first + 2>]`."""
+    a, b, c = (f"s{first + i}" for i in range(3))
+    return f"[{source}]fps=24[{a}];[{a}]settb=AVTB[{b}];[{b}]format=yuv420p[{c}]"
 
 
 def test_seconds_prints_six_decimals() -> None:
@@ -26,34 +44,37 @@ def test_xfade_offset_is_half_a_frame_early() -> None:
     assert commands.xfade_offset(49, 24) == "2.020833"
 
 
-def test_chain_and_graph() -> None:
-    assert commands.chain(["0:v", "1:v"], ["a=1", "b"], "out") == "[0:v][1:v]a=1,b[out]"
-    assert commands.graph(["[a]x[b]", "[b]y[c]"]) == "[a]x[b];[b]y[c]"
-
-
 def test_normalise_chunk_args() -> None:
     args = commands.normalise_chunk(Path("in.mp4"), Path("out.mp4"), 1024, 576, 24, 120, drop_first=True)
     assert args == [
         "-i", "in.mp4",
         "-filter_complex",
-        "[0:v]trim=start_frame=1,setpts=PTS-STARTPTS,"
-        "scale=1024:576:force_original_aspect_ratio=increase,crop=1024:576,setsar=1,"
-        "fps=24,settb=AVTB,format=yuv420p,tpad=stop_mode=clone:stop=120,trim=end_frame=120[v]",
-        "-map", "[v]",
-        "-an",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "16", "-pix_fmt", "yuv420p",
-        "-r", "24", "-fps_mode", "cfr",
-        "-frames:v", "120",
-        "-movflags", "+faststart", "-f", "mp4", "out.mp4",
+        "[0:v]trim=start_frame=1[s0];[s0]setpts=PTS-STARTPTS[s1];"
+        "[s1]scale=1024:576:force_original_aspect_ratio=increase[s2];[s2]crop=1024:576[s3];[s3]setsar=1[s4];"
+        "[s4]fps=24[s5];[s5]settb=AVTB[s6];[s6]format=yuv420p[s7];"
+        "[s7]tpad=stop=120:stop_mode=clone[s8];[s8]trim=end_frame=120[s9]",
+        "-map", "[s9]", "-f", "mp4", "-an",
+        "-c:v", "libx264", "-crf", str(CHUNK_CRF), "-fps_mode", "cfr", "-frames:v", "120",
+        "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", CHUNK_PRESET, "-r", "24",
+        "out.mp4",
     ]  # fmt: skip
 
 
 def test_normalise_chunk_keeps_first_frame_by_default() -> None:
     args = commands.normalise_chunk(Path("in.mp4"), Path("out.mp4"), 160, 90, 25, 50, drop_first=False)
     assert args[3] == (
-        "[0:v]scale=160:90:force_original_aspect_ratio=increase,crop=160:90,setsar=1,"
-        "fps=25,settb=AVTB,format=yuv420p,tpad=stop_mode=clone:stop=50,trim=end_frame=50[v]"
+        "[0:v]scale=160:90:force_original_aspect_ratio=increase[s0];[s0]crop=160:90[s1];[s1]setsar=1[s2];"
+        "[s2]fps=25[s3];[s3]settb=AVTB[s4];[s4]format=yuv420p[s5];"
+        "[s5]tpad=stop=50:stop_mode=clone[s6];[s6]trim=end_frame=50[s7]"
     )
+
+
+def test_encode_raw_frames_reads_rgb24_from_standard_input() -> None:
+    assert commands.encode_raw_frames(Path("c.mp4"), 160, 90, 30) == [
+        "-f", "rawvideo", "-framerate", "30", "-pix_fmt", "rgb24", "-s", "160x90", "-i", "pipe:0",
+        "-f", "mp4", "-an", "-c:v", "libx264", "-crf", str(CHUNK_CRF), "-fps_mode", "cfr",
+        "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", CHUNK_PRESET, "-r", "30", "c.mp4",
+    ]  # fmt: skip
 
 
 def test_stitch_args_with_a_cut_a_fade_and_a_two_chunk_beat() -> None:
@@ -63,28 +84,36 @@ def test_stitch_args_with_a_cut_a_fade_and_a_two_chunk_beat() -> None:
     assert args == [
         "-i", "a.mp4", "-i", "b0.mp4", "-i", "b1.mp4", "-i", "c.mp4",
         "-filter_complex",
-        f"[0:v]{CFR24}[b0];"
-        f"[1:v]{CFR24}[b1c0];[2:v]{CFR24}[b1c1];[b1c0][b1c1]concat=n=2:v=1:a=0[b1];"
-        f"[3:v]{CFR24}[b2];"
-        "[b0][b1]concat=n=2:v=1:a=0[j1];"
-        "[j1][b2]xfade=transition=fade:duration=0.500000:offset=14.479167[v]",
-        "-map", "[v]",
-        "-an",
-        "-c:v", "libx264", "-preset", "veryfast", "-crf", "18", "-pix_fmt", "yuv420p",
-        "-r", "24", "-fps_mode", "cfr",
-        "-movflags", "+faststart", "-f", "mp4", "s.mp4",
+        f"{cfr24('0:v', 0)};"
+        f"{cfr24('1:v', 3)};{cfr24('2:v', 6)};[s5][s8]concat=a=0:n=2:v=1[s9];"
+        "[s2][s9]concat=a=0:n=2:v=1[s10];"
+        f"{cfr24('3:v', 11)};"
+        "[s10][s13]xfade=duration=0.500000:offset=14.479167:transition=fade[s14]",
+        "-map", "[s14]", "-f", "mp4", "-an",
+        "-c:v", "libx264", "-crf", str(STITCH_CRF), "-fps_mode", "cfr",
+        "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", STITCH_PRESET, "-r", "24",
+        "s.mp4",
     ]  # fmt: skip
 
 
 def test_stitch_one_beat_has_no_join() -> None:
     args = commands.stitch([[Path("a.mp4")]], [], 30, Path("s.mp4"))
-    assert args[:4] == ["-i", "a.mp4", "-filter_complex", "[0:v]fps=30,settb=AVTB,format=yuv420p[v]"]
+    assert args[:6] == [
+        "-i", "a.mp4", "-filter_complex", "[0:v]fps=30[s0];[s0]settb=AVTB[s1];[s1]format=yuv420p[s2]", "-map", "[s2]"
+    ]  # fmt: skip
 
 
 def test_stitch_one_beat_of_three_chunks() -> None:
     args = commands.stitch([[Path("a.mp4"), Path("b.mp4"), Path("c.mp4")]], [], 25, Path("s.mp4"))
-    cfr = "fps=25,settb=AVTB,format=yuv420p"
-    assert args[7] == (f"[0:v]{cfr}[b0c0];[1:v]{cfr}[b0c1];[2:v]{cfr}[b0c2];[b0c0][b0c1][b0c2]concat=n=3:v=1:a=0[v]")
+    cfr = "[{i}:v]fps=25[s{n}];[s{n}]settb=AVTB[s{n1}];[s{n1}]format=yuv420p[s{n2}]"
+    chains = ";".join(cfr.format(i=i, n=3 * i, n1=3 * i + 1, n2=3 * i + 2) for i in range(3))
+    assert args[7:10] == [f"{chains};[s2][s5][s8]concat=a=0:n=3:v=1[s9]", "-map", "[s9]"]
+
+
+def test_a_command_never_reads_the_same_file_twice() -> None:
+    # ffmpeg-python would make one input of the two: refused instead.
+    with pytest.raises(ValueError, match=r"same file twice: a\.mp4"):
+        commands.stitch([[Path("a.mp4")], [Path("a.mp4")]], [Join("cut", 0, 10)], 24, Path("s.mp4"))
 
 
 def test_stitch_rejects_wrong_number_of_joins() -> None:
@@ -112,18 +141,17 @@ def test_finalise_args_with_music_and_an_overlay() -> None:
     assert args == [
         "-i", "s.mp4", "-i", "t.png", "-i", "m.wav",
         "-filter_complex",
-        f"[0:v]{CFR24},tpad=stop_mode=clone:stop=720,trim=end_frame=720[m0];"
-        "[m0][1:v]overlay=format=auto:enable='between(n,0,47)'[m1];"
-        "[m1]format=yuv420p[v];"
-        "[2:a]aformat=sample_rates=48000:channel_layouts=stereo,volume=0.800000,"
-        "atrim=end=30.000000,asetpts=PTS-STARTPTS,apad=whole_dur=30.000000,"
-        "afade=t=in:st=0:d=1.000000,afade=t=out:st=28.000000:d=2.000000[a]",
-        "-map", "[v]",
-        "-map", "[a]", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
-        "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-pix_fmt", "yuv420p",
-        "-r", "24", "-fps_mode", "cfr",
-        "-frames:v", "720",
-        "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+        f"{cfr24('0:v', 0)};[s2]tpad=stop=720:stop_mode=clone[s3];[s3]trim=end_frame=720[s4];"
+        "[s4][1:v]overlay=enable=between(n\\,0\\,47):eof_action=repeat:format=auto[s5];"
+        "[s5]format=yuv420p[s6];"
+        "[2:a]aformat=channel_layouts=stereo:sample_rates=48000[s7];[s7]volume=0.800000[s8];"
+        "[s8]atrim=end=30.000000[s9];[s9]asetpts=PTS-STARTPTS[s10];[s10]apad=whole_dur=30.000000[s11];"
+        "[s11]afade=d=1.000000:st=0:t=in[s12];[s12]afade=d=2.000000:st=28.000000:t=out[s13]",
+        "-map", "[s6]", "-map", "[s13]", "-f", "mp4",
+        "-ac", str(AUDIO_CHANNELS), "-ar", str(AUDIO_RATE), "-b:a", AUDIO_BITRATE, "-c:a", "aac",
+        "-c:v", "libx264", "-crf", str(FINAL_CRF), "-fps_mode", "cfr", "-frames:v", "720",
+        "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", FINAL_PRESET, "-r", "24",
+        "f.mp4",
     ]  # fmt: skip
 
 
@@ -132,14 +160,12 @@ def test_finalise_args_without_music_or_overlays() -> None:
     assert args == [
         "-i", "s.mp4",
         "-filter_complex",
-        "[0:v]fps=25,settb=AVTB,format=yuv420p,tpad=stop_mode=clone:stop=100,trim=end_frame=100[m0];"
-        "[m0]format=yuv420p[v]",
-        "-map", "[v]",
-        "-an",
-        "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-pix_fmt", "yuv420p",
-        "-r", "25", "-fps_mode", "cfr",
-        "-frames:v", "100",
-        "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+        "[0:v]fps=25[s0];[s0]settb=AVTB[s1];[s1]format=yuv420p[s2];"
+        "[s2]tpad=stop=100:stop_mode=clone[s3];[s3]trim=end_frame=100[s4];[s4]format=yuv420p[s5]",
+        "-map", "[s5]", "-f", "mp4", "-an",
+        "-c:v", "libx264", "-crf", str(FINAL_CRF), "-fps_mode", "cfr", "-frames:v", "100",
+        "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", FINAL_PRESET, "-r", "25",
+        "f.mp4",
     ]  # fmt: skip
 
 
@@ -148,12 +174,32 @@ def test_finalise_chains_several_overlays_and_skips_zero_fades() -> None:
     args = commands.finalise(Path("s.mp4"), Path("f.mp4"), overlays, Path("m.m4a"), 0.5, 100, 25, 0, 0)
     assert args[:8] == ["-i", "s.mp4", "-i", "a.png", "-i", "b.png", "-i", "m.m4a"]
     graph = args[9]
-    assert "[m0][1:v]overlay=format=auto:enable='between(n,0,9)'[m1]" in graph
-    assert "[m1][2:v]overlay=format=auto:enable='between(n,90,99)'[m2];[m2]format=yuv420p[v]" in graph
-    assert graph.endswith("[3:a]aformat=sample_rates=48000:channel_layouts=stereo,volume=0.500000,"
-                          "atrim=end=4.000000,asetpts=PTS-STARTPTS,apad=whole_dur=4.000000[a]")  # fmt: skip
+    assert "[s4][1:v]overlay=enable=between(n\\,0\\,9):eof_action=repeat:format=auto[s5]" in graph
+    assert "[s5][2:v]overlay=enable=between(n\\,90\\,99):eof_action=repeat:format=auto[s6];" in graph
+    assert graph.endswith(
+        "[s6]format=yuv420p[s7];[3:a]aformat=channel_layouts=stereo:sample_rates=48000[s8];"
+        "[s8]volume=0.500000[s9];[s9]atrim=end=4.000000[s10];[s10]asetpts=PTS-STARTPTS[s11];"
+        "[s11]apad=whole_dur=4.000000[s12]"
+    )
+    assert args[10:14] == ["-map", "[s7]", "-map", "[s12]"]
 
 
 def test_overlay_rejects_empty_range() -> None:
     with pytest.raises(ValueError):
         Overlay(Path("a.png"), 5, 5)
+
+
+def test_building_commands_never_imports_the_future_module_that_runs_a_local_test_py(tmp_path: Path) -> None:
+    # ffmpeg-python needs the `future` package, whose `future.standard_library` imports `test` (and so
+    # runs a `test.py` in the working directory: CVE-2025-50817). Only `past.builtins` may be loaded.
+    (tmp_path / "test.py").write_text("open('ran', 'w').close()\n")
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from vidgen_assets.media import commands, ops\n"
+        "commands.stitch([[Path('a.mp4')], [Path('b.mp4')]], [commands.Join('fade', 12, 100)], 24, Path('s.mp4'))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('future', 'test')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert not (tmp_path / "ran").exists()
+    assert done.stdout.strip() == "['future', 'future.utils']"

@@ -5,54 +5,77 @@ from pathlib import Path
 import pytest
 
 from vidgen_assets.media import commands
+from vidgen_assets.media.commands import (
+    AUDIO_BITRATE,
+    AUDIO_CHANNELS,
+    AUDIO_RATE,
+    FINAL_CRF,
+    FINAL_PRESET,
+    TRANSITION_PRESET,
+)
+
+
+def cfr24(source: str, first: int) -> str:
+    """The three links of `cfr` at 24 fps, from `[source]` to `[s<first + 2>]`."""
+    a, b, c = (f"s{first + i}" for i in range(3))
+    return f"[{source}]fps=24[{a}];[{a}]settb=AVTB[{b}];[{b}]format=yuv420p[{c}]"
 
 
 def test_pair_pieces_decode_once_for_the_body_and_both_edges():
     body = commands.Stretch(12, 240, Path("p.mp4"))
     head, tail = commands.Stretch(0, 12, Path("h.mp4")), commands.Stretch(239, 252, Path("t.mp4"))
     args = commands.pair_pieces([Path("c0.mp4"), Path("c1.mp4")], [Path("t.png")], 24, body, [head, tail])
+    lossless = ["-c:v", "libx264", "-fps_mode", "cfr"]
     assert args == [
         "-i", "c0.mp4", "-i", "c1.mp4", "-i", "t.png",
         "-filter_complex",
-        "[0:v]fps=24,settb=AVTB,format=yuv420p[cc0];[1:v]fps=24,settb=AVTB,format=yuv420p[cc1];"
-        "[cc0][cc1]concat=n=2:v=1:a=0[c];[c]split=3[s0][s1][s2];"
-        "[s0]trim=start_frame=12:end_frame=240,setpts=PTS-STARTPTS[m];"
-        "[m][2:v]overlay=format=auto[o0];[o0]format=yuv420p[v];"
-        "[s1]trim=start_frame=0:end_frame=12,setpts=PTS-STARTPTS[e0];"
-        "[s2]trim=start_frame=239:end_frame=252,setpts=PTS-STARTPTS[e1]",
-        "-map", "[v]", "-an",
-        "-c:v", "libx264", "-preset", "fast", "-crf", "20", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
-        "-bf", "0", "-frames:v", "228", "-movflags", "+faststart", "-f", "mp4", "p.mp4",
-        "-map", "[e0]", "-an",
-        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
-        "-frames:v", "12", "-movflags", "+faststart", "-f", "mp4", "h.mp4",
-        "-map", "[e1]", "-an",
-        "-c:v", "libx264", "-preset", "ultrafast", "-qp", "0", "-pix_fmt", "yuv420p", "-r", "24", "-fps_mode", "cfr",
-        "-frames:v", "13", "-movflags", "+faststart", "-f", "mp4", "t.mp4",
+        f"{cfr24('0:v', 0)};{cfr24('1:v', 3)};[s2][s5]concat=a=0:n=2:v=1[s6];[s6]split=3[s7][s8][s9];"
+        "[s7]trim=end_frame=240:start_frame=12[s10];[s10]setpts=PTS-STARTPTS[s11];"
+        "[s11][2:v]overlay=eof_action=repeat:format=auto[s12];[s12]format=yuv420p[s13];"
+        "[s8]trim=end_frame=12:start_frame=0[s14];[s14]setpts=PTS-STARTPTS[s15];"
+        "[s9]trim=end_frame=252:start_frame=239[s16];[s16]setpts=PTS-STARTPTS[s17]",
+        "-map", "[s13]", "-f", "mp4", "-an", "-bf", "0", "-c:v", "libx264", "-crf", str(FINAL_CRF),
+        "-fps_mode", "cfr", "-frames:v", "228", "-movflags", "+faststart", "-pix_fmt", "yuv420p",
+        "-preset", FINAL_PRESET, "-r", "24", "p.mp4",
+        "-map", "[s15]", "-f", "mp4", "-an", *lossless, "-frames:v", "12", "-movflags", "+faststart",
+        "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-qp", "0", "-r", "24", "h.mp4",
+        "-map", "[s17]", "-f", "mp4", "-an", *lossless, "-frames:v", "13", "-movflags", "+faststart",
+        "-pix_fmt", "yuv420p", "-preset", "ultrafast", "-qp", "0", "-r", "24", "t.mp4",
     ]  # fmt: skip
 
 
 def test_pair_pieces_without_a_body_write_only_the_edges():
-    graph = commands.pair_pieces_filter(1, None, [commands.Stretch(0, 24, Path("h.mp4"))], 0, 24)
-    assert (
-        graph == "[0:v]fps=24,settb=AVTB,format=yuv420p[c];[c]trim=start_frame=0:end_frame=24,setpts=PTS-STARTPTS[e0]"
-    )
+    args = commands.pair_pieces([Path("c.mp4")], [], 24, None, [commands.Stretch(0, 24, Path("h.mp4"))])
+    assert args[:6] == [
+        "-i", "c.mp4", "-filter_complex",
+        f"{cfr24('0:v', 0)};[s2]trim=end_frame=24:start_frame=0[s3];[s3]setpts=PTS-STARTPTS[s4]",
+        "-map", "[s4]",
+    ]  # fmt: skip
+    assert args.count("-map") == 1 and args[-1] == "h.mp4"
     with pytest.raises(ValueError, match="a body or an edge"):
-        commands.pair_pieces_filter(1, None, [], 0, 24)
+        commands.pair_pieces([Path("c.mp4")], [], 24, None, [])
     with pytest.raises(ValueError, match="empty or negative frame range"):
         commands.Stretch(5, 5, Path("x.mp4"))
 
 
 def test_transition_piece_blends_with_the_stitch_weights():
-    graph = commands.transition_piece_filter(1, 120, 1, 12, "dissolve", 0, 24)
-    assert graph == (
-        "[0:v]fps=24,settb=AVTB,format=yuv420p[a];[a]trim=start_frame=119:end_frame=132,setpts=PTS-STARTPTS[at];"
-        "[1:v]fps=24,settb=AVTB,format=yuv420p[b];[b]trim=end_frame=12,setpts=PTS-STARTPTS[bt];"
-        "[at][bt]xfade=transition=dissolve:duration=0.500000:offset=0.020833,trim=start_frame=1,"
-        "setpts=PTS-STARTPTS[m];[m]format=yuv420p[v]"
-    )
+    piece = commands.Transition((Path("a.mp4"),), 120, (Path("b.mp4"),), 12, "dissolve", (), Path("x.mp4"))
+    args = commands.transition_pieces([piece], 24)
+    assert args == [
+        "-i", "a.mp4", "-i", "b.mp4",
+        "-filter_complex",
+        f"{cfr24('0:v', 0)};[s2]trim=end_frame=132:start_frame=119[s3];[s3]setpts=PTS-STARTPTS[s4];"
+        f"{cfr24('1:v', 5)};[s7]trim=end_frame=12[s8];[s8]setpts=PTS-STARTPTS[s9];"
+        "[s4][s9]xfade=duration=0.500000:offset=0.020833:transition=dissolve[s10];"
+        "[s10]trim=start_frame=1[s11];[s11]setpts=PTS-STARTPTS[s12];[s12]format=yuv420p[s13]",
+        "-map", "[s13]", "-f", "mp4", "-an", "-bf", "0", "-c:v", "libx264", "-crf", str(FINAL_CRF),
+        "-fps_mode", "cfr", "-frames:v", "12", "-movflags", "+faststart", "-pix_fmt", "yuv420p",
+        "-preset", TRANSITION_PRESET, "-r", "24", "-x264-params", "ref=2:chroma-qp-offset=-2", "x.mp4",
+    ]  # fmt: skip
     with pytest.raises(ValueError, match="a_start >= 1"):
-        commands.transition_piece_filter(1, 0, 1, 12, "fade", 0, 24)
+        commands.Transition((Path("a.mp4"),), 0, (Path("b.mp4"),), 12, "fade", (), Path("x.mp4"))
+    with pytest.raises(ValueError, match="invalid transition name"):
+        commands.Transition((Path("a.mp4"),), 1, (Path("b.mp4"),), 12, "fade;drawtext", (), Path("x.mp4"))
 
 
 def test_transition_pieces_come_from_one_process_with_an_output_each():
@@ -61,19 +84,20 @@ def test_transition_pieces_come_from_one_process_with_an_output_each():
     args = commands.transition_pieces([one, two], 24)
     assert args[:10] == ["-i", "a.mp4", "-i", "b.mp4", "-i", "t.png", "-i", "c.mp4", "-i", "d.mp4"]
     graph = args[args.index("-filter_complex") + 1]
-    # The second transition reads inputs 3 and 4 and its labels cannot clash with the first's.
+    # The second transition reads inputs 3 and 4, and ffmpeg-python's link names cannot clash.
     assert graph == (
-        "[0:v]fps=24,settb=AVTB,format=yuv420p[t0a];[t0a]trim=start_frame=0:end_frame=13,setpts=PTS-STARTPTS[t0at];"
-        "[1:v]fps=24,settb=AVTB,format=yuv420p[t0b];[t0b]trim=end_frame=12,setpts=PTS-STARTPTS[t0bt];"
-        "[t0at][t0bt]xfade=transition=fade:duration=0.500000:offset=0.020833,trim=start_frame=1,"
-        "setpts=PTS-STARTPTS[t0m];[t0m][2:v]overlay=format=auto[t0o0];[t0o0]format=yuv420p[t0v];"
-        "[3:v]fps=24,settb=AVTB,format=yuv420p[t1a];[t1a]trim=start_frame=0:end_frame=7,setpts=PTS-STARTPTS[t1at];"
-        "[4:v]fps=24,settb=AVTB,format=yuv420p[t1b];[t1b]trim=end_frame=6,setpts=PTS-STARTPTS[t1bt];"
-        "[t1at][t1bt]xfade=transition=wipeleft:duration=0.250000:offset=0.020833,trim=start_frame=1,"
-        "setpts=PTS-STARTPTS[t1m];[t1m]format=yuv420p[t1v]"
+        f"{cfr24('0:v', 0)};[s2]trim=end_frame=13:start_frame=0[s3];[s3]setpts=PTS-STARTPTS[s4];"
+        f"{cfr24('1:v', 5)};[s7]trim=end_frame=12[s8];[s8]setpts=PTS-STARTPTS[s9];"
+        "[s4][s9]xfade=duration=0.500000:offset=0.020833:transition=fade[s10];"
+        "[s10]trim=start_frame=1[s11];[s11]setpts=PTS-STARTPTS[s12];"
+        "[s12][2:v]overlay=eof_action=repeat:format=auto[s13];[s13]format=yuv420p[s14];"
+        f"{cfr24('3:v', 15)};[s17]trim=end_frame=7:start_frame=0[s18];[s18]setpts=PTS-STARTPTS[s19];"
+        f"{cfr24('4:v', 20)};[s22]trim=end_frame=6[s23];[s23]setpts=PTS-STARTPTS[s24];"
+        "[s19][s24]xfade=duration=0.250000:offset=0.020833:transition=wipeleft[s25];"
+        "[s25]trim=start_frame=1[s26];[s26]setpts=PTS-STARTPTS[s27];[s27]format=yuv420p[s28]"
     )
     outputs = args[args.index("-filter_complex") + 2 :]
-    assert [outputs[i + 1] for i, a in enumerate(outputs) if a == "-map"] == ["[t0v]", "[t1v]"]
+    assert [outputs[i + 1] for i, a in enumerate(outputs) if a == "-map"] == ["[s14]", "[s28]"]
     assert [outputs[i + 1] for i, a in enumerate(outputs) if a == "-frames:v"] == ["12", "6"]
     assert [a for a in outputs if a.endswith(".mp4")] == ["x0.mp4", "x1.mp4"]
     with pytest.raises(ValueError, match="no transitions"):
@@ -87,26 +111,49 @@ def test_concat_list_quotes_paths():
 
 def test_concat_copy_and_the_final_mux_copy_every_stream():
     assert commands.concat_copy(Path("l.txt"), Path("s.mp4")) == [
-        "-f", "concat", "-safe", "0", "-i", "l.txt", "-map", "0:v", "-c", "copy", "-an",
-        "-movflags", "+faststart", "-f", "mp4", "s.mp4",
+        "-f", "concat", "-safe", "0", "-i", "l.txt", "-map", "0:v", "-f", "mp4", "-an", "-c", "copy",
+        "-movflags", "+faststart", "s.mp4",
     ]  # fmt: skip
     assert commands.mux_copy(Path("s.mp4"), None, Path("f.mp4")) == [
-        "-i", "s.mp4", "-map", "0:v", "-c", "copy", "-an", "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+        "-i", "s.mp4", "-map", "0:v", "-f", "mp4", "-an", "-c", "copy", "-movflags", "+faststart", "f.mp4",
     ]  # fmt: skip
     assert commands.mux_copy(Path("s.mp4"), Path("m.m4a"), Path("f.mp4")) == [
-        "-i", "s.mp4", "-i", "m.m4a", "-map", "0:v", "-map", "1:a", "-c", "copy",
-        "-movflags", "+faststart", "-f", "mp4", "f.mp4",
+        "-i", "s.mp4", "-i", "m.m4a", "-map", "0:v", "-map", "1:a", "-f", "mp4", "-c", "copy",
+        "-movflags", "+faststart", "f.mp4",
     ]  # fmt: skip
+
+
+AAC = ["-ac", str(AUDIO_CHANNELS), "-ar", str(AUDIO_RATE), "-b:a", AUDIO_BITRATE, "-c:a", "aac"]
+BED = (
+    "[0:a]aformat=channel_layouts=stereo:sample_rates=48000[s0];[s0]volume=0.800000[s1];"
+    "[s1]atrim=end=10.000000[s2];[s2]asetpts=PTS-STARTPTS[s3];[s3]apad=whole_dur=10.000000[s4];"
+    "[s4]afade=d=1.000000:st=0:t=in[s5];[s5]afade=d=2.000000:st=8.000000:t=out[s6]"
+)
 
 
 def test_the_music_mix_is_encoded_once_with_its_fades_and_length():
     args = commands.music_mix(Path("m.wav"), Path("m.m4a"), 0.8, 240, 24, 1, 2)
     assert args == [
-        "-i", "m.wav",
+        "-i", "m.wav", "-filter_complex", BED,
+        "-map", "[s6]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "m.m4a",
+    ]  # fmt: skip
+
+
+def test_voice_over_music_ducks_the_bed_under_the_voice_and_limits_the_mix():
+    args = commands.voice_over_music(Path("m.wav"), Path("v.wav"), Path("a.m4a"), 0.8, 1.5, 240, 24, 1, 2)
+    c = commands
+    assert args == [
+        "-i", "m.wav", "-i", "v.wav",
         "-filter_complex",
-        "[0:a]aformat=sample_rates=48000:channel_layouts=stereo,volume=0.800000,atrim=end=10.000000,"
-        "asetpts=PTS-STARTPTS,apad=whole_dur=10.000000,afade=t=in:st=0:d=1.000000,"
-        "afade=t=out:st=8.000000:d=2.000000[a]",
-        "-map", "[a]", "-vn", "-c:a", "aac", "-b:a", "192k", "-ar", "48000", "-ac", "2",
-        "-movflags", "+faststart", "-f", "mp4", "m.m4a",
+        f"{BED};"
+        "[1:a]aformat=channel_layouts=stereo:sample_rates=48000[s7];[s7]volume=1.500000[s8];"
+        "[s8]atrim=end=10.000000[s9];[s9]asetpts=PTS-STARTPTS[s10];[s10]apad=whole_dur=10.000000[s11];"
+        "[s11]asplit=2[s12][s13];"
+        f"[s6][s12]sidechaincompress=attack={c.DUCK_ATTACK_MS}:ratio={c.DUCK_RATIO}:release={c.DUCK_RELEASE_MS}"
+        f":threshold={c.DUCK_THRESHOLD}[s14];"
+        "[s14][s13]amix=duration=first:inputs=2:normalize=0[s15];"
+        "[s15]apad=pad_dur=0.100000[s16];"
+        f"[s16]alimiter=latency=1:level=0:limit={c.MIX_LIMIT}[s17];"
+        "[s17]atrim=end=10.000000[s18];[s18]asetpts=PTS-STARTPTS[s19];[s19]apad=whole_dur=10.000000[s20]",
+        "-map", "[s20]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "a.m4a",
     ]  # fmt: skip

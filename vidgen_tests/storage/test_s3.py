@@ -65,7 +65,7 @@ def test_settings_choose_s3_in_one_place(s3: S3Server, tmp_path: Path):
     assert isinstance(store, S3Store) and (store.bucket, store.prefix) == (s3.bucket, "p")
     with pytest.raises(SettingsError, match="VIDGEN_S3_BUCKET"):
         Settings.from_env({"VIDGEN_STORAGE": "s3"})
-    with pytest.raises(SettingsError, match="use 'local' or 's3'"):
+    with pytest.raises(SettingsError, match="VIDGEN_STORAGE='ftp': Input should be 'local' or 's3'"):
         Settings.from_env({"VIDGEN_STORAGE": "ftp"})
 
 

@@ -1,0 +1,128 @@
+"""The CLI owns its processes: real `vidgen render` processes, stopped by SIGTERM or killed by SIGKILL
+in their chunk-pair stage; nothing is left running, nothing stays "in progress", nothing finished is
+made again."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import psutil
+
+from vidgen_assets.processes import IN_FLIGHT, Owner
+
+VIDGEN = str(Path(sys.executable).with_name("vidgen"))
+SPEC = """\
+prompt: three beats
+duration: 15
+resolution: 480p
+beats:
+  - {name: a, duration: 5, prompt: one}
+  - {name: b, duration: 5, prompt: two}
+  - {name: c, duration: 5, prompt: three}
+"""
+
+
+def start_render(tmp_path: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    spec = tmp_path / "three.yaml"
+    spec.write_text(SPEC)
+    log = tmp_path / "render.out"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "VIDGEN_MAX_PARALLEL_PAIRS": "2"}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [VIDGEN, "render", str(spec), "--data-dir", str(tmp_path / "data"),
+             "--dagster-home", str(tmp_path / "home")],
+            stdout=out, stderr=subprocess.PIPE, env=env,
+        )  # fmt: skip
+    return proc, log
+
+
+def wait_for_pair_stage(proc: subprocess.Popen[bytes], log: Path) -> list[psutil.Process]:
+    """Wait until a pair worker runs ffmpeg; return every process the CLI has started by then."""
+    cli = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        if "chunk pairs:" in log.read_text():
+            tree = cli.children(recursive=True)
+            workers = [p for p in tree if p.ppid() != proc.pid and "forkserver" in " ".join(_cmdline(p))]
+            if any("ffmpeg" in p.name() for w in workers for p in _children(w)):
+                return tree
+        time.sleep(0.1)
+    raise AssertionError(f"the render never reached a pair's ffmpeg:\n{log.read_text()}")
+
+
+def _cmdline(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:
+        return []
+
+
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def left_running(processes: list[psutil.Process], within_s: float) -> list[psutil.Process]:
+    _, alive = psutil.wait_procs(processes, timeout=within_s)
+    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+
+
+def runs(home: Path) -> list[dg.DagsterRun]:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return list(instance.get_runs())
+
+
+def test_sigterm_stops_workers_and_ffmpeg_cancels_runs_and_exits_143(tmp_path):
+    proc, log = start_render(tmp_path)
+    tree = wait_for_pair_stage(proc, log)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("vidgen: stopped by SIGTERM: ended "), stderr.decode()
+    assert left_running(tree, within_s=1) == []
+    statuses = [run.status for run in runs(tmp_path / "home")]
+    assert not set(statuses) & set(IN_FLIGHT)
+    assert dg.DagsterRunStatus.CANCELED in statuses
+
+
+def test_after_kill_9_nothing_is_left_and_the_next_render_fails_orphans_and_remakes_nothing(tmp_path):
+    proc, log = start_render(tmp_path)
+    tree = wait_for_pair_stage(proc, log)
+    cli = psutil.Process(proc.pid)
+    assert len(tree) >= 4  # fork server, a worker, its ffmpeg, the resource tracker...
+    proc.kill()
+    proc.wait(timeout=10)
+    left = left_running(tree, within_s=10)
+    assert left == [], [(p.pid, _cmdline(p)[:3]) for p in left]  # the figure: processes left 10 s after kill -9
+    assert not cli.is_running()
+
+    home = tmp_path / "home"
+    orphans = [r for r in runs(home) if r.status in IN_FLIGHT]
+    assert orphans, "a render killed in its pair stage leaves runs in progress"
+    assert all(Owner.from_tags(dict(r.tags)) is not None for r in orphans)
+    chunks = tmp_path / "data" / "videos" / "three" / "chunks"
+    finished = [f for m in chunks.glob("p*.json") for f in json.loads(m.read_text())["files"]]
+    before = {name: (chunks.parent / name).stat().st_mtime_ns for name in finished}
+
+    again = subprocess.run(
+        [VIDGEN, "render", str(tmp_path / "three.yaml"), "--data-dir", str(tmp_path / "data"),
+         "--dagster-home", str(home)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"marked {len(orphans)} earlier run(s) failed: the process that ran them is gone" in again.stdout
+    after = runs(home)
+    assert [r.run_id for r in after if r.status in IN_FLIGHT] == []  # the figure: runs left STARTED
+    assert {r.run_id for r in after if r.status == dg.DagsterRunStatus.FAILURE} >= {r.run_id for r in orphans}
+    assert {name: (chunks.parent / name).stat().st_mtime_ns for name in before} == before  # nothing finished re-made
