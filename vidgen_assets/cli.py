@@ -272,7 +272,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _price_text(price: Price) -> str:
-    return f"{usd(price.usd)}/{'s' if price.unit == 'second' else 'run'}"
+    return f"{usd(price.usd)}/{ {'second': 's', 'character': 'character'}.get(price.unit, 'run') }"
 
 
 def _capabilities(model: ReplicateModel) -> str:
@@ -333,7 +333,8 @@ def describe_registry(prices: dict[str, Price]) -> str:
         f"price overrides in force: {', '.join(sorted(prices))} (from ${PRICES_ENV})"
         if prices
         else f"price overrides in force: none (set ${PRICES_ENV} to a JSON file)",
-        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ...}` (backend: replicate)",
+        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ..., voice: ...}` "
+        "(backend: replicate)",
     ]
     return "\n".join(rows)
 
