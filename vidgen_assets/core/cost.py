@@ -184,7 +184,9 @@ def estimate(
         per_call = seconds.get(stage, used.seconds_per_call)
         if stage == "voice" and used.price.unit == "character":
             costs = [call_cost(used.price, speech_characters(line.text)) for line in lines_said]
-            lines.append(EstimateLine(stage, used.model, calls[stage], max(costs), used.price, sum(costs, Decimal(0))))
+            total = sum(costs, Decimal(0))  # each line is billed for its own characters; "each" is the mean
+            lines.append(EstimateLine(stage, used.model, calls[stage], (total / len(costs)).quantize(MICRO),
+                                      used.price, total))  # fmt: skip
             continue
         lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
     if bridges and bridge_seconds is not None and any(b for b in billed):
