@@ -30,23 +30,66 @@ from vidgen_assets.storage.store import ArtifactStore
 SOUNDTRACK = "soundtrack.m4a"
 
 
-def speech_identity(backend: Backend) -> str:
-    """What a line's clip is fingerprinted by: the backend and its speech model."""
-    models = getattr(backend, "models", None)
-    voice_model = getattr(models, "voice", None)
-    if voice_model is not None:
-        return f"{backend.name}:{voice_model.id}@{voice_model.version}"
+def speech_identity(plan: Plan) -> str:
+    """What a line's clip is fingerprinted by: the backend and its speech model (from the spec alone, so
+    the pipeline can tell what is stale without a backend)."""
+    spec = plan.spec
+    if spec.backend == "replicate":
+        from vidgen_assets.backends.models import select_models, spec_models
+
+        model = select_models(spec_models(spec)).voice
+        return f"replicate:{model.id}@{model.version}"
     from vidgen_assets.backends import espeak
 
-    return f"{backend.name}:{espeak.ENGINE}"
+    return f"{spec.backend}:{espeak.ENGINE}"
 
 
-def line_fingerprint(plan: Plan, line: VoiceLine, backend: Backend) -> str:
+def line_fingerprint(plan: Plan, line: VoiceLine) -> str:
     voice = plan.spec.voice
     assert voice is not None
     return fingerprint(
-        "voice_line", speech_identity(backend), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
+        "voice_line", speech_identity(plan), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
         plan.spec.seed + line.beat_index, MAX_SPEEDUP,
+    )  # fmt: skip
+
+
+def _unvoiced(plan: Plan) -> list[dict[str, Any]]:
+    """The lines of a spec with `voice: false`: not spoken, timed for cues from their estimated length."""
+    out = []
+    for line in plan.voice_lines:
+        spoken = min(estimate_seconds(line.text), line_seconds(plan, line))
+        out.append({**_summary(plan, line), "clip": None, "spoken_s": round(spoken, 6)})
+    return out
+
+
+def voice_fingerprint(plan: Plan) -> str:
+    """The voice stage's fingerprint: its lines' own fingerprints and places (pure: from the plan)."""
+    lines = plan.voice_lines
+    if plan.spec.voice is None or not lines:
+        return fingerprint("voice", None, _unvoiced(plan))
+    return fingerprint("voice", [line_fingerprint(plan, line) for line in lines],
+                       [(line.start_frame, line.end_frame) for line in lines])  # fmt: skip
+
+
+def speaks(plan: Plan) -> bool:
+    """Whether the video has a voice track (lines, and not `voice: false`)."""
+    return plan.spec.voice is not None and bool(plan.voice_lines)
+
+
+def _duck() -> dict[str, float]:
+    return {"threshold": commands.DUCK_THRESHOLD, "ratio": commands.DUCK_RATIO, "attack_ms": commands.DUCK_ATTACK_MS,
+            "release_ms": commands.DUCK_RELEASE_MS, "limit": commands.MIX_LIMIT}  # fmt: skip
+
+
+def soundtrack_fingerprint(plan: Plan, music_fp: str | None, voice_fp: str) -> str:
+    """The soundtrack's fingerprint from the music's and the voice's (pure: the pipeline can use it)."""
+    spec = plan.spec
+    if not speaks(plan):
+        return fingerprint("soundtrack", None)
+    return fingerprint(
+        "soundtrack", music_fp if spec.music is not None else None, voice_fp,
+        spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume if spec.voice else None,
+        plan.total_frames, plan.fps, _duck(),
     )  # fmt: skip
 
 
@@ -69,19 +112,10 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     manifest = layout.MANIFESTS["voice"]
     lines = plan.voice_lines
     if spec.voice is None or not lines:
-        unvoiced = []
-        for line in lines:
-            spoken = min(estimate_seconds(line.text), line_seconds(plan, line))
-            unvoiced.append({**_summary(plan, line), "clip": None, "spoken_s": round(spoken, 6)})
-        record = {
-            "fingerprint": fingerprint("voice", None, unvoiced),
-            "voice": None,
-            "lines": unvoiced,
-            "cost_usd": 0.0,
-        }
-        return Artifacts(plan.video_id, manifest, {}, record)
-    fingerprints = [line_fingerprint(plan, line, backend) for line in lines]
-    fp = fingerprint("voice", fingerprints, [(line.start_frame, line.end_frame) for line in lines])
+        empty = {"fingerprint": voice_fingerprint(plan), "voice": None, "lines": _unvoiced(plan), "cost_usd": 0.0}
+        return Artifacts(plan.video_id, manifest, {}, empty)
+    fingerprints = [line_fingerprint(plan, line) for line in lines]
+    fp = voice_fingerprint(plan)
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
@@ -181,18 +215,8 @@ def soundtrack(
         return Artifacts(plan.video_id, manifest, {}, {"fingerprint": fingerprint("soundtrack", None),
                                                         "soundtrack": None, "cost_usd": 0.0})  # fmt: skip
     music_rel = music_out.record.get("music")
-    duck = {
-        "threshold": commands.DUCK_THRESHOLD,
-        "ratio": commands.DUCK_RATIO,
-        "attack_ms": commands.DUCK_ATTACK_MS,
-        "release_ms": commands.DUCK_RELEASE_MS,
-        "limit": commands.MIX_LIMIT,
-    }
-    fp = fingerprint(
-        "soundtrack", music_out.fingerprint if music_rel else None, voice_out.fingerprint,
-        spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume, plan.total_frames, plan.fps,
-        duck,
-    )  # fmt: skip
+    duck = _duck()
+    fp = soundtrack_fingerprint(plan, music_out.fingerprint, str(voice_out.fingerprint))
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
