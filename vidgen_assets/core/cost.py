@@ -23,6 +23,8 @@ STAGES = ("planner", "storyboard", "chunks", "bridges", "music", "voice")
 KIND_OF_STAGE = {
     "planner": "llm", "storyboard": "image", "chunks": "video", "bridges": "video", "music": "music", "voice": "tts",
 }  # fmt: skip
+REFERENCE_STORYBOARD = "storyboard+references"
+"""Not a stage: the storyboard model of beats that use references (their calls are `storyboard` calls)."""
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -155,7 +157,9 @@ def estimate(
     when the spec has music, one speech call per `say` line (unless `voice: false`) and `planner_calls`
     LLM calls. `bridge_seconds` are the output seconds each
     bridge is billed for (the model's shortest clip that covers it; the bridge is retimed to its frames,
-    so nothing else is paid and thrown away); bridges of the same billed length share a line.
+    so nothing else is paid and thrown away); bridges of the same billed length share a line. With a
+    `REFERENCE_STORYBOARD` model, the images of beats that use references are counted at that model's
+    price.
     """
     lines_said = plan.voice_lines if plan.spec.voice is not None else ()
     calls = {
@@ -188,7 +192,14 @@ def estimate(
             lines.append(EstimateLine(stage, used.model, calls[stage], (total / len(costs)).quantize(MICRO),
                                       used.price, total))  # fmt: skip
             continue
-        lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
+        count = calls[stage]
+        refs = models.get(REFERENCE_STORYBOARD) if stage == "storyboard" else None
+        with_refs = sum(1 for beat in plan.beats if beat.uses) if refs is not None else 0
+        if refs is not None and with_refs:
+            count -= with_refs
+            lines.append(EstimateLine(stage, refs.model, with_refs, call_cost(refs.price, per_call), refs.price))
+        if count:
+            lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, per_call), used.price))
     if bridges and bridge_seconds is not None and any(b for b in billed):
         made = sum(billed, Decimal(0))
         used_s = Decimal(sum(b.frames for b in bridges)) / Decimal(plan.fps)
