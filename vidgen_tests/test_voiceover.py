@@ -166,6 +166,25 @@ def test_burnt_subtitles_are_drawn_clear_of_the_beat_text(tmp_path):
     assert diff[1][bottom].mean() > 8 and diff[1][top].mean() < 3
 
 
+def test_the_reencode_path_speaks_and_subtitles_too(tmp_path, monkeypatch):
+    monkeypatch.setenv("VIDGEN_STITCH", "reencode")
+    spec = tmp_path / "talk.yaml"
+    spec.write_text(json.dumps({**SPEC, "id": "again", "music": False}))
+    data = tmp_path / "data"
+    assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(tmp_path / "dh")]) == 0
+    folder = data / "videos" / "again"
+    info = probe.probe(folder / "final.mp4")
+    assert info.frames == 240 and info.audio_duration_s == pytest.approx(info.duration_s, abs=0.001)
+    import av
+
+    with av.open(str(folder / "final.mp4")) as container:
+        assert [s.codec_context.name for s in container.streams.subtitles] == ["mov_text"]
+    # The full re-encode draws the beat's text in the final stage: it is there, in the lower third.
+    final, plain = (probe.read_frames(folder / name, [60])[0] for name in ("final.mp4", "stitched.mp4"))
+    assert np.abs(final.astype(int) - plain.astype(int)).mean(axis=2)[360:420].mean() > 8
+    assert len(list(srt.parse((folder / "final.srt").read_text(encoding="utf-8")))) == 2
+
+
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
