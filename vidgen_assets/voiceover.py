@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,25 +120,31 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
-    files: dict[str, Path] = {}
-    summaries: list[dict[str, Any]] = []
-    made, reused = [], []
-    for line, line_fp in zip(lines, fingerprints, strict=True):
+
+    def make(line: VoiceLine, line_fp: str) -> tuple[bool, dict[str, Any], Path]:
+        """(made?, the line's record, its clip): reused when stored with this fingerprint, else spoken and
+        stored at once (a later line's failure keeps it)."""
         clip_key = layout.voice_line(line.key)
         found = cached_artifacts(store, plan.video_id, layout.voice_line_manifest(line.key), line_fp)
         if found is not None:
-            record = found.record
-            files[clip_key] = found.path(clip_key)
-            reused.append(line.key)
-        else:
-            record, clip = _speak(plan, line, line_fp, backend, scratch)
-            save_artifacts(
-                store, Artifacts(plan.video_id, layout.voice_line_manifest(line.key), {clip_key: clip}, record)
-            )
-            files[clip_key] = clip
-            made.append(line.key)
+            return False, found.record, found.path(clip_key)
+        record, clip = _speak(plan, line, line_fp, backend, scratch)
+        save_artifacts(store, Artifacts(plan.video_id, layout.voice_line_manifest(line.key), {clip_key: clip}, record))
+        return True, record, clip
+
+    # A model backend speaks a few lines at once (`max_concurrency`); the local engine one at a time.
+    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(lines)))
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(make, lines, fingerprints))
+    files: dict[str, Path] = {}
+    summaries: list[dict[str, Any]] = []
+    made: list[str] = []
+    reused: list[str] = []
+    for line, (was_made, record, clip) in zip(lines, results, strict=True):
+        files[layout.voice_line(line.key)] = clip
+        (made if was_made else reused).append(line.key)
         summaries.append(
-            {**_summary(plan, line), "clip": clip_key, "spoken_s": record["spoken_s"],
+            {**_summary(plan, line), "clip": layout.voice_line(line.key), "spoken_s": record["spoken_s"],
              "measured_s": record["measured_s"], "tempo": record["tempo"], "voice": record["voice"],
              "cost_usd": record["cost_usd"]}
         )  # fmt: skip
