@@ -14,12 +14,15 @@ import contextvars
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
+
+if TYPE_CHECKING:
+    from dagster_aws.s3 import S3Resource
 
 DATA_ENV = "VIDGEN_DATA"
 STORAGE_ENV = "VIDGEN_STORAGE"
@@ -177,14 +180,15 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, None)) from None
 
-    def store(self) -> ArtifactStore:
-        """The artifact store these settings name: the one place that chooses local or S3."""
+    def store(self, s3: S3Resource | None = None) -> ArtifactStore:
+        """The artifact store these settings name: the one place that chooses local or S3 (an S3 store's
+        client comes from `s3`, dagster-aws's resource, by default one with the environment's AWS settings)."""
         if self.storage == "s3":
             from vidgen_assets.storage.s3 import S3Store
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache")
+            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
         return LocalStore(self.data_dir)
 
     @property

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from vidgen_assets import stages, voiceover
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
@@ -108,21 +109,50 @@ def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
         raise dg.Failure(refusal)
 
 
+SPEC_CONFIG_SOURCE = "run config ops.video_spec.config.spec_yaml"
+
+
+class VideoSpecConfig(dg.Config):
+    """`video_spec`'s run config: how a video is started from the UI's launchpad."""
+
+    spec_yaml: str = Field(
+        default="",
+        description=(
+            "A spec for this video (YAML or JSON text, the same fields as a spec file; `id` defaults to the "
+            "partition). It is validated, stored as spec.source.yaml and planned. Leave empty to plan the "
+            "spec already stored for the video."
+        ),
+    )
+
+
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
-def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam) -> dg.Output[Plan]:
+def video_spec(
+    context: dg.AssetExecutionContext, config: VideoSpecConfig, vidgen: VidgenParam, backends: BackendsParam
+) -> dg.Output[Plan]:
     """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
     extras dropped and logged), every beat placed on the timeline in integer frames with its chunks,
-    chunk pair and transition. Warnings about any change made to the spec are in the metadata."""
+    chunk pair and transition. Warnings about any change made to the spec are in the metadata.
+
+    The spec is the video's stored `spec.source.yaml`, or the one given in the run config (`spec_yaml`,
+    e.g. pasted into the launchpad): that one is stored as `spec.source.yaml` once it is valid and
+    within its budget, and nothing is written when it is not. With the daemon running, `pair_driver`
+    then draws the storyboard and takes the video to its final MP4."""
     video_id = context.partition_key
     store = vidgen.store()
     source_key = layout.video_key(video_id, layout.SPEC_SOURCE)
-    if not store.exists(source_key):
-        raise dg.Failure(f"no spec registered for video {video_id!r} (expected {store.uri(source_key)})")
+    given = config.spec_yaml if config.spec_yaml.strip() else None
+    if given is None and not store.exists(source_key):
+        raise dg.Failure(
+            f"no spec registered for video {video_id!r} (expected {store.uri(source_key)}): give one in the "
+            "run config (spec_yaml), or drop a spec file into the spec folder"
+        )
+    where = SPEC_CONFIG_SOURCE if given is not None else store.uri(source_key)
     try:
-        spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
-        check_voice(spec, store.uri(source_key))
+        text = given if given is not None else store.get_bytes(source_key).decode("utf-8")
+        spec = read_spec_text(text, where, default_id=video_id)
+        check_voice(spec, where)
         if spec.id != video_id:
-            raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
+            raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         backend = backends.get(spec.backend, spec_models(spec))
         prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
@@ -135,6 +165,9 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends:
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
         raise dg.Failure(str(exc)) from None
+    if given is not None:
+        store.put_bytes(source_key, given.encode("utf-8"))
+        context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
     for warning in plan.warnings:
         context.log.warning(f"{video_id}: {warning}")
     if plan.truncation is not None:
