@@ -9,6 +9,7 @@ text (`media.text`), at the bottom of the frame, or at the top when the beat sho
 from __future__ import annotations
 
 import datetime
+import html
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,11 +47,12 @@ def _vtt_time(seconds: float) -> str:
 
 
 def vtt_text(cues: Sequence[Cue]) -> str:
+    """WebVTT cues; `&`, `<` and `>` are written as character references, as the format requires (a
+    `<` would open a tag, `-->` would end the cue text), and players show them as the characters."""
     document = webvtt.WebVTT()
     for c in cues:
-        document.captions.append(
-            webvtt.Caption(start=_vtt_time(c.start_s), end=_vtt_time(c.end_s), text=cue_text(c.text))
-        )
+        text = html.escape(cue_text(c.text), quote=False)
+        document.captions.append(webvtt.Caption(start=_vtt_time(c.start_s), end=_vtt_time(c.end_s), text=text))
     return str(document.content)
 
 
