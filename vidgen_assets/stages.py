@@ -439,6 +439,26 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[P
     return pieces
 
 
+def final_fingerprint(
+    plan: Plan,
+    stitched_fp: str | None,
+    music_fp: str | None,
+    mode: StitchMode = "copy",
+    voice_fp: str | None = None,
+    soundtrack_fp: str | None = None,
+) -> str:
+    """What the final video depends on: the stitched video, the music, the texts, the frame and, when a
+    beat has `say`, the voice, the soundtrack and the subtitle mode (pure: from the plan and upstream
+    fingerprints)."""
+    spec = plan.spec
+    voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode) if plan.voice_lines else None
+    return fingerprint(
+        "final", stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
+        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+        *([voiced] if voiced else []),
+    )  # fmt: skip
+
+
 def final_video(
     plan: Plan,
     stitched: Artifacts,
@@ -459,16 +479,11 @@ def final_video(
     spec = plan.spec
     overlays = plan.overlays
     music_rel = music_out.record.get("music")
-    said = bool(voice_out is not None and voice_out.record.get("lines"))
-    voiced = (
-        (soundtrack_out.fingerprint, soundtrack_out.record.get("soundtrack"), voice_out.fingerprint, spec.subtitle_mode)
-        if said and voice_out is not None and soundtrack_out is not None
-        else None
-    )
-    fp = fingerprint(
-        "final", stitched.fingerprint, music_out.fingerprint, [o.model_dump() for o in overlays],
-        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
-        *([voiced] if voiced else []),
+    said = bool(plan.voice_lines and voice_out is not None and soundtrack_out is not None)
+    fp = final_fingerprint(
+        plan, stitched.fingerprint, music_out.fingerprint, mode,
+        voice_out.fingerprint if voice_out is not None else None,
+        soundtrack_out.fingerprint if soundtrack_out is not None else None,
     )  # fmt: skip
     manifest = layout.MANIFESTS["final_video"]
     cost = {
