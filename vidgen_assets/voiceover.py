@@ -79,7 +79,8 @@ def speaks(plan: Plan) -> bool:
 
 def _duck() -> dict[str, float]:
     return {"threshold": commands.DUCK_THRESHOLD, "ratio": commands.DUCK_RATIO, "attack_ms": commands.DUCK_ATTACK_MS,
-            "release_ms": commands.DUCK_RELEASE_MS, "limit": commands.MIX_LIMIT}  # fmt: skip
+            "release_ms": commands.DUCK_RELEASE_MS, "key_gain": commands.DUCK_KEY_GAIN,
+            "limit": commands.MIX_LIMIT}  # fmt: skip
 
 
 def soundtrack_fingerprint(plan: Plan, music_fp: str | None, voice_fp: str) -> str:

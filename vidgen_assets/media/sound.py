@@ -22,6 +22,7 @@ from vidgen_assets.media import commands
 from vidgen_assets.media.commands import AUDIO_BITRATE, AUDIO_CHANNELS, AUDIO_RATE, decimal
 
 SPEECH_RATE = 48000
+SPEECH_LUFS = -16
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,11 @@ def fit_speech(src: Path, out: Path, tempo: float = 1.0, max_seconds: float | No
     never longer than `max_seconds` (resampling can add a few samples of tail: they are cut)."""
     if not 0.5 <= tempo <= 2.0:
         raise ValueError(f"atempo takes 0.5..2.0, got {tempo}")
-    audio = ffmpeg.input(str(src)).audio.filter("aresample", SPEECH_RATE)
+    # Every engine's speech at one loudness (EBU R128, -16 LUFS, peaks under -1.5 dBTP): the ducking
+    # and the mix then behave the same whatever spoke the line.
+    audio = (
+        ffmpeg.input(str(src)).audio.filter("loudnorm", i=SPEECH_LUFS, tp=-1.5, lra=11).filter("aresample", SPEECH_RATE)
+    )
     if tempo != 1.0:
         audio = audio.filter("atempo", f"{tempo:.3f}")
     if max_seconds is not None:

@@ -69,7 +69,7 @@ def test_music_ducks_under_the_voice_and_comes_back(tmp_path):
     during = band_rms(mix, 2.6, 2.0 + spoken - 0.2)
     after = band_rms(mix, 2.0 + spoken + 1.5, 7.5)
     assert before > 0.15  # the bed at its level (0.3 peak: 0.21 RMS)
-    assert during < before * 0.5  # ducked by more than 6 dB while the line is spoken
+    assert during < before * 0.35  # ducked by more than 9 dB while the line is spoken (measured: ~15 dB)
     assert after > before * 0.85  # and back once it ends
 
 
