@@ -68,6 +68,12 @@ def describe_plan(plan: Plan, source: str) -> str:
         )
         if uses:
             lines.append(f"{'':<5} uses: {', '.join(beat.uses) or 'no references'}")
+    for bridge in plan.bridges:
+        a, b = plan.beats[bridge.from_beat], plan.beats[bridge.to_beat]
+        lines.append(
+            f"bridge {bridge.key}: {a.name} -> {b.name}, a generated {seconds(bridge.frames, fps)} shot from "
+            f"{seconds(bridge.start_frame, fps)} ({bridge.frames} frames, the first of {b.name})"
+        )
     if spec.cta:
         lines.append(f"cta over the last beat: {spec.cta}")
     music = spec.music

@@ -40,6 +40,8 @@ INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
 TOKEN_ENV = "REPLICATE_API_TOKEN"
 BASE_URL_ENV = "REPLICATE_BASE_URL"
 POLL_ENV = "REPLICATE_POLL_INTERVAL"
+DEADLINE_ENV = "VIDGEN_REPLICATE_DEADLINE"
+MIN_DEADLINE_S = 5
 HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DATA_DIR = "vidgen_data"
 DEFAULT_SPEC_DIR = "specs"
@@ -103,6 +105,9 @@ class Settings(BaseSettings):
         0.5, gt=0.0, le=60.0, validation_alias=_env(POLL_ENV, "replicate_poll_interval")
     )
     """Seconds between two polls of a prediction at most (the official client's variable)."""
+    replicate_deadline: int = Field(1800, ge=0, le=86400, validation_alias=_env(DEADLINE_ENV, "replicate_deadline"))
+    """Seconds a prediction may take before Replicate cancels it (sent as `Cancel-After`; before it starts
+    running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
 
@@ -136,6 +141,13 @@ class Settings(BaseSettings):
     def _empty_is_default(cls, value: Any, info: Any) -> Any:
         if value == "":
             return {"data_dir": DEFAULT_DATA_DIR, "spec_dir": DEFAULT_SPEC_DIR}.get(info.field_name, DEFAULT_BASE_URL)
+        return value
+
+    @field_validator("replicate_deadline", mode="after")
+    @classmethod
+    def _deadline(cls, value: int) -> int:
+        if 0 < value < MIN_DEADLINE_S:
+            raise ValueError(f"a deadline is at least {MIN_DEADLINE_S} s (or 0 for none)")
         return value
 
     @model_validator(mode="after")

@@ -7,9 +7,13 @@ Every call goes through `_generate`:
    in total time. (The official client retries some GETs itself but never a POST that got a 429.) A
    create whose request was sent but whose answer timed out may have made the prediction: before it is
    sent again, the recent predictions are searched for it so it is never paid twice;
-3. the prediction is polled with `predictions.get` until it ends (never `run()`, which can return early
-   on `processing`). A failed prediction is re-created only when its error is transient (timeout,
-   overloaded, temporarily unavailable...); one that ran before failing was billed, and is counted;
+3. the create asks the API to hold the request until the prediction ends (`Prefer: wait=N`) and sets a
+   server-side deadline (`Cancel-After`, `VIDGEN_REPLICATE_DEADLINE`); a reply still `starting` or
+   `processing` is then polled until it ends (never `run()`, which can return early on `processing`). A
+   failed prediction is re-created only when its error is transient (timeout, overloaded, temporarily
+   unavailable...); one that ran before failing was billed, and is counted. An `aborted` one (its deadline
+   passed before it started) is not billed and is re-created within the same bounds. Predictions are read
+   from the API's JSON directly: the client's model (replicate 1.0.7) rejects the `aborted` status;
 4. the output is downloaded at once (Replicate deletes outputs after an hour) with a timeout and a size
    cap, its magic bytes checked against the media type expected, then its content probed; only then is it
    cached;
@@ -28,6 +32,7 @@ import contextlib
 import io
 import logging
 import random
+import re
 import shutil
 import tempfile
 import threading
@@ -66,7 +71,8 @@ from vidgen_assets.media.runner import MediaError, run
 from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
-TERMINAL = ("succeeded", "failed", "canceled")
+TERMINAL = ("succeeded", "failed", "canceled", "aborted")
+_RESETS_IN = re.compile(r"resets?\s+in\s+~?\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?)?\b", re.I)
 TRANSIENT_MODEL_ERRORS = (
     "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
     "rate limit", "capacity", "queue is full", "connection reset",
@@ -120,6 +126,27 @@ class Limits:
     max_download_bytes: int = 512 * 1024 * 1024
     data_uri_max_bytes: int = 1024 * 1024
     """Start images up to this size are sent inline as data URIs; larger ones are uploaded first."""
+    deadline_s: int | None = 1800
+    """Sent as `Cancel-After` on every create: Replicate cancels (or, before it starts, aborts) a
+    prediction still unfinished then. None sends no deadline."""
+    wait_s: int = 60
+    """`Prefer: wait=N` on create: the API holds the request up to N s (1-60) for the prediction to end."""
+
+
+def reset_seconds(detail: str) -> float | None:
+    """When a 429's body says the limit resets ("Your rate limit resets in ~30s"): seconds, else None."""
+    found = _RESETS_IN.search(detail or "")
+    if found is None:
+        return None
+    value, unit = float(found.group(1)), (found.group(2) or "s").lower()
+    return value / 1000 if unit == "ms" else value * 60 if unit.startswith("m") else value
+
+
+def parse_prediction(data: Any) -> Prediction:
+    """A prediction from the API's JSON, any status (the client's own parser rejects `aborted`)."""
+    if not isinstance(data, dict) or "id" not in data or "status" not in data:
+        raise _Transient(f"not a prediction: {str(data)[:200]!r}")
+    return Prediction.construct(**data)
 
 
 @dataclass
@@ -308,17 +335,25 @@ class ReplicateBackend:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
 
         A continuous chunk drops the model's first frame (it repeats the start image, which already ends
-        the chunk before); a clip shorter than the chunk holds its last frame.
+        the chunk before); a clip shorter than the chunk holds its last frame. A `bridge` also sends
+        `request.end_image` as the model's end frame, asks for the shortest clip that covers it, and
+        retimes the whole clip to exactly its frames (so it ends on the end image, nothing paid is cut).
         """
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
-        refs = request.reference_images if model.reference_images_key else ()
+        bridge = request.kind == "bridge"
+        if bridge and (model.end_image_key is None or request.end_image is None):
+            raise ValueError(f"{model.id} has no end-frame input: it cannot make a bridge (see `vidgen models`)")
+        frame = request.frame
+        seconds = model.bridge_seconds(request.frames, frame.fps) if bridge else None
+        # No reference images with an end frame: veo-3.1 ignores last_frame when given reference images.
+        refs = request.reference_images if model.reference_images_key and not bridge else ()
         refs = refs[: model.max_reference_images or len(refs)]
         prompt = _motion_prompt(request) + _reference_words(request.reference_images)
         inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
         for key, value in (
-            (model.duration_key, model.duration),
+            (model.duration_key, seconds or model.duration),
             (model.num_frames_key, model.num_frames),
             (model.fps_key, model.fps),
             (model.seed_key, request.seed),
@@ -329,19 +364,27 @@ class ReplicateBackend:
             # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
             inputs[model.audio_key] = False
         images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
+        if bridge and model.end_image_key and request.end_image:
+            images[model.end_image_key] = Path(request.end_image).read_bytes()
         if model.reference_images_key and refs:
             images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
-        frame = request.frame
+        billed = Decimal(seconds) if seconds is not None else model.billed_seconds
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, images, "video", model.billed_seconds, work)
-            ops.normalise_chunk(
-                result.path, out, frame.width, frame.height, frame.fps, request.frames,
-                drop_first=request.kind == "continuous",
-            )  # fmt: skip
+            result = self._generate(model, inputs, images, "video", billed, work)
+            if bridge:
+                ops.retime_chunk(result.path, out, frame.width, frame.height, frame.fps, request.frames)
+            else:
+                ops.normalise_chunk(
+                    result.path, out, frame.width, frame.height, frame.fps, request.frames,
+                    drop_first=request.kind == "continuous",
+                )  # fmt: skip
         gen = self._generation(model, request.seed, result)
         gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
         if refs:
             gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
+        if bridge and request.end_image:
+            gen.extra["end_image_sha256"] = digest_bytes(Path(request.end_image).read_bytes())
+            gen.extra["billed_seconds"] = str(seconds)
         return gen
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
@@ -434,10 +477,13 @@ class ReplicateBackend:
             prediction = self._wait(model, self._create(model, sent))
             if prediction.status == "succeeded":
                 break
-            ran = bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at)
+            aborted = str(prediction.status) == "aborted"
+            ran = not aborted and (bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at))
             billed_failures += int(ran)
             error = self._redact(str(prediction.error or prediction.status))
-            transient = prediction.status == "failed" and _is_transient_model_error(error)
+            if aborted:
+                error = f"aborted: its {self.limits.deadline_s} s deadline passed before it started (not billed)"
+            transient = aborted or (prediction.status == "failed" and _is_transient_model_error(error))
             if transient and attempt < self.retry.prediction_attempts:
                 delay = self.retry.delay(attempt, self._rng)
                 log.warning(
@@ -502,7 +548,12 @@ class ReplicateBackend:
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = time.time()
         state = {"sent": False}
-        wait = max(1, min(60, round(self.limits.read_s)))
+        wait = max(1, min(60, self.limits.wait_s, round(self.limits.read_s)))
+        headers = {"Prefer": f"wait={wait}"}
+        if self.limits.deadline_s:
+            headers["Cancel-After"] = f"{self.limits.deadline_s}s"
+        # The API holds the request up to `wait` s: the read timeout covers that, and the request's own.
+        timeout = httpx.Timeout(self.limits.read_s + wait, connect=self.limits.connect_s)
 
         def create() -> Prediction:
             if state["sent"]:
@@ -512,25 +563,25 @@ class ReplicateBackend:
                     log.warning("%s: adopting prediction %s created by a create that timed out", model.id, found.id)
                     return found
             try:
-                # `wait` is the client's only way to bound a create: without it the POST has no timeout at
-                # all. (The API then holds the request up to that long, `Prefer: wait`, which is harmless.)
-                # `client.predictions.create(model=...)` drops `wait` before delegating to this namespace
-                # (replicate 1.0.7), so call it directly.
-                return self._client.models.predictions.create(model=model.id, input=sent, wait=wait)
+                response = self._client._request(
+                    "POST", f"/v1/models/{model.id}/predictions", json={"input": sent}, headers=headers,
+                    timeout=timeout,
+                )  # fmt: skip
             except (httpx.ReadTimeout, httpx.RemoteProtocolError):
                 state["sent"] = True
                 raise
+            return parse_prediction(response.json())
 
         return self._retrying(model, "create a prediction", create)
 
     def _find_created(self, model: ReplicateModel, sent: dict[str, Any], since: float) -> Prediction | None:
         try:
-            page = self._client.predictions.list()
-        except (ReplicateError, httpx.HTTPError):
+            results = self._client._request("GET", "/v1/predictions").json().get("results", [])
+        except (ReplicateError, httpx.HTTPError, ValueError):
             return None
-        for candidate in page.results:
-            if candidate.model == model.id and candidate.input == sent:
-                return candidate
+        for candidate in results:
+            if isinstance(candidate, dict) and candidate.get("model") == model.id and candidate.get("input") == sent:
+                return parse_prediction(candidate)
         return None
 
     def _wait(self, model: ReplicateModel, prediction: Prediction) -> Prediction:
@@ -540,7 +591,7 @@ class ReplicateBackend:
         while prediction.status not in TERMINAL:
             if time.monotonic() > deadline:
                 with contextlib.suppress(ReplicateError, httpx.HTTPError):
-                    self._client.predictions.cancel(prediction.id)
+                    self._client._request("POST", f"/v1/predictions/{prediction.id}/cancel")
                 raise ReplicateFailed(
                     f"replicate model {model.id}: prediction {prediction.id} still {prediction.status} after "
                     f"{self.retry.prediction_timeout_s:g} s; canceled it",
@@ -552,9 +603,10 @@ class ReplicateBackend:
         return prediction
 
     def _poll(self, model: ReplicateModel, prediction_id: str) -> Prediction:
-        return self._retrying(
-            model, "poll the prediction", lambda: self._client.predictions.get(prediction_id), prediction_id
-        )
+        def get() -> Prediction:
+            return parse_prediction(self._client._request("GET", f"/v1/predictions/{prediction_id}").json())
+
+        return self._retrying(model, "poll the prediction", get, prediction_id)
 
     def _fetch_output(self, model: ReplicateModel, prediction: Prediction, kind: str, work: Path) -> tuple[Path, str]:
         """The output as a validated local file (text outputs written as UTF-8)."""
@@ -580,7 +632,15 @@ class ReplicateBackend:
         """Download `url` to `dest` whole (timeout, size cap), check its type and content; return its ext."""
         cap = self.limits.max_download_bytes
         if url.startswith("data:"):
-            dest.write_bytes(base64.b64decode(url.split(",", 1)[1]))
+            # Small outputs may come inline (`data:video/mp4;base64,...`) instead of as a file URL.
+            header, _, payload = url.partition(",")
+            if len(payload) * 3 // 4 > cap:
+                raise _Permanent(f"the inline output is over the {cap}-byte cap")
+            try:
+                data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else payload.encode()
+            except ValueError:
+                raise _Permanent("the inline (data:) output is not valid base64") from None
+            dest.write_bytes(data)
         else:
             headers = {"Authorization": f"Bearer {self._token}"} if self._same_origin(url) else {}
             start = time.monotonic()
@@ -663,6 +723,9 @@ class ReplicateBackend:
             text = f"HTTP {status}: {exc.detail or exc.title or 'no detail'}"
             if status in (401, 403):
                 return False, f"{text} (check {TOKEN_ENV})"
+            if status == 429 and getattr(self._local, "retry_after", None) is None:
+                # No Retry-After header, but the body may say when the limit resets.
+                self._local.retry_after = reset_seconds(str(exc.detail or exc.title or ""))
             return status == 429 or status >= 500, text
         if isinstance(exc, httpx.TimeoutException):
             return True, f"timed out ({type(exc).__name__})"

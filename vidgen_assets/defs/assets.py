@@ -17,7 +17,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
-from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -29,7 +29,7 @@ IO = "artifacts"
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -193,7 +193,9 @@ def video_spec(
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
             "references": dg.MetadataValue.md(references_table(plan)),
-            "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
+            "timeline": dg.MetadataValue.md(
+                preview.safe(lambda: timeline.timeline_markdown(plan), "the timeline picture", context.log)
+            ),
             "path": _uri(store, video_id, layout.PLAN),
         },
     )
@@ -220,9 +222,13 @@ def storyboard(
         store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
         meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
         meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
-        meta["preview"] = dg.MetadataValue.md(preview.sheet_markdown(images, "storyboard"))
+        meta["preview"] = dg.MetadataValue.md(
+            preview.safe(
+                lambda: preview.sheet_markdown(images, "storyboard"), "the storyboard's contact sheet", context.log
+            )
+        )
     if video_spec.references:
         meta["references"] = dg.MetadataValue.md(references_table(video_spec))
     return dg.Output(out, data_version=_version(out), metadata=meta)
@@ -279,9 +285,13 @@ def chunk_pair(
             "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
             "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
             "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
-                    "storyboard image, then each chunk's last frame",
+                preview.safe(
+                    lambda: preview.sheet_markdown(
+                        [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
+                        "storyboard image, then each chunk's last frame",
+                    ),
+                    "the chunk pair's contact sheet",
+                    context.log,
                 )
             ),
         },
@@ -364,17 +374,30 @@ def soundtrack(
 def stitched_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
+    backends: BackendsParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
+    storyboard: Artifacts,
 ) -> dg.Output[Artifacts]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
-    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's
-    duration exactly, whatever the transitions."""
+    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. A `bridge` is made first,
+    each its own artifact (`bridges/b003.mp4`, from the outgoing pair's last frame to the incoming beat's
+    storyboard image; reused while those do not change), and placed at the start of the beat it leads
+    into. Its length is the video's duration exactly, whatever the transitions."""
     store = vidgen.store()
+    mode = vidgen.settings.stitch
     try:
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), vidgen.settings.stitch)
+        made: dict[str, Artifacts] = {}
+        if video_spec.bridges:
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+            made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
+            for key, bridge in made.items():
+                context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     return dg.Output(
         out,
         data_version=_version(out),
@@ -411,7 +434,11 @@ def final_video(
     )  # fmt: skip
     r = out.record
     final = out.path("final.mp4")
-    posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])
+    middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
+
+    def posters() -> str:
+        return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
+
     return dg.Output(
         out,
         data_version=_version(out),
@@ -427,7 +454,7 @@ def final_video(
             "subtitles": str(r.get("subtitles", "off")),
             "cues": dg.MetadataValue.json(r.get("cues", [])),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
-            "preview": dg.MetadataValue.md(preview.frames_markdown(posters, "the middle frame of each beat")),
+            "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
 

@@ -250,6 +250,19 @@ def normalise_chunk(
     return _args(video.output(str(out), **options))
 
 
+def retime_chunk(src: Path, out: Path, width: int, height: int, fps: int, frames: int, src_frames: int) -> list[str]:
+    """Any clip of `src_frames` frames -> exactly `frames` frames at `fps`, its whole motion kept: source
+    frame n is shown at n * (frames - 1) / (src_frames - 1) output frames, so a 6 s clip becomes a 1 s
+    bridge that still starts on its first frame and ends on its last. No audio."""
+    if frames <= 0 or src_frames <= 0:
+        raise ValueError(f"frames and src_frames must be positive, got {frames} and {src_frames}")
+    step = Fraction(frames - 1, max(1, src_frames - 1)) if frames > 1 else Fraction(0)
+    video = ffmpeg.input(str(src)).video.setpts(f"N*{step.numerator}/({step.denominator}*{fps})/TB")
+    video = exact_frames(cfr(cover(video, width, height), fps), frames)
+    options = {**NO_AUDIO, **h264(CHUNK_CRF, CHUNK_PRESET, fps), "frames:v": frames, **MP4}
+    return _args(video.output(str(out), **options))
+
+
 def _stitched(beat_clips: Sequence[Sequence[Stream]], joins: Sequence[Join], fps: int) -> Stream:
     """Each beat's chunks normalised and concatenated; then beats folded left to right, concatenated at
     a cut or cross-faded with `xfade` at `offset_frame`."""
@@ -544,10 +557,12 @@ def still_motion(
 ) -> list[str]:
     """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
     standard input, looped, through `filters` (a camera move: (name, options) pairs), encoded as an
-    H.264 MP4 chunk."""
+    H.264 MP4 chunk whose last frame is a keyframe."""
     still = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
     video = still.video.filter("format", "yuv420p").filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
     for name, kwargs in filters:
         video = video.filter(name, **kwargs)
-    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **MP4}
+    # The last frame is a keyframe: the next chunk's source (`probe.last_frame`) decodes that one frame.
+    last_key = {"force_key_frames": f"expr:eq(n,{frames - 1})"}
+    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **last_key, **MP4}
     return _args(video.output(str(out), **options))

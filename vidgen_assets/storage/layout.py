@@ -73,6 +73,20 @@ def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
 
 
+def bridge_video(bridge: str) -> str:
+    """A bridge between two beats (`b003`: out of beat 3), exactly its planned frames."""
+    return f"bridges/{bridge}.mp4"
+
+
+def bridge_piece(bridge: str) -> str:
+    """The bridge as the copy path joins it: the incoming beat's text burnt in, at final quality."""
+    return f"bridges/{bridge}.piece.mp4"
+
+
+def bridge_manifest(bridge: str) -> str:
+    return f"bridges/{bridge}.json"
+
+
 def manifest(asset: str, pair: str | None = None) -> str:
     """The manifest key (relative to the video) of an asset's output."""
     if asset == "chunk_pair":

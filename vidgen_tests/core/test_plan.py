@@ -175,6 +175,19 @@ def test_plan_round_trips_through_json():
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
 
 
+def test_beats_shorter_than_a_frame_are_dropped():
+    plan = build_plan(
+        spec(15, beats=[beat("a", 0.01, "fade", transition_duration=5), beat("b", 0.01), beat("c", 5)]), 5
+    )
+    assert [(b.name, b.start_frame, b.frames, len(b.chunks)) for b in plan.beats] == [("c", 0, 360, 3)]
+    assert plan.warnings[:2] == (
+        "beat 'a' lasts 0.01 s, less than one frame at 24 fps: dropped",
+        "beat 'b' lasts 0.01 s, less than one frame at 24 fps: dropped",
+    )
+    only = build_plan(spec(5, beats=[beat("tiny", 0.01)]), 5)
+    assert [(b.name, b.frames) for b in only.beats] == [("tiny", 120)]
+
+
 # Bridges (DESIGN.md "Version 2"): the bridge fills the first T frames of the incoming beat's slot.
 
 
