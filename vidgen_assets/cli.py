@@ -263,12 +263,15 @@ def cmd_render(args: argparse.Namespace) -> int:
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
         processes.start_resource_tracker_quietly()
-        runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
-        orphans = processes.fail_orphaned_runs(runner.instance)
-        if orphans:
-            print(f"marked {len(orphans)} earlier run(s) failed: the process that ran them is gone (killed or crashed)")
+        started: list[Runner] = []
 
         def render_all() -> int:
+            runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
+            started.append(runner)
+            orphans = processes.fail_orphaned_runs(runner.instance)
+            if orphans:
+                gone = "the process that ran them is gone (killed or crashed)"
+                print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
             with runner:
                 for spec, text, path, references in specs:
@@ -291,10 +294,11 @@ def cmd_render(args: argparse.Namespace) -> int:
         def interrupted(signum: int) -> None:
             name = signal.Signals(signum).name
             stderr = processes.mute_output()
-            in_flight = processes.session_runs(runner.instance, runner.session)
+            runner = started[0] if started else None
+            in_flight = processes.session_runs(runner.instance, runner.session) if runner else []
             stopped = processes.stop_children()
             reason = f"vidgen render stopped by {name}"
-            canceled = processes.cancel_runs(runner.instance, runner.session, reason, also=in_flight)
+            canceled = processes.cancel_runs(runner.instance, runner.session, reason, also=in_flight) if runner else []
             print(
                 f"vidgen: stopped by {name}: ended {stopped} process(es), marked {len(canceled)} run(s) canceled; "
                 "a re-run continues from what finished",
