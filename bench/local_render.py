@@ -6,7 +6,12 @@ peak memory (RSS) of the whole render (the CLI process and every worker and ffmp
 The **reference** is what one encode of the video costs: ffmpeg encoding the same number of frames, at the
 same size, fps, codec, preset and CRF as the final video's pieces, from a still (a storyboard card). It is
 timed in the same run, right after each render, so `render / reference` compares two figures measured
-side by side: a ratio that survives a loaded or slower machine better than seconds do.
+side by side: a ratio that survives a loaded or slower machine better than seconds do. On a machine
+shared with other work even that ratio drifts (a pipeline of many processes suffers more from waiting
+for a CPU than one ffmpeg does), so the CPU time of both is reported too: `cpu / reference cpu` is the
+work the render does in units of one encode, whatever else the machine runs. The render's CPU time is
+that of its whole process tree (the kernel's counts: each process's own, plus those of the children it
+reaped); the reference's is ffmpeg's own.
 
 Prints a table and writes bench/results/local_render-<formats>.json; each figure is the median of
 --runs renders, each on a fresh data dir and Dagster instance (nothing cached).
@@ -16,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import ffmpeg
+import psutil
 import yaml
 
 from bench.common import median, peak_rss, table, write_json
@@ -69,8 +78,30 @@ def reference_args(still: Path, out: Path, frames: int, fps: int) -> list[str]:
     return [str(arg) for arg in looped.output(str(out), **options).get_args()]
 
 
-def reference_encode(work: Path, width: int, height: int, fps: int, frames: int) -> float:
-    """Seconds ffmpeg takes to encode `frames` frames of a storyboard card once."""
+def tree_cpu_s(proc: psutil.Process) -> float:
+    """CPU seconds (user + system) of `proc`, of its children it has reaped (the kernel adds those to
+    it), and of its living descendants, recursively: exact, whenever the processes ended."""
+    try:
+        times = proc.cpu_times()
+        children = proc.children()
+    except psutil.Error:
+        return 0.0
+    own = times.user + times.system + times.children_user + times.children_system
+    return own + sum(tree_cpu_s(child) for child in children)
+
+
+@contextmanager
+def tree_cpu() -> Iterator[dict[str, float]]:
+    """The CPU seconds this process tree uses while the block runs (`tree_cpu_s` before and after)."""
+    me = psutil.Process()
+    result = {"cpu_s": 0.0}
+    before = tree_cpu_s(me)
+    yield result
+    result["cpu_s"] = tree_cpu_s(me) - before
+
+
+def reference_encode(work: Path, width: int, height: int, fps: int, frames: int) -> tuple[float, float]:
+    """Seconds ffmpeg takes to encode `frames` frames of a storyboard card once, wall and CPU."""
     still = work / "still.png"
     request = ImageRequest(
         video_id="bench", beat_index=0, beat_count=1, beat_name="reference", prompt="a still for the reference",
@@ -78,9 +109,12 @@ def reference_encode(work: Path, width: int, height: int, fps: int, frames: int)
         aesthetic="", seed=0,
     )  # fmt: skip
     render_card(request).save(still)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     run(reference_args(still, work / "reference.mp4", frames, fps))
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -99,17 +133,20 @@ def main() -> None:
             text = spec_text(duration, resolution, fps, aspect, args.long_beats)
             spec = read_spec_text(text, "bench.yaml")
             width, height = spec.size
-            walls, refs, peaks, psss, stage_runs = [], [], [], [], []
+            walls, refs, cpus, ref_cpus, peaks, psss, stage_runs = [], [], [], [], [], [], []
             for _ in range(args.runs):
                 work = Path(tempfile.mkdtemp(prefix="vidgen-bench-render-"))
                 try:
                     home = work / "home"
                     home.mkdir()
                     settings = Settings(data_dir=work / "data", stitch=args.stitch)
-                    with peak_rss() as rss:
+                    with peak_rss() as rss, tree_cpu() as cpu:
                         report = Runner(settings, home, progress=lambda _: None).render(spec, text)
                     walls.append(report.wall_s)
-                    refs.append(reference_encode(work, width, height, fps, round(duration * fps)))
+                    cpus.append(cpu["cpu_s"])
+                    ref_wall, ref_cpu = reference_encode(work, width, height, fps, round(duration * fps))
+                    refs.append(ref_wall)
+                    ref_cpus.append(ref_cpu)
                     peaks.append(rss["peak_mib"])
                     psss.append(rss["peak_pss_mib"])
                     stage_runs.append(report.stages_s)
@@ -117,18 +154,22 @@ def main() -> None:
                     shutil.rmtree(work, ignore_errors=True)
             stage_names = list(stage_runs[0])
             stages = {name: median([s[name] for s in stage_runs]) for name in stage_names}
-            wall, ref = median(walls), median(refs)
-            rows.append([fmt, duration, args.runs, wall, ref, wall / ref, *stages.values(), max(peaks), max(psss)])
+            wall, ref, cpu_s, ref_cpu = median(walls), median(refs), median(cpus), median(ref_cpus)
+            rows.append([fmt, duration, args.runs, wall, ref, wall / ref, cpu_s, ref_cpu, cpu_s / ref_cpu,
+                         *stages.values(), max(peaks), max(psss)])  # fmt: skip
             records.append({"format": fmt, "size": f"{width}x{height}", "fps": fps, "duration_s": duration,
                             "long_beats": args.long_beats, "walls_s": walls, "wall_median_s": wall,
                             "reference_s": refs, "reference_median_s": ref, "render_per_reference": wall / ref,
+                            "cpu_s": cpus, "reference_cpu_s": ref_cpus, "cpu_per_reference_cpu": cpu_s / ref_cpu,
                             "stages_median_s": stages, "peak_rss_mib": peaks, "peak_pss_mib": psss,
                             "load_avg_1m_after": os.getloadavg()[0]})  # fmt: skip
             print(f"{fmt} {duration:>3} s: {wall:.1f} s wall, reference {ref:.1f} s, ratio {wall / ref:.2f}, "
+                  f"cpu {cpu_s:.1f} s / {ref_cpu:.1f} s = {cpu_s / ref_cpu:.2f}, "
                   f"peak RSS {max(peaks):.0f} MiB, PSS {max(psss):.0f} MiB, load {os.getloadavg()[0]:.1f}")  # fmt: skip
     names = {"prepare_video": "prepare s", "music": "music s (alongside pairs)", "chunk_pairs": "pairs s",
              "assemble_video": "assemble s"}  # fmt: skip
-    header = ["format", "video s", "runs", "wall s", "reference s", "render / reference",
+    header = ["format", "video s", "runs", "wall s", "reference s", "render / reference", "cpu s",
+              "reference cpu s", "cpu / reference cpu",
               *(names.get(n, n) for n in stage_names), "peak RSS MiB", "peak PSS MiB"]  # fmt: skip
     print()
     print(table(header, rows))

@@ -13,10 +13,12 @@ wanted fingerprints follow from the plan and the stages before it) plus its asse
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.settings import StitchMode
 
@@ -36,6 +38,9 @@ class Inputs:
     wanted: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     reference_backend: str = ""
     """How the backend draws reference images (its `reference_identity`), when the plan has any."""
+    last_frames: Mapping[int, str] = field(default_factory=dict)
+    """The sha256 of the stored last frame of each beat's last chunk, by beat index, for the beats a
+    bridge starts from (a bridge is made from that frame)."""
 
 
 @dataclass(frozen=True)
@@ -58,12 +63,27 @@ class Stage:
     """For a stage started by registration: the job that makes it when it is stale and nothing of the
     video is running (a plan made on its own, from the UI, gets its storyboard this way)."""
     catch_up_assets: tuple[str, ...] = ()
-    stored_by: str | None = None
-    """The asset whose manifest says what is stored (its fingerprint); default the last of `assets`."""
+    stored_by: tuple[str, ...] = ()
+    """The assets whose manifests say what is stored (their fingerprints; several are combined with
+    `combined`, as the stage's `wanted` combines them); default the last of `assets`."""
+
+    @property
+    def stored(self) -> tuple[str, ...]:
+        return self.stored_by or (self.assets[-1],)
 
     @property
     def asset(self) -> str:
-        return self.stored_by or self.assets[-1]
+        """The first asset whose manifest says what is stored."""
+        return self.stored[0]
+
+
+def combined(fingerprints: Sequence[str | None]) -> str | None:
+    """One fingerprint for a stage whose outputs are several assets (None while one of them is missing)."""
+    if len(fingerprints) == 1:
+        return fingerprints[0]
+    if any(fp is None for fp in fingerprints):
+        return None
+    return fingerprint("stage", list(fingerprints))
 
 
 @dataclass(frozen=True)
@@ -143,7 +163,7 @@ def wanted_fingerprints(inputs: Inputs, stages: Sequence[Stage] | None = None) -
     wanted: dict[str, dict[str, str]] = {}
     for stage in STAGES if stages is None else stages:
         try:
-            given = Inputs(inputs.plan, inputs.backend, inputs.stitch, inputs.images, wanted, inputs.reference_backend)
+            given = dataclasses.replace(inputs, wanted=wanted)
             wanted[stage.name] = dict(stage.wanted(given))
         except KeyError:
             continue  # what it depends on is not made yet (a storyboard image, an earlier stage)
@@ -170,20 +190,33 @@ def _pairs(inputs: Inputs) -> dict[str, str]:
 
 
 def _music(inputs: Inputs) -> dict[str, str]:
-    from vidgen_assets import stages
+    from vidgen_assets import stages, voiceover
 
-    return {inputs.plan.video_id: stages.music_fingerprint(inputs.plan, inputs.backend)}
+    plan = inputs.plan
+    both = combined([stages.music_fingerprint(plan, inputs.backend), voiceover.voice_fingerprint(plan)])
+    assert both is not None
+    return {plan.video_id: both}
 
 
 def _assemble(inputs: Inputs) -> dict[str, str]:
-    from vidgen_assets import stages
+    """The final video's fingerprint, from the pairs', the bridges' (their two frames: the outgoing beat's
+    stored last frame and the incoming beat's storyboard image), the music's, the voice's and the
+    soundtrack's, exactly as the assets compute them."""
+    from vidgen_assets import stages, voiceover
 
     plan = inputs.plan
     pairs = [inputs.wanted["pairs"][key] for key in plan.pair_keys]
-    stitched = stages.stitched_fingerprint(plan, pairs, inputs.stitch)
-    return {
-        plan.video_id: stages.final_fingerprint(plan, stitched, inputs.wanted["music"][plan.video_id], inputs.stitch)
-    }
+    bridges = [
+        stages.bridge_fingerprint(
+            plan, b, inputs.backend, inputs.last_frames[b.from_beat], inputs.images[b.to_beat], inputs.stitch
+        )
+        for b in plan.bridges
+    ]
+    stitched = stages.stitched_fingerprint(plan, pairs, inputs.stitch, bridges)
+    music = stages.music_fingerprint(plan, inputs.backend)
+    voice = voiceover.voice_fingerprint(plan)
+    soundtrack = voiceover.soundtrack_fingerprint(plan, music, voice)
+    return {plan.video_id: stages.final_fingerprint(plan, stitched, music, inputs.stitch, voice, soundtrack)}
 
 
 STAGES: tuple[Stage, ...] = (
@@ -197,17 +230,18 @@ STAGES: tuple[Stage, ...] = (
         "Generate one chunk pair (partition 'p003|<video>').", _pairs, after=("prepare",),
     ),
     Stage(
-        "music", "make_music", "video", ("music",),
-        "Make a planned video's music bed and its final mix (runs alongside the chunk pairs).", _music,
-        after=("prepare",),
+        "music", "make_music", "video", ("music", "voice"),
+        "Make a planned video's music bed and mix, and its voiceover lines (alongside the chunk pairs).", _music,
+        after=("prepare",), stored_by=("music", "voice"),
     ),
     Stage(
-        "assemble", "assemble_video", "video", ("stitched_video", "final_video", "report"),
-        "Stitch a video's chunk pairs, make the final MP4 (text, music) and its report.html.", _assemble,
-        after=("pairs", "music"), stored_by="final_video",
+        "assemble", "assemble_video", "video", ("stitched_video", "soundtrack", "final_video", "report"),
+        "Make a video's bridges and stitch its chunk pairs, mix its soundtrack, make the final MP4 (text, "
+        "music, voice) and its report.html.", _assemble,
+        after=("pairs", "music"), stored_by=("final_video",),
     ),
 )  # fmt: skip
-"""The pipeline, in order: prepare (plan, storyboard) -> chunk pairs, with the music alongside them ->
-assemble (stitched video, final video)."""
+"""The pipeline, in order: prepare (plan, storyboard) -> chunk pairs, with the music and the voice
+alongside them -> assemble (bridges and stitched video, soundtrack, final video, report)."""
 
 STAGE_BY_NAME: Mapping[str, Stage] = {stage.name: stage for stage in STAGES}

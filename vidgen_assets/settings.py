@@ -41,6 +41,8 @@ INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
 TOKEN_ENV = "REPLICATE_API_TOKEN"
 BASE_URL_ENV = "REPLICATE_BASE_URL"
 POLL_ENV = "REPLICATE_POLL_INTERVAL"
+DEADLINE_ENV = "VIDGEN_REPLICATE_DEADLINE"
+MIN_DEADLINE_S = 5
 HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DATA_DIR = "vidgen_data"
 DEFAULT_SPEC_DIR = "specs"
@@ -104,19 +106,15 @@ class Settings(BaseSettings):
         0.5, gt=0.0, le=60.0, validation_alias=_env(POLL_ENV, "replicate_poll_interval")
     )
     """Seconds between two polls of a prediction at most (the official client's variable)."""
-    aws_endpoint_url: str | None = Field(None, validation_alias=_env("AWS_ENDPOINT_URL", "aws_endpoint_url"))
-    """The S3 endpoint (MinIO, moto, a proxy); default AWS's. The standard AWS variables below are read
-    here too, so that processes handed these settings reach the same store."""
-    aws_access_key_id: str | None = Field(None, validation_alias=_env("AWS_ACCESS_KEY_ID", "aws_access_key_id"))
-    aws_secret_access_key: SecretStr | None = Field(
-        None, validation_alias=_env("AWS_SECRET_ACCESS_KEY", "aws_secret_access_key")
-    )
-    aws_region: str | None = Field(
-        None, validation_alias=AliasChoices("aws_region", "AWS_REGION", "AWS_DEFAULT_REGION")
-    )
-    aws_profile: str | None = Field(None, validation_alias=_env("AWS_PROFILE", "aws_profile"))
+    replicate_deadline: int = Field(1800, ge=0, le=86400, validation_alias=_env(DEADLINE_ENV, "replicate_deadline"))
+    """Seconds a prediction may take before Replicate cancels it (sent as `Cancel-After`; before it starts
+    running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
+    aws_environment: dict[str, SecretStr] = Field(default_factory=lambda: _aws_environment(), exclude=True, repr=False)
+    """The standard AWS variables (endpoint, region, credentials, profile) as this process saw them. boto3
+    reads them itself (through dagster-aws's `S3Resource`); pair workers, forked from a fork server that
+    may be older than the runner's environment, take them over with `export_aws_environment`."""
 
     @field_validator("storage", "stitch", mode="before")
     @classmethod
@@ -138,10 +136,7 @@ class Settings(BaseSettings):
     def _strip_slashes(cls, value: str) -> str:
         return value.strip("/")
 
-    @field_validator(
-        "s3_bucket", "ffmpeg", "font", "prices", "work_dir", "replicate_api_token", "aws_endpoint_url",
-        "aws_access_key_id", "aws_secret_access_key", "aws_region", "aws_profile", mode="before",
-    )  # fmt: skip
+    @field_validator("s3_bucket", "ffmpeg", "font", "prices", "work_dir", "replicate_api_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: Any) -> Any:
         return None if value == "" else value
@@ -151,6 +146,13 @@ class Settings(BaseSettings):
     def _empty_is_default(cls, value: Any, info: Any) -> Any:
         if value == "":
             return {"data_dir": DEFAULT_DATA_DIR, "spec_dir": DEFAULT_SPEC_DIR}.get(info.field_name, DEFAULT_BASE_URL)
+        return value
+
+    @field_validator("replicate_deadline", mode="after")
+    @classmethod
+    def _deadline(cls, value: int) -> int:
+        if 0 < value < MIN_DEADLINE_S:
+            raise ValueError(f"a deadline is at least {MIN_DEADLINE_S} s (or 0 for none)")
         return value
 
     @model_validator(mode="after")
@@ -188,6 +190,14 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, environ)) from None
 
+    def export_aws_environment(self) -> None:
+        """Make this process's AWS variables exactly `aws_environment` (in a pair worker, before any S3
+        client is made)."""
+        for name in [name for name in os.environ if name.startswith(AWS_PREFIX)]:
+            if name not in self.aws_environment:
+                del os.environ[name]
+        os.environ.update({name: value.get_secret_value() for name, value in self.aws_environment.items()})
+
     def replace(self, **changes: Any) -> Settings:
         """These settings with `changes` (field names), validated like the environment's."""
         try:
@@ -206,22 +216,6 @@ class Settings(BaseSettings):
             return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
         return LocalStore(self.data_dir)
 
-    def export_aws(self) -> None:
-        """Put these settings' AWS variables into this process's environment, where boto3 (dagster-aws's
-        S3 client) reads them: for a CLI pair worker, forked from a fork server whose environment may be
-        older than the CLI's."""
-        secret = self.aws_secret_access_key.get_secret_value() if self.aws_secret_access_key else None
-        values = {
-            "AWS_ENDPOINT_URL": self.aws_endpoint_url, "AWS_ACCESS_KEY_ID": self.aws_access_key_id,
-            "AWS_SECRET_ACCESS_KEY": secret,
-            "AWS_REGION": self.aws_region, "AWS_DEFAULT_REGION": self.aws_region, "AWS_PROFILE": self.aws_profile,
-        }  # fmt: skip
-        for name, value in values.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
     @property
     def work_root(self) -> Path:
         if self.work_dir is not None:
@@ -239,6 +233,15 @@ class Settings(BaseSettings):
         """The persistent Dagster instance's directory: `override`, else `$DAGSTER_HOME`, else
         `./.dagster_home`."""
         return (override or self.dagster_home or Path(DEFAULT_HOME)).absolute()
+
+
+AWS_PREFIX = "AWS_"
+
+
+def _aws_environment() -> dict[str, SecretStr]:
+    given = _ENVIRON.get()
+    environ = os.environ if given is None else given
+    return {name: SecretStr(value) for name, value in environ.items() if name.startswith(AWS_PREFIX)}
 
 
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)

@@ -30,15 +30,16 @@ from vidgen_assets.core.generation import (
     ReferenceImage,
     VideoRequest,
 )  # fmt: skip
-from vidgen_assets.core.plan import Plan, PlannedBeat
+from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
 from vidgen_assets.media import ops, preview, probe
+from vidgen_assets.media.commands import Overlay
 from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
-from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades
+from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades, text_overlays
 from vidgen_assets.stitching import copy as stitch_copy
 from vidgen_assets.stitching import reencode as stitch_reencode
 from vidgen_assets.storage import layout
-from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, read_manifest
+from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, load_artifacts, read_manifest, save_artifacts
 from vidgen_assets.storage.store import ArtifactStore
 
 __all__ = ["StageError", "beat_texts", "incoming_frames", "music_fades"]
@@ -210,12 +211,14 @@ def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: Artifact
 
 
 def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
-    """What a chunk pair depends on: its beat, the backend, the frame, the seed, its storyboard image's
-    bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
+    """What a chunk pair depends on: its beat (not its voiceover line), the backend, the frame, the seed,
+    its storyboard image's bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
     piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
+    # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
+    pictured = beat.model_copy(update={"say": None})
     return fingerprint(
         "chunk_pair", identity, plan.width, plan.height, plan.fps, plan.spec.seed,
-        beat.model_dump(), image_sha256, piece,
+        pictured.model_dump(), image_sha256, piece,
         *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
 
@@ -307,6 +310,111 @@ def music_fingerprint(plan: Plan, identity: str) -> str:
     )  # fmt: skip
 
 
+def bridge_sources(
+    plan: Plan, bridge: PlannedBridge, pairs: Mapping[str, Artifacts], storyboard_out: Artifacts
+) -> tuple[Path, Path]:
+    """A bridge's start frame (the exact last frame of the outgoing beat's last chunk) and end frame (the
+    incoming beat's storyboard image)."""
+    outgoing = plan.beats[bridge.from_beat]
+    last = layout.chunk_last_frame(outgoing.chunks[-1].index)
+    if outgoing.pair_key not in pairs or last not in pairs[outgoing.pair_key].files:
+        raise StageError(
+            f"bridge {bridge.key} of {plan.video_id!r} needs chunk pair {outgoing.pair_key}'s last frame: "
+            f"materialize the pair first (chunk_pair partition '{outgoing.pair_key}|{plan.video_id}')"
+        )
+    return pairs[outgoing.pair_key].path(last), storyboard_out.path(layout.storyboard_image(bridge.to_beat))
+
+
+def bridge_fingerprint(
+    plan: Plan, bridge: PlannedBridge, identity: str, start_sha256: str, end_sha256: str, mode: StitchMode = "copy"
+) -> str:
+    """Everything a bridge depends on: its two frames (by their bytes' sha256), its prompt and length, the
+    model (`identity`). Changing one beat changes only the bridges that touch it."""
+    texts = beat_texts(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
+    return fingerprint(
+        "bridge", identity, plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
+        start_sha256, end_sha256, mode, texts,
+    )  # fmt: skip
+
+
+def bridge(
+    plan: Plan,
+    planned: PlannedBridge,
+    start: Path,
+    end: Path,
+    backend: Backend,
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+) -> Artifacts:
+    """One bridge: a clip from `start` (the outgoing beat's last frame) to `end` (the incoming beat's
+    storyboard image), exactly `planned.frames` long; with the copy path also its piece, text burnt in."""
+    start_sha256, end_sha256 = digest_bytes(start.read_bytes()), digest_bytes(end.read_bytes())
+    fp = bridge_fingerprint(plan, planned, backend_identity(backend), start_sha256, end_sha256, mode)
+    manifest = layout.bridge_manifest(planned.key)
+    cached = _cached(store, plan.video_id, manifest, fp, scratch)
+    if cached is not None:
+        return cached
+    incoming = plan.beats[planned.to_beat]
+    relative = layout.bridge_video(planned.key)
+    out = scratch / Path(relative).name
+    request = VideoRequest(
+        video_id=plan.video_id, chunk_index=incoming.chunks[0].index, beat_index=incoming.index, kind="bridge",
+        prompt=planned.prompt, camera=incoming.camera, frames=planned.frames, motion_offset=0, frame=_frame(plan),
+        seed=plan.spec.seed + planned.from_beat, end_image=str(end),
+    )  # fmt: skip
+    gen = backend.video(request, start, out)
+    info = probe.probe(out)
+    if (info.frames, info.width, info.height) != (planned.frames, plan.width, plan.height) or info.fps != plan.fps:
+        raise StageError(
+            f"backend {backend.name!r} made bridge {planned.key} as {info.width}x{info.height} {float(info.fps):g} fps "
+            f"with {info.frames} frames; the plan needs {plan.width}x{plan.height} {plan.fps} fps with "
+            f"{planned.frames} frames"
+        )
+    files = {relative: out}
+    if mode == "copy":
+        files[layout.bridge_piece(planned.key)] = stitch_copy.bridge_piece(plan, planned, out, scratch)
+    generation = _generation_record(gen, source_sha256=start_sha256, end_sha256=end_sha256)
+    record = {
+        "fingerprint": fp,
+        "backend": backend.name,
+        "bridge": planned.key,
+        "from_beat": planned.from_beat,
+        "to_beat": planned.to_beat,
+        "start_frame": planned.start_frame,
+        "frames": planned.frames,
+        "stitch": mode,
+        "generations": [generation],
+        "cost_usd": _cost([generation]),
+        "cached": False,
+    }
+    return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def bridges(
+    plan: Plan,
+    pairs: Mapping[str, Artifacts],
+    storyboard_out: Artifacts,
+    backend: Backend,
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+) -> dict[str, Artifacts]:
+    """Every bridge of the plan, each its own artifact (`bridges/b003.mp4` + json), saved as soon as it is
+    made: a bridge whose two frames, prompt and model did not change is reused as it is, for free."""
+    out: dict[str, Artifacts] = {}
+    for planned in plan.bridges:
+        start, end = bridge_sources(plan, planned, pairs, storyboard_out)
+        made = bridge(plan, planned, start, end, backend, store, scratch / planned.key, mode)
+        if not made.record.get("cached"):
+            save_artifacts(store, made)
+            loaded = load_artifacts(store, plan.video_id, made.manifest)
+            assert loaded is not None
+            made = loaded
+        out[planned.key] = made
+    return out
+
+
 def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
     """The music bed for the whole video, or an empty record when the spec has `music: false`."""
     spec = plan.spec
@@ -366,9 +474,14 @@ def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:
             )
 
 
-def stitched_fingerprint(plan: Plan, pair_fingerprints: Sequence[str | None], mode: StitchMode = "copy") -> str:
-    """What the stitched video depends on: its pairs (in plan order), the joins and, on the copy path,
-    the texts the transitions carry."""
+def stitched_fingerprint(
+    plan: Plan,
+    pair_fingerprints: Sequence[str | None],
+    mode: StitchMode = "copy",
+    bridge_fingerprints: Sequence[str | None] = (),
+) -> str:
+    """What the stitched video depends on: its pairs (in plan order), the joins, its bridges (in plan
+    order) and, on the copy path, the texts the transitions carry."""
     return fingerprint(
         "stitched",
         list(pair_fingerprints),
@@ -376,28 +489,41 @@ def stitched_fingerprint(plan: Plan, pair_fingerprints: Sequence[str | None], mo
         plan.fps,
         mode,
         [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
+        list(bridge_fingerprints),
     )
 
 
 def stitched_video(
-    plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactStore, scratch: Path, mode: StitchMode = "copy"
+    plan: Plan,
+    pairs: Mapping[str, Artifacts],
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+    bridges: Mapping[str, Artifacts] | None = None,
 ) -> Artifacts:
     """All chunks joined: seamless inside a pair, the planned transition at each beat boundary.
 
     `reencode`: one xfade graph over every chunk, re-encoded. `copy`: only the transitions are rendered
     (a few frames each, from the neighbouring chunks' edges, the incoming beat's text on top); they are
-    joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in."""
+    joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in.
+    A bridge is placed, whole, at the start of the beat it leads into (a cut on each side of it)."""
     check_pairs(plan, pairs)
-    fp = stitched_fingerprint(plan, [pairs[k].fingerprint for k in plan.pair_keys], mode)
+    bridges = bridges or {}
+    missing = [b.key for b in plan.bridges if b.key not in bridges]
+    if missing:
+        raise StageError(f"video {plan.video_id!r} is missing bridge(s) {', '.join(missing)}: make them first")
+    fp = stitched_fingerprint(
+        plan, [pairs[k].fingerprint for k in plan.pair_keys], mode, [bridges[b.key].fingerprint for b in plan.bridges]
+    )
     manifest = layout.MANIFESTS["stitched_video"]
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     out = scratch / "stitched.mp4"
     if mode == "copy":
-        stitch_copy.stitch(plan, pairs, scratch, out)
+        stitch_copy.stitch(plan, pairs, scratch, out, bridges)
     else:
-        stitch_reencode.stitch(plan, pairs, out)
+        stitch_reencode.stitch(plan, pairs, out, bridges)
     info = probe.probe(out)
     record = {
         "fingerprint": fp,
@@ -408,17 +534,30 @@ def stitched_video(
         "duration_s": info.duration_s,
         "joins": [j.model_dump() for j in plan.joins],
         "cost_usd": _cost([pairs[k].record for k in plan.pair_keys]),
+        "bridges": list(bridges),
+        "bridges_cost_usd": _cost([bridges[b.key].record for b in plan.bridges]),
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, {"stitched.mp4": out}, record, scratch)
 
 
-def final_fingerprint(plan: Plan, stitched_fp: str | None, music_fp: str | None, mode: StitchMode = "copy") -> str:
-    """What the final video depends on: the stitched video, the music, the texts, the frame."""
+def final_fingerprint(
+    plan: Plan,
+    stitched_fp: str | None,
+    music_fp: str | None,
+    mode: StitchMode = "copy",
+    voice_fp: str | None = None,
+    soundtrack_fp: str | None = None,
+) -> str:
+    """What the final video depends on: the stitched video, the music, the texts, the frame and, when a
+    beat has `say`, the voice, the soundtrack and the subtitle mode (pure: from the plan and upstream
+    fingerprints)."""
     spec = plan.spec
+    voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode) if plan.voice_lines else None
     return fingerprint(
         "final", stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
         spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+        *([voiced] if voiced else []),
     )  # fmt: skip
 
 
@@ -430,24 +569,41 @@ def final_video(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    voice_out: Artifacts | None = None,
+    soundtrack_out: Artifacts | None = None,
 ) -> Artifacts:
     """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart.
 
     With the `copy` stitch mode the text is already in the stitched video: its stream is copied as it is
-    and only the music is encoded."""
+    and only the music is encoded. With voiceover lines the audio is the soundtrack (music ducked under
+    the voice), and the subtitles are a `mov_text` track (`soft`) or drawn into the picture (`burn`,
+    which re-encodes the picture once), with `final.srt` and `final.vtt` beside the video."""
+    spec = plan.spec
     overlays = plan.overlays
-    fp = final_fingerprint(plan, stitched.fingerprint, music_out.fingerprint, mode)
+    said = bool(plan.voice_lines and voice_out is not None and soundtrack_out is not None)
+    fp = final_fingerprint(
+        plan, stitched.fingerprint, music_out.fingerprint, mode,
+        voice_out.fingerprint if voice_out is not None else None,
+        soundtrack_out.fingerprint if soundtrack_out is not None else None,
+    )  # fmt: skip
     manifest = layout.MANIFESTS["final_video"]
     cost = {
         "storyboard": float(storyboard_out.record.get("cost_usd", 0.0)),
         "chunks": float(stitched.record.get("cost_usd", 0.0)),
+        **({"bridges": float(stitched.record.get("bridges_cost_usd", 0.0))} if plan.bridges else {}),
         "music": float(music_out.record.get("cost_usd", 0.0)),
     }
+    if said and voice_out is not None:
+        cost["voice"] = float(voice_out.record.get("cost_usd", 0.0))
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     out = scratch / "final.mp4"
-    if mode == "copy":
+    files: dict[str, Path] = {"final.mp4": out}
+    cue_times: list[list[float]] = []
+    if said and voice_out is not None and soundtrack_out is not None:
+        cue_times = _voiced_final(plan, stitched, music_out, voice_out, soundtrack_out, scratch, mode, out, files)
+    elif mode == "copy":
         stitch_copy.finish(plan, stitched, music_out, out)
     else:
         stitch_reencode.finish(plan, stitched, music_out, scratch, out)
@@ -463,8 +619,58 @@ def final_video(
         "bytes": out.stat().st_size,
         "overlays": len(overlays),
         "stitch": mode,
+        "subtitles": spec.subtitle_mode if said else "off",
+        "cues": cue_times,
         "cost_usd": round(math.fsum(cost.values()), 6),
         "cost_by_stage": cost,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, {"final.mp4": out}, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def _voiced_final(
+    plan: Plan,
+    stitched: Artifacts,
+    music_out: Artifacts,
+    voice_out: Artifacts,
+    soundtrack_out: Artifacts,
+    scratch: Path,
+    mode: StitchMode,
+    out: Path,
+    files: dict[str, Path],
+) -> list[list[float]]:
+    """The final video of a spec with `say` lines: picture (subtitles burnt in for `burn`), soundtrack (or
+    the music mix with `voice: false`) and, for `soft`, the subtitle track; the sidecar files into `files`.
+    Returns the cue times."""
+    from vidgen_assets.media import subtitles
+    from vidgen_assets.voiceover import cues
+
+    spec = plan.spec
+    mode_sub = spec.subtitle_mode
+    found = cues(plan, voice_out)
+    srt_path = None
+    if mode_sub != "off":
+        srt_path = subtitles.write_text(subtitles.srt_text(found), scratch / "final.srt")
+        files["final.srt"] = srt_path
+        files["final.vtt"] = subtitles.write_text(subtitles.vtt_text(found), scratch / "final.vtt")
+    pngs: list[Overlay] = text_overlays(plan, scratch) if mode != "copy" else []
+    if mode_sub == "burn":
+        lines = {line.key: line for line in plan.voice_lines}
+        for c, summary in zip(found, voice_out.record.get("lines", []), strict=True):
+            line = lines[str(summary["key"])]
+            beat = plan.beats[line.beat_index]
+            top = bool(beat_texts(plan, beat))
+            png = subtitles.render_subtitle(c.text, plan.width, plan.height, scratch / f"sub_{c.index:02d}.png", top)
+            end = min(line.end_frame, max(line.start_frame + 1, math.ceil(c.end_s * plan.fps)))
+            pngs.append(Overlay(png=png, start_frame=line.start_frame, end_frame=end))
+    picture = stitched.path("stitched.mp4")
+    if pngs:
+        picture = scratch / "picture.mp4"
+        ops.finalise(
+            stitched.path("stitched.mp4"), picture, pngs, None, 0.0, plan.total_frames, plan.fps, *music_fades(plan)
+        )
+    track = soundtrack_out.record.get("soundtrack")
+    mix = music_out.record.get("mix")
+    audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)
+    ops.mux_final(picture, audio, srt_path if mode_sub == "soft" else None, out, plan.total_frames)
+    return [[c.start_s, c.end_s] for c in found]

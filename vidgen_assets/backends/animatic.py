@@ -8,6 +8,7 @@
   across the card drawn wider than the frame. A continuous chunk continues the same move over the same
   card: the previous chunk's last frame (its `source_image`) is by construction the view just before.
 - `music`: a synthesised bed (`music_synth`), written as a 48 kHz stereo 16-bit WAV.
+- `speech`: a voiceover line spoken by espeak-ng (`espeak`), written as a mono 16-bit WAV.
 
 Every file is written to a temporary name next to `out` and renamed into place.
 """
@@ -25,15 +26,26 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, PngImagePlugin
 
+from vidgen_assets.backends import espeak
+from vidgen_assets.backends.bridge_motion import bridge_frames
 from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    SpeechRequest,
+    VideoRequest,
+)
 from vidgen_assets.media import commands, runner
 
 CARD_MODEL = "animatic-card-v1"
 MOTION_MODEL = "animatic-motion-v2"
 MUSIC_MODEL = "animatic-music-v1"
+BRIDGE_MODEL = "animatic-bridge-v1"
 CARD_KEY = "vidgen:card"
 """The PNG text chunk holding the request a card was drawn from (JSON)."""
 
@@ -64,9 +76,12 @@ class AnimaticBackend:
         )
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
-        """Write an MP4 of exactly `request.frames` frames: frames `motion_offset` ... of the beat's move."""
+        """Write an MP4 of exactly `request.frames` frames: frames `motion_offset` ... of the beat's move (a
+        `bridge`: a camera move from `source_image` into `request.end_image`, see `bridge_motion`)."""
         if request.frames < 1:
             raise ValueError(f"a chunk needs at least one frame, got {request.frames}")
+        if request.kind == "bridge":
+            return draw_bridge(request, source_image, out)
         card_path = request.storyboard_image or (source_image if request.kind == "reference" else None)
         if card_path is None:
             raise ValueError("the animatic continues a beat's move over its card: the request needs storyboard_image")
@@ -92,6 +107,19 @@ class AnimaticBackend:
             },
         )
 
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """Write `request.text` spoken by espeak-ng in `request.voice` as a mono 16-bit WAV (22.05 kHz);
+        `extra["words"]` holds each word's start (s), from the engine's word events."""
+        speech = espeak.synthesize(request.text, request.voice, request.speed)
+        with _atomic(out, ".wav") as tmp:
+            speech.write_wav(tmp)
+        words = [[w.text, round(w.start_s, 3)] for w in speech.words]
+        return Generation(
+            model=espeak.ENGINE,
+            seed=request.seed,
+            extra={"voice": espeak.voice_label(request.voice), "words": json.dumps(words)},
+        )
+
     def music(self, request: MusicRequest, out: Path) -> Generation:
         """Write a music bed of exactly `request.seconds` seconds as a 48 kHz stereo 16-bit WAV."""
         if out.suffix.lower() != ".wav":
@@ -99,6 +127,20 @@ class AnimaticBackend:
         samples, description = synthesize(request.mood, request.bpm, request.seconds, request.seed)
         write_wav(samples, out)
         return Generation(model=MUSIC_MODEL, seed=request.seed, extra=description)
+
+
+def draw_bridge(request: VideoRequest, source_image: Path, out: Path) -> Generation:
+    """A bridge drawn locally: `bridge_motion.bridge_frames` from the source to the end image."""
+    if request.end_image is None:
+        raise ValueError("a bridge needs an end image")
+    width, height, fps = request.frame.width, request.frame.height, request.frame.fps
+    start, end = load_source(source_image, width, height), load_source(Path(request.end_image), width, height)
+    with _atomic(out, ".mp4") as tmp:
+        runner.run(
+            commands.encode_raw_frames(tmp, width, height, fps),
+            stdin_chunks=(frame.tobytes() for frame in bridge_frames(start, end, request.frames)),
+        )
+    return Generation(model=BRIDGE_MODEL, seed=request.seed, extra={"kind": "bridge", "frames": str(request.frames)})
 
 
 def load_source(path: Path, width: int, height: int) -> Image.Image:

@@ -1,4 +1,4 @@
-"""The `replicate` backend: storyboard images, chunks, music and beat plans from models on Replicate.
+"""The `replicate` backend: storyboard images, chunks, music, speech and beat plans from models on Replicate.
 
 Every call goes through `_generate`:
 1. the generation cache (`cache.py`) answers an identical earlier request with zero HTTP calls;
@@ -7,14 +7,19 @@ Every call goes through `_generate`:
    in total time. (The official client retries some GETs itself but never a POST that got a 429.) A
    create whose request was sent but whose answer timed out may have made the prediction: before it is
    sent again, the recent predictions are searched for it so it is never paid twice;
-3. the prediction is polled with `predictions.get` until it ends (never `run()`, which can return early
-   on `processing`). A failed prediction is re-created only when its error is transient (timeout,
-   overloaded, temporarily unavailable...); one that ran before failing was billed, and is counted;
+3. the create asks the API to hold the request until the prediction ends (`Prefer: wait=N`) and sets a
+   server-side deadline (`Cancel-After`, `VIDGEN_REPLICATE_DEADLINE`); a reply still `starting` or
+   `processing` is then polled until it ends (never `run()`, which can return early on `processing`). A
+   failed prediction is re-created only when its error is transient (timeout, overloaded, temporarily
+   unavailable...); one that ran before failing was billed, and is counted. An `aborted` one (its deadline
+   passed before it started) is not billed and is re-created within the same bounds. Predictions are read
+   from the API's JSON directly: the client's model (replicate 1.0.7) rejects the `aborted` status;
 4. the output is downloaded at once (Replicate deletes outputs after an hour) with a timeout and a size
    cap, its magic bytes checked against the media type expected, then its content probed; only then is it
    cached;
 5. images are cover-fitted to the plan's size as PNG, chunks normalised (`media.ops.normalise_chunk`) to
-   exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length.
+   exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length,
+   speech to a mono WAV.
 
 This module is the prediction lifecycle (cache, create, adopt, poll, cancel, fetch); the seams around it
 are modules of their own: `replicate_inputs` (requests as model inputs), `replicate_retry` (which
@@ -65,9 +70,18 @@ from vidgen_assets.backends.replicate_inputs import (
     image_inputs,
     llm_inputs,
     music_inputs,
+    speech_inputs,
+    speech_voice,
     video_inputs,
 )
-from vidgen_assets.backends.replicate_output import MUSIC_RATE, fit_image, music_to_wav, write_wav
+from vidgen_assets.backends.replicate_output import (
+    MUSIC_RATE,
+    fit_image,
+    music_to_wav,
+    speech_to_wav,
+    write_speech_wav,
+    write_wav,
+)
 from vidgen_assets.backends.replicate_retry import (
     TRANSIENT_MODEL_ERRORS,
     Clock,
@@ -78,10 +92,11 @@ from vidgen_assets.backends.replicate_retry import (
     SystemClock,
     Transient,
     is_transient_model_error,
+    reset_seconds,
 )
-from vidgen_assets.core.cost import as_float, call_cost
+from vidgen_assets.core.cost import as_float, call_cost, speech_characters
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
 from vidgen_assets.media import ops
 from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
@@ -89,14 +104,22 @@ from vidgen_assets.storage.store import ArtifactStore
 __all__ = [
     "FLUX_ASPECTS", "MEDIA_KINDS", "MUSIC_RATE", "TRANSIENT_MODEL_ERRORS", "Clock", "Limits", "Permanent",
     "ReplicateBackend", "ReplicateFailed", "RetryPolicy", "SystemClock", "Transient", "check_content",
-    "flux_aspect", "music_to_wav", "output_text", "output_url", "sniff",
+    "flux_aspect", "music_to_wav", "output_text", "output_url", "parse_prediction", "reset_seconds", "sniff",
+    "speech_to_wav", "speech_voice",
 ]  # fmt: skip
 
-TERMINAL = ("succeeded", "failed", "canceled")
+TERMINAL = ("succeeded", "failed", "canceled", "aborted")
 CLOCK_SKEW_S = 30.0
 """How far the API's clock (a prediction's `created_at`, whole seconds) may be behind this machine's."""
 log = logging.getLogger("vidgen.replicate")
 T = TypeVar("T")
+
+
+def parse_prediction(data: Any) -> Prediction:
+    """A prediction from the API's JSON, any status (the client's own parser rejects `aborted`)."""
+    if not isinstance(data, dict) or "id" not in data or "status" not in data:
+        raise Transient(f"not a prediction: {str(data)[:200]!r}")
+    return Prediction.construct(**data)
 
 
 @dataclass
@@ -190,28 +213,44 @@ class ReplicateBackend:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
 
         A continuous chunk drops the model's first frame (it repeats the start image, which already ends
-        the chunk before); a clip shorter than the chunk holds its last frame.
+        the chunk before); a clip shorter than the chunk holds its last frame. A `bridge` also sends
+        `request.end_image` as the model's end frame, asks for the shortest clip that covers it, and
+        retimes the whole clip to exactly its frames (so it ends on the end image, nothing paid is cut).
         """
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
-        refs = request.reference_images if model.reference_images_key else ()
+        bridge = request.kind == "bridge"
+        if bridge and (model.end_image_key is None or request.end_image is None):
+            raise ValueError(f"{model.id} has no end-frame input: it cannot make a bridge (see `vidgen models`)")
+        frame = request.frame
+        seconds = model.bridge_seconds(request.frames, frame.fps) if bridge else None
+        # No reference images with an end frame: veo-3.1 ignores last_frame when given reference images.
+        refs = request.reference_images if model.reference_images_key and not bridge else ()
         refs = refs[: model.max_reference_images or len(refs)]
-        inputs = video_inputs(model, request)
+        inputs = video_inputs(model, request, seconds)
         images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
+        if bridge and model.end_image_key and request.end_image:
+            images[model.end_image_key] = Path(request.end_image).read_bytes()
         if model.reference_images_key and refs:
             images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
-        frame = request.frame
+        billed = Decimal(seconds) if seconds is not None else model.billed_seconds
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, images, "video", model.billed_seconds, work)
-            ops.normalise_chunk(
-                result.path, out, frame.width, frame.height, frame.fps, request.frames,
-                drop_first=request.kind == "continuous",
-            )  # fmt: skip
+            result = self._generate(model, inputs, images, "video", billed, work)
+            if bridge:
+                ops.retime_chunk(result.path, out, frame.width, frame.height, frame.fps, request.frames)
+            else:
+                ops.normalise_chunk(
+                    result.path, out, frame.width, frame.height, frame.fps, request.frames,
+                    drop_first=request.kind == "continuous",
+                )  # fmt: skip
         gen = self._generation(model, request.seed, result)
         gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
         if refs:
             gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
+        if bridge and request.end_image:
+            gen.extra["end_image_sha256"] = digest_bytes(Path(request.end_image).read_bytes())
+            gen.extra["billed_seconds"] = str(seconds)
         return gen
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
@@ -223,6 +262,22 @@ class ReplicateBackend:
             write_wav(result.path, out, request.seconds)
         gen = self._generation(model, request.seed, result)
         gen.extra["seconds_asked"] = str(asked)
+        return gen
+
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """A voiceover line from the text-to-speech model, as a mono WAV (billed per character or per run)."""
+        model = self.models.voice
+        voice = speech_voice(model, request.voice)
+        if voice is None:
+            raise ReplicateFailed(
+                f"replicate model {model.id} has no voice {request.voice!r}; known: {', '.join(model.voices)}", False
+            )
+        inputs = speech_inputs(model, request, voice)
+        with self._workdir(out.parent) as work:
+            result = self._generate(model, inputs, {}, "audio", Decimal(speech_characters(request.text)), work)
+            write_speech_wav(result.path, out)
+        gen = self._generation(model, request.seed, result)
+        gen.extra["voice"] = voice
         return gen
 
     def ask_llm(self, system: str, prompt: str) -> tuple[str, str]:
@@ -272,10 +327,13 @@ class ReplicateBackend:
             prediction = self._wait(model, self._create(model, sent))
             if prediction.status == "succeeded":
                 break
-            ran = bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at)
+            aborted = str(prediction.status) == "aborted"
+            ran = not aborted and (bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at))
             billed_failures += int(ran)
             error = self._redact(str(prediction.error or prediction.status))
-            transient = prediction.status == "failed" and is_transient_model_error(error)
+            if aborted:
+                error = f"aborted: its {self.limits.deadline_s} s deadline passed before it started (not billed)"
+            transient = aborted or (prediction.status == "failed" and is_transient_model_error(error))
             if transient and attempt < self.retry.prediction_attempts:
                 delay = self.retry.delay(attempt, self._rng)
                 log.warning(
@@ -340,7 +398,12 @@ class ReplicateBackend:
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = self.clock.time()
         state = {"sent": False}
-        wait = max(1, min(60, round(self.limits.read_s)))
+        wait = max(1, min(60, self.limits.wait_s, round(self.limits.read_s)))
+        headers = {"Prefer": f"wait={wait}"}
+        if self.limits.deadline_s:
+            headers["Cancel-After"] = f"{self.limits.deadline_s}s"
+        # The API holds the request up to `wait` s: the read timeout covers that, and the request's own.
+        timeout = httpx.Timeout(self.limits.read_s + wait, connect=self.limits.connect_s)
 
         def create() -> Prediction:
             if state["sent"]:
@@ -350,14 +413,14 @@ class ReplicateBackend:
                     log.warning("%s: adopting prediction %s created by a create that timed out", model.id, found.id)
                     return found
             try:
-                # `wait` is the client's only way to bound a create: without it the POST has no timeout at
-                # all. (The API then holds the request up to that long, `Prefer: wait`, which is harmless.)
-                # `client.predictions.create(model=...)` drops `wait` before delegating to this namespace
-                # (replicate 1.0.7), so call it directly.
-                return self._client.models.predictions.create(model=model.id, input=sent, wait=wait)
+                response = self._client._request(
+                    "POST", f"/v1/models/{model.id}/predictions", json={"input": sent}, headers=headers,
+                    timeout=timeout,
+                )  # fmt: skip
             except (httpx.ReadTimeout, httpx.RemoteProtocolError):
                 state["sent"] = True
                 raise
+            return parse_prediction(response.json())
 
         return self._retrying(model, "create a prediction", create)
 
@@ -365,12 +428,15 @@ class ReplicateBackend:
         """A prediction of `model` with exactly these inputs created since `since` (epoch seconds, less
         the clock skew allowed between this machine and the API): the one a timed-out create made."""
         try:
-            page = self._client.predictions.list()
-        except (ReplicateError, httpx.HTTPError):
+            results = self._client._request("GET", "/v1/predictions").json().get("results", [])
+        except (ReplicateError, httpx.HTTPError, ValueError):
             return None
-        for candidate in page.results:
-            if candidate.model == model.id and candidate.input == sent and _created_since(candidate, since):
-                return candidate
+        for candidate in results:
+            if not isinstance(candidate, dict) or candidate.get("model") != model.id or candidate.get("input") != sent:
+                continue
+            found = parse_prediction(candidate)
+            if _created_since(found, since):
+                return found
         return None
 
     def _wait(self, model: ReplicateModel, prediction: Prediction) -> Prediction:
@@ -380,7 +446,7 @@ class ReplicateBackend:
         while prediction.status not in TERMINAL:
             if self.clock.monotonic() > deadline:
                 with contextlib.suppress(ReplicateError, httpx.HTTPError):
-                    self._client.predictions.cancel(prediction.id)
+                    self._client._request("POST", f"/v1/predictions/{prediction.id}/cancel")
                 raise ReplicateFailed(
                     f"replicate model {model.id}: prediction {prediction.id} still {prediction.status} after "
                     f"{self.retry.prediction_timeout_s:g} s; canceled it",
@@ -392,9 +458,10 @@ class ReplicateBackend:
         return prediction
 
     def _poll(self, model: ReplicateModel, prediction_id: str) -> Prediction:
-        return self._retrying(
-            model, "poll the prediction", lambda: self._client.predictions.get(prediction_id), prediction_id
-        )
+        def get() -> Prediction:
+            return parse_prediction(self._client._request("GET", f"/v1/predictions/{prediction_id}").json())
+
+        return self._retrying(model, "poll the prediction", get, prediction_id)
 
     def _fetch_output(self, model: ReplicateModel, prediction: Prediction, kind: str, work: Path) -> tuple[Path, str]:
         """The output as a validated local file (text outputs written as UTF-8)."""

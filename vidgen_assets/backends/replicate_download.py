@@ -30,6 +30,11 @@ class Limits:
     max_download_bytes: int = 512 * 1024 * 1024
     data_uri_max_bytes: int = 1024 * 1024
     """Start images up to this size are sent inline as data URIs; larger ones are uploaded first."""
+    deadline_s: int | None = 1800
+    """Sent as `Cancel-After` on every create: Replicate cancels (or, before it starts, aborts) a
+    prediction still unfinished then. None sends no deadline."""
+    wait_s: int = 60
+    """`Prefer: wait=N` on create: the API holds the request up to N s (1-60) for the prediction to end."""
 
 
 def sniff(head: bytes) -> str | None:
@@ -113,7 +118,15 @@ class Downloader:
         """Download `url` to `dest` whole (timeout, size cap), check its type and content; return its ext."""
         cap = self.limits.max_download_bytes
         if url.startswith("data:"):
-            dest.write_bytes(base64.b64decode(url.split(",", 1)[1]))
+            # Small outputs may come inline (`data:video/mp4;base64,...`) instead of as a file URL.
+            header, _, payload = url.partition(",")
+            if len(payload) * 3 // 4 > cap:
+                raise Permanent(f"the inline output is over the {cap}-byte cap")
+            try:
+                data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else payload.encode()
+            except ValueError:
+                raise Permanent("the inline (data:) output is not valid base64") from None
+            dest.write_bytes(data)
         else:
             headers = {"Authorization": f"Bearer {self._token}"} if self.same_origin(url) else {}
             start = self.clock.monotonic()

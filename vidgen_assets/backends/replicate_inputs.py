@@ -8,7 +8,8 @@ from typing import Any
 
 from vidgen_assets.backends.models import ReplicateModel
 from vidgen_assets.core.cost import music_seconds
-from vidgen_assets.core.generation import ImageRequest, MusicRequest, ReferenceImage, VideoRequest
+from vidgen_assets.core.generation import ImageRequest, MusicRequest, ReferenceImage, SpeechRequest, VideoRequest
+from vidgen_assets.core.voice import NARRATOR
 
 FLUX_ASPECTS = ("1:1", "16:9", "21:9", "3:2", "2:3", "4:5", "5:4", "3:4", "4:3", "9:16", "9:21")
 IMAGE_MIMES = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}
@@ -50,12 +51,13 @@ def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]
     return inputs
 
 
-def video_inputs(model: ReplicateModel, request: VideoRequest) -> dict[str, Any]:
-    """A chunk's inputs, the start image apart: the motion prompt, the model's native clip, the seed."""
+def video_inputs(model: ReplicateModel, request: VideoRequest, seconds: int | None = None) -> dict[str, Any]:
+    """A chunk's inputs, the start (and end) image apart: the motion prompt, the model's native clip (or,
+    for a bridge, `seconds`), the seed."""
     prompt = motion_prompt(request) + reference_words(request.reference_images)
     inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
     for key, value in (
-        (model.duration_key, model.duration),
+        (model.duration_key, seconds or model.duration),
         (model.num_frames_key, model.num_frames),
         (model.fps_key, model.fps),
         (model.seed_key, request.seed),
@@ -80,6 +82,23 @@ def music_inputs(model: ReplicateModel, request: MusicRequest) -> tuple[dict[str
     if model.seed_key:
         inputs[model.seed_key] = request.seed
     return inputs, asked
+
+
+def speech_voice(model: ReplicateModel, name: str) -> str | None:
+    """The model's voice for a spec's `voice.voice` (`narrator` is the model's first voice), or None."""
+    if name == NARRATOR:
+        return model.voices[0] if model.voices else None
+    return name if name in model.voices else None
+
+
+def speech_inputs(model: ReplicateModel, request: SpeechRequest, voice: str) -> dict[str, Any]:
+    """A voiceover line's inputs: its text, the model's voice, the speed."""
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: request.text}
+    if model.voice_key:
+        inputs[model.voice_key] = voice
+    if model.speed_key:
+        inputs[model.speed_key] = request.speed
+    return inputs
 
 
 def llm_inputs(model: ReplicateModel, system: str, prompt: str) -> dict[str, Any]:

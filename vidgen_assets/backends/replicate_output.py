@@ -1,5 +1,5 @@
 """A model's output made into what the plan asks for: images cover-fitted to the frame as PNG, music
-as a WAV of exact length. (Chunks are normalised by `media.ops.normalise_chunk`.)"""
+as a WAV of exact length, speech as a mono WAV. (Chunks are normalised by `media.ops.normalise_chunk`.)"""
 
 from __future__ import annotations
 
@@ -36,3 +36,13 @@ def music_to_wav(src: Path, out: Path, seconds: float) -> list[str]:
 def write_wav(src: Path, out: Path, seconds: float) -> None:
     with atomic_output(out) as tmp:
         run(music_to_wav(src, tmp, seconds))
+
+
+def speech_to_wav(src: Path, out: Path) -> list[str]:
+    """ffmpeg arguments: any speech audio (WAV, MP3) -> a mono 16-bit WAV at its own rate."""
+    return ["-i", str(src), "-vn", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(out)]
+
+
+def write_speech_wav(src: Path, out: Path) -> None:
+    with atomic_output(out) as tmp:
+        run(speech_to_wav(src, tmp))

@@ -9,6 +9,7 @@ own instead of the wall clock.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +28,17 @@ TRANSIENT_MODEL_ERRORS = (
     "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
     "rate limit", "capacity", "queue is full", "connection reset",
 )  # fmt: skip
+
+_RESETS_IN = re.compile(r"resets?\s+in\s+~?\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?)?\b", re.I)
+
+
+def reset_seconds(detail: str) -> float | None:
+    """When a 429's body says the limit resets ("Your rate limit resets in ~30s"): seconds, else None."""
+    found = _RESETS_IN.search(detail or "")
+    if found is None:
+        return None
+    value, unit = float(found.group(1)), (found.group(2) or "s").lower()
+    return value / 1000 if unit == "ms" else value * 60 if unit.startswith("m") else value
 
 
 class Clock(Protocol):
@@ -148,6 +160,9 @@ class Retrier:
             except Exception as exc:  # classified below; anything unknown is re-raised
                 transient, text = classify(exc)
                 last = self.redact(text)
+                if isinstance(exc, ReplicateError) and exc.status == 429 and self._local.retry_after is None:
+                    # No Retry-After header, but the body may say when the limit resets.
+                    self._local.retry_after = reset_seconds(str(exc.detail or exc.title or ""))
                 if not transient:
                     raise ReplicateFailed(
                         self._failure(model_id, what, prediction_id, attempt, start, last), False

@@ -4,8 +4,9 @@ Beat rules (from the original system, made exact):
 1. at most `ceil(duration / 5)` beats; extra beats are dropped from the end (a warning and a
    `Truncation` record for the truncation log);
 2. start times are recomputed from the kept beats' durations;
-3. beats are fitted to the duration: a beat starting at or after the end is dropped, and the last beat
-   is trimmed or extended to end exactly at `duration`. Every change is a warning.
+3. beats are fitted to the duration: a beat starting at or after the end, or lasting less than one frame,
+   is dropped, and the last beat is trimmed or extended to end exactly at `duration`. Every change is a
+   warning.
 
 Timeline maths. Beat k covers frames [start_k, start_k + frames_k); the frames sum to the video's total.
 A transition of T_k frames into beat k+1 starts at beat k+1's first frame: beat k's clip is T_k frames
@@ -313,7 +314,12 @@ def fit_beats(
                 f"({seconds(total, fps)}): dropped"
             )
             continue
+        if end == start:
+            warnings.append(f"beat {beat.name!r} lasts {beat.duration:g} s, less than one frame at {fps} fps: dropped")
+            continue
         placed.append((beat, start, end - start))
+    if not placed:  # every beat was shorter than a frame: the first one fills the video
+        placed.append((beats[0], 0, 0))
 
     beat, start, frames = placed[-1]
     if start + frames != total:

@@ -6,9 +6,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from vidgen_assets import stages
+from vidgen_assets import stages, voiceover
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
+from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, seconds
@@ -16,7 +17,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
-from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -28,7 +29,7 @@ IO = "artifacts"
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -149,6 +150,7 @@ def video_spec(
     try:
         text = given if given is not None else store.get_bytes(source_key).decode("utf-8")
         spec = read_spec_text(text, where, default_id=video_id)
+        check_voice(spec, where)
         if spec.id != video_id:
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         backend = backends.get(spec.backend, spec_models(spec))
@@ -191,7 +193,9 @@ def video_spec(
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
             "references": dg.MetadataValue.md(references_table(plan)),
-            "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
+            "timeline": dg.MetadataValue.md(
+                preview.safe(lambda: timeline.timeline_markdown(plan), "the timeline picture", context.log)
+            ),
             "path": _uri(store, video_id, layout.PLAN),
         },
     )
@@ -218,9 +222,13 @@ def storyboard(
         store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
         meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
         meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
-    except (OSError, ValueError) as exc:
+    except Exception as exc:
         context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
-        meta["preview"] = dg.MetadataValue.md(preview.sheet_markdown(images, "storyboard"))
+        meta["preview"] = dg.MetadataValue.md(
+            preview.safe(
+                lambda: preview.sheet_markdown(images, "storyboard"), "the storyboard's contact sheet", context.log
+            )
+        )
     if video_spec.references:
         meta["references"] = dg.MetadataValue.md(references_table(video_spec))
     return dg.Output(out, data_version=_version(out), metadata=meta)
@@ -277,9 +285,13 @@ def chunk_pair(
             "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
             "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
             "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
-                    "storyboard image, then each chunk's last frame",
+                preview.safe(
+                    lambda: preview.sheet_markdown(
+                        [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
+                        "storyboard image, then each chunk's last frame",
+                    ),
+                    "the chunk pair's contact sheet",
+                    context.log,
                 )
             ),
         },
@@ -301,6 +313,57 @@ def music(
     return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice")
+def voice(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
+    """The voiceover: one clip per `say` line (`voice/line_02.wav` + json: text, voice, measured length,
+    speed-up, cost), spoken by the backend's speech engine and fitted into its beat. Each line is cached
+    on its own, so editing one line re-makes only that line. Runs alongside the chunk pairs."""
+    store = vidgen.store()
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+    try:
+        out = voiceover.voice(video_spec, backend, store, vidgen.scratch())
+    except stages.StageError as exc:
+        raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
+    lines = out.record.get("lines", [])
+    rows = [
+        [s["key"], s["beat"], f"{s['start_s']:.2f}", f"{s['room_s']:.2f}", f"{s.get('measured_s', '')}",
+         f"{s['spoken_s']:.2f}", s.get("tempo", ""), f"{s.get('cost_usd', 0.0):g}", " ".join(s["text"].split())[:60]]
+        for s in lines
+    ]  # fmt: skip
+    meta: dict[str, Any] = {
+        **_common(out),
+        "lines": len(lines),
+        "voice": str(out.record.get("voice")),
+        "made": dg.MetadataValue.text(", ".join(out.record.get("made", [])) or "none"),
+        "reused": dg.MetadataValue.text(", ".join(out.record.get("reused", [])) or "none"),
+        "spoken_s": dg.MetadataValue.json({s["key"]: s["spoken_s"] for s in lines}),
+        "table": dg.MetadataValue.md(
+            _md_table(["line", "beat", "from s", "room s", "measured s", "spoken s", "speed-up", "cost", "text"], rows)
+        ),
+    }
+    return dg.Output(out, data_version=_version(out), metadata=meta)
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"m4a"})
+def soundtrack(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, video_spec: Plan, music: Artifacts, voice: Artifacts
+) -> dg.Output[Artifacts]:
+    """The audio of a video that speaks: the music bed ducked under the voice (a sidechain compressor keyed
+    by the voice track), each line at its start, a limiter so nothing clips, exactly the video's length.
+    Empty when nothing is said (the music mix is then the audio)."""
+    store = vidgen.store()
+    out = voiceover.soundtrack(video_spec, music, voice, store, vidgen.scratch())
+    meta: dict[str, Any] = {**_common(out), "soundtrack": bool(out.files)}
+    if out.files:
+        meta |= {"seconds": out.record["seconds"], "lines": out.record["lines"],
+                 "path": _uri(store, video_spec.video_id, voiceover.SOUNDTRACK)}  # fmt: skip
+    return dg.Output(out, data_version=_version(out), metadata=meta)
+
+
 @dg.asset(
     partitions_def=videos,
     io_manager_key=IO,
@@ -311,17 +374,30 @@ def music(
 def stitched_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
+    backends: BackendsParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
+    storyboard: Artifacts,
 ) -> dg.Output[Artifacts]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
-    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's
-    duration exactly, whatever the transitions."""
+    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. A `bridge` is made first,
+    each its own artifact (`bridges/b003.mp4`, from the outgoing pair's last frame to the incoming beat's
+    storyboard image; reused while those do not change), and placed at the start of the beat it leads
+    into. Its length is the video's duration exactly, whatever the transitions."""
     store = vidgen.store()
+    mode = vidgen.settings.stitch
     try:
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), vidgen.settings.stitch)
+        made: dict[str, Artifacts] = {}
+        if video_spec.bridges:
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+            made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
+            for key, bridge in made.items():
+                context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     return dg.Output(
         out,
         data_version=_version(out),
@@ -344,16 +420,25 @@ def final_video(
     stitched_video: Artifacts,
     music: Artifacts,
     storyboard: Artifacts,
+    voice: Artifacts,
+    soundtrack: Artifacts,
 ) -> dg.Output[Artifacts]:
     """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
-    music mixed with fades, H.264 + AAC, yuv420p, +faststart. Its cost is the whole video's."""
+    music mixed with fades (ducked under the voiceover when there is one), subtitles (a track, or burnt
+    in; `final.srt` and `final.vtt` beside it), H.264 + AAC, yuv420p, +faststart. Its cost is the whole
+    video's."""
     store = vidgen.store()
     out = stages.final_video(
-        video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch
-    )
+        video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch,
+        voice_out=voice, soundtrack_out=soundtrack,
+    )  # fmt: skip
     r = out.record
     final = out.path("final.mp4")
-    posters = probe.read_frames(final, [b.start_frame + b.frames // 2 for b in video_spec.beats])
+    middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
+
+    def posters() -> str:
+        return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
+
     return dg.Output(
         out,
         data_version=_version(out),
@@ -366,10 +451,12 @@ def final_video(
             "audio": r["audio"],
             "megabytes": round(r["bytes"] / 1e6, 2),
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
+            "subtitles": str(r.get("subtitles", "off")),
+            "cues": dg.MetadataValue.json(r.get("cues", [])),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
-            "preview": dg.MetadataValue.md(preview.frames_markdown(posters, "the middle frame of each beat")),
+            "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
 
 
-ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, stitched_video, final_video]
+ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, voice, stitched_video, soundtrack, final_video]

@@ -3,8 +3,9 @@ catch-up job (`draw_storyboard`, for a plan made on its own).
 
 An asset job cannot mix `videos` with `pair x video` partitions, so each stage is its own job. The
 runner (CLI) and the `pair_driver` sensor sequence them per video with `pipeline.next_steps`:
-prepare_video -> chunk_pairs (one run per pair, in parallel) and make_music alongside them ->
-assemble_video. Music is a job of its own so that it runs while the pairs do, off the critical path.
+prepare_video -> chunk_pairs (one run per pair, in parallel) and make_music (the music bed and the
+voiceover lines) alongside them -> assemble_video (stitched video, soundtrack, final video, report). Music
+and voice are a job of their own so that they run while the pairs do, off the critical path.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from vidgen_assets.report import CheckResult, write_report
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.store import ArtifactStore
 
-TIMED = ("video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video")
+TIMED = ("video_spec", "storyboard", "chunk_pair", "music", "voice", "stitched_video", "soundtrack", "final_video")
 
 
 def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:

@@ -26,6 +26,7 @@ import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
+from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename, read_spec_text
 from vidgen_assets.defs.jobs import JOBS, REGISTRATION_JOBS, prepare_video
@@ -44,8 +45,8 @@ from vidgen_assets.settings import Settings
 from vidgen_assets.stages import backend_identity
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
-from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
 REJECTED_PREFIX = "rejected/"
@@ -79,14 +80,22 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     rejected: list[str] = []
     folder = None if location.startswith("s3://") else Path(location)
     for name in list_spec_files(source):
-        data = source.get_bytes(name)
         where = f"{location.rstrip('/')}/{name}"
+        try:
+            data = read_spec_file(source, name)
+        except SpecFileError as exc:  # too big, a link out of the folder, removed meanwhile: once per change
+            current[name] = digest_bytes(str(exc).encode("utf-8"))
+            if seen.get(name) != current[name]:
+                key = _reject(store, location, name, str(exc))
+                context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            continue
         # A spec is read, with its reference images, on every tick: a changed photo beside an unchanged
         # spec is a change too (the digest covers the images' hashes, or why they could not be read).
         references: tuple[LoadedReference, ...] = ()
         problem: Exception | None = None
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
+            check_voice(spec, where)
             backends.get(spec.backend, spec_models(spec))
             references = read_references(spec, where, folder, store_reader(source))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:

@@ -14,7 +14,7 @@ import dagster as dg
 
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.pipeline import STAGES, Inputs, Output, VideoFacts, wanted_fingerprints
+from vidgen_assets.pipeline import STAGES, Inputs, Output, Stage, VideoFacts, combined, wanted_fingerprints
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.stages import image_digests
 from vidgen_assets.storage import layout
@@ -28,6 +28,11 @@ def stored_fingerprint(store: ArtifactStore, video_id: str, asset: str, unit: st
     record = read_manifest(store, video_id, layout.manifest(asset, pair))
     value = record.get("fingerprint") if record is not None else None
     return str(value) if value is not None else None
+
+
+def stored_stage_fingerprint(store: ArtifactStore, video_id: str, stage: Stage, unit: str) -> str | None:
+    """What is stored for one unit of a stage: its output's fingerprint (several outputs' combined)."""
+    return combined([stored_fingerprint(store, video_id, asset, unit) for asset in stage.stored])
 
 
 IN_PROGRESS = [
@@ -71,6 +76,18 @@ def storyboard_digests(store: ArtifactStore, plan: Plan) -> dict[int, str]:
     return out
 
 
+def last_frame_digests(store: ArtifactStore, plan: Plan) -> dict[int, str]:
+    """The sha256 of the stored last frame of each beat a bridge starts from, by beat index (missing
+    while its pair is not made)."""
+    out = {}
+    for bridge in plan.bridges:
+        beat = plan.beats[bridge.from_beat]
+        key = layout.video_key(plan.video_id, layout.chunk_last_frame(beat.chunks[-1].index))
+        if store.exists(key):
+            out[beat.index] = digest_bytes(store.get_bytes(key))
+    return out
+
+
 def video_facts(
     instance: dg.DagsterInstance,
     store: ArtifactStore,
@@ -83,7 +100,10 @@ def video_facts(
     `reference_backend`: its `reference_identity`)."""
     video_id = plan.video_id
     images = storyboard_digests(store, plan)
-    wanted = wanted_fingerprints(Inputs(plan, backend, stitch, images, reference_backend=reference_backend))
+    last_frames = last_frame_digests(store, plan)
+    wanted = wanted_fingerprints(
+        Inputs(plan, backend, stitch, images, reference_backend=reference_backend, last_frames=last_frames)
+    )
     outputs: dict[str, dict[str, Output]] = {}
     running = busy(instance, video_id)
     for stage in STAGES:
@@ -92,7 +112,7 @@ def video_facts(
             continue
         ready = not stage.started_by_registration or (not running and drawn(instance, video_id, stage.asset))
         outputs[stage.name] = {
-            unit: Output(fp, stored_fingerprint(store, video_id, stage.asset, unit) if ready else None)
+            unit: Output(fp, stored_stage_fingerprint(store, video_id, stage, unit) if ready else None)
             for unit, fp in units.items()
         }
     return VideoFacts(video_id, outputs, busy=running)

@@ -50,6 +50,7 @@ DUCK_THRESHOLD = 0.05  # the voice level (linear, RMS) above which the music is 
 DUCK_RATIO = 4  # 4:1 above the threshold: a line at -12 dBFS RMS takes the music down by about 10 dB
 DUCK_ATTACK_MS = 20  # the music goes down within a syllable
 DUCK_RELEASE_MS = 400  # and comes back up over a short pause
+DUCK_KEY_GAIN = 4  # the key is the voice raised 12 dB: speech at -16 LUFS (RMS ~0.1) ducks the music ~15 dB
 MIX_LIMIT = 0.891251  # the limiter's ceiling: -1 dBFS, headroom for the AAC encoder's overshoot
 LIMITER_TAIL_S = Fraction(1, 10)  # silence fed after the mix so that the limiter lets out its last samples
 
@@ -244,6 +245,19 @@ def normalise_chunk(
     video = ffmpeg.input(str(src)).video
     if drop_first:
         video = video.trim(start_frame=1).setpts("PTS-STARTPTS")
+    video = exact_frames(cfr(cover(video, width, height), fps), frames)
+    options = {**NO_AUDIO, **h264(CHUNK_CRF, CHUNK_PRESET, fps), "frames:v": frames, **MP4}
+    return _args(video.output(str(out), **options))
+
+
+def retime_chunk(src: Path, out: Path, width: int, height: int, fps: int, frames: int, src_frames: int) -> list[str]:
+    """Any clip of `src_frames` frames -> exactly `frames` frames at `fps`, its whole motion kept: source
+    frame n is shown at n * (frames - 1) / (src_frames - 1) output frames, so a 6 s clip becomes a 1 s
+    bridge that still starts on its first frame and ends on its last. No audio."""
+    if frames <= 0 or src_frames <= 0:
+        raise ValueError(f"frames and src_frames must be positive, got {frames} and {src_frames}")
+    step = Fraction(frames - 1, max(1, src_frames - 1)) if frames > 1 else Fraction(0)
+    video = ffmpeg.input(str(src)).video.setpts(f"N*{step.numerator}/({step.denominator}*{fps})/TB")
     video = exact_frames(cfr(cover(video, width, height), fps), frames)
     options = {**NO_AUDIO, **h264(CHUNK_CRF, CHUNK_PRESET, fps), "frames:v": frames, **MP4}
     return _args(video.output(str(out), **options))
@@ -498,7 +512,7 @@ def voice_over_music(
     speech = _exact_length(_audio_format(voice_in.audio).filter("volume", decimal(voice_volume)), total).asplit()
     ducked = ffmpeg.filter(
         [bed, speech[0]], "sidechaincompress", threshold=DUCK_THRESHOLD, ratio=DUCK_RATIO, attack=DUCK_ATTACK_MS,
-        release=DUCK_RELEASE_MS,
+        release=DUCK_RELEASE_MS, level_sc=DUCK_KEY_GAIN,
     )  # fmt: skip
     mixed = ffmpeg.filter([ducked, speech[1]], "amix", inputs=2, duration="first", normalize=0)
     # The limiter looks ahead: with `latency=1` its output is aligned with its input, but it keeps its last
@@ -543,10 +557,12 @@ def still_motion(
 ) -> list[str]:
     """`frames` frames at a constant `fps` made from one rgb24 still (`width` x `height`) read from
     standard input, looped, through `filters` (a camera move: (name, options) pairs), encoded as an
-    H.264 MP4 chunk."""
+    H.264 MP4 chunk whose last frame is a keyframe."""
     still = ffmpeg.input("pipe:0", format="rawvideo", pix_fmt="rgb24", s=f"{width}x{height}", framerate=fps)
     video = still.video.filter("format", "yuv420p").filter("loop", loop=-1, size=1).filter("setpts", f"N/{fps}/TB")
     for name, kwargs in filters:
         video = video.filter(name, **kwargs)
-    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **MP4}
+    # The last frame is a keyframe: the next chunk's source (`probe.last_frame`) decodes that one frame.
+    last_key = {"force_key_frames": f"expr:eq(n,{frames - 1})"}
+    options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **last_key, **MP4}
     return _args(video.output(str(out), **options))

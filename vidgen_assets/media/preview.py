@@ -1,12 +1,19 @@
-"""Small previews for the Dagster UI: contact sheets and poster frames as JPEG data-URI markdown."""
+"""Small previews for the Dagster UI: contact sheets and poster frames as JPEG data-URI markdown.
+
+A preview never fails a render: an image that cannot be read is drawn as a grey tile, and `safe`
+turns any preview that still cannot be drawn into a warning (logged) and a line of markdown saying so.
+"""
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol
 
+import av
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
@@ -16,6 +23,8 @@ from vidgen_assets.media.fonts import load_font
 THUMB_WIDTH = 240
 MAX_IMAGES = 24
 JPEG_QUALITY = 70
+MISSING = (90, 90, 90)
+"""The tile drawn for an image that cannot be read."""
 
 
 def contact_sheet(images: Sequence[Image.Image], columns: int = 4, thumb_width: int = THUMB_WIDTH) -> Image.Image:
@@ -24,7 +33,8 @@ def contact_sheet(images: Sequence[Image.Image], columns: int = 4, thumb_width: 
         raise ValueError("a contact sheet needs at least one image")
     shown = list(images[:MAX_IMAGES])
     first = shown[0]
-    thumb_height = max(1, round(thumb_width * first.height / first.width))
+    thumb_width = max(1, thumb_width)
+    thumb_height = max(1, min(4 * thumb_width, round(thumb_width * max(1, first.height) / max(1, first.width))))
     columns = max(1, min(columns, len(shown)))
     rows = -(-len(shown) // columns)
     gap = 4
@@ -109,12 +119,59 @@ def png_markdown(png: bytes, alt: str) -> str:
 
 
 def sheet_markdown(paths: Sequence[Path], alt: str, columns: int = 4) -> str:
+    """A contact sheet of the images at `paths`; one that cannot be read is a grey tile."""
     images = []
     for path in paths[:MAX_IMAGES]:
-        with Image.open(path) as image:
-            images.append(image.copy())
+        try:
+            with Image.open(path) as image:
+                image.load()
+                images.append(image.copy())
+        except (OSError, ValueError, Image.DecompressionBombError):
+            images.append(Image.new("RGB", images[0].size if images else (16, 9), MISSING))
     return as_markdown(contact_sheet(images, columns), alt)
+
+
+def frames_at(video: Path, indices: Sequence[int]) -> list[npt.NDArray[np.uint8]]:
+    """The frames at `indices` of a constant-frame-rate video, as RGB arrays, each reached by seeking to
+    the keyframe before it: a poster costs a few frames of decoding, not the video up to it."""
+    out: list[npt.NDArray[np.uint8]] = []
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        rate, base = stream.average_rate, stream.time_base
+        if not rate or base is None:
+            raise ValueError(f"{video.name} has no constant frame rate to seek by")
+        start = stream.start_time or 0
+        for index in indices:
+            target = start + int(index / rate / base)
+            half = int(0.5 / rate / base)
+            container.seek(target, stream=stream, backward=True, any_frame=False)
+            found: npt.NDArray[np.uint8] | None = None
+            for frame in container.decode(stream):
+                if frame.pts is not None and frame.pts >= target - half:
+                    found = np.asarray(frame.to_ndarray(format="rgb24"), dtype=np.uint8)
+                    break
+            if found is None:
+                raise ValueError(f"{video.name} has no frame {index}")
+            out.append(found)
+    return out
 
 
 def frames_markdown(frames: Sequence[npt.NDArray[np.uint8]], alt: str, columns: int = 4) -> str:
     return as_markdown(contact_sheet([Image.fromarray(f) for f in frames], columns), alt)
+
+
+class Warns(Protocol):
+    """Anything with a `warning` method: a `logging.Logger`, Dagster's `context.log`."""
+
+    def warning(self, msg: str) -> object: ...
+
+
+def safe(draw: Callable[[], str], what: str, log: Warns | None = None) -> str:
+    """`draw()`, or, when it raises, a markdown line saying that `what` could not be drawn and why (and a
+    warning on `log`): a preview never fails the stage that shows it."""
+    try:
+        return draw()
+    except Exception as exc:  # a preview is a courtesy: whatever went wrong, the stage goes on
+        message = f"{what} could not be drawn: {type(exc).__name__}: {exc}"
+        (log or logging.getLogger(__name__)).warning(message)
+        return f"*{message}*"

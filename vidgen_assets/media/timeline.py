@@ -3,12 +3,18 @@ overlaps, the music bed and on-screen text, on one time axis. For the UI's metad
 
 The picture is data first (`timeline_boxes`: every box with its row, frames, label and pixel rectangle),
 then drawn with Pillow (`render_timeline`), so tests can check the layout without reading pixels.
+
+Any valid plan draws: labels are one line (newlines, tabs and control characters become spaces), a
+label that does not fit its box is shortened with an ellipsis or left out, and a label the font cannot
+draw is left out rather than failing the picture.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,13 +99,14 @@ def timeline_boxes(plan: Plan, width: int = WIDTH) -> list[Box]:
 
     def box(row: str, lane: int, kind: str, label: str, start: int, end: int, color: tuple[int, int, int]) -> Box:
         y0 = tops[row] + lane * LANE_H
-        x0, x1 = x(start), max(x(end), x(start) + 3)
+        x0 = min(x(start), width - RIGHT - 3)  # a box is at least 3 px wide, even a frame at the very end
+        x1 = max(x(end), x0 + 3)
         return Box(row, kind, label, start, end, x0, y0 + 2, x1, y0 + LANE_H - 2, color)
 
     fps = plan.fps
     out: list[Box] = []
     for beat in plan.beats:
-        label = f"{beat.pair_key} {beat.name} {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
+        label = f"{beat.pair_key} {one_line(beat.name)} {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
         color = BEAT_COLORS[beat.index % len(BEAT_COLORS)]
         out.append(box("beats", 0, "beat", label, beat.start_frame, beat.end_frame, color))
     for beat in plan.beats:
@@ -119,24 +126,71 @@ def timeline_boxes(plan: Plan, width: int = WIDTH) -> list[Box]:
             out.append(box("transitions", 0, "cut", "cut", nxt.start_frame, nxt.start_frame, COLORS["cut"]))
     music = plan.spec.music
     if music is not None:
-        label = f"music: {plan.spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}"
+        label = f"music: {one_line(plan.spec.music_mood)}, {music.bpm} bpm, volume {music.volume:g}"
         out.append(box("music", 0, "music", label, 0, total, COLORS["music"]))
     else:
         out.append(box("music", 0, "no-music", "no music", 0, total, COLORS["no-music"]))
     for overlay in plan.overlays:
         lane = 1 if overlay.style == "cta" else 0
-        out.append(box("text", lane, overlay.style, overlay.text, overlay.start_frame, overlay.end_frame,
+        out.append(box("text", lane, overlay.style, one_line(overlay.text), overlay.start_frame, overlay.end_frame,
                        COLORS[overlay.style]))  # fmt: skip
     return out
 
 
+def one_line(text: str) -> str:
+    """`text` as one printable line: line breaks, tabs and control characters become spaces, format
+    characters and lone surrogates are dropped, runs of spaces collapse."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    kept = []
+    for ch in text:
+        category = unicodedata.category(ch)
+        if category in ("Cc", "Zl", "Zp"):
+            kept.append(" ")
+        elif category not in ("Cf", "Cs", "Co", "Cn"):
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+def _length(font: Font, text: str) -> float | None:
+    """The width of `text` in `font`, or None when the font cannot measure it."""
+    try:
+        return float(font.getlength(text))
+    except (UnicodeError, ValueError, OSError):
+        return None
+
+
 def _fit(text: str, font: Font, room: float) -> str:
-    """The text, cut with an ellipsis to fit `room` pixels (empty when not even that fits)."""
-    if font.getlength(text) <= room:
-        return text
-    while text and font.getlength(text + "…") > room:
-        text = text[:-1]
-    return text + "…" if text else ""
+    """The text, cut with an ellipsis to fit `room` pixels (empty when not even that fits, or when the
+    font cannot measure it)."""
+    ellipsis = _length(font, "…")
+    if ellipsis is None or room < ellipsis:
+        return ""
+    if len(text) <= room:  # longer: cut first (glyphs are mostly wider than 1 px), not measured whole
+        width = _length(font, text)
+        if width is None:
+            return ""
+        if width <= room:
+            return text
+    text = text[: int(room)]
+    low, high = 0, len(text)  # the longest prefix p with width(p + "…") <= room
+    while low < high:
+        mid = (low + high + 1) // 2
+        fits = _length(font, text[:mid] + "…")
+        if fits is not None and fits <= room:
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low] + "…" if low else ""
+
+
+def _text(
+    draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, fill: tuple[int, int, int], font: Font
+) -> None:
+    """Draw a label; a label the font cannot draw is left out (the picture still draws)."""
+    if not text:
+        return
+    with contextlib.suppress(UnicodeError, ValueError, OSError):
+        draw.text(xy, text, fill=fill, font=font)
 
 
 def _ink_on(color: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -163,7 +217,7 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
         f"{plan.video_id}: {plan.duration_s:g} s, {plan.width}x{plan.height} @ {plan.fps} fps, "
         f"{len(plan.beats)} beats, {len(plan.chunks)} chunks, backend {spec.backend}"
     )
-    draw.text((8, 8), _fit(title, bold, width - 16), fill=INK, font=bold)
+    _text(draw, (8, 8), _fit(one_line(title), bold, width - 16), INK, bold)
 
     total = plan.total_frames
     span = width - LEFT - RIGHT
@@ -174,16 +228,16 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
         tick_x = LEFT + round(second * plan.fps * span / total)
         draw.line([(tick_x, axis_y), (tick_x, height - 4)], fill=GRID)
         label = f"{second}s"
-        draw.text((tick_x - font.getlength(label) / 2, TITLE_H), label, fill=INK, font=small)
+        _text(draw, (tick_x - (_length(small, label) or 0) / 2, TITLE_H), label, INK, small)
         second += step
     draw.line([(LEFT, axis_y), (width - RIGHT, axis_y)], fill=INK)
     for row, name, _lanes in ROWS:
-        draw.text((8, tops[row] + 8), name, fill=INK, font=font)
+        _text(draw, (8, tops[row] + 8), name, INK, font)
 
     for b in boxes:
         if b.kind == "cut":
             draw.line([(b.x0, b.y0), (b.x0, b.y1)], fill=b.color, width=3)
-            draw.text((b.x0 + 4, b.y0 + 6), "cut", fill=INK, font=small)
+            _text(draw, (b.x0 + 4, b.y0 + 6), "cut", INK, small)
             continue
         outline = INK if b.row in ("beats", "chunks") else b.color
         if b.kind == "transition":  # hatched: the frames two clips share
@@ -198,16 +252,15 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
             draw.rectangle([b.x0, b.y0, b.x1, b.y1], fill=b.color, outline=outline)
         text = _fit(b.label, font, b.x1 - b.x0 - 8)
         if b.kind == "transition" and text != b.label:  # a short overlap: its label goes beside it
-            draw.text((b.x1 + 4, b.y0 + 7), b.label, fill=INK, font=font)
-        elif text:
-            label_fill = INK if b.kind == "transition" else _ink_on(b.color)
-            draw.text((b.x0 + 4, b.y0 + 7), text, fill=label_fill, font=font)
+            _text(draw, (b.x1 + 4, b.y0 + 7), _fit(b.label, font, width - RIGHT - b.x1 - 4), INK, font)
+        else:
+            _text(draw, (b.x0 + 4, b.y0 + 7), text, INK if b.kind == "transition" else _ink_on(b.color), font)
     return image
 
 
 def timeline_png(plan: Plan, width: int = WIDTH) -> bytes:
     buffer = io.BytesIO()
-    render_timeline(plan, width).save(buffer, format="PNG", optimize=True)
+    render_timeline(plan, width).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 

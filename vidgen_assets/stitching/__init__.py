@@ -2,9 +2,9 @@
 
 `copy` (the default, `stitching/copy.py`): each chunk pair encodes its piece of the final video once, in
 parallel, and keeps its transition edges losslessly; the serial tail renders only the transitions, joins
-the pieces by stream copy and muxes the music by stream copy. `reencode` (`stitching/reencode.py`): one
-xfade graph over every chunk, re-encoded, then a second encode for the text and the music: the reference
-the copy path is tested against.
+the pieces (and the bridges' pieces) by stream copy and muxes the music by stream copy. `reencode`
+(`stitching/reencode.py`): one xfade graph over every chunk, re-encoded, then a second encode for the
+text and the music: the reference the copy path is tested against.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from vidgen_assets.core.plan import Plan, PlannedBeat
+from vidgen_assets.media.commands import Overlay
 from vidgen_assets.media.text import render_text_overlay
 
 MUSIC_FADE_IN_S = 1.0
@@ -24,8 +25,9 @@ class StageError(RuntimeError):
 
 
 def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
-    """The frames at the start of `beat` that the transition from the beat before covers."""
-    return plan.beats[beat.index - 1].transition_frames if beat.index > 0 else 0
+    """The frames at the start of `beat`'s clip that an xfade from the beat before covers (none after a
+    bridge: the bridge fills those frames of the beat, and the beat's clip starts after it)."""
+    return plan.beats[beat.index - 1].overlap_frames if beat.index > 0 else 0
 
 
 def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
@@ -39,6 +41,16 @@ def text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name:
         png = scratch / f"{name}_text_{i}.png"
         render_text_overlay(text, plan.width, plan.height, png, "cta" if style == "cta" else "caption")
         pngs.append(png)
+    return pngs
+
+
+def text_overlays(plan: Plan, scratch: Path) -> list[Overlay]:
+    """The plan's on-screen texts as PNG overlays over their frames (for a path that re-encodes the picture)."""
+    pngs = []
+    for i, overlay in enumerate(plan.overlays):
+        png = scratch / f"text_{i:02d}.png"
+        render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
+        pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
     return pngs
 
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from vidgen_assets.core.plan import Plan, PlannedBeat
+from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
 from vidgen_assets.media import commands, ops
 from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, text_pngs
 from vidgen_assets.storage import layout
@@ -27,14 +27,15 @@ def pair_pieces(
     """The copy path's outputs of one pair, from one decode of its chunks: the body (text burnt in)
     and the edges its transitions blend. Adds them to `files`; returns what the record says of them."""
     incoming = incoming_frames(plan, beat)
+    own = beat.own_frames
     outputs: dict[str, commands.Stretch] = {}
-    if beat.frames > incoming:
-        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, beat.frames, scratch / "piece.mp4")
+    if own > incoming:
+        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, own, scratch / "piece.mp4")
     if incoming:
         outputs[layout.pair_edge(beat.pair_key, "head")] = commands.Stretch(0, incoming, scratch / "head.mp4")
-    if beat.transition_frames:
-        end = beat.frames + beat.transition_frames
-        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(beat.frames - 1, end, scratch / "tail.mp4")
+    if beat.overlap_frames:
+        end = own + beat.overlap_frames
+        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(own - 1, end, scratch / "tail.mp4")
     body = outputs.get(layout.pair_piece(beat.pair_key))
     edges = [stretch for key, stretch in outputs.items() if stretch is not body]
     pngs = text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key) if body else []
@@ -50,12 +51,21 @@ def _edge(pairs: Mapping[str, Artifacts], beat: PlannedBeat, side: str) -> Path:
     return pairs[beat.pair_key].path(key)
 
 
-def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[Path]:
+def bridge_piece(plan: Plan, planned: PlannedBridge, clip: Path, scratch: Path) -> Path:
+    """A bridge's piece of the final video: the whole bridge, the incoming beat's text burnt in."""
+    piece = scratch / "piece.mp4"
+    pngs = text_pngs(plan, beat_texts(plan, plan.beats[planned.to_beat]), scratch, planned.key)
+    ops.pair_pieces([clip], pngs, plan.fps, commands.Stretch(0, planned.frames, piece))
+    return piece
+
+
+def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, bridges: Mapping[str, Artifacts]) -> list[Path]:
     """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
-    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once)."""
+    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once), or the
+    bridge's piece (made with the bridge)."""
     rendered: dict[int, commands.Transition] = {}
     for k, beat in enumerate(plan.beats[:-1]):
-        if beat.transition_frames:
+        if beat.overlap_frames:
             nxt = plan.beats[k + 1]
             rendered[k] = commands.Transition(
                 a_clips=(_edge(pairs, beat, "tail"),), a_start=1, b_clips=(_edge(pairs, nxt, "head"),),
@@ -69,21 +79,31 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[P
     with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
         for future in [pool.submit(ops.transition_pieces, batch, plan.fps) for batch in batches]:
             future.result()
+    bridge_out = {b.from_beat: b.key for b in plan.bridges}
     pieces = []
     for k, beat in enumerate(plan.beats):
         body = pairs[beat.pair_key].files.get(layout.pair_piece(beat.pair_key))
-        if body is None and beat.frames > incoming_frames(plan, beat):
+        if body is None and beat.own_frames > incoming_frames(plan, beat):
             raise StageError(f"chunk pair {beat.pair_key} has no piece for the copy path: re-materialize it")
         if body is not None:
             pieces.append(body)
         if k in rendered:
             pieces.append(rendered[k].out)
+        if k in bridge_out:
+            key = bridge_out[k]
+            piece = bridges[key].files.get(layout.bridge_piece(key))
+            if piece is None:
+                raise StageError(f"bridge {key} has no piece for the copy path: make it again")
+            pieces.append(piece)
     return pieces
 
 
-def stitch(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, out: Path) -> None:
-    """The stitched video: the pairs' pieces and the transitions between them, joined by stream copy."""
-    ops.concat_copy(_pieces(plan, pairs, scratch), out)
+def stitch(
+    plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, out: Path, bridges: Mapping[str, Artifacts]
+) -> None:
+    """The stitched video: the pairs' pieces, the transitions between them and the bridges' pieces,
+    joined by stream copy."""
+    ops.concat_copy(_pieces(plan, pairs, scratch, bridges), out)
 
 
 def finish(plan: Plan, stitched: Artifacts, music_out: Artifacts, out: Path) -> None:

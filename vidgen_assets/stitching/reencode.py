@@ -7,29 +7,36 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import BRIDGE
 from vidgen_assets.media import ops
-from vidgen_assets.media.commands import Join, Overlay
-from vidgen_assets.media.text import render_text_overlay
-from vidgen_assets.stitching import music_fades
+from vidgen_assets.media.commands import Join
+from vidgen_assets.stitching import music_fades, text_overlays
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 
 
-def stitch(plan: Plan, pairs: Mapping[str, Artifacts], out: Path) -> None:
-    """Every chunk in order, each beat boundary its planned transition, re-encoded."""
-    joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
-    clips = [[pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks] for b in plan.beats]
+def stitch(plan: Plan, pairs: Mapping[str, Artifacts], out: Path, bridges: Mapping[str, Artifacts]) -> None:
+    """Every chunk in order, each beat boundary its planned transition (a bridge: the bridge's clip at the
+    start of the beat it leads into, a cut on each side), re-encoded."""
+    joins = [
+        Join(transition="cut", frames=0, offset_frame=j.offset_frame)
+        if j.transition == BRIDGE
+        else Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame)
+        for j in plan.joins
+    ]
+    bridge_into = {b.to_beat: b.key for b in plan.bridges}
+    clips = [
+        ([bridges[bridge_into[b.index]].path(layout.bridge_video(bridge_into[b.index]))] if b.index in bridge_into
+         else []) + [pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks]
+        for b in plan.beats
+    ]  # fmt: skip
     ops.stitch(clips, joins, plan.fps, out)
 
 
 def finish(plan: Plan, stitched: Artifacts, music_out: Artifacts, scratch: Path, out: Path) -> None:
     """The final video: the text burnt in, the music mixed with its fades, re-encoded."""
     spec = plan.spec
-    pngs = []
-    for i, overlay in enumerate(plan.overlays):
-        png = scratch / f"text_{i:02d}.png"
-        render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
-        pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
+    pngs = text_overlays(plan, scratch)
     music_rel = music_out.record.get("music")
     music_path = music_out.path(str(music_rel)) if music_rel else None
     ops.finalise(

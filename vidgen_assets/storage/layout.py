@@ -17,6 +17,8 @@ MANIFESTS = {
     "music": "music.json",
     "stitched_video": "stitched.json",
     "final_video": "final.json",
+    "voice": "voice/voice.json",
+    "soundtrack": "soundtrack.json",
 }
 
 
@@ -57,8 +59,32 @@ def pair_edge(pair: str, side: str) -> str:
     return f"chunks/{pair}.{side}.mp4"
 
 
+def voice_line(key: str) -> str:
+    """A voiceover line's clip as the mix places it (`line_02` is beat 2's line)."""
+    return f"voice/{key}.wav"
+
+
+def voice_line_manifest(key: str) -> str:
+    """A voiceover line's own manifest: text, voice, measured length, speed-up, cost, fingerprint."""
+    return f"voice/{key}.json"
+
+
 def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
+
+
+def bridge_video(bridge: str) -> str:
+    """A bridge between two beats (`b003`: out of beat 3), exactly its planned frames."""
+    return f"bridges/{bridge}.mp4"
+
+
+def bridge_piece(bridge: str) -> str:
+    """The bridge as the copy path joins it: the incoming beat's text burnt in, at final quality."""
+    return f"bridges/{bridge}.piece.mp4"
+
+
+def bridge_manifest(bridge: str) -> str:
+    return f"bridges/{bridge}.json"
 
 
 def manifest(asset: str, pair: str | None = None) -> str:
@@ -85,6 +111,8 @@ CONTENT_TYPES = {
     ".m4a": "audio/mp4",
     ".mp3": "audio/mpeg",
     ".json": "application/json",
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
     ".yaml": "application/yaml",
     ".log": "text/plain",
     ".txt": "text/plain",

@@ -50,16 +50,16 @@ class ArtifactStore(ABC):
         """A local file with the object's content (the file itself for a local store)."""
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when it is absent."""
+
+    @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Keys under `prefix`, sorted."""
 
     @abstractmethod
     def uri(self, key: str) -> str:
         """Where a person finds the object (a path or an s3:// URI)."""
-
-    def delete(self, key: str) -> None:
-        """Remove the object at `key` (nothing happens when there is none)."""
-        raise NotImplementedError(f"{type(self).__name__} cannot delete objects")
 
     def append_line(self, key: str, line: str) -> None:
         """Append one line to a small log object."""

@@ -216,6 +216,7 @@ def test_retries_are_bounded_in_total_time(replicate_env, tmp_path):
 def test_a_hung_poll_times_out_and_is_retried(replicate_env, tmp_path):
     fake = replicate_env
     b = backend(fake, tmp_path, limits=Limits(connect_s=2, read_s=0.5))
+    fake.fail_next(FLUX, Outcome(processing_polls=2))  # still processing when the create's wait ends: polled
     fake.faults.hang.append(("/v1/predictions/", 3.0))
     gen = b.image(image_request(), tmp_path / "i.png")
     assert gen.cost_usd == 0.003 and fake.create_count() == 1

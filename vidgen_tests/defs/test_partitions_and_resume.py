@@ -123,7 +123,10 @@ def test_the_asset_graph(settings):
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video", "report"}
+    assert keys == {
+        "video_spec", "storyboard", "chunk_pair", "music", "voice", "stitched_video", "soundtrack", "final_video",
+        "report",
+    }  # fmt: skip
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == {
         ("storyboard", "storyboard_image_per_beat"),

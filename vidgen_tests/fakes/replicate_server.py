@@ -10,9 +10,16 @@ Image models that take input images (nano-banana, seedream-4, flux-kontext-pro) 
 uploaded through `/v1/files`, record its sha256 per create (`images_sent`), and show the first one in
 their output.
 
-Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, 500s), a
-hung request, a prediction that fails (transiently or not, having run or not), a prediction that stays
-`processing` for some polls, a truncated download, HTML instead of media.
+Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, or with only
+a JSON body saying when the limit resets; 500s), a hung request, a prediction that fails (transiently or
+not, having run or not) or is `aborted`, a prediction that stays `processing` for some polls, a truncated
+download, HTML instead of media.
+
+Like the real API it honours `Prefer: wait=N` on create (the request is held until the prediction ends, or
+N seconds) and `Cancel-After` (a prediction still unfinished at its deadline is `canceled` when it was
+running, `aborted` when it had not started; aborted ones are not billed). With `data_uri_outputs` set,
+outputs come back inline as `data:` URIs. Every create's headers are recorded (`create_headers`), and the
+images it was sent (start frame, end frame, reference images) can be decoded (`sent_images`).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import email.policy
 import hashlib
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -40,6 +48,8 @@ from PIL import Image
 from vidgen_assets.media import ops
 
 TOKEN = "r8_FAKE0secret0token0never0in0logs0abcdef"
+START_FRAME_KEYS = ("image", "first_frame_image", "start_image")
+END_FRAME_KEYS = ("last_frame", "last_frame_image", "end_image")
 IMAGE_INPUTS = {
     "google/nano-banana": ("image_input", list),
     "bytedance/seedream-4": ("image_input", list),
@@ -79,6 +89,8 @@ class Outcome:
     error: str | None = None
     ran: bool = True
     processing_polls: int = 0
+    queued_s: float = 0.0
+    """How long it stays `starting` before it runs (a busy queue): a deadline may pass meanwhile."""
 
 
 @dataclass
@@ -91,6 +103,8 @@ class _Prediction:
     polls_left: int
     created: float = 0.0
     """time.monotonic() at creation."""
+    deadline_s: float | None = None
+    """From `Cancel-After`."""
     run_s: float = 0.0
     """How long the model runs: the prediction is `processing` until then."""
     status: str = "starting"
@@ -119,8 +133,8 @@ class _Prediction:
 
 @dataclass
 class Faults:
-    create: deque[tuple[int, str | None]] = field(default_factory=deque)
-    """(status, Retry-After) answered to the next creates instead of creating."""
+    create: deque[tuple[Any, ...]] = field(default_factory=deque)
+    """(status, Retry-After[, detail]) answered to the next creates instead of creating."""
     hang: deque[tuple[str, float]] = field(default_factory=deque)
     """(path prefix, seconds): the next matching request sleeps that long before it answers."""
     hang_after_create: deque[float] = field(default_factory=deque)
@@ -146,6 +160,9 @@ class FakeReplicate:
         self.faults = Faults()
         self.requests: list[Recorded] = []
         self.creates: list[tuple[str, dict[str, Any]]] = []
+        self.create_headers: list[dict[str, str]] = []
+        """Per create (in order): the Prefer and Cancel-After headers it carried."""
+        self.data_uri_outputs = False
         self.predictions: dict[str, _Prediction] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.uploads: list[bytes] = []
@@ -184,9 +201,23 @@ class FakeReplicate:
         with self._lock:
             self.faults.outcomes.setdefault(model, deque()).extend(outcomes)
 
+    def sent_images(self, index: int) -> dict[str, list[bytes]]:
+        """The images create number `index` carried, by input name (data URIs or uploaded files)."""
+        with self._lock:
+            inputs = self.creates[index][1]
+            files = dict(self.files)
+        out: dict[str, list[bytes]] = {}
+        for key, value in inputs.items():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item.startswith("data:image/"):
+                    out.setdefault(key, []).append(base64.b64decode(item.split(",", 1)[1]))
+                elif isinstance(item, str) and "/files/upload-" in item:
+                    out.setdefault(key, []).append(files[item.rsplit("/", 1)[1]][0])
+        return out
+
     # -- the API -------------------------------------------------------------------------------------
 
-    def _create(self, model: str, body: dict[str, Any]) -> _Prediction:
+    def _create(self, model: str, body: dict[str, Any], deadline_s: float | None = None) -> _Prediction:
         with self._lock:
             queue = self.faults.outcomes.get(model)
             outcome = queue.popleft() if queue else Outcome()
@@ -195,7 +226,7 @@ class FakeReplicate:
             prediction = _Prediction(
                 pid, model, body.get("input", {}), outcome,
                 time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), outcome.processing_polls,
-                created=time.monotonic(), run_s=run_s,
+                created=time.monotonic(), run_s=run_s, deadline_s=deadline_s,
             )  # fmt: skip
             self.predictions[pid] = prediction
             self.creates.append((model, prediction.input))
@@ -247,13 +278,24 @@ class FakeReplicate:
 
     def _advance(self, prediction: _Prediction) -> None:
         with self._lock:
-            if prediction.status in ("succeeded", "failed", "canceled"):
+            if prediction.status in ("succeeded", "failed", "canceled", "aborted"):
+                return
+            elapsed = time.monotonic() - prediction.created
+            started = elapsed >= prediction.outcome.queued_s
+            if prediction.deadline_s is not None and elapsed >= prediction.deadline_s:
+                # Cancel-After: a running prediction is canceled (and billed), a queued one aborted (not).
+                prediction.status = "canceled" if started and prediction.outcome.ran else "aborted"
+                if not started:
+                    prediction.outcome = Outcome(status="aborted", ran=False)
+                return
+            if not started:
+                prediction.status = "starting"
                 return
             if prediction.polls_left > 0:
                 prediction.polls_left -= 1
                 prediction.status = "processing"
                 return
-            if time.monotonic() - prediction.created < prediction.run_s:
+            if elapsed < prediction.outcome.queued_s + prediction.run_s:
                 prediction.status = "processing"
                 return
             if prediction.outcome.status != "succeeded":
@@ -264,6 +306,23 @@ class FakeReplicate:
         with self._lock:
             prediction.output = output
             prediction.status = "succeeded"
+
+    def _image(self, value: str) -> bytes:
+        if value.startswith("data:"):
+            return base64.b64decode(value.split(",", 1)[1])
+        with self._lock:
+            return self.files[value.rsplit("/", 1)[1]][0]
+
+    def _hold(self, prediction: _Prediction, wait_s: float) -> None:
+        """`Prefer: wait`: hold the create until the prediction ends, or `wait_s`. Polls a prediction must
+        see (`processing_polls`) are left to the client's polling."""
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            if prediction.polls_left == 0:
+                self._advance(prediction)
+            if prediction.status in ("succeeded", "failed", "canceled", "aborted"):
+                return
+            time.sleep(0.01)
 
     def _make_output(self, prediction: _Prediction) -> Any:
         model, inputs = prediction.model, prediction.input
@@ -279,14 +338,24 @@ class FakeReplicate:
             data, ext = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0))), "png"
         elif model == "meta/musicgen":
             data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
+        elif model in TTS_MODELS:  # speech: about 15 characters a second at speed 1, like a person
+            data, ext = speech_wav(len(str(inputs.get("text", ""))) / 15 / float(inputs.get("speed", 1))), "wav"
         elif model == "wan-video/wan-2.2-i2v-fast":
             data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
+        elif any(key in inputs for key in END_FRAME_KEYS):
+            # A first-to-last-frame model: the clip moves from the start image to the end image.
+            start = self._image(next(inputs[k] for k in START_FRAME_KEYS if k in inputs))
+            end = self._image(next(inputs[k] for k in END_FRAME_KEYS if k in inputs))
+            data, ext = morph_mp4(start, end, int(inputs.get("duration", 5)), 24), "mp4"
         else:
             data, ext = small_mp4(int(inputs.get("duration", 5)), 24), "mp4"
         name = f"{prediction.id}.{ext}"
+        mime = {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext]
         with self._lock:
-            self.files[name] = (data, {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext])
+            self.files[name] = (data, mime)
         url = f"{self.url}/files/{name}"
+        if self.data_uri_outputs:
+            url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         return [url] if model in LIST_OUTPUT else url
 
     def _first_image(self, model: str, inputs: dict[str, Any]) -> bytes | None:
@@ -413,15 +482,25 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                         fault = fake.faults.create.popleft() if fake.faults.create else None
                         hang_after = fake.faults.hang_after_create.popleft() if fake.faults.hang_after_create else 0
                     if fault is not None:
-                        status, retry_after = fault
+                        status, retry_after, *detail = fault
                         headers = {"Retry_After": retry_after} if retry_after is not None else {}
                         title = "Too Many Requests" if status == 429 else "Internal Server Error"
-                        return self._json(status, {"title": title, "detail": "injected", "status": status}, **headers)
+                        text = detail[0] if detail else "injected"
+                        return self._json(status, {"title": title, "detail": text, "status": status}, **headers)
                     request = json.loads(body or b"{}")
                     invalid = fake.input_error(model, request.get("input", {}))
                     if invalid is not None:
                         return self._json(422, {"title": "Input validation failed", "detail": invalid, "status": 422})
-                    prediction = fake._create(model, request)
+                    prefer = self.headers.get("Prefer") or ""
+                    cancel_after = self.headers.get("Cancel-After")
+                    with fake._lock:
+                        fake.create_headers.append(
+                            {k: v for k, v in (("Prefer", prefer), ("Cancel-After", cancel_after)) if v}
+                        )
+                    prediction = fake._create(model, request, _duration_s(cancel_after))
+                    waited = re.fullmatch(r"wait(?:=(\d+))?", prefer.strip())
+                    if waited:
+                        fake._hold(prediction, float(waited.group(1) or 60))
                     if hang_after:
                         time.sleep(hang_after)
                     return self._json(201, prediction.json())
@@ -437,6 +516,15 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                 pass
 
     return Handler
+
+
+def _duration_s(value: str | None) -> float | None:
+    """`Cancel-After`'s value (`90s`, `5m`, `1h30m`, or bare seconds) in seconds."""
+    if not value:
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", value.strip())
+    scale = {"ms": 0.001, "s": 1, "": 1, "m": 60, "h": 3600}
+    return sum(float(n) * scale[unit] for n, unit in parts)
 
 
 def uploaded_file(body: bytes, content_type: str) -> tuple[bytes, str]:
@@ -488,6 +576,28 @@ def small_mp4(seconds: int, fps: int) -> bytes:
     return _clip(160, 90, seconds * fps, fps)
 
 
+def morph_mp4(start: bytes, end: bytes, seconds: int, fps: int, size: tuple[int, int] = (160, 90)) -> bytes:
+    """A clip that starts on `start` and ends on `end` (a linear blend): a first-to-last-frame model."""
+    import tempfile
+
+    def load(data: bytes) -> Any:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB").resize(size), dtype=np.float32)
+
+    a, b = load(start), load(end)
+    frames = seconds * fps
+
+    def blend() -> Any:
+        for n in range(frames):
+            t = n / max(1, frames - 1)
+            yield ((1 - t) * a + t * b).round().astype(np.uint8)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "morph.mp4"
+        ops.encode_frames(blend(), out, size[0], size[1], fps)
+        return out.read_bytes()
+
+
 def _clip(width: int, height: int, frames: int, fps: int) -> bytes:
     import tempfile
 
@@ -504,6 +614,22 @@ def _clip(width: int, height: int, frames: int, fps: int) -> bytes:
         out = Path(tmp) / "clip.mp4"
         ops.encode_frames(moving(), out, width, height, fps)
         return out.read_bytes()
+
+
+TTS_MODELS = ("minimax/speech-02-turbo", "jaaari/kokoro-82m")
+
+
+def speech_wav(seconds: float, rate: int = 32000) -> bytes:
+    """A mono 16-bit WAV of `seconds` standing in for speech: a 180 Hz tone pulsing four times a second."""
+    t = np.arange(round(seconds * rate)) / rate
+    wave_ = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((wave_ * 32767).astype(np.int16).tobytes())
+    return buffer.getvalue()
 
 
 @cache

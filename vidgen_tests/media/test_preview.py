@@ -1,5 +1,6 @@
 import base64
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,3 +42,18 @@ def test_markdown_embeds_a_decodable_jpeg():
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "JPEG"
         assert image.size == (1 * 244 + 4, 135 + 8)
+
+
+def test_frames_at_seeks_to_the_exact_frames(tmp_path: Path) -> None:
+    """Posters are found by seeking, and are exactly the frames asked for (in any order, repeated)."""
+    from vidgen_assets.media import ops, probe
+    from vidgen_assets.media.preview import frames_at
+
+    frames = [np.full((36, 64, 3), 8 * i, dtype=np.uint8) for i in range(30)]
+    video = tmp_path / "v.mp4"
+    ops.encode_frames(frames, video, 64, 36, 24)
+    wanted = [0, 7, 15, 29, 15]
+    assert [int(f.mean()) for f in frames_at(video, wanted)] == [
+        int(f.mean()) for f in probe.read_frames(video, wanted)
+    ]
+    assert all(abs(int(f.mean()) - 8 * i) <= 3 for f, i in zip(frames_at(video, wanted), wanted, strict=True))
