@@ -220,8 +220,8 @@ def soundtrack(
     manifest = layout.MANIFESTS["soundtrack"]
     spoken = [s for s in voice_out.record.get("lines", []) if s.get("clip")]
     if not spoken or spec.voice is None:
-        record = {"fingerprint": fingerprint("soundtrack", None), "soundtrack": None, "cost_usd": 0.0}
-        return Artifacts(plan.video_id, manifest, {}, record, scratch)
+        empty: dict[str, Any] = {"fingerprint": fingerprint("soundtrack", None), "soundtrack": None, "cost_usd": 0.0}
+        return Artifacts(plan.video_id, manifest, {}, empty, scratch)
     music_rel = music_out.record.get("music")
     duck = _duck()
     fp = soundtrack_fingerprint(plan, music_out.fingerprint, str(voice_out.fingerprint))
