@@ -139,3 +139,31 @@ def test_a_plan_made_on_its_own_gets_its_storyboard_once_nothing_else_plans_the_
     stale = {"prepare": {"v": Output(wanted["prepare"]["v"], None)}}
     assert [(s.job, s.partition_key) for s in next_steps(VideoFacts("v", stale))] == [("draw_storyboard", "v")]
     assert next_steps(VideoFacts("v", stale, busy=True)) == []  # a run still plans it: wait for that one
+
+
+def test_a_bridge_and_a_voice_are_stages_of_the_same_pipeline(settings, home):
+    """A spec with a bridge and voiceover lines ends current (the assemble stage's wanted fingerprint knows
+    the bridge's frames, the voice and the soundtrack); an edit of a `say` line runs only the music stage
+    (music + voice) and the assembly, never a pair."""
+    beats = (
+        "beats:\n  - {name: a, duration: 3, prompt: x, transition: bridge, say: Hello there.}\n"
+        "  - {name: b, duration: 3, prompt: y, say: Goodbye.}\n"
+    )
+    head = "prompt: p\nduration: 6\nresolution: 480p\nvoice: {voice: narrator}\nsubtitles: soft\n"
+    text = head + beats
+    spec = read_spec_text(text, "x", default_id="talk")
+    runner = RecordingRunner(settings, home, progress=lambda _: None)
+    runner.batches = []
+    runner.render(spec, text)
+    assert runner.batches == [
+        ["chunk_pairs:p000|talk", "chunk_pairs:p001|talk", "make_music:talk"],
+        ["assemble_video:talk"],
+    ]
+    stored = json.loads((settings.data_dir / "videos" / "talk" / "final.json").read_text())
+    assert stored["cost_by_stage"]["bridges"] == 0.0 and [c[0] for c in stored["cues"]][0] == 0.25
+    runner.batches = []
+    runner.render(spec, text)
+    assert runner.batches == []
+    edited = text.replace("Goodbye.", "See you soon.")
+    runner.render(read_spec_text(edited, "x", default_id="talk"), edited)
+    assert runner.batches == [["make_music:talk"], ["assemble_video:talk"]]
