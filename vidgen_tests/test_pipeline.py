@@ -160,7 +160,7 @@ def test_a_bridge_and_a_voice_are_stages_of_the_same_pipeline(settings, home):
         ["assemble_video:talk"],
     ]
     stored = json.loads((settings.data_dir / "videos" / "talk" / "final.json").read_text())
-    assert stored["cost_by_stage"]["bridges"] == 0.0 and [c[0] for c in stored["cues"]][0] == 0.25
+    assert stored["cost_by_stage"]["bridges"] == 0.0 and [round(c[0], 2) for c in stored["cues"]] == [0.25, 3.25]
     runner.batches = []
     runner.render(spec, text)
     assert runner.batches == []
