@@ -396,7 +396,11 @@ class Runner:
         failures: list[RenderFailed] = []
         for step in per_video:
             if step.stage == "assemble":
-                self.progress(f"[{plan.video_id}] assemble: stitch {len(plan.chunks)} chunks, text, music, final")
+                bridges = f"{len(plan.bridges)} bridge(s), " if plan.bridges else ""
+                voice = "soundtrack, " if plan.voice_lines and plan.spec.voice is not None else ""
+                self.progress(
+                    f"[{plan.video_id}] assemble: {bridges}stitch {len(plan.chunks)} chunks, text, music, {voice}final"
+                )
             t = time.perf_counter()
             try:
                 self._run(step.job, step.partition_key, f"video {plan.video_id!r}, {step.stage}")
