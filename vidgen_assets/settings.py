@@ -14,12 +14,15 @@ import contextvars
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
+
+if TYPE_CHECKING:
+    from dagster_aws.s3 import S3Resource
 
 DATA_ENV = "VIDGEN_DATA"
 STORAGE_ENV = "VIDGEN_STORAGE"
@@ -37,6 +40,8 @@ INTERVAL_ENV = "VIDGEN_SENSOR_INTERVAL"
 TOKEN_ENV = "REPLICATE_API_TOKEN"
 BASE_URL_ENV = "REPLICATE_BASE_URL"
 POLL_ENV = "REPLICATE_POLL_INTERVAL"
+DEADLINE_ENV = "VIDGEN_REPLICATE_DEADLINE"
+MIN_DEADLINE_S = 5
 HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DATA_DIR = "vidgen_data"
 DEFAULT_SPEC_DIR = "specs"
@@ -100,6 +105,9 @@ class Settings(BaseSettings):
         0.5, gt=0.0, le=60.0, validation_alias=_env(POLL_ENV, "replicate_poll_interval")
     )
     """Seconds between two polls of a prediction at most (the official client's variable)."""
+    replicate_deadline: int = Field(1800, ge=0, le=86400, validation_alias=_env(DEADLINE_ENV, "replicate_deadline"))
+    """Seconds a prediction may take before Replicate cancels it (sent as `Cancel-After`; before it starts
+    running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
 
@@ -133,6 +141,13 @@ class Settings(BaseSettings):
     def _empty_is_default(cls, value: Any, info: Any) -> Any:
         if value == "":
             return {"data_dir": DEFAULT_DATA_DIR, "spec_dir": DEFAULT_SPEC_DIR}.get(info.field_name, DEFAULT_BASE_URL)
+        return value
+
+    @field_validator("replicate_deadline", mode="after")
+    @classmethod
+    def _deadline(cls, value: int) -> int:
+        if 0 < value < MIN_DEADLINE_S:
+            raise ValueError(f"a deadline is at least {MIN_DEADLINE_S} s (or 0 for none)")
         return value
 
     @model_validator(mode="after")
@@ -177,14 +192,15 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, None)) from None
 
-    def store(self) -> ArtifactStore:
-        """The artifact store these settings name: the one place that chooses local or S3."""
+    def store(self, s3: S3Resource | None = None) -> ArtifactStore:
+        """The artifact store these settings name: the one place that chooses local or S3 (an S3 store's
+        client comes from `s3`, dagster-aws's resource, by default one with the environment's AWS settings)."""
         if self.storage == "s3":
             from vidgen_assets.storage.s3 import S3Store
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache")
+            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
         return LocalStore(self.data_dir)
 
     @property

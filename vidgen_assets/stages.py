@@ -8,22 +8,34 @@ The Dagster assets in `defs/` call these and attach metadata; the stages know no
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
-from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import commands, ops, probe
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    VideoRequest,
+)  # fmt: skip
+from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
+from vidgen_assets.core.spec import BRIDGE
+from vidgen_assets.media import commands, ops, preview, probe
 from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
+from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.storage import layout
-from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts
+from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, load_artifacts, save_artifacts
 from vidgen_assets.storage.store import ArtifactStore
 
 MUSIC_FADE_IN_S = 1.0
@@ -75,6 +87,8 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     fp = fingerprint(
         "storyboard", backend_identity(backend), plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
+        *([[reference_identity(plan, b) for b in plan.beats], getattr(backend, "reference_identity", "")]
+          if plan.references else []),
     )  # fmt: skip
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp)
@@ -90,8 +104,11 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
             prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
             end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
             aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
+            references=beat_references(plan, beat, store),
         )  # fmt: skip
         record = _generation_record(backend.image(request, out), beat=beat.index)
+        if request.references:
+            record["references"] = {r.name: r.sha256 for r in request.references}
         files[relative] = out
         return record
 
@@ -115,9 +132,40 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     return Artifacts(plan.video_id, manifest, files, record, scratch)
 
 
+def reference_identity(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str, str | None]]:
+    """What a beat's outputs depend on of its references: name, sha256 and words (not where they are)."""
+    return [(r.name, r.sha256, r.describe) for name in beat.uses if (r := plan.reference(name)) is not None]
+
+
+def beat_references(plan: Plan, beat: PlannedBeat, store: ArtifactStore) -> tuple[ReferenceImage, ...]:
+    """The reference images a beat shows, as local files (an S3 store's are downloaded once)."""
+    return tuple(
+        ReferenceImage(name=ref.name, path=str(path), sha256=ref.sha256, describe=ref.describe)
+        for ref, path in beat_reference_paths(plan, beat.uses if plan.references else (), store)
+    )
+
+
+def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: ArtifactStore) -> bytes:
+    """The storyboard contact sheet as PNG bytes: the references, then each beat captioned with its uses."""
+    beats = []
+    for beat, path in zip(plan.beats, images, strict=True):
+        with Image.open(path) as image:
+            caption = f"{beat.index + 1:02d} {beat.name}" + (f" · uses {', '.join(beat.uses)}" if beat.uses else "")
+            beats.append((image.copy(), caption))
+    refs = []
+    for ref, path in beat_reference_paths(plan, [r.name for r in plan.references], store):
+        with Image.open(path) as image:
+            used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
+            refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
+    buffer = io.BytesIO()
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
 def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
-    """The frames at the start of `beat` that the transition from the beat before covers."""
-    return plan.beats[beat.index - 1].transition_frames if beat.index > 0 else 0
+    """The frames at the start of `beat`'s clip that an xfade from the beat before covers (none after a
+    bridge: the bridge fills those frames of the beat, and the beat's clip starts after it)."""
+    return plan.beats[beat.index - 1].overlap_frames if beat.index > 0 else 0
 
 
 def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
@@ -141,6 +189,7 @@ def pair_fingerprint(
     return fingerprint(
         "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
         beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
+        *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
 
 
@@ -166,6 +215,7 @@ def chunk_pair(
     files: dict[str, Path] = {}
     chunks = []
     source = storyboard_image
+    references = beat_references(plan, beat, store)
     for chunk in beat.chunks:
         video_rel = layout.chunk_video(chunk.index)
         last_rel = layout.chunk_last_frame(chunk.index)
@@ -174,7 +224,7 @@ def chunk_pair(
             video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
             prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
             motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
-            clip_frames=beat.clip_frames, storyboard_image=storyboard_image,
+            clip_frames=beat.clip_frames, storyboard_image=storyboard_image, reference_images=references,
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)
@@ -224,20 +274,130 @@ def _pair_pieces(
     """The copy path's outputs of one pair, from one decode of its chunks: the body (text burnt in)
     and the edges its transitions blend. Adds them to `files`; returns what the record says of them."""
     incoming = incoming_frames(plan, beat)
+    own = beat.own_frames
     outputs: dict[str, commands.Stretch] = {}
-    if beat.frames > incoming:
-        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, beat.frames, scratch / "piece.mp4")
+    if own > incoming:
+        outputs[layout.pair_piece(beat.pair_key)] = commands.Stretch(incoming, own, scratch / "piece.mp4")
     if incoming:
         outputs[layout.pair_edge(beat.pair_key, "head")] = commands.Stretch(0, incoming, scratch / "head.mp4")
-    if beat.transition_frames:
-        end = beat.frames + beat.transition_frames
-        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(beat.frames - 1, end, scratch / "tail.mp4")
+    if beat.overlap_frames:
+        end = own + beat.overlap_frames
+        outputs[layout.pair_edge(beat.pair_key, "tail")] = commands.Stretch(own - 1, end, scratch / "tail.mp4")
     body = outputs.get(layout.pair_piece(beat.pair_key))
     edges = [stretch for key, stretch in outputs.items() if stretch is not body]
     pngs = _text_pngs(plan, beat_texts(plan, beat), scratch, beat.pair_key) if body else []
     ops.pair_pieces(clips, pngs, plan.fps, body, edges)
     files.update({key: stretch.out for key, stretch in outputs.items()})
     return {key: [stretch.start_frame, stretch.end_frame] for key, stretch in outputs.items()}
+
+
+def bridge_sources(
+    plan: Plan, bridge: PlannedBridge, pairs: Mapping[str, Artifacts], storyboard_out: Artifacts
+) -> tuple[Path, Path]:
+    """A bridge's start frame (the exact last frame of the outgoing beat's last chunk) and end frame (the
+    incoming beat's storyboard image)."""
+    outgoing = plan.beats[bridge.from_beat]
+    last = layout.chunk_last_frame(outgoing.chunks[-1].index)
+    if outgoing.pair_key not in pairs or last not in pairs[outgoing.pair_key].files:
+        raise StageError(
+            f"bridge {bridge.key} of {plan.video_id!r} needs chunk pair {outgoing.pair_key}'s last frame: "
+            f"materialize the pair first (chunk_pair partition '{outgoing.pair_key}|{plan.video_id}')"
+        )
+    return pairs[outgoing.pair_key].path(last), storyboard_out.path(layout.storyboard_image(bridge.to_beat))
+
+
+def bridge_fingerprint(
+    plan: Plan, bridge: PlannedBridge, backend: Backend, start: Path, end: Path, mode: StitchMode = "copy"
+) -> str:
+    """Everything a bridge depends on: its two frames (by their bytes), its prompt and length, the model.
+    Changing one beat changes only the bridges that touch it."""
+    texts = beat_texts(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
+    return fingerprint(
+        "bridge", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
+        digest_bytes(start.read_bytes()), digest_bytes(end.read_bytes()), mode, texts,
+    )  # fmt: skip
+
+
+def bridge(
+    plan: Plan,
+    planned: PlannedBridge,
+    start: Path,
+    end: Path,
+    backend: Backend,
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+) -> Artifacts:
+    """One bridge: a clip from `start` (the outgoing beat's last frame) to `end` (the incoming beat's
+    storyboard image), exactly `planned.frames` long; with the copy path also its piece, text burnt in."""
+    fp = bridge_fingerprint(plan, planned, backend, start, end, mode)
+    manifest = layout.bridge_manifest(planned.key)
+    cached = _cached(store, plan.video_id, manifest, fp)
+    if cached is not None:
+        return cached
+    incoming = plan.beats[planned.to_beat]
+    relative = layout.bridge_video(planned.key)
+    out = scratch / Path(relative).name
+    request = VideoRequest(
+        video_id=plan.video_id, chunk_index=incoming.chunks[0].index, beat_index=incoming.index, kind="bridge",
+        prompt=planned.prompt, camera=incoming.camera, frames=planned.frames, motion_offset=0, frame=_frame(plan),
+        seed=plan.spec.seed + planned.from_beat, end_image=str(end),
+    )  # fmt: skip
+    gen = backend.video(request, start, out)
+    info = probe.probe(out)
+    if (info.frames, info.width, info.height) != (planned.frames, plan.width, plan.height) or info.fps != plan.fps:
+        raise StageError(
+            f"backend {backend.name!r} made bridge {planned.key} as {info.width}x{info.height} {float(info.fps):g} fps "
+            f"with {info.frames} frames; the plan needs {plan.width}x{plan.height} {plan.fps} fps with "
+            f"{planned.frames} frames"
+        )
+    files = {relative: out}
+    if mode == "copy":
+        piece = scratch / "piece.mp4"
+        pngs = _text_pngs(plan, beat_texts(plan, incoming), scratch, planned.key)
+        ops.pair_pieces([out], pngs, plan.fps, commands.Stretch(0, planned.frames, piece))
+        files[layout.bridge_piece(planned.key)] = piece
+    generation = _generation_record(
+        gen, source_sha256=digest_bytes(start.read_bytes()), end_sha256=digest_bytes(end.read_bytes())
+    )
+    record = {
+        "fingerprint": fp,
+        "backend": backend.name,
+        "bridge": planned.key,
+        "from_beat": planned.from_beat,
+        "to_beat": planned.to_beat,
+        "start_frame": planned.start_frame,
+        "frames": planned.frames,
+        "stitch": mode,
+        "generations": [generation],
+        "cost_usd": _cost([generation]),
+        "cached": False,
+    }
+    return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def bridges(
+    plan: Plan,
+    pairs: Mapping[str, Artifacts],
+    storyboard_out: Artifacts,
+    backend: Backend,
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+) -> dict[str, Artifacts]:
+    """Every bridge of the plan, each its own artifact (`bridges/b003.mp4` + json), saved as soon as it is
+    made: a bridge whose two frames, prompt and model did not change is reused as it is, for free."""
+    out: dict[str, Artifacts] = {}
+    for planned in plan.bridges:
+        start, end = bridge_sources(plan, planned, pairs, storyboard_out)
+        made = bridge(plan, planned, start, end, backend, store, scratch / planned.key, mode)
+        if not made.record.get("cached"):
+            save_artifacts(store, made)
+            loaded = load_artifacts(store, plan.video_id, made.manifest)
+            assert loaded is not None
+            made = loaded
+        out[planned.key] = made
+    return out
 
 
 def music_fades(plan: Plan) -> tuple[float, float]:
@@ -309,15 +469,31 @@ def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:
 
 
 def stitched_video(
-    plan: Plan, pairs: Mapping[str, Artifacts], store: ArtifactStore, scratch: Path, mode: StitchMode = "copy"
+    plan: Plan,
+    pairs: Mapping[str, Artifacts],
+    store: ArtifactStore,
+    scratch: Path,
+    mode: StitchMode = "copy",
+    bridges: Mapping[str, Artifacts] | None = None,
 ) -> Artifacts:
     """All chunks joined: seamless inside a pair, the planned transition at each beat boundary.
 
     `reencode`: one xfade graph over every chunk, re-encoded. `copy`: only the transitions are rendered
     (a few frames each, from the neighbouring chunks' edges, the incoming beat's text on top); they are
-    joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in."""
+    joined with the pairs' pieces by the concat demuxer with stream copy. The text is then already in.
+    A bridge is placed, whole, at the start of the beat it leads into (a cut on each side of it)."""
     check_pairs(plan, pairs)
-    joins = [Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame) for j in plan.joins]
+    bridges = bridges or {}
+    missing = [b.key for b in plan.bridges if b.key not in bridges]
+    if missing:
+        raise StageError(f"video {plan.video_id!r} is missing bridge(s) {', '.join(missing)}: make them first")
+    bridge_into = {b.to_beat: b.key for b in plan.bridges}
+    joins = [
+        Join(transition="cut", frames=0, offset_frame=j.offset_frame)
+        if j.transition == BRIDGE
+        else Join(transition=j.transition, frames=j.frames, offset_frame=j.offset_frame)
+        for j in plan.joins
+    ]
     fp = fingerprint(
         "stitched",
         [pairs[k].fingerprint for k in plan.pair_keys],
@@ -325,6 +501,7 @@ def stitched_video(
         plan.fps,
         mode,
         [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
+        [bridges[b.key].fingerprint for b in plan.bridges],
     )
     manifest = layout.MANIFESTS["stitched_video"]
     cached = _cached(store, plan.video_id, manifest, fp)
@@ -332,9 +509,13 @@ def stitched_video(
         return cached
     out = scratch / "stitched.mp4"
     if mode == "copy":
-        ops.concat_copy(_pieces(plan, pairs, scratch), out)
+        ops.concat_copy(_pieces(plan, pairs, scratch, bridges), out)
     else:
-        clips = [[pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks] for b in plan.beats]
+        clips = [
+            ([bridges[bridge_into[b.index]].path(layout.bridge_video(bridge_into[b.index]))] if b.index in bridge_into
+             else []) + [pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks]
+            for b in plan.beats
+        ]  # fmt: skip
         ops.stitch(clips, joins, plan.fps, out)
     info = probe.probe(out)
     record = {
@@ -346,6 +527,8 @@ def stitched_video(
         "duration_s": info.duration_s,
         "joins": [j.model_dump() for j in plan.joins],
         "cost_usd": _cost([pairs[k].record for k in plan.pair_keys]),
+        "bridges": list(bridges),
+        "bridges_cost_usd": _cost([bridges[b.key].record for b in plan.bridges]),
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, {"stitched.mp4": out}, record, scratch)
@@ -358,12 +541,13 @@ def _edge(pairs: Mapping[str, Artifacts], beat: PlannedBeat, side: str) -> Path:
     return pairs[beat.pair_key].path(key)
 
 
-def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[Path]:
+def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, bridges: Mapping[str, Artifacts]) -> list[Path]:
     """The copy path's pieces in timeline order: each pair's piece, and between beats the transition,
-    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once)."""
+    rendered here from the two pairs' edges (several per ffmpeg process, two processes at once), or the
+    bridge's piece (made with the bridge)."""
     rendered: dict[int, commands.Transition] = {}
     for k, beat in enumerate(plan.beats[:-1]):
-        if beat.transition_frames:
+        if beat.overlap_frames:
             nxt = plan.beats[k + 1]
             rendered[k] = commands.Transition(
                 a_clips=(_edge(pairs, beat, "tail"),), a_start=1, b_clips=(_edge(pairs, nxt, "head"),),
@@ -377,15 +561,22 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path) -> list[P
     with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
         for future in [pool.submit(ops.transition_pieces, batch, plan.fps) for batch in batches]:
             future.result()
+    bridge_out = {b.from_beat: b.key for b in plan.bridges}
     pieces = []
     for k, beat in enumerate(plan.beats):
         body = pairs[beat.pair_key].files.get(layout.pair_piece(beat.pair_key))
-        if body is None and beat.frames > incoming_frames(plan, beat):
+        if body is None and beat.own_frames > incoming_frames(plan, beat):
             raise StageError(f"chunk pair {beat.pair_key} has no piece for the copy path: re-materialize it")
         if body is not None:
             pieces.append(body)
         if k in rendered:
             pieces.append(rendered[k].out)
+        if k in bridge_out:
+            key = bridge_out[k]
+            piece = bridges[key].files.get(layout.bridge_piece(key))
+            if piece is None:
+                raise StageError(f"bridge {key} has no piece for the copy path: make it again")
+            pieces.append(piece)
     return pieces
 
 
@@ -413,6 +604,7 @@ def final_video(
     cost = {
         "storyboard": float(storyboard_out.record.get("cost_usd", 0.0)),
         "chunks": float(stitched.record.get("cost_usd", 0.0)),
+        **({"bridges": float(stitched.record.get("bridges_cost_usd", 0.0))} if plan.bridges else {}),
         "music": float(music_out.record.get("cost_usd", 0.0)),
     }
     cached = _cached(store, plan.video_id, manifest, fp)

@@ -44,7 +44,7 @@ def get_backend(
         return AnimaticBackend(chunk_seconds=settings.chunk_seconds)
     if name == "replicate":
         from vidgen_assets.backends.models import UnknownModel, load_prices, select_models
-        from vidgen_assets.backends.replicate import ReplicateBackend
+        from vidgen_assets.backends.replicate import Limits, ReplicateBackend
         from vidgen_assets.settings import TOKEN_ENV
 
         try:
@@ -59,5 +59,6 @@ def get_backend(
         return ReplicateBackend(
             selection, token.get_secret_value(), store=store, base_url=settings.replicate_base_url,
             poll_interval=settings.replicate_poll_interval,
+            limits=Limits(deadline_s=settings.replicate_deadline or None),
         )  # fmt: skip
     raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate")

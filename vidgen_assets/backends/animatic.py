@@ -25,6 +25,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, PngImagePlugin
 
+from vidgen_assets.backends.bridge_motion import bridge_frames
 from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
@@ -34,6 +35,7 @@ from vidgen_assets.media import commands, runner
 CARD_MODEL = "animatic-card-v1"
 MOTION_MODEL = "animatic-motion-v2"
 MUSIC_MODEL = "animatic-music-v1"
+BRIDGE_MODEL = "animatic-bridge-v1"
 CARD_KEY = "vidgen:card"
 """The PNG text chunk holding the request a card was drawn from (JSON)."""
 
@@ -64,16 +66,19 @@ class AnimaticBackend:
         )
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
-        """Write an MP4 of exactly `request.frames` frames: frames `motion_offset` ... of the beat's move."""
+        """Write an MP4 of exactly `request.frames` frames: frames `motion_offset` ... of the beat's move (a
+        `bridge`: a camera move from `source_image` into `request.end_image`, see `bridge_motion`)."""
         if request.frames < 1:
             raise ValueError(f"a chunk needs at least one frame, got {request.frames}")
+        if request.kind == "bridge":
+            return draw_bridge(request, source_image, out)
         card_path = request.storyboard_image or (source_image if request.kind == "reference" else None)
         if card_path is None:
             raise ValueError("the animatic continues a beat's move over its card: the request needs storyboard_image")
         frame = request.frame
         clip = max(request.clip_frames, request.motion_offset + request.frames)
         move = Move(request.camera, frame.width, frame.height, frame.fps, clip)
-        card = card_canvas(card_path, move)
+        card = card_canvas(card_path, move, request.reference_images)
         with _atomic(out, ".mp4") as tmp:
             args = commands.still_motion(
                 tmp, *move.card_size, frame.fps, request.frames, move.filters(request.motion_offset)
@@ -101,6 +106,20 @@ class AnimaticBackend:
         return Generation(model=MUSIC_MODEL, seed=request.seed, extra=description)
 
 
+def draw_bridge(request: VideoRequest, source_image: Path, out: Path) -> Generation:
+    """A bridge drawn locally: `bridge_motion.bridge_frames` from the source to the end image."""
+    if request.end_image is None:
+        raise ValueError("a bridge needs an end image")
+    width, height, fps = request.frame.width, request.frame.height, request.frame.fps
+    start, end = load_source(source_image, width, height), load_source(Path(request.end_image), width, height)
+    with _atomic(out, ".mp4") as tmp:
+        runner.run(
+            commands.encode_raw_frames(tmp, width, height, fps),
+            stdin_chunks=(frame.tobytes() for frame in bridge_frames(start, end, request.frames)),
+        )
+    return Generation(model=BRIDGE_MODEL, seed=request.seed, extra={"kind": "bridge", "frames": str(request.frames)})
+
+
 def load_source(path: Path, width: int, height: int) -> Image.Image:
     """The image at `path` as RGB at `width` x `height` (cover-fitted when its size differs)."""
     with Image.open(path) as opened:
@@ -126,23 +145,36 @@ def card_request(path: Path) -> ImageRequest | None:
         return None
 
 
-def card_canvas(path: Path, move: Move) -> Image.Image:
+def card_canvas(path: Path, move: Move, references: tuple[ReferenceImage, ...] = ()) -> Image.Image:
     """The card a move travels over, at `move.card_size`: the storyboard image itself when the move
     stays at the frame's size; for a pan, the card drawn again that much wider (an image that carries
-    no card request is cover-fitted instead: the pan then travels across it slightly enlarged)."""
+    no card request is cover-fitted instead: the pan then travels across it slightly enlarged).
+    `references`: the beat's reference images where this process finds them (the card's request names
+    the files where the storyboard was drawn, which may be another machine's)."""
     stat = path.stat()
     text_left = move.pan_px if move.camera == "pan_left" else 0
-    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, (move.width, move.height), text_left)
+    frame = (move.width, move.height)
+    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, frame, text_left, references)
 
 
 @lru_cache(maxsize=4)
 def _card_canvas(
-    path: str, _mtime_ns: int, _size: int, canvas: tuple[int, int], frame: tuple[int, int], text_left: int
+    path: str,
+    _mtime_ns: int,
+    _size: int,
+    canvas: tuple[int, int],
+    frame: tuple[int, int],
+    text_left: int,
+    references: tuple[ReferenceImage, ...] = (),
 ) -> Image.Image:
     """Cached per file version: a beat's chunks (made one after the other in one process) share it."""
     if canvas != frame:
         request = card_request(Path(path))
         if request is not None and (request.frame.width, request.frame.height) == frame:
+            if request.references and references:
+                here = {r.sha256: r for r in references}
+                moved = tuple(here.get(r.sha256, r) for r in request.references)
+                request = dataclasses.replace(request, references=moved)
             return render_card(request, canvas, text_left)
     return load_source(Path(path), *canvas)
 

@@ -7,9 +7,13 @@ Every call goes through `_generate`:
    in total time. (The official client retries some GETs itself but never a POST that got a 429.) A
    create whose request was sent but whose answer timed out may have made the prediction: before it is
    sent again, the recent predictions are searched for it so it is never paid twice;
-3. the prediction is polled with `predictions.get` until it ends (never `run()`, which can return early
-   on `processing`). A failed prediction is re-created only when its error is transient (timeout,
-   overloaded, temporarily unavailable...); one that ran before failing was billed, and is counted;
+3. the create asks the API to hold the request until the prediction ends (`Prefer: wait=N`) and sets a
+   server-side deadline (`Cancel-After`, `VIDGEN_REPLICATE_DEADLINE`); a reply still `starting` or
+   `processing` is then polled until it ends (never `run()`, which can return early on `processing`). A
+   failed prediction is re-created only when its error is transient (timeout, overloaded, temporarily
+   unavailable...); one that ran before failing was billed, and is counted. An `aborted` one (its deadline
+   passed before it started) is not billed and is re-created within the same bounds. Predictions are read
+   from the API's JSON directly: the client's model (replicate 1.0.7) rejects the `aborted` status;
 4. the output is downloaded at once (Replicate deletes outputs after an hour) with a timeout and a size
    cap, its magic bytes checked against the media type expected, then its content probed; only then is it
    cached;
@@ -27,11 +31,12 @@ import contextlib
 import io
 import logging
 import random
+import re
 import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,14 +55,15 @@ from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
 from vidgen_assets.core.cost import as_float, call_cost, music_seconds
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
 from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
-TERMINAL = ("succeeded", "failed", "canceled")
+TERMINAL = ("succeeded", "failed", "canceled", "aborted")
+_RESETS_IN = re.compile(r"resets?\s+in\s+~?\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?|m|min|minutes?)?\b", re.I)
 TRANSIENT_MODEL_ERRORS = (
     "timeout", "timed out", "overloaded", "temporarily", "temporary", "unavailable", "try again",
     "rate limit", "capacity", "queue is full", "connection reset",
@@ -111,6 +117,27 @@ class Limits:
     max_download_bytes: int = 512 * 1024 * 1024
     data_uri_max_bytes: int = 1024 * 1024
     """Start images up to this size are sent inline as data URIs; larger ones are uploaded first."""
+    deadline_s: int | None = 1800
+    """Sent as `Cancel-After` on every create: Replicate cancels (or, before it starts, aborts) a
+    prediction still unfinished then. None sends no deadline."""
+    wait_s: int = 60
+    """`Prefer: wait=N` on create: the API holds the request up to N s (1-60) for the prediction to end."""
+
+
+def reset_seconds(detail: str) -> float | None:
+    """When a 429's body says the limit resets ("Your rate limit resets in ~30s"): seconds, else None."""
+    found = _RESETS_IN.search(detail or "")
+    if found is None:
+        return None
+    value, unit = float(found.group(1)), (found.group(2) or "s").lower()
+    return value / 1000 if unit == "ms" else value * 60 if unit.startswith("m") else value
+
+
+def parse_prediction(data: Any) -> Prediction:
+    """A prediction from the API's JSON, any status (the client's own parser rejects `aborted`)."""
+    if not isinstance(data, dict) or "id" not in data or "status" not in data:
+        raise _Transient(f"not a prediction: {str(data)[:200]!r}")
+    return Prediction.construct(**data)
 
 
 @dataclass
@@ -230,6 +257,9 @@ class ReplicateBackend:
             f"{m.id}@{m.version}" for m in (models.image, models.video, models.music, models.planner)
         )
         """What the stages fingerprint: changing a model changes every affected output."""
+        refs = models.reference_image or models.image
+        self.reference_identity = f"{refs.id}@{refs.version}"
+        """What the stages add to the fingerprints of outputs that use references: their image model."""
         self._token = token
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -247,10 +277,14 @@ class ReplicateBackend:
     # -- the Backend interface -----------------------------------------------------------------------
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
-        """A storyboard image from the image model, cover-fitted to the frame as PNG."""
-        model = self.models.image
+        """A storyboard image from the image model, cover-fitted to the frame as PNG.
+
+        A beat that uses references is drawn by the reference-capable image model, from its reference
+        images (as many as the model takes) and with their `describe` words in the prompt."""
+        refs = request.references
+        model = (self.models.reference_image or self.models.image) if refs else self.models.image
         frame = request.frame
-        prompt = f"{request.prompt}. Style: {request.aesthetic}"
+        prompt = f"{request.prompt}{_reference_words(refs)}. Style: {request.aesthetic}"
         if request.palette:
             prompt += f"; colour palette {', '.join(request.palette)}"
         inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
@@ -258,28 +292,47 @@ class ReplicateBackend:
             inputs[model.aspect_key] = flux_aspect(frame.width, frame.height)
         if model.seed_key:
             inputs[model.seed_key] = request.seed
+        images: dict[str, bytes | list[bytes]] = {}
+        used = refs[: max(1, model.max_input_images)] if model.input_images_key else ()
+        if model.input_images_key and used:
+            data = [Path(r.path).read_bytes() for r in used]
+            images[model.input_images_key] = data if model.input_images_list else data[0]
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, {}, "image", Decimal(0), work)
+            result = self._generate(model, inputs, images, "image", Decimal(0), work)
             with Image.open(result.path) as opened:
                 picture = opened.convert("RGB")
             if picture.size != (frame.width, frame.height):
                 picture = ImageOps.fit(picture, (frame.width, frame.height), method=Image.Resampling.LANCZOS)
             with atomic_output(out) as tmp:
                 picture.save(tmp, format="PNG")
-        return self._generation(model, request.seed, result)
+        gen = self._generation(model, request.seed, result)
+        if used:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in used)
+        return gen
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
 
         A continuous chunk drops the model's first frame (it repeats the start image, which already ends
-        the chunk before); a clip shorter than the chunk holds its last frame.
+        the chunk before); a clip shorter than the chunk holds its last frame. A `bridge` also sends
+        `request.end_image` as the model's end frame, asks for the shortest clip that covers it, and
+        retimes the whole clip to exactly its frames (so it ends on the end image, nothing paid is cut).
         """
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: _motion_prompt(request)}
+        bridge = request.kind == "bridge"
+        if bridge and (model.end_image_key is None or request.end_image is None):
+            raise ValueError(f"{model.id} has no end-frame input: it cannot make a bridge (see `vidgen models`)")
+        frame = request.frame
+        seconds = model.bridge_seconds(request.frames, frame.fps) if bridge else None
+        # No reference images with an end frame: veo-3.1 ignores last_frame when given reference images.
+        refs = request.reference_images if model.reference_images_key and not bridge else ()
+        refs = refs[: model.max_reference_images or len(refs)]
+        prompt = _motion_prompt(request) + _reference_words(request.reference_images)
+        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
         for key, value in (
-            (model.duration_key, model.duration),
+            (model.duration_key, seconds or model.duration),
             (model.num_frames_key, model.num_frames),
             (model.fps_key, model.fps),
             (model.seed_key, request.seed),
@@ -289,16 +342,28 @@ class ReplicateBackend:
         if model.audio_key:
             # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
             inputs[model.audio_key] = False
-        images = {model.image_key: source_image.read_bytes()}
-        frame = request.frame
+        images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
+        if bridge and model.end_image_key and request.end_image:
+            images[model.end_image_key] = Path(request.end_image).read_bytes()
+        if model.reference_images_key and refs:
+            images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
+        billed = Decimal(seconds) if seconds is not None else model.billed_seconds
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, images, "video", model.billed_seconds, work)
-            ops.normalise_chunk(
-                result.path, out, frame.width, frame.height, frame.fps, request.frames,
-                drop_first=request.kind == "continuous",
-            )  # fmt: skip
+            result = self._generate(model, inputs, images, "video", billed, work)
+            if bridge:
+                ops.retime_chunk(result.path, out, frame.width, frame.height, frame.fps, request.frames)
+            else:
+                ops.normalise_chunk(
+                    result.path, out, frame.width, frame.height, frame.fps, request.frames,
+                    drop_first=request.kind == "continuous",
+                )  # fmt: skip
         gen = self._generation(model, request.seed, result)
-        gen.extra["source_image_sha256"] = digest_bytes(images[model.image_key])
+        gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
+        if refs:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
+        if bridge and request.end_image:
+            gen.extra["end_image_sha256"] = digest_bytes(Path(request.end_image).read_bytes())
+            gen.extra["billed_seconds"] = str(seconds)
         return gen
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
@@ -338,12 +403,20 @@ class ReplicateBackend:
         self,
         model: ReplicateModel,
         inputs: dict[str, Any],
-        images: dict[str, bytes],
+        images: Mapping[str, bytes | list[bytes]],
         kind: str,
         seconds: Decimal,
         work: Path,
     ) -> _Result:
-        hashed = {**inputs, **{key: f"sha256:{digest_bytes(data)}" for key, data in images.items()}}
+        # Every image is keyed by its bytes' sha256: a changed photo changes exactly the calls that sent it.
+        hashed = {
+            **inputs,
+            **{
+                key: [f"sha256:{digest_bytes(d)}" for d in data] if isinstance(data, list)
+                else f"sha256:{digest_bytes(data)}"
+                for key, data in images.items()
+            },
+        }  # fmt: skip
         key = request_key(model.id, model.version, hashed)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -362,10 +435,13 @@ class ReplicateBackend:
             prediction = self._wait(model, self._create(model, sent))
             if prediction.status == "succeeded":
                 break
-            ran = bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at)
+            aborted = str(prediction.status) == "aborted"
+            ran = not aborted and (bool((prediction.metrics or {}).get("predict_time")) or bool(prediction.started_at))
             billed_failures += int(ran)
             error = self._redact(str(prediction.error or prediction.status))
-            transient = prediction.status == "failed" and _is_transient_model_error(error)
+            if aborted:
+                error = f"aborted: its {self.limits.deadline_s} s deadline passed before it started (not billed)"
+            transient = aborted or (prediction.status == "failed" and _is_transient_model_error(error))
             if transient and attempt < self.retry.prediction_attempts:
                 delay = self.retry.delay(attempt, self._rng)
                 log.warning(
@@ -401,30 +477,41 @@ class ReplicateBackend:
             predictions=attempt, billed_failures=billed_failures, record=record,
         )  # fmt: skip
 
-    def _encode_inputs(self, model: ReplicateModel, inputs: dict[str, Any], images: dict[str, bytes]) -> dict[str, Any]:
-        """Inputs as sent: start images inline as data URIs, or uploaded when large."""
+    def _encode_inputs(
+        self, model: ReplicateModel, inputs: dict[str, Any], images: Mapping[str, bytes | list[bytes]]
+    ) -> dict[str, Any]:
+        """Inputs as sent: images (start images, reference lists) inline as data URIs, or uploaded when large."""
         sent = dict(inputs)
         for key, data in images.items():
-            mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
-            if not mime:
-                raise ValueError(f"{model.id}: the start image is not PNG, JPEG or WEBP")
-            if len(data) <= self.limits.data_uri_max_bytes:
-                sent[key] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            if isinstance(data, list):
+                sent[key] = [self._encode_image(model, key, one) for one in data]
             else:
-                suffix = mime.split("/")[1]
-
-                def upload(data: bytes = data, suffix: str = suffix, mime: str = mime) -> str:
-                    handle = io.BytesIO(data)
-                    uploaded = self._client.files.create(handle, filename=f"start.{suffix}", content_type=mime)
-                    return str(uploaded.urls["get"])
-
-                sent[key] = self._retrying(model, "upload the start image", upload)
+                sent[key] = self._encode_image(model, key, data)
         return sent
+
+    def _encode_image(self, model: ReplicateModel, key: str, data: bytes) -> str:
+        mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
+        if not mime:
+            raise ValueError(f"{model.id}: the {key} image is not PNG, JPEG or WEBP")
+        if len(data) <= self.limits.data_uri_max_bytes:
+            return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        suffix = mime.split("/")[1]
+
+        def upload() -> str:
+            uploaded = self._client.files.create(io.BytesIO(data), filename=f"{key}.{suffix}", content_type=mime)
+            return str(uploaded.urls["get"])
+
+        return self._retrying(model, f"upload the {key} image", upload)
 
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = time.time()
         state = {"sent": False}
-        wait = max(1, min(60, round(self.limits.read_s)))
+        wait = max(1, min(60, self.limits.wait_s, round(self.limits.read_s)))
+        headers = {"Prefer": f"wait={wait}"}
+        if self.limits.deadline_s:
+            headers["Cancel-After"] = f"{self.limits.deadline_s}s"
+        # The API holds the request up to `wait` s: the read timeout covers that, and the request's own.
+        timeout = httpx.Timeout(self.limits.read_s + wait, connect=self.limits.connect_s)
 
         def create() -> Prediction:
             if state["sent"]:
@@ -434,25 +521,25 @@ class ReplicateBackend:
                     log.warning("%s: adopting prediction %s created by a create that timed out", model.id, found.id)
                     return found
             try:
-                # `wait` is the client's only way to bound a create: without it the POST has no timeout at
-                # all. (The API then holds the request up to that long, `Prefer: wait`, which is harmless.)
-                # `client.predictions.create(model=...)` drops `wait` before delegating to this namespace
-                # (replicate 1.0.7), so call it directly.
-                return self._client.models.predictions.create(model=model.id, input=sent, wait=wait)
+                response = self._client._request(
+                    "POST", f"/v1/models/{model.id}/predictions", json={"input": sent}, headers=headers,
+                    timeout=timeout,
+                )  # fmt: skip
             except (httpx.ReadTimeout, httpx.RemoteProtocolError):
                 state["sent"] = True
                 raise
+            return parse_prediction(response.json())
 
         return self._retrying(model, "create a prediction", create)
 
     def _find_created(self, model: ReplicateModel, sent: dict[str, Any], since: float) -> Prediction | None:
         try:
-            page = self._client.predictions.list()
-        except (ReplicateError, httpx.HTTPError):
+            results = self._client._request("GET", "/v1/predictions").json().get("results", [])
+        except (ReplicateError, httpx.HTTPError, ValueError):
             return None
-        for candidate in page.results:
-            if candidate.model == model.id and candidate.input == sent:
-                return candidate
+        for candidate in results:
+            if isinstance(candidate, dict) and candidate.get("model") == model.id and candidate.get("input") == sent:
+                return parse_prediction(candidate)
         return None
 
     def _wait(self, model: ReplicateModel, prediction: Prediction) -> Prediction:
@@ -462,7 +549,7 @@ class ReplicateBackend:
         while prediction.status not in TERMINAL:
             if time.monotonic() > deadline:
                 with contextlib.suppress(ReplicateError, httpx.HTTPError):
-                    self._client.predictions.cancel(prediction.id)
+                    self._client._request("POST", f"/v1/predictions/{prediction.id}/cancel")
                 raise ReplicateFailed(
                     f"replicate model {model.id}: prediction {prediction.id} still {prediction.status} after "
                     f"{self.retry.prediction_timeout_s:g} s; canceled it",
@@ -474,9 +561,10 @@ class ReplicateBackend:
         return prediction
 
     def _poll(self, model: ReplicateModel, prediction_id: str) -> Prediction:
-        return self._retrying(
-            model, "poll the prediction", lambda: self._client.predictions.get(prediction_id), prediction_id
-        )
+        def get() -> Prediction:
+            return parse_prediction(self._client._request("GET", f"/v1/predictions/{prediction_id}").json())
+
+        return self._retrying(model, "poll the prediction", get, prediction_id)
 
     def _fetch_output(self, model: ReplicateModel, prediction: Prediction, kind: str, work: Path) -> tuple[Path, str]:
         """The output as a validated local file (text outputs written as UTF-8)."""
@@ -502,7 +590,15 @@ class ReplicateBackend:
         """Download `url` to `dest` whole (timeout, size cap), check its type and content; return its ext."""
         cap = self.limits.max_download_bytes
         if url.startswith("data:"):
-            dest.write_bytes(base64.b64decode(url.split(",", 1)[1]))
+            # Small outputs may come inline (`data:video/mp4;base64,...`) instead of as a file URL.
+            header, _, payload = url.partition(",")
+            if len(payload) * 3 // 4 > cap:
+                raise _Permanent(f"the inline output is over the {cap}-byte cap")
+            try:
+                data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else payload.encode()
+            except ValueError:
+                raise _Permanent("the inline (data:) output is not valid base64") from None
+            dest.write_bytes(data)
         else:
             headers = {"Authorization": f"Bearer {self._token}"} if self._same_origin(url) else {}
             start = time.monotonic()
@@ -585,6 +681,9 @@ class ReplicateBackend:
             text = f"HTTP {status}: {exc.detail or exc.title or 'no detail'}"
             if status in (401, 403):
                 return False, f"{text} (check {TOKEN_ENV})"
+            if status == 429 and getattr(self._local, "retry_after", None) is None:
+                # No Retry-After header, but the body may say when the limit resets.
+                self._local.retry_after = reset_seconds(str(exc.detail or exc.title or ""))
             return status == 429 or status >= 500, text
         if isinstance(exc, httpx.TimeoutException):
             return True, f"timed out ({type(exc).__name__})"
@@ -640,6 +739,12 @@ class ReplicateBackend:
 
     def __repr__(self) -> str:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"
+
+
+def _reference_words(references: tuple[ReferenceImage, ...]) -> str:
+    """The references' `describe` words for a prompt: `, featuring amber glass bottle; woman in her 30s`."""
+    words = [r.describe.strip() for r in references if r.describe and r.describe.strip()]
+    return f", featuring {'; '.join(words)}" if words else ""
 
 
 def _motion_prompt(request: VideoRequest) -> str:

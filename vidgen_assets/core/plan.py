@@ -315,10 +315,10 @@ def fit_beats(
             )
             continue
         if end == start:
-            warnings.append(f"beat {beat.name!r} lasts less than one frame at {fps} fps: dropped")
+            warnings.append(f"beat {beat.name!r} lasts {beat.duration:g} s, less than one frame at {fps} fps: dropped")
             continue
         placed.append((beat, start, end - start))
-    if not placed:  # every beat was shorter than a frame: the first one is extended below
+    if not placed:  # every beat was shorter than a frame: the first one fills the video
         placed.append((beats[0], 0, 0))
 
     beat, start, frames = placed[-1]

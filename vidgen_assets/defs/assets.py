@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
+from pydantic import Field
 
 from vidgen_assets import stages
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
@@ -16,6 +17,7 @@ from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
 from vidgen_assets.media import preview, timeline
+from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -79,6 +81,26 @@ def plan_table(plan: Plan) -> str:
     )
 
 
+def references_table(plan: Plan) -> str:
+    """The spec's reference images as stored, and the beats that show each."""
+    if not plan.references:
+        return "none"
+    rows = [
+        [r.name, r.file, f"{r.width}x{r.height}", "yes" if r.has_alpha else "no", r.sha256[:12], r.describe or "",
+         ", ".join(b.pair_key for b in plan.beats if r.name in b.uses) or "none"]
+        for r in plan.references
+    ]  # fmt: skip
+    return _md_table(["reference", "file", "size", "alpha", "sha256", "describe", "beats"], rows)
+
+
+def stage_model_ids(found: Estimate) -> dict[str, str]:
+    """Each stage's model(s): the storyboard has two when some beats use references."""
+    out: dict[str, list[str]] = {}
+    for line in found.lines:
+        out.setdefault(line.stage, []).append(line.model)
+    return {stage: ", ".join(dict.fromkeys(models)) for stage, models in out.items()}
+
+
 def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
     """Fail before anything is paid when the spec's budget is below the estimate."""
     refusal = budget_refusal(budget_usd, found)
@@ -86,20 +108,49 @@ def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
         raise dg.Failure(refusal)
 
 
+SPEC_CONFIG_SOURCE = "run config ops.video_spec.config.spec_yaml"
+
+
+class VideoSpecConfig(dg.Config):
+    """`video_spec`'s run config: how a video is started from the UI's launchpad."""
+
+    spec_yaml: str = Field(
+        default="",
+        description=(
+            "A spec for this video (YAML or JSON text, the same fields as a spec file; `id` defaults to the "
+            "partition). It is validated, stored as spec.source.yaml and planned. Leave empty to plan the "
+            "spec already stored for the video."
+        ),
+    )
+
+
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
-def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam) -> dg.Output[Plan]:
+def video_spec(
+    context: dg.AssetExecutionContext, config: VideoSpecConfig, vidgen: VidgenParam, backends: BackendsParam
+) -> dg.Output[Plan]:
     """The plan: the user's spec validated, its beats fitted to the duration (at most one beat per 5 s,
     extras dropped and logged), every beat placed on the timeline in integer frames with its chunks,
-    chunk pair and transition. Warnings about any change made to the spec are in the metadata."""
+    chunk pair and transition. Warnings about any change made to the spec are in the metadata.
+
+    The spec is the video's stored `spec.source.yaml`, or the one given in the run config (`spec_yaml`,
+    e.g. pasted into the launchpad): that one is stored as `spec.source.yaml` once it is valid and
+    within its budget, and nothing is written when it is not. With the daemon running, `pair_driver`
+    then draws the storyboard and takes the video to its final MP4."""
     video_id = context.partition_key
     store = vidgen.store()
     source_key = layout.video_key(video_id, layout.SPEC_SOURCE)
-    if not store.exists(source_key):
-        raise dg.Failure(f"no spec registered for video {video_id!r} (expected {store.uri(source_key)})")
+    given = config.spec_yaml if config.spec_yaml.strip() else None
+    if given is None and not store.exists(source_key):
+        raise dg.Failure(
+            f"no spec registered for video {video_id!r} (expected {store.uri(source_key)}): give one in the "
+            "run config (spec_yaml), or drop a spec file into the spec folder"
+        )
+    where = SPEC_CONFIG_SOURCE if given is not None else store.uri(source_key)
     try:
-        spec = read_spec_text(store.get_bytes(source_key).decode("utf-8"), store.uri(source_key), default_id=video_id)
+        text = given if given is not None else store.get_bytes(source_key).decode("utf-8")
+        spec = read_spec_text(text, where, default_id=video_id)
         if spec.id != video_id:
-            raise dg.Failure(f"spec at {store.uri(source_key)} has id {spec.id!r}, not {video_id!r}")
+            raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         backend = backends.get(spec.backend, spec_models(spec))
         prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
@@ -107,10 +158,14 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
             _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
+        plan = with_references(plan, stored_references(store, spec))
         found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
-    except (SpecError, BackendUnavailable, UnknownModel) as exc:
+    except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
         raise dg.Failure(str(exc)) from None
+    if given is not None:
+        store.put_bytes(source_key, given.encode("utf-8"))
+        context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
     for warning in plan.warnings:
         context.log.warning(f"{video_id}: {warning}")
     if plan.truncation is not None:
@@ -128,13 +183,14 @@ def video_spec(context: dg.AssetExecutionContext, vidgen: VidgenParam, backends:
             "size": f"{plan.width}x{plan.height}",
             "fps": plan.fps,
             "backend": spec.backend,
-            "models": dg.MetadataValue.json({line.stage: line.model for line in found.lines}),
+            "models": dg.MetadataValue.json(stage_model_ids(found)),
             "estimate_usd": dg.MetadataValue.float(as_float(found.total)),
             "estimate": dg.MetadataValue.md(f"```\n{found.table()}\n```"),
             "planner": plan.planner,
             "warnings": len(plan.warnings),
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
+            "references": dg.MetadataValue.md(references_table(plan)),
             "timeline": dg.MetadataValue.md(
                 preview.safe(lambda: timeline.timeline_markdown(plan), "the timeline picture", context.log)
             ),
@@ -152,25 +208,28 @@ def storyboard(
     store = vidgen.store()
     backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
-    return dg.Output(
-        out,
-        data_version=_version(out),
-        metadata={
-            **_common(out),
-            "images": len(out.files),
-            "beats": len(video_spec.beats),
-            "folder": _uri(store, video_spec.video_id, "storyboard"),
-            "preview": dg.MetadataValue.md(
-                preview.safe(
-                    lambda: preview.sheet_markdown(
-                        [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
-                    ),
-                    "the storyboard's contact sheet",
-                    context.log,
-                )
-            ),
-        },
-    )
+    images = [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats]
+    meta: dict[str, Any] = {
+        **_common(out),
+        "images": len(out.files),
+        "beats": len(video_spec.beats),
+        "folder": _uri(store, video_spec.video_id, "storyboard"),
+    }
+    try:  # a preview never fails the render
+        sheet = stages.storyboard_contact_sheet(video_spec, images, store)
+        store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
+        meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
+        meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
+    except Exception as exc:
+        context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
+        meta["preview"] = dg.MetadataValue.md(
+            preview.safe(
+                lambda: preview.sheet_markdown(images, "storyboard"), "the storyboard's contact sheet", context.log
+            )
+        )
+    if video_spec.references:
+        meta["references"] = dg.MetadataValue.md(references_table(video_spec))
+    return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
 @dg.asset(
@@ -262,17 +321,30 @@ def music(
 def stitched_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
+    backends: BackendsParam,
     video_spec: Plan,
     chunk_pair: dict[str, Artifacts],
+    storyboard: Artifacts,
 ) -> dg.Output[Artifacts]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
-    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. Its length is the video's
-    duration exactly, whatever the transitions."""
+    planned transition (cut, fade, dissolve, any xfade) at each beat boundary. A `bridge` is made first,
+    each its own artifact (`bridges/b003.mp4`, from the outgoing pair's last frame to the incoming beat's
+    storyboard image; reused while those do not change), and placed at the start of the beat it leads
+    into. Its length is the video's duration exactly, whatever the transitions."""
     store = vidgen.store()
+    mode = vidgen.settings.stitch
     try:
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), vidgen.settings.stitch)
+        made: dict[str, Artifacts] = {}
+        if video_spec.bridges:
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+            made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
+            for key, bridge in made.items():
+                context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
+        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     return dg.Output(
         out,
         data_version=_version(out),

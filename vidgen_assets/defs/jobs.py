@@ -18,6 +18,12 @@ prepare_video = dg.define_asset_job(
     partitions_def=videos,
     description="Plan a registered video and draw its storyboard.",
 )
+draw_storyboard = dg.define_asset_job(
+    "draw_storyboard",
+    selection=dg.AssetSelection.assets(storyboard),
+    partitions_def=videos,
+    description="Draw a planned video's storyboard (when its plan was made on its own, e.g. from the UI).",
+)
 make_music = dg.define_asset_job(
     "make_music",
     selection=dg.AssetSelection.assets(music),
@@ -37,4 +43,4 @@ assemble_video = dg.define_asset_job(
     description="Stitch a video's chunk pairs and make the final MP4 (text, music).",
 )
 
-ALL_JOBS = [prepare_video, chunk_pairs, make_music, assemble_video]
+ALL_JOBS = [prepare_video, draw_storyboard, chunk_pairs, make_music, assemble_video]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from vidgen_assets.backends import get_backend
 from vidgen_assets.backends.base import Backend
@@ -19,6 +20,7 @@ from vidgen_assets.settings import Settings, activated
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
 from vidgen_assets.storage.lock import artifact_lock
+from vidgen_assets.storage.s3 import default_s3
 from vidgen_assets.storage.store import ArtifactStore
 
 
@@ -27,19 +29,21 @@ class VidgenResource:
 
     A plain object handed to assets, checks and sensors as the `vidgen` resource (`build_resources`);
     while a run or a sensor evaluation uses it, its settings are the active ones (the ffmpeg binary and
-    the font follow them)."""
+    the font follow them). With S3 storage, or an `s3://` spec folder, the S3 client comes from `s3`,
+    dagster-aws's resource (the `s3` resource of the definitions)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, s3: S3Resource | None = None) -> None:
         self.settings = settings
+        self.s3 = s3 or default_s3()
         self._store: ArtifactStore | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> VidgenResource:
-        return cls(settings)
+    def from_settings(cls, settings: Settings, s3: S3Resource | None = None) -> VidgenResource:
+        return cls(settings, s3)
 
     def store(self) -> ArtifactStore:
         if self._store is None:
-            self._store = self.settings.store()
+            self._store = self.settings.store(s3=self.s3)
         return self._store
 
     def prices(self) -> dict[str, Price]:
@@ -83,9 +87,13 @@ def active_resource(vidgen: VidgenResource) -> dg.ResourceDefinition:
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
-    """The resources for these settings: the one function that chooses the store and the backends."""
-    vidgen = VidgenResource(settings)
+    """The resources for these settings: the one function that chooses the store and the backends.
+    `s3` is dagster-aws's S3 resource, listed in the UI: the S3 client of the artifact store (and so of
+    the IO manager) and of an `s3://` spec folder. Unconfigured, it takes the standard AWS settings."""
+    s3 = default_s3()
+    vidgen = VidgenResource(settings, s3)
     return {
+        "s3": s3,
         "vidgen": active_resource(vidgen),
         "backends": dg.ResourceDefinition.hardcoded_resource(Backends(vidgen), "generation backends"),
         "artifacts": dg.IOManagerDefinition.hardcoded_io_manager(ArtifactIOManager(vidgen)),

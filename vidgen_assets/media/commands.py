@@ -249,6 +249,19 @@ def normalise_chunk(
     return _args(video.output(str(out), **options))
 
 
+def retime_chunk(src: Path, out: Path, width: int, height: int, fps: int, frames: int, src_frames: int) -> list[str]:
+    """Any clip of `src_frames` frames -> exactly `frames` frames at `fps`, its whole motion kept: source
+    frame n is shown at n * (frames - 1) / (src_frames - 1) output frames, so a 6 s clip becomes a 1 s
+    bridge that still starts on its first frame and ends on its last. No audio."""
+    if frames <= 0 or src_frames <= 0:
+        raise ValueError(f"frames and src_frames must be positive, got {frames} and {src_frames}")
+    step = Fraction(frames - 1, max(1, src_frames - 1)) if frames > 1 else Fraction(0)
+    video = ffmpeg.input(str(src)).video.setpts(f"N*{step.numerator}/({step.denominator}*{fps})/TB")
+    video = exact_frames(cfr(cover(video, width, height), fps), frames)
+    options = {**NO_AUDIO, **h264(CHUNK_CRF, CHUNK_PRESET, fps), "frames:v": frames, **MP4}
+    return _args(video.output(str(out), **options))
+
+
 def _stitched(beat_clips: Sequence[Sequence[Stream]], joins: Sequence[Join], fps: int) -> Stream:
     """Each beat's chunks normalised and concatenated; then beats folded left to right, concatenated at
     a cut or cross-faded with `xfade` at `offset_frame`."""

@@ -64,6 +64,16 @@ def normalise_chunk(
     return info
 
 
+def retime_chunk(src: Path, out: Path, width: int, height: int, fps: int, frames: int) -> MediaInfo:
+    """See `commands.retime_chunk`; the source's frames are counted first, the result's checked."""
+    src_frames = probe(src).frames
+    with atomic_output(out) as tmp:
+        args = commands.retime_chunk(src, tmp, width, height, fps, frames, src_frames)
+        run(args)
+        info = _expect(probe(tmp), frames, args)
+    return info
+
+
 def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int, out: Path) -> MediaInfo:
     """See `commands.stitch`; checks the joins against the clips' frame counts, then the result's count
     (sum of clips minus sum of transitions)."""

@@ -20,6 +20,10 @@ MANIFESTS = {
 }
 
 
+CONTACT_SHEET = "contact_sheet.png"
+"""The storyboard as one picture (a preview: the references and each beat, captioned)."""
+
+
 def video_prefix(video_id: str) -> str:
     return f"videos/{video_id}/"
 
@@ -55,6 +59,20 @@ def pair_edge(pair: str, side: str) -> str:
 
 def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
+
+
+def bridge_video(bridge: str) -> str:
+    """A bridge between two beats (`b003`: out of beat 3), exactly its planned frames."""
+    return f"bridges/{bridge}.mp4"
+
+
+def bridge_piece(bridge: str) -> str:
+    """The bridge as the copy path joins it: the incoming beat's text burnt in, at final quality."""
+    return f"bridges/{bridge}.piece.mp4"
+
+
+def bridge_manifest(bridge: str) -> str:
+    return f"bridges/{bridge}.json"
 
 
 def manifest(asset: str, pair: str | None = None) -> str:

@@ -1,10 +1,14 @@
 """The artifact store on S3 or any S3-compatible service (MinIO, moto, ...).
 
-Endpoint and credentials come from the standard AWS settings (`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
-`AWS_SECRET_ACCESS_KEY`, `AWS_REGION`/`AWS_DEFAULT_REGION`, profiles), read by boto3 itself. Each
-object is written once and whole: a single PUT, or a multipart upload that only becomes an object when
-it completes, so an interrupted upload leaves nothing a later run would trust. Unreachable endpoints
-and missing buckets give one clear `StoreError` (short timeouts, bounded retries), never a stack of them.
+The client comes from dagster-aws's `S3Resource` (in Dagster, the `s3` resource the UI shows; in the
+CLI, one with its defaults), and keys are listed with dagster-aws's `get_objects`. Endpoint and
+credentials come from the resource's config when set, else from the standard AWS settings
+(`AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`/`AWS_DEFAULT_REGION`,
+profiles), read by boto3 itself. What this module adds is the store interface over it: the key
+layout under a prefix, content types, whole-object writes (a single PUT, or a multipart upload that
+only becomes an object when it completes, so an interrupted upload leaves nothing a later run would
+trust), the local download cache, and one clear `StoreError` for an unreachable endpoint or a missing
+bucket (bounded retries), never a stack of them.
 """
 
 from __future__ import annotations
@@ -16,30 +20,33 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+from dagster_aws.s3 import S3Resource
+from dagster_aws.s3.sensor import get_objects
 
 from vidgen_assets.storage.layout import content_type
 from vidgen_assets.storage.store import ArtifactStore, StoreError, check_key
 
 T = TypeVar("T")
 NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-CLIENT_CONFIG = Config(
-    connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}, signature_version="s3v4"
-)
+MAX_ATTEMPTS = 3  # per S3 call, the first included (boto3's standard retry mode, as S3Resource sets it)
 TRANSFER = TransferConfig(multipart_threshold=64 * 1024 * 1024, use_threads=False)
 
 
 class S3Store(ArtifactStore):
-    """Objects under `s3://bucket/prefix/`; downloads cached locally by ETag under `cache_dir`."""
+    """Objects under `s3://bucket/prefix/`; downloads cached locally by ETag under `cache_dir`.
 
-    def __init__(self, bucket: str, prefix: str = "", cache_dir: Path | None = None, client: Any = None) -> None:
+    `s3` is the dagster-aws resource the client comes from (default: one with the AWS settings of the
+    environment)."""
+
+    def __init__(
+        self, bucket: str, prefix: str = "", cache_dir: Path | None = None, s3: S3Resource | None = None
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "vidgen-s3-cache"
-        self.client = client or boto3.client("s3", config=CLIENT_CONFIG)
+        self.client: Any = (s3 or default_s3()).get_client()
 
     def _key(self, key: str) -> str:
         check_key(key)
@@ -109,6 +116,9 @@ class S3Store(ArtifactStore):
             return False
         return True
 
+    def delete(self, key: str) -> None:
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
+
     def local_path(self, key: str) -> Path:
         """Download once per version (ETag) into the local cache; later calls reuse the file."""
         head = self._call("look up", key, lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))
@@ -136,15 +146,23 @@ class S3Store(ArtifactStore):
             raise ValueError(f"invalid store prefix: {prefix!r}")
         full = "/".join(p for p in (self.prefix, prefix) if p)
         strip = len(self.prefix) + 1 if self.prefix else 0
-        keys: list[str] = []
-
-        def collect() -> None:
-            for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
-                keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
-
-        self._call("list", prefix, collect)
-        return sorted(keys)
+        objects = self._call("list", prefix, lambda: get_objects(self.bucket, prefix=full, client=self.client))
+        return sorted(str(item["Key"])[strip:] for item in objects)
 
     def uri(self, key: str) -> str:
         key = key.rstrip("/")
         return f"s3://{self.bucket}/{self._key(key)}" if key else f"s3://{self.bucket}/{self.prefix}"
+
+
+def default_s3() -> S3Resource:
+    """The S3 resource vidgen uses unless Dagster's resources give another: the AWS settings of the
+    environment, `MAX_ATTEMPTS` tries per call."""
+    return S3Resource(max_attempts=MAX_ATTEMPTS)
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/prefix/` -> (bucket, prefix)."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket:
+        raise ValueError(f"{uri!r} names no bucket (use s3://bucket/prefix/)")
+    return bucket, prefix.strip("/")

@@ -139,7 +139,9 @@ def test_every_dagster_service_has_the_settings_vidgen_and_dagster_read(compose)
     read = names_vidgen_reads()
     instance_text = (DOCKER / "dagster.yaml").read_text()
     instance_vars = set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance_text))
-    assert instance_vars == {f"DAGSTER_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DB")}
+    assert instance_vars == {f"DAGSTER_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DB")} | {
+        "VIDGEN_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_REGION",  # the compute logs' bucket and endpoint
+    }  # fmt: skip
     for name in DAGSTER_SERVICES:
         env = env_of(found[name])
         unknown = {n for n in env if n.startswith("VIDGEN_")} - read
@@ -193,6 +195,20 @@ def test_s3_settings_reach_minio_and_the_bucket_it_creates(compose):
     # Runs write to the bucket: the code server starts only once it exists.
     assert found["vidgen-code"]["depends_on"]["minio-init"]["condition"] == "service_completed_successfully"
     assert env_of(init)["MINIO_ROOT_USER"] == minio["MINIO_ROOT_USER"]
+
+
+def test_run_logs_go_to_the_artifact_bucket_with_the_dagster_aws_compute_log_manager(compose):
+    from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
+
+    logs = yaml.safe_load((DOCKER / "dagster.yaml").read_text())["compute_logs"]
+    assert (logs["module"], logs["class"]) == (S3ComputeLogManager.__module__, S3ComputeLogManager.__name__)
+    config = logs["config"]
+    assert set(config) <= set(S3ComputeLogManager.config_type())
+    assert config["bucket"] == {"env": "VIDGEN_S3_BUCKET"}  # the bucket minio-init creates (checked above)
+    assert config["endpoint_url"] == {"env": "AWS_ENDPOINT_URL"} and config["region"] == {"env": "AWS_REGION"}
+    assert config["prefix"] and config["prefix"] != "videos"  # never among the artifacts' keys
+    for name in DAGSTER_SERVICES:
+        assert env_of(services(compose)[name])["AWS_ENDPOINT_URL"] == "http://minio:9000"
 
 
 def test_the_workspace_points_at_the_code_server_and_its_module_exists(compose):

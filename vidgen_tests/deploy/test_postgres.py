@@ -25,17 +25,21 @@ IN_PROGRESS = [
 
 
 @pytest.fixture
-def pg_home(tmp_path: Path, postgres: PostgresServer, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A DAGSTER_HOME holding the stack's dagster.yaml, its DAGSTER_POSTGRES_* pointing at `postgres`."""
+def pg_home(tmp_path: Path, postgres: PostgresServer, s3: S3Server, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A DAGSTER_HOME holding the stack's dagster.yaml, its DAGSTER_POSTGRES_* pointing at `postgres`, its
+    compute logs going to `s3` (AWS_* come from the s3 fixture)."""
     for name, value in postgres.dagster_env().items():
         monkeypatch.setenv(name, value)
+    monkeypatch.setenv("VIDGEN_S3_BUCKET", s3.bucket)
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(STACK_INSTANCE, home / "dagster.yaml")
     return home
 
 
-def test_the_stack_instance_config_runs_on_postgres(pg_home: Path):
+def test_the_stack_instance_config_runs_on_postgres(pg_home: Path, s3: S3Server):
+    from dagster._core.storage.compute_log_manager import ComputeIOType
+    from dagster_aws.s3.compute_log_manager import S3ComputeLogManager
     from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 
     with dg.DagsterInstance.from_config(str(pg_home)) as instance:
@@ -47,6 +51,16 @@ def test_the_stack_instance_config_runs_on_postgres(pg_home: Path):
         assert config.run_queue_config is not None and config.run_queue_config.max_concurrent_runs == 8
         assert config.pool_config.default_pool_limit == 4
         instance.add_dynamic_partitions("videos", ["pg-check"])
+        # A step's output, captured, lands in the bucket (where it outlives the container).
+        manager = instance.compute_log_manager
+        assert isinstance(manager, S3ComputeLogManager)
+        log_key = ["pg-check-run", "compute_logs", "a_step"]
+        with manager.open_log_stream(log_key, ComputeIOType.STDOUT) as stream:
+            assert stream is not None
+            stream.write("hello from a step\n")
+        keys = s3.keys("dagster-compute-logs/")
+        assert keys and all("pg-check-run" in key for key in keys)
+        assert manager.get_log_data(log_key).stdout == b"hello from a step\n"
     with dg.DagsterInstance.from_config(str(pg_home)) as again:  # a second process would see the same
         assert again.get_dynamic_partitions("videos") == ["pg-check"]
 
@@ -125,3 +139,6 @@ def test_daemon_on_postgres_renders_dropped_specs_with_the_pool_limit(tmp_path: 
         for (_, end), (start, _) in pairwise(steps):
             assert start >= end, f"chunk_pair steps overlapped despite vidgen_video=1: {steps}"
         assert instance.get_materialized_partitions(dg.AssetKey("final_video")) == {"daemon-one", "daemon-two"}
+        # Every run's step logs were captured into the bucket (dagster-aws's S3ComputeLogManager).
+        logged = {key.split("/")[2] for key in s3.keys("dagster-compute-logs/storage/")}
+        assert {r.dagster_run.run_id for r in records} <= logged

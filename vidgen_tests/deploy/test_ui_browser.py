@@ -1,5 +1,6 @@
 """The Dagster UI in a real browser: `dagster-webserver` on 127.0.0.1 over a temporary instance with one
-rendered video, driven by Debian's Chromium through Playwright (no browser is ever downloaded)."""
+rendered video, driven by Debian's Chromium through Playwright (no browser is ever downloaded); then,
+with `dagster-daemon` beside it, a video started from the UI alone."""
 
 from __future__ import annotations
 
@@ -37,6 +38,9 @@ class UI:
     url: str
     data_dir: Path
     log: Path
+    env: dict[str, str]
+    """The webserver's environment (a daemon beside it gets the same)."""
+    home: Path
 
 
 def chromium() -> Path:
@@ -71,7 +75,12 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     Runner(settings, home, progress=lambda _: None).render(read_spec_text(SPEC, f"{VIDEO_ID}.yaml"), SPEC)
     port = free_port()
     log = root / "webserver.log"
-    env = {**os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(settings.data_dir)}
+    specs = root / "specs"  # the spec folder the daemon's sensor watches: empty, videos come from the UI
+    specs.mkdir()
+    env = {
+        **os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(settings.data_dir),
+        "VIDGEN_SPEC_DIR": str(specs), "VIDGEN_SENSOR_INTERVAL": "2",
+    }  # fmt: skip
     with log.open("w") as out:
         server = subprocess.Popen(
             [bin_path("dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), "-w", str(REPO / "workspace.yaml")],
@@ -80,7 +89,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(url, server, log)
-        yield UI(url, settings.data_dir, log)
+        yield UI(url, settings.data_dir, log, env, home)
     finally:
         stop_group(server, signal.SIGTERM, timeout_s=30)
 
@@ -133,8 +142,8 @@ def check_asset_graph(ui: UI, page: Any, tmp_path: Path) -> None:
     print(f"\nasset graph screenshot: {shot}")
 
 
-def metadata_rows(ui: UI, page: Any, asset: str) -> Any:
-    page.goto(f"{ui.url}/assets/{asset}?view=partitions&partition={VIDEO_ID}")
+def metadata_rows(ui: UI, page: Any, asset: str, video_id: str = VIDEO_ID) -> Any:
+    page.goto(f"{ui.url}/assets/{asset}?view=partitions&partition={video_id}")
     dismiss_welcome(page)
     return page.locator("tr")
 
@@ -188,3 +197,88 @@ def test_the_ui_shows_the_asset_graph_and_the_rendered_video(ui: UI, page: Any, 
     check_asset_graph(ui, page, tmp_path)
     check_final_video_page(ui, page, tmp_path)
     check_storyboard_page(ui, page, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def daemon(ui: UI) -> Iterator[Path]:
+    """`dagster-daemon run` on the webserver's instance and settings (sensors, the run queue); its log."""
+    log = ui.log.with_name("daemon.log")
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [bin_path("dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+            cwd=REPO, env=ui.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield log
+    finally:
+        stop_group(process, signal.SIGINT, timeout_s=60)
+
+
+UI_VIDEO = "from-the-ui"
+UI_SPEC = "prompt: a tiny video started from the launchpad\nduration: 5\nresolution: 480p\ncta: From the UI\n"
+BAD_VIDEO = "ui-typo"
+BAD_SPEC = "prompt: one beat\nduration: 5\nbeats:\n  - {name: a, duration: 5, prompt: x, transition: swoosh}\n"
+VIDEO_DEADLINE_S = 600
+
+
+def launch_video_spec(ui: UI, page: Any, video_id: str, spec_yaml: str) -> None:
+    """The clicks of README's "Start a video from the UI": video_spec > Materialize... > Add a partition >
+    Config > Add config > the spec in the config editor > Save config > Launch 1 run."""
+    page.goto(f"{ui.url}/assets/video_spec")
+    dismiss_welcome(page)
+    page.get_by_role("button", name="Materialize…").click()
+    page.get_by_text("Add a partition", exact=True).click()
+    page.get_by_placeholder("name").fill(video_id)
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Config", exact=True).click()
+    page.get_by_role("button", name="Add config").click()
+    page.locator(".CodeMirror").click()
+    indented = "".join(f"        {line}\n" for line in spec_yaml.splitlines())
+    # insert_text types like a paste: the editor's auto-indent does not re-indent the lines.
+    page.keyboard.insert_text(f"ops:\n  video_spec:\n    config:\n      spec_yaml: |\n{indented}")
+    page.get_by_role("button", name="Save config").click()
+    page.get_by_role("button", name="Launch 1 run").click()
+    page.get_by_role("button", name="Launch 1 run").wait_for(state="detached")
+
+
+def latest_run_of(ui: UI, video_id: str, deadline_s: float = 60) -> Any:
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(ui.home)) as instance:
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": video_id}), limit=1)
+            if runs:
+                return runs[0]
+            time.sleep(1)
+    raise AssertionError(f"no run of {video_id!r} was launched")
+
+
+def test_a_video_started_from_the_ui_alone(ui: UI, daemon: Path, page: Any, tmp_path: Path):
+    """Add a `videos` partition and materialize video_spec with the spec pasted into its run config: a bad
+    spec fails the run with the field errors on the run's page, a good one becomes the final video with
+    no other step (the daemon's pair_driver draws the storyboard, makes the pairs, the music, the MP4)."""
+    from vidgen_assets.media import probe
+
+    launch_video_spec(ui, page, BAD_VIDEO, BAD_SPEC)
+    bad = latest_run_of(ui, BAD_VIDEO)
+    page.goto(f"{ui.url}/runs/{bad.run_id}")
+    page.get_by_text("beats[0].transition: unknown transition 'swoosh'").first.wait_for(timeout=300_000)
+    page.screenshot(path=str(tmp_path / "ui_bad_spec_run.png"))
+    assert not (ui.data_dir / "videos" / BAD_VIDEO).exists()  # nothing written for that video
+
+    start = time.monotonic()
+    launch_video_spec(ui, page, UI_VIDEO, UI_SPEC)
+    final = ui.data_dir / "videos" / UI_VIDEO / "final.mp4"
+    while not (final.is_file() and (final.parent / "final.json").is_file()):
+        if time.monotonic() - start > VIDEO_DEADLINE_S:
+            raise AssertionError(f"no {final} after {VIDEO_DEADLINE_S} s; daemon log:\n{daemon.read_text()[-4000:]}")
+        time.sleep(2)
+    print(f"\nvideo started from the UI: final.mp4 after {time.monotonic() - start:.0f} s")
+    assert (final.parent / "spec.source.yaml").read_text() == UI_SPEC
+    info = probe.probe(final)
+    assert (info.width, info.height, info.frames) == (854, 480, 120)
+
+    rows = metadata_rows(ui, page, "final_video", UI_VIDEO)
+    assert row_value(page, rows, "frames") == "120"
+    page.screenshot(path=str(tmp_path / "ui_started_final_video.png"), full_page=True)

@@ -5,16 +5,32 @@ It speaks the part of the API vidgen uses: `POST /v1/models/{owner}/{name}/predi
 `POST /v1/files` and file downloads under `/files/`. Predictions return real small media of the shapes the
 real models return (wan: 832x480, 16 fps, 81 frames; flux: PNG; musicgen: 32 kHz stereo WAV; the LLM: a
 list of text tokens). Every request is recorded, with whether its Authorization header carried the token.
+Image models that take input images (nano-banana, seedream-4, flux-kontext-pro) check the input's type
+(422 otherwise, as the real API does), decode each image, sent as a data URI or as the URL of a file
+uploaded through `/v1/files`, record its sha256 per create (`images_sent`), and show the first one in
+their output.
 
-Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, 500s), a
-hung request, a prediction that fails (transiently or not, having run or not), a prediction that stays
-`processing` for some polls, a truncated download, HTML instead of media.
+Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, or with only
+a JSON body saying when the limit resets; 500s), a hung request, a prediction that fails (transiently or
+not, having run or not) or is `aborted`, a prediction that stays `processing` for some polls, a truncated
+download, HTML instead of media.
+
+Like the real API it honours `Prefer: wait=N` on create (the request is held until the prediction ends, or
+N seconds) and `Cancel-After` (a prediction still unfinished at its deadline is `canceled` when it was
+running, `aborted` when it had not started; aborted ones are not billed). With `data_uri_outputs` set,
+outputs come back inline as `data:` URIs. Every create's headers are recorded (`create_headers`), and the
+images it was sent (start frame, end frame, reference images) can be decoded (`sent_images`).
 """
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
+import hashlib
 import io
 import json
+import re
 import threading
 import time
 import uuid
@@ -32,6 +48,28 @@ from PIL import Image
 from vidgen_assets.media import ops
 
 TOKEN = "r8_FAKE0secret0token0never0in0logs0abcdef"
+START_FRAME_KEYS = ("image", "first_frame_image", "start_image")
+END_FRAME_KEYS = ("last_frame", "last_frame_image", "end_image")
+IMAGE_INPUTS = {
+    "google/nano-banana": ("image_input", list),
+    "bytedance/seedream-4": ("image_input", list),
+    "black-forest-labs/flux-kontext-pro": ("input_image", str),
+}
+"""Image models that take input images: the input's name and type (a list of images, or one)."""
+LIST_OUTPUT = ("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev", "bytedance/seedream-4")
+"""Image models whose output is a list of URLs (the others return one URL)."""
+
+
+@dataclass(frozen=True)
+class ReceivedImage:
+    """One image a create carried: its input's name, position in a list, how it came, its bytes' sha256."""
+
+    model: str
+    key: str
+    index: int
+    via: str
+    """`data-uri` or `upload` (a URL of a file uploaded through `POST /v1/files`)."""
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -51,6 +89,8 @@ class Outcome:
     error: str | None = None
     ran: bool = True
     processing_polls: int = 0
+    queued_s: float = 0.0
+    """How long it stays `starting` before it runs (a busy queue): a deadline may pass meanwhile."""
 
 
 @dataclass
@@ -63,6 +103,8 @@ class _Prediction:
     polls_left: int
     created: float = 0.0
     """time.monotonic() at creation."""
+    deadline_s: float | None = None
+    """From `Cancel-After`."""
     run_s: float = 0.0
     """How long the model runs: the prediction is `processing` until then."""
     status: str = "starting"
@@ -91,8 +133,8 @@ class _Prediction:
 
 @dataclass
 class Faults:
-    create: deque[tuple[int, str | None]] = field(default_factory=deque)
-    """(status, Retry-After) answered to the next creates instead of creating."""
+    create: deque[tuple[Any, ...]] = field(default_factory=deque)
+    """(status, Retry-After[, detail]) answered to the next creates instead of creating."""
     hang: deque[tuple[str, float]] = field(default_factory=deque)
     """(path prefix, seconds): the next matching request sleeps that long before it answers."""
     hang_after_create: deque[float] = field(default_factory=deque)
@@ -118,9 +160,14 @@ class FakeReplicate:
         self.faults = Faults()
         self.requests: list[Recorded] = []
         self.creates: list[tuple[str, dict[str, Any]]] = []
+        self.create_headers: list[dict[str, str]] = []
+        """Per create (in order): the Prefer and Cancel-After headers it carried."""
+        self.data_uri_outputs = False
         self.predictions: dict[str, _Prediction] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.uploads: list[bytes] = []
+        self.received: list[list[ReceivedImage]] = []
+        """Per create (in the order of `creates`): the images its inputs carried, decoded."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -154,9 +201,23 @@ class FakeReplicate:
         with self._lock:
             self.faults.outcomes.setdefault(model, deque()).extend(outcomes)
 
+    def sent_images(self, index: int) -> dict[str, list[bytes]]:
+        """The images create number `index` carried, by input name (data URIs or uploaded files)."""
+        with self._lock:
+            inputs = self.creates[index][1]
+            files = dict(self.files)
+        out: dict[str, list[bytes]] = {}
+        for key, value in inputs.items():
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item.startswith("data:image/"):
+                    out.setdefault(key, []).append(base64.b64decode(item.split(",", 1)[1]))
+                elif isinstance(item, str) and "/files/upload-" in item:
+                    out.setdefault(key, []).append(files[item.rsplit("/", 1)[1]][0])
+        return out
+
     # -- the API -------------------------------------------------------------------------------------
 
-    def _create(self, model: str, body: dict[str, Any]) -> _Prediction:
+    def _create(self, model: str, body: dict[str, Any], deadline_s: float | None = None) -> _Prediction:
         with self._lock:
             queue = self.faults.outcomes.get(model)
             outcome = queue.popleft() if queue else Outcome()
@@ -165,21 +226,76 @@ class FakeReplicate:
             prediction = _Prediction(
                 pid, model, body.get("input", {}), outcome,
                 time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()), outcome.processing_polls,
-                created=time.monotonic(), run_s=run_s,
+                created=time.monotonic(), run_s=run_s, deadline_s=deadline_s,
             )  # fmt: skip
             self.predictions[pid] = prediction
             self.creates.append((model, prediction.input))
+            self.received.append(self._images_in(model, prediction.input))
         return prediction
+
+    def _images_in(self, model: str, inputs: dict[str, Any]) -> list[ReceivedImage]:
+        """The images in a create's inputs (data URIs, or URLs of uploaded files), decoded and hashed."""
+        found = []
+        for key, value in inputs.items():
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                data, via = self._image_bytes(item)
+                if data is not None:
+                    found.append(ReceivedImage(model, key, index, via, hashlib.sha256(data).hexdigest()))
+        return found
+
+    def _image_bytes(self, value: Any) -> tuple[bytes | None, str]:
+        if not isinstance(value, str):
+            return None, ""
+        if value.startswith("data:image/"):
+            return base64.b64decode(value.split(",", 1)[1]), "data-uri"
+        if value.startswith(f"{self.url}/files/upload-"):
+            found = self.files.get(value.rsplit("/", 1)[1])
+            return (found[0], "upload") if found else (None, "")
+        return None, ""
+
+    def input_error(self, model: str, inputs: dict[str, Any]) -> str | None:
+        """What the real API answers 422 for here: an image input of the wrong type, or not an image."""
+        expected = IMAGE_INPUTS.get(model)
+        if expected is None:
+            return None
+        key, kind = expected
+        value = inputs.get(key)
+        if value is not None and not isinstance(value, kind):
+            given = "array" if isinstance(value, list) else "string"
+            return f"input: {key}: Invalid type. Expected: {'array' if kind is list else 'string'}, given: {given}"
+        items: list[Any] = value if isinstance(value, list) else [] if value is None else [value]
+        for item in items:
+            with self._lock:
+                data, _ = self._image_bytes(item)
+            if data is None:
+                return f"input: {key}: {str(item)[:60]!r} is not an image URI"
+        return None
+
+    def images_sent(self, model: str | None = None) -> list[list[ReceivedImage]]:
+        """Per create of `model` (or of any model): the images it carried."""
+        with self._lock:
+            return [images for (m, _), images in zip(self.creates, self.received, strict=True) if model in (None, m)]
 
     def _advance(self, prediction: _Prediction) -> None:
         with self._lock:
-            if prediction.status in ("succeeded", "failed", "canceled"):
+            if prediction.status in ("succeeded", "failed", "canceled", "aborted"):
+                return
+            elapsed = time.monotonic() - prediction.created
+            started = elapsed >= prediction.outcome.queued_s
+            if prediction.deadline_s is not None and elapsed >= prediction.deadline_s:
+                # Cancel-After: a running prediction is canceled (and billed), a queued one aborted (not).
+                prediction.status = "canceled" if started and prediction.outcome.ran else "aborted"
+                if not started:
+                    prediction.outcome = Outcome(status="aborted", ran=False)
+                return
+            if not started:
+                prediction.status = "starting"
                 return
             if prediction.polls_left > 0:
                 prediction.polls_left -= 1
                 prediction.status = "processing"
                 return
-            if time.monotonic() - prediction.created < prediction.run_s:
+            if elapsed < prediction.outcome.queued_s + prediction.run_s:
                 prediction.status = "processing"
                 return
             if prediction.outcome.status != "succeeded":
@@ -191,24 +307,59 @@ class FakeReplicate:
             prediction.output = output
             prediction.status = "succeeded"
 
+    def _image(self, value: str) -> bytes:
+        if value.startswith("data:"):
+            return base64.b64decode(value.split(",", 1)[1])
+        with self._lock:
+            return self.files[value.rsplit("/", 1)[1]][0]
+
+    def _hold(self, prediction: _Prediction, wait_s: float) -> None:
+        """`Prefer: wait`: hold the create until the prediction ends, or `wait_s`. Polls a prediction must
+        see (`processing_polls`) are left to the client's polling."""
+        end = time.monotonic() + wait_s
+        while time.monotonic() < end:
+            if prediction.polls_left == 0:
+                self._advance(prediction)
+            if prediction.status in ("succeeded", "failed", "canceled", "aborted"):
+                return
+            time.sleep(0.01)
+
     def _make_output(self, prediction: _Prediction) -> Any:
         model, inputs = prediction.model, prediction.input
         if model.startswith("meta/meta-llama"):
             reply = self.llm_reply
             return [reply[i : i + 7] for i in range(0, len(reply), 7)]
-        if model.startswith("black-forest-labs/"):
+        if model in IMAGE_INPUTS:
+            with self._lock:
+                first = self._first_image(model, inputs)
+            data = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0)), first)
+            ext = "png"
+        elif model.startswith("black-forest-labs/"):
             data, ext = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0))), "png"
         elif model == "meta/musicgen":
             data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
         elif model == "wan-video/wan-2.2-i2v-fast":
             data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
+        elif any(key in inputs for key in END_FRAME_KEYS):
+            # A first-to-last-frame model: the clip moves from the start image to the end image.
+            start = self._image(next(inputs[k] for k in START_FRAME_KEYS if k in inputs))
+            end = self._image(next(inputs[k] for k in END_FRAME_KEYS if k in inputs))
+            data, ext = morph_mp4(start, end, int(inputs.get("duration", 5)), 24), "mp4"
         else:
             data, ext = small_mp4(int(inputs.get("duration", 5)), 24), "mp4"
         name = f"{prediction.id}.{ext}"
+        mime = {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext]
         with self._lock:
-            self.files[name] = (data, {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext])
+            self.files[name] = (data, mime)
         url = f"{self.url}/files/{name}"
-        return [url] if model.startswith("black-forest-labs/") else url
+        if self.data_uri_outputs:
+            url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return [url] if model in LIST_OUTPUT else url
+
+    def _first_image(self, model: str, inputs: dict[str, Any]) -> bytes | None:
+        value = inputs.get(IMAGE_INPUTS[model][0])
+        first = value[0] if isinstance(value, list) and value else value
+        return self._image_bytes(first)[0]
 
 
 def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
@@ -311,9 +462,10 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                 path = self.path
                 if path == "/v1/files":
                     fid = uuid.uuid4().hex[:12]
+                    data, content_type = uploaded_file(body, self.headers.get("Content-Type", ""))
                     with fake._lock:
                         fake.uploads.append(body)
-                        fake.files[f"upload-{fid}"] = (body, "application/octet-stream")
+                        fake.files[f"upload-{fid}"] = (data, content_type)
                     return self._json(
                         201,
                         {
@@ -328,11 +480,25 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                         fault = fake.faults.create.popleft() if fake.faults.create else None
                         hang_after = fake.faults.hang_after_create.popleft() if fake.faults.hang_after_create else 0
                     if fault is not None:
-                        status, retry_after = fault
+                        status, retry_after, *detail = fault
                         headers = {"Retry_After": retry_after} if retry_after is not None else {}
                         title = "Too Many Requests" if status == 429 else "Internal Server Error"
-                        return self._json(status, {"title": title, "detail": "injected", "status": status}, **headers)
-                    prediction = fake._create(model, json.loads(body or b"{}"))
+                        text = detail[0] if detail else "injected"
+                        return self._json(status, {"title": title, "detail": text, "status": status}, **headers)
+                    request = json.loads(body or b"{}")
+                    invalid = fake.input_error(model, request.get("input", {}))
+                    if invalid is not None:
+                        return self._json(422, {"title": "Input validation failed", "detail": invalid, "status": 422})
+                    prefer = self.headers.get("Prefer") or ""
+                    cancel_after = self.headers.get("Cancel-After")
+                    with fake._lock:
+                        fake.create_headers.append(
+                            {k: v for k, v in (("Prefer", prefer), ("Cancel-After", cancel_after)) if v}
+                        )
+                    prediction = fake._create(model, request, _duration_s(cancel_after))
+                    waited = re.fullmatch(r"wait(?:=(\d+))?", prefer.strip())
+                    if waited:
+                        fake._hold(prediction, float(waited.group(1) or 60))
                     if hang_after:
                         time.sleep(hang_after)
                     return self._json(201, prediction.json())
@@ -350,19 +516,49 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _duration_s(value: str | None) -> float | None:
+    """`Cancel-After`'s value (`90s`, `5m`, `1h30m`, or bare seconds) in seconds."""
+    if not value:
+        return None
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)?", value.strip())
+    scale = {"ms": 0.001, "s": 1, "": 1, "m": 60, "h": 3600}
+    return sum(float(n) * scale[unit] for n, unit in parts)
+
+
+def uploaded_file(body: bytes, content_type: str) -> tuple[bytes, str]:
+    """The file in a `POST /v1/files` body (multipart/form-data, as the client sends it), and its type."""
+    if not content_type.startswith("multipart/"):
+        return body, content_type or "application/octet-stream"
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "content":
+            payload = part.get_payload(decode=True)
+            return (payload if isinstance(payload, bytes) else b""), part.get_content_type()
+    return body, "application/octet-stream"
+
+
 # -- media of the shapes real models return ----------------------------------------------------------
 
 
-def png_for(aspect: str, seed: int) -> bytes:
-    """A small PNG at the aspect ratio asked (flux returns ~1 MP; small keeps tests fast)."""
-    w, h = (int(n) for n in aspect.split(":")) if ":" in aspect else (1, 1)
+def png_for(aspect: str, seed: int, subject: bytes | None = None) -> bytes:
+    """A small PNG at the aspect ratio asked (flux returns ~1 MP; small keeps tests fast). An image model
+    given input images shows the first one in the middle, as an editing model keeps its subject."""
+    w, h = (int(n) for n in aspect.split(":")) if ":" in aspect and aspect[0].isdigit() else (1, 1)
     width, height = (192, round(192 * h / w)) if w >= h else (round(192 * w / h), 192)
     rng = np.random.default_rng(seed)
     base = rng.integers(40, 215, size=3)
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack([(base[i] + (x * (i + 1) + y * (3 - i)) % 40) for i in range(3)], axis=-1).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    if subject is not None:
+        with Image.open(io.BytesIO(subject)) as opened:
+            shown = opened.convert("RGBA")
+        shown.thumbnail((width // 2, height // 2))
+        image.paste(shown, ((width - shown.width) // 2, (height - shown.height) // 2), shown)
     buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -376,6 +572,28 @@ def wan_mp4(frames: int = 81, fps: int = 16) -> bytes:
 def small_mp4(seconds: int, fps: int) -> bytes:
     """A 160x90 clip of `seconds` at `fps` (hailuo, kling, seedance, in miniature)."""
     return _clip(160, 90, seconds * fps, fps)
+
+
+def morph_mp4(start: bytes, end: bytes, seconds: int, fps: int, size: tuple[int, int] = (160, 90)) -> bytes:
+    """A clip that starts on `start` and ends on `end` (a linear blend): a first-to-last-frame model."""
+    import tempfile
+
+    def load(data: bytes) -> Any:
+        with Image.open(io.BytesIO(data)) as image:
+            return np.asarray(image.convert("RGB").resize(size), dtype=np.float32)
+
+    a, b = load(start), load(end)
+    frames = seconds * fps
+
+    def blend() -> Any:
+        for n in range(frames):
+            t = n / max(1, frames - 1)
+            yield ((1 - t) * a + t * b).round().astype(np.uint8)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "morph.mp4"
+        ops.encode_frames(blend(), out, size[0], size[1], fps)
+        return out.read_bytes()
 
 
 def _clip(width: int, height: int, frames: int, fps: int) -> bytes:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from vidgen_assets.media import runner as media_runner
 from vidgen_assets.storage.lock import Holder, Locked, video_lock
 from vidgen_assets.storage.s3 import S3Store
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
@@ -94,12 +95,22 @@ def test_two_clis_rendering_one_video_the_second_refuses(tmp_path):
     spec = tmp_path / "one.yaml"
     spec.write_text("prompt: one writer\nduration: 5\nresolution: 480p\nmusic: false\n")
     args = [VIDGEN, "render", str(spec), "--data-dir", str(tmp_path / "data"), "--dagster-home", str(tmp_path / "h")]
+    # The first render's ffmpeg waits at a gate until the second CLI has tried, however slow the machine.
+    gate = tmp_path / "go"
+    ffmpeg = tmp_path / "gated-ffmpeg"
+    ffmpeg.write_text(
+        f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.1; done\nexec "{media_runner.ffmpeg_exe()}" "$@"\n'
+    )
+    ffmpeg.chmod(0o755)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    first = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    first = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "VIDGEN_FFMPEG": str(ffmpeg)}
+    )
     assert first.stdout is not None
     while "prepare" not in (line := first.stdout.readline()):
         assert line, first.stderr.read() if first.stderr else ""
-    second = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False, env=env)
+    second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, env=env)
+    gate.touch()
     assert second.returncode == 1
     assert f"video 'one': not rendered: videos/one is being written by vidgen render, pid {first.pid}" in second.stderr
     out, err = first.communicate(timeout=300)

@@ -94,7 +94,7 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
         for key in (
             "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
             "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p000.tail.mp4",
-            "chunks/p001.head.mp4", "chunks/p001.json", "chunks/p001.piece.mp4",
+            "chunks/p001.head.mp4", "chunks/p001.json", "chunks/p001.piece.mp4", "contact_sheet.png",
             "final.json", "final.mp4", "music.json", "music.m4a", "music.wav", "report.html",
             "spec.json", "spec.source.yaml", "stitched.json", "stitched.mp4",
             "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json",
@@ -107,3 +107,28 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
     final = json.loads(client.get_object(Bucket=s3.bucket, Key=prefix + "final.json")["Body"].read())
     assert (final["frames"], final["width"], final["height"], final["audio"]) == (240, 854, 480, True)
     assert not (tmp_path / "unused").exists()  # nothing went to local storage
+
+
+def test_the_client_comes_from_the_dagster_s3_resource(s3: S3Server, tmp_path: Path, monkeypatch):
+    import dagster as dg
+    from dagster_aws.s3 import S3Resource
+
+    from vidgen_assets.defs import build_resources
+
+    # The resource's own config wins over the environment...
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    store = S3Store(s3.bucket, "p", cache_dir=tmp_path, s3=S3Resource(endpoint_url=s3.endpoint, max_attempts=1))
+    store.put_bytes("videos/v/spec.json", b"{}")
+    assert s3.keys() == ["p/videos/v/spec.json"] and store.list("videos/") == ["videos/v/spec.json"]
+    # ...and without one, the standard AWS settings of the environment apply.
+    with pytest.raises(StoreError, match=r"cannot reach the S3 endpoint http://127\.0\.0\.1:"):
+        S3Store(s3.bucket, cache_dir=tmp_path).check()
+    # In Dagster, the store's client is the `s3` resource's (one object, shown in the UI as `s3`).
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
+    settings = Settings(data_dir=tmp_path, storage="s3", s3_bucket=s3.bucket)
+    resources = build_resources(settings)
+    assert isinstance(resources["s3"], S3Resource)
+    with dg.build_resources(resources) as ready:
+        assert ready.vidgen.s3 is resources["s3"]
+        ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")
+    assert s3.keys("videos/w/") == ["videos/w/spec.json"]
