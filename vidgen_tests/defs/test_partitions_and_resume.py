@@ -131,7 +131,7 @@ def test_the_asset_graph(settings):
         ("final_video", "final_matches_spec"),
     }
     assert {getattr(job, "name", None) for job in defs.jobs or []} == {
-        "prepare_video", "chunk_pairs", "make_music", "assemble_video",
+        "prepare_video", "draw_storyboard", "chunk_pairs", "make_music", "assemble_video",
     }  # fmt: skip
     assert defs.resolve_job_def("chunk_pairs").partitions_def == pair_video
     for key in keys:
