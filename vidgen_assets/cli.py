@@ -26,6 +26,7 @@ from vidgen_assets.backends.models import (
     load_prices,
     spec_models,
 )
+from vidgen_assets.backends.voices import check_voice, line_lengths
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -78,8 +79,37 @@ def describe_plan(plan: Plan, source: str) -> str:
     music = spec.music
     lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
     lines += describe_references(plan)
+    lines += describe_voice(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)
+
+
+def describe_voice(plan: Plan) -> list[str]:
+    """The voiceover lines with their spoken length (measured or estimated) against their beats."""
+    spec = plan.spec
+    if not plan.voice_lines:
+        return []
+    if spec.voice is None:
+        return [f"voice: off (voice: false); subtitles: {spec.subtitle_mode}"]
+    fps = plan.fps
+    out = [
+        f"voice: {spec.voice.voice}, speed {spec.voice.speed:g}, volume {spec.voice.volume:g}; "
+        f"subtitles: {spec.subtitle_mode}",
+        f"{'line':<8} {'beat':<20} {'from':>8} {'room':>8} {'spoken':>16} {'fit':<10} text",
+    ]
+    for found in line_lengths(plan):
+        line = found.line
+        beat = plan.beats[line.beat_index]
+        spoken = f"{found.spoken_s:.2f} s {'measured' if found.measured else 'estimated'}"
+        fit = "NO" if found.tempo is None else ("ok" if found.tempo == 1 else f"x{found.tempo:.3f}")
+        text = " ".join(line.text.split())
+        out.append(
+            f"{line.key:<8} {beat.name[:20]:<20} {seconds(line.start_frame, fps):>8} {found.room_s:>6.2f} s "
+            f"{spoken:>16} {fit:<10} {text[:60]}{'...' if len(text) > 60 else ''}"
+        )
+        if found.warning:
+            out.append(f"  warning: {found.warning}")
+    return out
 
 
 Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...]]
@@ -113,7 +143,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
     for name in paths:
         path = Path(name)
         try:
-            spec = load_spec(path)
+            spec = check_voice(load_spec(path), str(path))
             references = read_local_references(spec, path)
         except SpecError as exc:
             _err(str(exc))
@@ -282,7 +312,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _price_text(price: Price) -> str:
-    return f"{usd(price.usd)}/{'s' if price.unit == 'second' else 'run'}"
+    return f"{usd(price.usd)}/{ {'second': 's', 'character': 'character'}.get(price.unit, 'run') }"
 
 
 def _capabilities(model: ReplicateModel) -> str:
@@ -343,7 +373,8 @@ def describe_registry(prices: dict[str, Price]) -> str:
         f"price overrides in force: {', '.join(sorted(prices))} (from ${PRICES_ENV})"
         if prices
         else f"price overrides in force: none (set ${PRICES_ENV} to a JSON file)",
-        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ...}` (backend: replicate)",
+        "a spec chooses with `models: {image: ..., video: ..., music: ..., planner: ..., voice: ...}` "
+        "(backend: replicate)",
     ]
     return "\n".join(rows)
 

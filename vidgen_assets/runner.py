@@ -176,6 +176,7 @@ def _warm(settings: Settings, home: str) -> None:
     runner's: nothing in it reads the environment)."""
     global _worker
     if _worker is None:
+        settings.export_aws_environment()  # boto3 reads them: the runner's, not the fork server's
         _worker = (build_definitions(settings), instance_at(Path(home)))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -110,6 +111,10 @@ class Settings(BaseSettings):
     running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
+    aws_environment: dict[str, SecretStr] = Field(default_factory=lambda: _aws_environment(), exclude=True, repr=False)
+    """The standard AWS variables (endpoint, region, credentials, profile) as this process saw them. boto3
+    reads them itself (through dagster-aws's `S3Resource`); pair workers, forked from a fork server that
+    may be older than the runner's environment, take them over with `export_aws_environment`."""
 
     @field_validator("storage", "stitch", mode="before")
     @classmethod
@@ -185,6 +190,14 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, environ)) from None
 
+    def export_aws_environment(self) -> None:
+        """Make this process's AWS variables exactly `aws_environment` (in a pair worker, before any S3
+        client is made)."""
+        for name in [name for name in os.environ if name.startswith(AWS_PREFIX)]:
+            if name not in self.aws_environment:
+                del os.environ[name]
+        os.environ.update({name: value.get_secret_value() for name, value in self.aws_environment.items()})
+
     def replace(self, **changes: Any) -> Settings:
         """These settings with `changes` (field names), validated like the environment's."""
         try:
@@ -220,6 +233,15 @@ class Settings(BaseSettings):
         """The persistent Dagster instance's directory: `override`, else `$DAGSTER_HOME`, else
         `./.dagster_home`."""
         return (override or self.dagster_home or Path(DEFAULT_HOME)).absolute()
+
+
+AWS_PREFIX = "AWS_"
+
+
+def _aws_environment() -> dict[str, SecretStr]:
+    given = _ENVIRON.get()
+    environ = os.environ if given is None else given
+    return {name: SecretStr(value) for name, value in environ.items() if name.startswith(AWS_PREFIX)}
 
 
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)

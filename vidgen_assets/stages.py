@@ -186,9 +186,11 @@ def pair_fingerprint(
     plan: Plan, beat: PlannedBeat, backend: Backend, storyboard_image: Path, mode: StitchMode = "copy"
 ) -> str:
     piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
+    # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
+    pictured = beat.model_copy(update={"say": None})
     return fingerprint(
         "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
-        beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
+        pictured.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
         *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
 
@@ -580,6 +582,26 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, bridges: 
     return pieces
 
 
+def final_fingerprint(
+    plan: Plan,
+    stitched_fp: str | None,
+    music_fp: str | None,
+    mode: StitchMode = "copy",
+    voice_fp: str | None = None,
+    soundtrack_fp: str | None = None,
+) -> str:
+    """What the final video depends on: the stitched video, the music, the texts, the frame and, when a
+    beat has `say`, the voice, the soundtrack and the subtitle mode (pure: from the plan and upstream
+    fingerprints)."""
+    spec = plan.spec
+    voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode) if plan.voice_lines else None
+    return fingerprint(
+        "final", stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
+        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+        *([voiced] if voiced else []),
+    )  # fmt: skip
+
+
 def final_video(
     plan: Plan,
     stitched: Artifacts,
@@ -588,17 +610,23 @@ def final_video(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    voice_out: Artifacts | None = None,
+    soundtrack_out: Artifacts | None = None,
 ) -> Artifacts:
     """The deliverable: text burned in, music mixed with fades, H.264 + AAC, yuv420p, +faststart.
 
     With the `copy` stitch mode the text is already in the stitched video: its stream is copied as it is
-    and only the music is encoded."""
+    and only the music is encoded. With voiceover lines the audio is the soundtrack (music ducked under
+    the voice), and the subtitles are a `mov_text` track (`soft`) or drawn into the picture (`burn`,
+    which re-encodes the picture once), with `final.srt` and `final.vtt` beside the video."""
     spec = plan.spec
     overlays = plan.overlays
     music_rel = music_out.record.get("music")
-    fp = fingerprint(
-        "final", stitched.fingerprint, music_out.fingerprint, [o.model_dump() for o in overlays],
-        spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
+    said = bool(plan.voice_lines and voice_out is not None and soundtrack_out is not None)
+    fp = final_fingerprint(
+        plan, stitched.fingerprint, music_out.fingerprint, mode,
+        voice_out.fingerprint if voice_out is not None else None,
+        soundtrack_out.fingerprint if soundtrack_out is not None else None,
     )  # fmt: skip
     manifest = layout.MANIFESTS["final_video"]
     cost = {
@@ -607,11 +635,17 @@ def final_video(
         **({"bridges": float(stitched.record.get("bridges_cost_usd", 0.0))} if plan.bridges else {}),
         "music": float(music_out.record.get("cost_usd", 0.0)),
     }
+    if said and voice_out is not None:
+        cost["voice"] = float(voice_out.record.get("cost_usd", 0.0))
     cached = _cached(store, plan.video_id, manifest, fp)
     if cached is not None:
         return cached
     out = scratch / "final.mp4"
-    if mode == "copy":
+    files: dict[str, Path] = {"final.mp4": out}
+    cue_times: list[list[float]] = []
+    if said and voice_out is not None and soundtrack_out is not None:
+        cue_times = _voiced_final(plan, stitched, music_out, voice_out, soundtrack_out, scratch, mode, out, files)
+    elif mode == "copy":
         mix = music_out.record.get("mix")
         if music_rel and not mix:
             raise StageError(f"the music of {plan.video_id!r} has no mix for the copy path: re-materialize it")
@@ -639,8 +673,63 @@ def final_video(
         "bytes": out.stat().st_size,
         "overlays": len(overlays),
         "stitch": mode,
+        "subtitles": spec.subtitle_mode if said else "off",
+        "cues": cue_times,
         "cost_usd": round(math.fsum(cost.values()), 6),
         "cost_by_stage": cost,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, {"final.mp4": out}, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def _voiced_final(
+    plan: Plan,
+    stitched: Artifacts,
+    music_out: Artifacts,
+    voice_out: Artifacts,
+    soundtrack_out: Artifacts,
+    scratch: Path,
+    mode: StitchMode,
+    out: Path,
+    files: dict[str, Path],
+) -> list[list[float]]:
+    """The final video of a spec with `say` lines: picture (subtitles burnt in for `burn`), soundtrack (or
+    the music mix with `voice: false`) and, for `soft`, the subtitle track; the sidecar files into `files`.
+    Returns the cue times."""
+    from vidgen_assets.media import subtitles
+    from vidgen_assets.voiceover import cues
+
+    spec = plan.spec
+    mode_sub = spec.subtitle_mode
+    found = cues(plan, voice_out)
+    srt_path = None
+    if mode_sub != "off":
+        srt_path = subtitles.write_text(subtitles.srt_text(found), scratch / "final.srt")
+        files["final.srt"] = srt_path
+        files["final.vtt"] = subtitles.write_text(subtitles.vtt_text(found), scratch / "final.vtt")
+    pngs: list[Overlay] = []
+    if mode != "copy":
+        for i, overlay in enumerate(plan.overlays):
+            png = scratch / f"text_{i:02d}.png"
+            render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
+            pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
+    if mode_sub == "burn":
+        lines = {line.key: line for line in plan.voice_lines}
+        for c, summary in zip(found, voice_out.record.get("lines", []), strict=True):
+            line = lines[str(summary["key"])]
+            beat = plan.beats[line.beat_index]
+            top = bool(beat_texts(plan, beat))
+            png = subtitles.render_subtitle(c.text, plan.width, plan.height, scratch / f"sub_{c.index:02d}.png", top)
+            end = min(line.end_frame, max(line.start_frame + 1, math.ceil(c.end_s * plan.fps)))
+            pngs.append(Overlay(png=png, start_frame=line.start_frame, end_frame=end))
+    picture = stitched.path("stitched.mp4")
+    if pngs:
+        picture = scratch / "picture.mp4"
+        ops.finalise(
+            stitched.path("stitched.mp4"), picture, pngs, None, 0.0, plan.total_frames, plan.fps, *music_fades(plan)
+        )
+    track = soundtrack_out.record.get("soundtrack")
+    mix = music_out.record.get("mix")
+    audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)
+    ops.mux_final(picture, audio, srt_path if mode_sub == "soft" else None, out, plan.total_frames)
+    return [[c.start_s, c.end_s] for c in found]

@@ -8,6 +8,7 @@
   across the card drawn wider than the frame. A continuous chunk continues the same move over the same
   card: the previous chunk's last frame (its `source_image`) is by construction the view just before.
 - `music`: a synthesised bed (`music_synth`), written as a 48 kHz stereo 16-bit WAV.
+- `speech`: a voiceover line spoken by espeak-ng (`espeak`), written as a mono 16-bit WAV.
 
 Every file is written to a temporary name next to `out` and renamed into place.
 """
@@ -25,11 +26,20 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, PngImagePlugin
 
+from vidgen_assets.backends import espeak
 from vidgen_assets.backends.bridge_motion import bridge_frames
 from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    SpeechRequest,
+    VideoRequest,
+)
 from vidgen_assets.media import commands, runner
 
 CARD_MODEL = "animatic-card-v1"
@@ -95,6 +105,19 @@ class AnimaticBackend:
                 "clip_frames": str(clip),
                 "card": f"{move.card_size[0]}x{move.card_size[1]}",
             },
+        )
+
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """Write `request.text` spoken by espeak-ng in `request.voice` as a mono 16-bit WAV (22.05 kHz);
+        `extra["words"]` holds each word's start (s), from the engine's word events."""
+        speech = espeak.synthesize(request.text, request.voice, request.speed)
+        with _atomic(out, ".wav") as tmp:
+            speech.write_wav(tmp)
+        words = [[w.text, round(w.start_s, 3)] for w in speech.words]
+        return Generation(
+            model=espeak.ENGINE,
+            seed=request.seed,
+            extra={"voice": espeak.voice_label(request.voice), "words": json.dumps(words)},
         )
 
     def music(self, request: MusicRequest, out: Path) -> Generation:

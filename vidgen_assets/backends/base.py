@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
 
 
 class Backend(Protocol):
-    """Makes images, chunks and music. Every method writes exactly one file at `out` and reports it."""
+    """Makes images, chunks, speech and music. Every method writes exactly one file at `out` and reports it."""
 
     name: str
     chunk_seconds: float
@@ -26,8 +26,12 @@ class Backend(Protocol):
         """
         ...
 
-    # Issue 11 (voice) adds: `speech(request: SpeechRequest, out: Path) -> Generation`, a mono WAV of
-    # `request.text` spoken in `request.voice`.
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """Write a mono WAV of `request.text` spoken in `request.voice` at `request.speed` to `out`.
+
+        The caller measures it and fits it into `request.max_seconds` (`core.voice`).
+        """
+        ...
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
         """Write an audio file (its suffix chosen by the caller's `out`) of `request.seconds` to `out`."""

@@ -22,9 +22,11 @@ from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
 from vidgen_assets.settings import PRICES_ENV
 
 ModelKind = Literal["image", "video", "music", "llm", "tts"]
-STAGE_KINDS: dict[str, ModelKind] = {"image": "image", "video": "video", "music": "music", "planner": "llm"}
+STAGE_KINDS: dict[str, ModelKind] = {
+    "image": "image", "video": "video", "music": "music", "planner": "llm", "voice": "tts",
+}  # fmt: skip
 """The keys of a spec's `models:` field and the kind of model each takes."""
-COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner"}
+COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner", "voice": "voice"}
 """Bridges are made by the video model too, in cost stage `bridges`."""
 
 # Where the prices come from. replicate.com/pricing lists the official models' per-output prices; the
@@ -121,7 +123,7 @@ class ReplicateModel:
         return next((n for n in lengths if n >= wanted), lengths[-1])
 
 
-def _price(usd: str, unit: Literal["run", "second"], source: str, date: str) -> Price:
+def _price(usd: str, unit: Literal["run", "second", "character"], source: str, date: str) -> Price:
     return Price(Decimal(usd), unit, source, date)
 
 
@@ -309,6 +311,38 @@ REGISTRY: dict[str, ReplicateModel] = {
             seed_key="seed", defaults={"max_tokens": 1024, "temperature": 0.2}, output="text",
             unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
+        ReplicateModel(
+            "minimax/speech-02-turbo", "tts",
+            _price("0.00006", "character",
+                   "replicate.com/minimax/speech-2.6-turbo readme: $0.06 per 1,000 input tokens (a token is about "
+                   "a character); charged here per character as sent", "2026-12"),
+            prompt_key="text", seed_key=None, voice_key="voice_id", speed_key="speed",
+            defaults={"audio_format": "wav", "sample_rate": 32000, "channel": "mono", "emotion": "auto"},
+            voices=("Wise_Woman", "Friendly_Person", "Inspirational_girl", "Deep_Voice_Man", "Calm_Woman",
+                    "Casual_Guy", "Lively_Girl", "Patient_Man", "Young_Knight", "Determined_Man", "Lovely_Girl",
+                    "Decent_Boy", "Imposing_Manner", "Elegant_Man", "Abbess", "Sweet_Girl_2", "Exuberant_Girl"),
+            output="wav",
+            unconfirmed=(
+                "price: $0.06/1k characters is the figure Replicate gives for speech-2.6-turbo, whose readme also "
+                "says 2.6 costs 4x 2.0 per character (which would make this $0.015/1k); a third-party table says "
+                "$0.03/1k. Charged at the highest until confirmed. `audio_format` exists in the newest version "
+                "only (older versions return MP3, which vidgen also accepts)."
+            ),
+        ),
+        ReplicateModel(
+            "jaaari/kokoro-82m", "tts",
+            _price("0.0005", "run",
+                   MODEL_PAGE.format(id="jaaari/kokoro-82m") + ": a community model billed by GPU time; about "
+                   "1 s of T4 time per line, charged here as a bound per run", "2026-12"),
+            prompt_key="text", seed_key=None, voice_key="voice", speed_key="speed",
+            voices=("af_bella", "af_heart", "af_nicole", "af_sarah", "af_sky", "am_adam", "am_michael",
+                    "bf_emma", "bf_isabella", "bm_george", "bm_lewis"),
+            output="wav",
+            unconfirmed=(
+                "input names (text, voice, speed) seen on a copy of the same model (alphanumericuser/kokoro-82m, "
+                "which also takes language_code); the price is an estimate of GPU time, not a listed price"
+            ),
+        ),
     )
 }  # fmt: skip
 
@@ -319,6 +353,7 @@ DEFAULTS: dict[str, str] = {
     "video": "wan-video/wan-2.2-i2v-fast",
     "music": "meta/musicgen",
     "planner": "meta/meta-llama-3-8b-instruct",
+    "voice": "minimax/speech-02-turbo",
 }
 BRIDGE_DEFAULTS: dict[str, str] = {"video": "minimax/hailuo-02"}
 """The defaults that change when a spec uses `transition: bridge`: a video model with an end-frame input
@@ -367,6 +402,7 @@ class ModelSelection:
     video: ReplicateModel
     music: ReplicateModel
     planner: ReplicateModel
+    voice: ReplicateModel
     reference_image: ReplicateModel | None = None
     """The image model of beats that use references: `image` when it takes input images, else the default
     reference-capable model."""
@@ -381,6 +417,7 @@ class ModelSelection:
             "chunks": StageModel(self.video.id, self.video.price, self.video.billed_seconds),
             "bridges": StageModel(self.video.id, self.video.price),
             "music": StageModel(self.music.id, self.music.price),
+            "voice": StageModel(self.voice.id, self.voice.price),
         }
 
 
@@ -447,7 +484,7 @@ def load_prices(path: Path | str | None) -> dict[str, Price]:
 
 ANIMATIC_MODELS = {
     "storyboard": "animatic-card-v1", "chunks": "animatic-motion-v1", "bridges": "animatic-bridge-v1",
-    "music": "animatic-music-v1",
+    "music": "animatic-music-v1", "voice": "espeak-ng-1.52",
 }  # fmt: skip
 
 

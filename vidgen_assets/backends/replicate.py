@@ -1,4 +1,4 @@
-"""The `replicate` backend: storyboard images, chunks, music and beat plans from models on Replicate.
+"""The `replicate` backend: storyboard images, chunks, music, speech and beat plans from models on Replicate.
 
 Every call goes through `_generate`:
 1. the generation cache (`cache.py`) answers an identical earlier request with zero HTTP calls;
@@ -18,7 +18,8 @@ Every call goes through `_generate`:
    cap, its magic bytes checked against the media type expected, then its content probed; only then is it
    cached;
 5. images are cover-fitted to the plan's size as PNG, chunks normalised (`media.ops.normalise_chunk`) to
-   exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length.
+   exactly the planned frames at the plan's size and fps, music converted to a WAV of exact length,
+   speech to a mono WAV.
 
 The API token (`REPLICATE_API_TOKEN`, from `Settings`) is given to the client and to nothing else: it is
 redacted from every message built here, and no record holds the client or its headers.
@@ -53,9 +54,17 @@ from replicate.prediction import Prediction
 from vidgen_assets.backends import GenerationFailed
 from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
-from vidgen_assets.core.cost import as_float, call_cost, music_seconds
+from vidgen_assets.core.cost import as_float, call_cost, music_seconds, speech_characters
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
+from vidgen_assets.core.generation import (
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    SpeechRequest,
+    VideoRequest,
+)
+from vidgen_assets.core.voice import NARRATOR
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
@@ -221,6 +230,18 @@ def music_to_wav(src: Path, out: Path, seconds: float) -> list[str]:
     ]  # fmt: skip
 
 
+def speech_to_wav(src: Path, out: Path) -> list[str]:
+    """ffmpeg arguments: any speech audio (WAV, MP3) -> a mono 16-bit WAV at its own rate."""
+    return ["-i", str(src), "-vn", "-ac", "1", "-c:a", "pcm_s16le", "-f", "wav", str(out)]
+
+
+def speech_voice(model: ReplicateModel, name: str) -> str | None:
+    """The model's voice for a spec's `voice.voice` (`narrator` is the model's first voice), or None."""
+    if name == NARRATOR:
+        return model.voices[0] if model.voices else None
+    return name if name in model.voices else None
+
+
 def _is_transient_model_error(error: str) -> bool:
     text = error.lower()
     return any(word in text for word in TRANSIENT_MODEL_ERRORS)
@@ -384,6 +405,27 @@ class ReplicateBackend:
                 run(music_to_wav(result.path, tmp, request.seconds))
         gen = self._generation(model, request.seed, result)
         gen.extra["seconds_asked"] = str(asked)
+        return gen
+
+    def speech(self, request: SpeechRequest, out: Path) -> Generation:
+        """A voiceover line from the text-to-speech model, as a mono WAV (billed per character or per run)."""
+        model = self.models.voice
+        voice = speech_voice(model, request.voice)
+        if voice is None:
+            raise ReplicateFailed(
+                f"replicate model {model.id} has no voice {request.voice!r}; known: {', '.join(model.voices)}", False
+            )
+        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: request.text}
+        if model.voice_key:
+            inputs[model.voice_key] = voice
+        if model.speed_key:
+            inputs[model.speed_key] = request.speed
+        with self._workdir(out.parent) as work:
+            result = self._generate(model, inputs, {}, "audio", Decimal(speech_characters(request.text)), work)
+            with atomic_output(out) as tmp:
+                run(speech_to_wav(result.path, tmp))
+        gen = self._generation(model, request.seed, result)
+        gen.extra["voice"] = voice
         return gen
 
     def ask_llm(self, system: str, prompt: str) -> tuple[str, str]:

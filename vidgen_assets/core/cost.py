@@ -3,7 +3,8 @@
 Money is `decimal.Decimal` (never float) so an estimate is exact to the cent and beyond: the estimate of
 a plan and the sum of the costs its calls record are the same numbers when nothing fails, because both
 come from `call_cost` with the same inputs. A price is per run (one image, one clip) or per second of
-output (a video model billed by the clip's length, a music model by the track's).
+output (a video model billed by the clip's length, a music model by the track's), or per character of
+input (a text-to-speech model).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Literal
 
 from vidgen_assets.core.plan import Plan
 
-PriceUnit = Literal["run", "second"]
-STAGES = ("planner", "storyboard", "chunks", "bridges", "music")
+PriceUnit = Literal["run", "second", "character"]
+STAGES = ("planner", "storyboard", "chunks", "bridges", "music", "voice")
 """Cost stages, in render order (all but `planner` are the final video's `cost_by_stage`)."""
-KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "bridges": "video", "music": "music"}
+KIND_OF_STAGE = {
+    "planner": "llm", "storyboard": "image", "chunks": "video", "bridges": "video", "music": "music", "voice": "tts",
+}  # fmt: skip
 REFERENCE_STORYBOARD = "storyboard+references"
 """Not a stage: the storyboard model of beats that use references (their calls are `storyboard` calls)."""
 CENT = Decimal("0.01")
@@ -38,18 +41,24 @@ class Price:
     def __post_init__(self) -> None:
         if self.usd < 0:
             raise ValueError(f"a price cannot be negative, got {self.usd}")
-        if self.unit not in ("run", "second"):
-            raise ValueError(f"price unit must be 'run' or 'second', got {self.unit!r}")
+        if self.unit not in ("run", "second", "character"):
+            raise ValueError(f"price unit must be 'run', 'second' or 'character', got {self.unit!r}")
 
 
 FREE = Price(Decimal(0), "run", "local backend", "")
 
 
 def call_cost(price: Price, output_seconds: Decimal | float | int = 0) -> Decimal:
-    """The cost of one call that made `output_seconds` of output (ignored for per-run prices)."""
+    """The cost of one call that made `output_seconds` of output, or was sent that many characters for a
+    per-character price (ignored for per-run prices)."""
     if price.unit == "run":
         return price.usd
     return price.usd * Decimal(str(output_seconds))
+
+
+def speech_characters(text: str) -> int:
+    """The characters a text-to-speech call is billed for: the line as sent."""
+    return len(text)
 
 
 def music_seconds(seconds: float) -> int:
@@ -82,10 +91,12 @@ class EstimateLine:
     unit_usd: Decimal
     """The cost of one call."""
     price: Price
+    amount: Decimal | None = None
+    """The line's total when its calls cost different amounts (speech lines billed per character)."""
 
     @property
     def usd(self) -> Decimal:
-        return self.unit_usd * self.calls
+        return self.amount if self.amount is not None else self.unit_usd * self.calls
 
 
 @dataclass(frozen=True)
@@ -140,19 +151,23 @@ def estimate(
 ) -> Estimate:
     """The calls a render of `plan` makes per stage and what they cost.
 
-    `models` maps a stage (`planner`, `storyboard`, `chunks`, `bridges`, `music`) to its model; a stage
+    `models` maps a stage (`planner`, `storyboard`, `chunks`, `bridges`, `music`, `voice`)
+    to its model; a stage
     without a model is free. One image per beat, one clip per chunk, one clip per bridge, one music call
-    when the spec has music, and `planner_calls` LLM calls. `bridge_seconds` are the output seconds each
+    when the spec has music, one speech call per `say` line (unless `voice: false`) and `planner_calls`
+    LLM calls. `bridge_seconds` are the output seconds each
     bridge is billed for (the model's shortest clip that covers it; the bridge is retimed to its frames,
     so nothing else is paid and thrown away); bridges of the same billed length share a line. With a
     `REFERENCE_STORYBOARD` model, the images of beats that use references are counted at that model's
     price.
     """
+    lines_said = plan.voice_lines if plan.spec.voice is not None else ()
     calls = {
         "planner": planner_calls,
         "storyboard": len(plan.beats),
         "chunks": len(plan.chunks),
         "music": 1 if plan.spec.music is not None else 0,
+        "voice": len(lines_said),
     }
     seconds = {"music": Decimal(music_seconds(plan.total_frames / plan.fps))}
     bridges = plan.bridges
@@ -171,6 +186,12 @@ def estimate(
                 lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, length), used.price))
             continue
         per_call = seconds.get(stage, used.seconds_per_call)
+        if stage == "voice" and used.price.unit == "character":
+            costs = [call_cost(used.price, speech_characters(line.text)) for line in lines_said]
+            total = sum(costs, Decimal(0))  # each line is billed for its own characters; "each" is the mean
+            lines.append(EstimateLine(stage, used.model, calls[stage], (total / len(costs)).quantize(MICRO),
+                                      used.price, total))  # fmt: skip
+            continue
         count = calls[stage]
         refs = models.get(REFERENCE_STORYBOARD) if stage == "storyboard" else None
         with_refs = sum(1 for beat in plan.beats if beat.uses) if refs is not None else 0

@@ -6,9 +6,10 @@ from typing import Any
 import dagster as dg
 from pydantic import Field
 
-from vidgen_assets import stages
+from vidgen_assets import stages, voiceover
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
+from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, seconds
@@ -149,6 +150,7 @@ def video_spec(
     try:
         text = given if given is not None else store.get_bytes(source_key).decode("utf-8")
         spec = read_spec_text(text, where, default_id=video_id)
+        check_voice(spec, where)
         if spec.id != video_id:
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         backend = backends.get(spec.backend, spec_models(spec))
@@ -311,6 +313,57 @@ def music(
     return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice")
+def voice(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
+) -> dg.Output[Artifacts]:
+    """The voiceover: one clip per `say` line (`voice/line_02.wav` + json: text, voice, measured length,
+    speed-up, cost), spoken by the backend's speech engine and fitted into its beat. Each line is cached
+    on its own, so editing one line re-makes only that line. Runs alongside the chunk pairs."""
+    store = vidgen.store()
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+    try:
+        out = voiceover.voice(video_spec, backend, store, vidgen.scratch())
+    except stages.StageError as exc:
+        raise dg.Failure(str(exc)) from None
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
+    lines = out.record.get("lines", [])
+    rows = [
+        [s["key"], s["beat"], f"{s['start_s']:.2f}", f"{s['room_s']:.2f}", f"{s.get('measured_s', '')}",
+         f"{s['spoken_s']:.2f}", s.get("tempo", ""), f"{s.get('cost_usd', 0.0):g}", " ".join(s["text"].split())[:60]]
+        for s in lines
+    ]  # fmt: skip
+    meta: dict[str, Any] = {
+        **_common(out),
+        "lines": len(lines),
+        "voice": str(out.record.get("voice")),
+        "made": dg.MetadataValue.text(", ".join(out.record.get("made", [])) or "none"),
+        "reused": dg.MetadataValue.text(", ".join(out.record.get("reused", [])) or "none"),
+        "spoken_s": dg.MetadataValue.json({s["key"]: s["spoken_s"] for s in lines}),
+        "table": dg.MetadataValue.md(
+            _md_table(["line", "beat", "from s", "room s", "measured s", "spoken s", "speed-up", "cost", "text"], rows)
+        ),
+    }
+    return dg.Output(out, data_version=_version(out), metadata=meta)
+
+
+@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"m4a"})
+def soundtrack(
+    context: dg.AssetExecutionContext, vidgen: VidgenParam, video_spec: Plan, music: Artifacts, voice: Artifacts
+) -> dg.Output[Artifacts]:
+    """The audio of a video that speaks: the music bed ducked under the voice (a sidechain compressor keyed
+    by the voice track), each line at its start, a limiter so nothing clips, exactly the video's length.
+    Empty when nothing is said (the music mix is then the audio)."""
+    store = vidgen.store()
+    out = voiceover.soundtrack(video_spec, music, voice, store, vidgen.scratch())
+    meta: dict[str, Any] = {**_common(out), "soundtrack": bool(out.files)}
+    if out.files:
+        meta |= {"seconds": out.record["seconds"], "lines": out.record["lines"],
+                 "path": _uri(store, video_spec.video_id, voiceover.SOUNDTRACK)}  # fmt: skip
+    return dg.Output(out, data_version=_version(out), metadata=meta)
+
+
 @dg.asset(
     partitions_def=videos,
     io_manager_key=IO,
@@ -367,13 +420,18 @@ def final_video(
     stitched_video: Artifacts,
     music: Artifacts,
     storyboard: Artifacts,
+    voice: Artifacts,
+    soundtrack: Artifacts,
 ) -> dg.Output[Artifacts]:
     """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
-    music mixed with fades, H.264 + AAC, yuv420p, +faststart. Its cost is the whole video's."""
+    music mixed with fades (ducked under the voiceover when there is one), subtitles (a track, or burnt
+    in; `final.srt` and `final.vtt` beside it), H.264 + AAC, yuv420p, +faststart. Its cost is the whole
+    video's."""
     store = vidgen.store()
     out = stages.final_video(
-        video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch
-    )
+        video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch,
+        voice_out=voice, soundtrack_out=soundtrack,
+    )  # fmt: skip
     r = out.record
     final = out.path("final.mp4")
     middles = [b.start_frame + b.frames // 2 for b in video_spec.beats]
@@ -393,11 +451,13 @@ def final_video(
             "audio": r["audio"],
             "megabytes": round(r["bytes"] / 1e6, 2),
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
+            "subtitles": str(r.get("subtitles", "off")),
+            "cues": dg.MetadataValue.json(r.get("cues", [])),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
             "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
 
 
-VIDEO_ASSETS = [video_spec, storyboard, music, stitched_video, final_video]
-ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, stitched_video, final_video]
+VIDEO_ASSETS = [video_spec, storyboard, music, voice, stitched_video, soundtrack, final_video]
+ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, voice, stitched_video, soundtrack, final_video]

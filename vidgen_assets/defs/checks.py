@@ -56,10 +56,12 @@ def stitched_matches_plan(stitched_video: Artifacts, video_spec: Plan) -> dg.Ass
 def final_matches_spec(
     context: dg.AssetCheckExecutionContext, vidgen: VidgenParam, final_video: Artifacts, video_spec: Plan
 ) -> dg.AssetCheckResult:
-    """Duration is the spec's within one frame; size and fps are the spec's; audio is there iff music is on.
+    """Duration is the spec's within one frame; size and fps are the spec's; audio is there iff music or a
+    voiceover is on.
     Then writes `report.html` beside the final video (storyboard, timeline, timings, costs, checks)."""
     info = probe.probe(final_video.path("final.mp4"))
-    music_on = video_spec.spec.music is not None
+    spec = video_spec.spec
+    music_on = spec.music is not None or (spec.voice is not None and bool(video_spec.voice_lines))
     frame_s = 1 / video_spec.fps
     checks = {
         "duration": abs(info.duration_s - video_spec.spec.duration) <= frame_s + 1e-6,

@@ -1,15 +1,25 @@
 """One job per partitioning (an asset job cannot mix `videos` with `pair x video`).
 
 The runner (CLI) and the sensors sequence them per video: prepare_video -> chunk_pairs (one run per pair,
-in parallel) and make_music alongside them -> assemble_video. Music is a job of its own so that it runs
-while the pairs do, off the critical path.
+in parallel) and make_music (the music bed and the voiceover lines) alongside them -> assemble_video (stitched
+video, soundtrack, final video). Music and voice are a job of their own so that they run while the pairs
+do, off the critical path.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from vidgen_assets.defs.assets import chunk_pair, final_video, music, stitched_video, storyboard, video_spec
+from vidgen_assets.defs.assets import (
+    chunk_pair,
+    final_video,
+    music,
+    soundtrack,
+    stitched_video,
+    storyboard,
+    video_spec,
+    voice,
+)  # fmt: skip
 from vidgen_assets.defs.partitions import pair_video, videos
 
 prepare_video = dg.define_asset_job(
@@ -26,9 +36,9 @@ draw_storyboard = dg.define_asset_job(
 )
 make_music = dg.define_asset_job(
     "make_music",
-    selection=dg.AssetSelection.assets(music),
+    selection=dg.AssetSelection.assets(music, voice),
     partitions_def=videos,
-    description="Make a planned video's music bed and its final mix (runs alongside the chunk pairs).",
+    description="Make a planned video's music bed and mix, and its voiceover lines (alongside the chunk pairs).",
 )
 chunk_pairs = dg.define_asset_job(
     "chunk_pairs",
@@ -38,9 +48,9 @@ chunk_pairs = dg.define_asset_job(
 )
 assemble_video = dg.define_asset_job(
     "assemble_video",
-    selection=dg.AssetSelection.assets(stitched_video, final_video),
+    selection=dg.AssetSelection.assets(stitched_video, soundtrack, final_video),
     partitions_def=videos,
-    description="Stitch a video's chunk pairs and make the final MP4 (text, music).",
+    description="Stitch a video's chunk pairs, mix its soundtrack and make the final MP4 (text, music, voice).",
 )
 
 ALL_JOBS = [prepare_video, draw_storyboard, chunk_pairs, make_music, assemble_video]

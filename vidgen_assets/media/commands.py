@@ -50,6 +50,7 @@ DUCK_THRESHOLD = 0.05  # the voice level (linear, RMS) above which the music is 
 DUCK_RATIO = 4  # 4:1 above the threshold: a line at -12 dBFS RMS takes the music down by about 10 dB
 DUCK_ATTACK_MS = 20  # the music goes down within a syllable
 DUCK_RELEASE_MS = 400  # and comes back up over a short pause
+DUCK_KEY_GAIN = 4  # the key is the voice raised 12 dB: speech at -16 LUFS (RMS ~0.1) ducks the music ~15 dB
 MIX_LIMIT = 0.891251  # the limiter's ceiling: -1 dBFS, headroom for the AAC encoder's overshoot
 LIMITER_TAIL_S = Fraction(1, 10)  # silence fed after the mix so that the limiter lets out its last samples
 
@@ -511,7 +512,7 @@ def voice_over_music(
     speech = _exact_length(_audio_format(voice_in.audio).filter("volume", decimal(voice_volume)), total).asplit()
     ducked = ffmpeg.filter(
         [bed, speech[0]], "sidechaincompress", threshold=DUCK_THRESHOLD, ratio=DUCK_RATIO, attack=DUCK_ATTACK_MS,
-        release=DUCK_RELEASE_MS,
+        release=DUCK_RELEASE_MS, level_sc=DUCK_KEY_GAIN,
     )  # fmt: skip
     mixed = ffmpeg.filter([ducked, speech[1]], "amix", inputs=2, duration="first", normalize=0)
     # The limiter looks ahead: with `latency=1` its output is aligned with its input, but it keeps its last

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vidgen_assets.media import commands
+from vidgen_assets.media import commands, sound
 from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.probe import MediaInfo, probe, video_headers
@@ -220,6 +220,47 @@ def mux_copy(video: Path, audio: Path | None, out: Path, total_frames: int) -> M
     """See `commands.mux_copy`; checks the frame count."""
     with atomic_output(out) as tmp:
         args = commands.mux_copy(video, audio, tmp)
+        run(args)
+        info = _expect(probe(tmp), total_frames, args)
+    return info
+
+
+def fit_speech(src: Path, out: Path, tempo: float = 1.0, max_seconds: float | None = None) -> MediaInfo:
+    """See `sound.fit_speech`."""
+    with atomic_output(out) as tmp:
+        run(sound.fit_speech(src, tmp, tempo, max_seconds))
+        info = probe(tmp)
+    return info
+
+
+def soundtrack(
+    music: Path | None,
+    music_volume: float,
+    fades: tuple[float, float],
+    lines: Sequence[sound.Placed],
+    voice_volume: float,
+    total_frames: int,
+    fps: int,
+    out: Path,
+) -> MediaInfo:
+    """The audio of a video that speaks: the lines placed on one voice track (`sound.voice_track`), then
+    the music ducked under it (`commands.voice_over_music`), or the voice alone without music
+    (`sound.voice_alone`). Checks that the audio lasts the video's length."""
+    with atomic_output(out.with_suffix(".voice.wav")) as track:
+        run(sound.voice_track(lines, total_frames, fps, track))
+        if music is not None:
+            return voice_over_music(music, track, out, music_volume, voice_volume, total_frames, fps, *fades)
+        with atomic_output(out) as tmp:
+            args = sound.voice_alone(track, tmp, voice_volume, total_frames, fps)
+            run(args)
+            info = _expect_audio(probe(tmp), total_frames / fps, args)
+        return info
+
+
+def mux_final(video: Path, audio: Path | None, subtitles: Path | None, out: Path, total_frames: int) -> MediaInfo:
+    """See `sound.mux_final`; checks the frame count."""
+    with atomic_output(out) as tmp:
+        args = sound.mux_final(video, audio, subtitles, tmp)
         run(args)
         info = _expect(probe(tmp), total_frames, args)
     return info

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.fonts import Font, load_font
 
-TextStyle = Literal["caption", "cta"]
+TextStyle = Literal["caption", "cta", "subtitle", "subtitle_top"]
 
 TEXT_FILL = (255, 255, 255, 255)
 BAND_FILL = (0, 0, 0, 150)
@@ -39,6 +39,9 @@ class Layout:
 LAYOUTS: dict[TextStyle, Layout] = {
     "caption": Layout(size=0.065, centre_y=0.82, max_width=0.86, max_lines=3, bold=False),
     "cta": Layout(size=0.11, centre_y=0.58, max_width=0.84, max_lines=3, bold=True),
+    # Voiceover subtitles: below the caption band, or at the top when the beat shows text (caption, CTA).
+    "subtitle": Layout(size=0.05, centre_y=0.93, max_width=0.9, max_lines=2, bold=False),
+    "subtitle_top": Layout(size=0.05, centre_y=0.08, max_width=0.9, max_lines=2, bold=False),
 }
 
 

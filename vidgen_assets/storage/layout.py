@@ -17,6 +17,8 @@ MANIFESTS = {
     "music": "music.json",
     "stitched_video": "stitched.json",
     "final_video": "final.json",
+    "voice": "voice/voice.json",
+    "soundtrack": "soundtrack.json",
 }
 
 
@@ -55,6 +57,16 @@ def pair_edge(pair: str, side: str) -> str:
     if side not in ("head", "tail"):
         raise ValueError(f"an edge is 'head' or 'tail', got {side!r}")
     return f"chunks/{pair}.{side}.mp4"
+
+
+def voice_line(key: str) -> str:
+    """A voiceover line's clip as the mix places it (`line_02` is beat 2's line)."""
+    return f"voice/{key}.wav"
+
+
+def voice_line_manifest(key: str) -> str:
+    """A voiceover line's own manifest: text, voice, measured length, speed-up, cost, fingerprint."""
+    return f"voice/{key}.json"
 
 
 def pair_manifest(pair: str) -> str:
@@ -99,6 +111,8 @@ CONTENT_TYPES = {
     ".m4a": "audio/mp4",
     ".mp3": "audio/mpeg",
     ".json": "application/json",
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
     ".yaml": "application/yaml",
     ".log": "text/plain",
     ".txt": "text/plain",

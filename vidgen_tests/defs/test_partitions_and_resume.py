@@ -121,7 +121,9 @@ def test_the_asset_graph(settings):
     defs = build_definitions(settings)
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video"}
+    assert keys == {
+        "video_spec", "storyboard", "chunk_pair", "music", "voice", "stitched_video", "soundtrack", "final_video",
+    }  # fmt: skip
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert checks == {
         ("storyboard", "storyboard_image_per_beat"),
@@ -129,7 +131,7 @@ def test_the_asset_graph(settings):
         ("final_video", "final_matches_spec"),
     }
     assert {getattr(job, "name", None) for job in defs.jobs or []} == {
-        "prepare_video", "chunk_pairs", "make_music", "assemble_video",
+        "prepare_video", "draw_storyboard", "chunk_pairs", "make_music", "assemble_video",
     }  # fmt: skip
     assert defs.resolve_job_def("chunk_pairs").partitions_def == pair_video
     for key in keys:

@@ -10,6 +10,7 @@ from pathlib import Path
 import dagster as dg
 import numpy as np
 import pytest
+import srt
 from PIL import Image
 
 from vidgen_assets.core.spec import load_spec
@@ -49,7 +50,7 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     video = settings.data_dir / "videos" / spec.id
     plan = json.loads((video / "spec.json").read_text())
 
-    # The final video: the spec's duration to one frame, size, fps, codecs, audio iff music.
+    # The final video: the spec's duration to one frame, size, fps, codecs, audio iff music or a voice.
     final = probe.probe(video / "final.mp4")
     width, height = spec.size
     assert report.final_uri == str(video / "final.mp4")
@@ -57,9 +58,17 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     assert abs(final.duration_s - spec.duration) <= 1 / spec.fps
     assert (final.width, final.height, final.fps) == (width, height, Fraction(spec.fps))
     assert (final.video_codec, final.pix_fmt) == ("h264", "yuv420p")
-    assert final.has_audio == (spec.music is not None)
-    if spec.music is not None:
-        assert final.audio_codec == "aac"
+    speaks = spec.voice is not None and spec.speaks
+    assert final.has_audio == (spec.music is not None or speaks)
+    if final.has_audio:
+        assert final.audio_codec == "aac" and abs((final.audio_duration_s or 0) - final.duration_s) < 0.001
+    if spec.subtitle_mode != "off":  # one cue per line, from the line's start, inside its beat
+        cues = list(srt.parse((video / "final.srt").read_text(encoding="utf-8")))
+        lines = [b for b in plan["beats"] if b.get("say")]
+        assert [c.content for c in cues] == [b["say"] for b in lines]
+        for cue, beat in zip(cues, lines, strict=True):
+            start, end = cue.start.total_seconds(), cue.end.total_seconds()
+            assert beat["start_frame"] / spec.fps < start < end <= (beat["start_frame"] + beat["frames"]) / spec.fps
 
     # Every artifact beside it, in the documented layout.
     beats = plan["beats"]

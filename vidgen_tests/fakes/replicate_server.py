@@ -338,6 +338,8 @@ class FakeReplicate:
             data, ext = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0))), "png"
         elif model == "meta/musicgen":
             data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
+        elif model in TTS_MODELS:  # speech: about 15 characters a second at speed 1, like a person
+            data, ext = speech_wav(len(str(inputs.get("text", ""))) / 15 / float(inputs.get("speed", 1))), "wav"
         elif model == "wan-video/wan-2.2-i2v-fast":
             data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
         elif any(key in inputs for key in END_FRAME_KEYS):
@@ -612,6 +614,22 @@ def _clip(width: int, height: int, frames: int, fps: int) -> bytes:
         out = Path(tmp) / "clip.mp4"
         ops.encode_frames(moving(), out, width, height, fps)
         return out.read_bytes()
+
+
+TTS_MODELS = ("minimax/speech-02-turbo", "jaaari/kokoro-82m")
+
+
+def speech_wav(seconds: float, rate: int = 32000) -> bytes:
+    """A mono 16-bit WAV of `seconds` standing in for speech: a 180 Hz tone pulsing four times a second."""
+    t = np.arange(round(seconds * rate)) / rate
+    wave_ = 0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((wave_ * 32767).astype(np.int16).tobytes())
+    return buffer.getvalue()
 
 
 @cache
