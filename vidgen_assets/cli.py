@@ -30,6 +30,7 @@ from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, load_spec
+from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -53,6 +54,7 @@ def describe_plan(plan: Plan, source: str) -> str:
         "",
         f"{'pair':<5} {'beat':<20} {'start':>8} {'end':>8} {'camera':<9} {'chunks':<28} {'transition out':<18} text",
     ]
+    uses = bool(spec.references)
     for beat in plan.beats:
         chunks = " + ".join(f"{'ref' if c.kind == 'reference' else 'cont'}:{c.frames}f" for c in beat.chunks)
         transition = f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut"
@@ -63,16 +65,42 @@ def describe_plan(plan: Plan, source: str) -> str:
             f"{beat.pair_key:<5} {beat.name[:20]:<20} {start:>8} {end:>8} {beat.camera:<9} {chunks:<28} "
             f"{transition:<18} {beat.text or ''}"
         )
+        if uses:
+            lines.append(f"{'':<5} uses: {', '.join(beat.uses) or 'no references'}")
     if spec.cta:
         lines.append(f"cta over the last beat: {spec.cta}")
     music = spec.music
     lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    lines += describe_references(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
     return "\n".join(lines)
 
 
-def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
-    """Load every spec; print every error. None when any is invalid (nothing is rendered then)."""
+Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...]]
+"""A spec, its text, its file and its reference images (read and checked)."""
+
+
+def describe_references(plan: Plan) -> list[str]:
+    """One line per reference: its file, size, alpha, hash and words, and the beats that show it."""
+    if not plan.spec.references:
+        return []
+    lines = [f"references: {len(plan.spec.references)}"]
+    for name, ref in plan.spec.references.items():
+        beats = [b.pair_key for b in plan.beats if name in b.uses] or ["none"]
+        stored = plan.reference(name)
+        found = (
+            f"{stored.width}x{stored.height}{', alpha' if stored.has_alpha else ''}, sha256 {stored.sha256[:12]}"
+            if stored is not None
+            else "not read"
+        )
+        words = f', "{ref.describe}"' if ref.describe else ""
+        lines.append(f"  {name}: {ref.image} ({found}){words}; used by {', '.join(beats)}")
+    return lines
+
+
+def _load(paths: Sequence[str]) -> list[Loaded] | None:
+    """Load every spec and its reference images; print every error. None when any is invalid (nothing is
+    rendered then)."""
     loaded = []
     ok = True
     ids: dict[str, Path] = {}
@@ -80,6 +108,7 @@ def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
         path = Path(name)
         try:
             spec = load_spec(path)
+            references = read_local_references(spec, path)
         except SpecError as exc:
             _err(str(exc))
             ok = False
@@ -89,7 +118,7 @@ def _load(paths: Sequence[str]) -> list[tuple[Spec, str, Path]] | None:
             ok = False
             continue
         ids[spec.id] = path
-        loaded.append((spec, path.read_text(encoding="utf-8"), path))
+        loaded.append((spec, path.read_text(encoding="utf-8"), path, references))
     return loaded if ok else None
 
 
@@ -102,9 +131,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
-    for spec, _, path in specs:
+    for spec, _, path, references in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+            plan = with_references(plan, (r.planned for r in references))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return EXIT_INVALID
@@ -115,9 +145,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _estimates(
-    specs: list[tuple[Spec, str, Path]], settings: Settings | None = None
-) -> list[tuple[Spec, Path, Estimate]] | None:
+def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tuple[Spec, Path, Estimate]] | None:
     """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
     out = []
     try:
@@ -127,9 +155,10 @@ def _estimates(
     except (ValueError, SettingsError) as exc:
         _err(f"settings: {exc}")
         return None
-    for spec, _, path in specs:
+    for spec, _, path, references in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+            plan = with_references(plan, (r.planned for r in references))
             out.append((spec, path, estimate_plan(plan, prices)))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
@@ -174,7 +203,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
-    for spec, _, path in specs:
+    for spec, _, path, _ in specs:
         try:
             get_backend(spec.backend, settings, spec_models(spec))
         except BackendUnavailable as exc:
@@ -205,9 +234,9 @@ def cmd_render(args: argparse.Namespace) -> int:
         def render_all() -> int:
             failed = 0
             with runner:
-                for spec, text, path in specs:
+                for spec, text, path, references in specs:
                     try:
-                        report = runner.render(spec, text)
+                        report = runner.render(spec, text, references)
                     except RenderFailed as exc:
                         _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
                         if not args.verbose:

@@ -178,6 +178,23 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
+def quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (a helper process the worker pool uses) with its output
+    sent nowhere. When a stop ends the workers mid-run, the tracker otherwise prints a traceback for each
+    semaphore they never released, burying the one line a stop prints."""
+    from multiprocessing import resource_tracker
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def run_owned(work: Callable[[], T], on_signal: Callable[[int], None]) -> T:
     """Run `work` in a thread; on SIGINT or SIGTERM call `on_signal(signum)` from the main thread (it
     is expected to clean up and exit). In the main thread, Dagster's in-process execution would take
@@ -193,6 +210,7 @@ def run_owned(work: Callable[[], T], on_signal: Callable[[int], None]) -> T:
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise _Signalled(signum)
 
+    quiet_resource_tracker()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         thread = threading.Thread(target=target, name="vidgen-render", daemon=True)

@@ -54,6 +54,8 @@ class ReportInputs:
     files: list[str] = field(default_factory=list)
     storyboard: dict[int, Path] = field(default_factory=dict)
     """Beat index -> the local path of its storyboard image."""
+    references: dict[str, Path] = field(default_factory=dict)
+    """Reference name -> the local path of its stored image."""
 
 
 def _e(value: object) -> str:
@@ -124,6 +126,28 @@ def _stage_rows(plan: Plan, manifests: Mapping[str, Mapping[str, Any]], timings:
     return rows
 
 
+def _reference_section(plan: Plan, inputs: ReportInputs) -> list[str]:
+    """Each reference image as stored, its words, and the beats that show it."""
+    out = ["<h2>References</h2><div>"]
+    for ref in plan.references:
+        rel = f"references/{ref.file}"
+        path = inputs.references.get(ref.name)
+        picture = (
+            f'<a href="{_e(rel)}"><img alt="reference {_e(ref.name)}" src="{thumbnail_uri(path)}"></a>'
+            if path is not None
+            else "<p>not stored</p>"
+        )
+        beats = ", ".join(f"{b.index}: {b.name}" for b in plan.beats if ref.name in b.uses) or "none"
+        caption = (
+            f"{ref.name} · {ref.file} · {ref.width}x{ref.height}{' · alpha' if ref.has_alpha else ''} · "
+            f"sha256 {ref.sha256[:12]}"
+        )
+        words = f"<br>“{_e(ref.describe)}”" if ref.describe else ""
+        out.append(f"<figure>{picture}<figcaption>{_e(caption)}{words}<br>used by {_e(beats)}</figcaption></figure>")
+    out.append("</div>")
+    return out
+
+
 def build_report(
     plan: Plan,
     inputs: ReportInputs,
@@ -176,6 +200,8 @@ def build_report(
         rel = layout.storyboard_image(beat.index)
         caption = f"{beat.index}: {beat.name} · {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
         caption += f" · {beat.camera}" + (f" · “{beat.text}”" if beat.text else "")
+        if beat.uses:
+            caption += f" · uses {', '.join(beat.uses)}"
         picture = (
             f'<a href="{_e(rel)}"><img alt="storyboard {_e(beat.name)}" src="{thumbs[beat.index]}"></a>'
             if beat.index in thumbs
@@ -183,6 +209,8 @@ def build_report(
         )
         add(f"<figure>{picture}<figcaption>{_e(caption)}<br>{_e(beat.prompt)}</figcaption></figure>")
     add("</div>")
+    if plan.references:
+        parts.extend(_reference_section(plan, inputs))
 
     add("<h2>Timeline</h2>")
     add(f'<img alt="timeline of {_e(plan.video_id)}" src="{_data_uri(timeline_png(plan), "image/png")}">')
@@ -248,6 +276,10 @@ def collect(store: ArtifactStore, plan: Plan) -> ReportInputs:
         key = layout.video_key(video_id, layout.storyboard_image(beat.index))
         if store.exists(key):
             found.storyboard[beat.index] = store.local_path(key)
+    for ref in plan.references:
+        key = layout.video_key(video_id, f"references/{ref.file}")
+        if store.exists(key):
+            found.references[ref.name] = store.local_path(key)
     return found
 
 

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
 from vidgen_assets.defs.partitions import pair_partition_key
+from vidgen_assets.references import LoadedReference, store_references
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
@@ -280,8 +281,9 @@ class Runner:
                 self._pool.submit(_warm, self.settings, str(self.home))
         return self._pool
 
-    def register(self, spec: Spec, source_text: str) -> None:
-        """Save the spec as written and add its `videos` partition."""
+    def register(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> None:
+        """Save the spec as written and its reference images, and add its `videos` partition."""
+        store_references(self.store, spec.id, references)
         key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         data = source_text.encode("utf-8")
         if not self.store.exists(key) or self.store.get_bytes(key) != data:
@@ -293,22 +295,24 @@ class Runner:
         tags = processes.run_tags(self.session)
         _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
-    def render(self, spec: Spec, source_text: str) -> RenderReport:
-        """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair)."""
+    def render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> RenderReport:
+        """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair).
+
+        `references`: the spec's reference images, read and checked (`references.read_local_references`)."""
         try:
             with video_lock(self.store, spec.id, "vidgen render"):
-                return self._render(spec, source_text)
+                return self._render(spec, source_text, references)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
             if not self.keep_workers:
                 self.close()
 
-    def _render(self, spec: Spec, source_text: str) -> RenderReport:
+    def _render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference]) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
         stages: dict[str, float] = {}
-        self.register(spec, source_text)
+        self.register(spec, source_text, references)
         pool = self._workers(
             pair_workers(self.settings, spec.backend, len(spec.beats) if spec.beats is not None else None)
         )

@@ -8,19 +8,30 @@ The Dagster assets in `defs/` call these and attach metadata; the stages know no
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
-from vidgen_assets.core.generation import Frame, Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import (
+    Frame,
+    Generation,
+    ImageRequest,
+    MusicRequest,
+    ReferenceImage,
+    VideoRequest,
+)  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat
-from vidgen_assets.media import commands, ops, probe
+from vidgen_assets.media import commands, ops, preview, probe
 from vidgen_assets.media.commands import Join, Overlay
 from vidgen_assets.media.text import render_text_overlay
+from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts
@@ -75,6 +86,8 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     fp = fingerprint(
         "storyboard", backend_identity(backend), plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
+        *([[reference_identity(plan, b) for b in plan.beats], getattr(backend, "reference_identity", "")]
+          if plan.references else []),
     )  # fmt: skip
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp)
@@ -90,8 +103,11 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
             prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
             end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
             aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index,
+            references=beat_references(plan, beat, store),
         )  # fmt: skip
         record = _generation_record(backend.image(request, out), beat=beat.index)
+        if request.references:
+            record["references"] = {r.name: r.sha256 for r in request.references}
         files[relative] = out
         return record
 
@@ -113,6 +129,36 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def reference_identity(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str, str | None]]:
+    """What a beat's outputs depend on of its references: name, sha256 and words (not where they are)."""
+    return [(r.name, r.sha256, r.describe) for name in beat.uses if (r := plan.reference(name)) is not None]
+
+
+def beat_references(plan: Plan, beat: PlannedBeat, store: ArtifactStore) -> tuple[ReferenceImage, ...]:
+    """The reference images a beat shows, as local files (an S3 store's are downloaded once)."""
+    return tuple(
+        ReferenceImage(name=ref.name, path=str(path), sha256=ref.sha256, describe=ref.describe)
+        for ref, path in beat_reference_paths(plan, beat.uses if plan.references else (), store)
+    )
+
+
+def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: ArtifactStore) -> bytes:
+    """The storyboard contact sheet as PNG bytes: the references, then each beat captioned with its uses."""
+    beats = []
+    for beat, path in zip(plan.beats, images, strict=True):
+        with Image.open(path) as image:
+            caption = f"{beat.index + 1:02d} {beat.name}" + (f" · uses {', '.join(beat.uses)}" if beat.uses else "")
+            beats.append((image.copy(), caption))
+    refs = []
+    for ref, path in beat_reference_paths(plan, [r.name for r in plan.references], store):
+        with Image.open(path) as image:
+            used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
+            refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
+    buffer = io.BytesIO()
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 
 def incoming_frames(plan: Plan, beat: PlannedBeat) -> int:
@@ -141,6 +187,7 @@ def pair_fingerprint(
     return fingerprint(
         "chunk_pair", backend_identity(backend), plan.width, plan.height, plan.fps, plan.spec.seed,
         beat.model_dump(), digest_bytes(storyboard_image.read_bytes()), piece,
+        *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
 
 
@@ -166,6 +213,7 @@ def chunk_pair(
     files: dict[str, Path] = {}
     chunks = []
     source = storyboard_image
+    references = beat_references(plan, beat, store)
     for chunk in beat.chunks:
         video_rel = layout.chunk_video(chunk.index)
         last_rel = layout.chunk_last_frame(chunk.index)
@@ -174,7 +222,7 @@ def chunk_pair(
             video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
             prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
             motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
-            clip_frames=beat.clip_frames, storyboard_image=storyboard_image,
+            clip_frames=beat.clip_frames, storyboard_image=storyboard_image, reference_images=references,
         )  # fmt: skip
         gen = backend.video(request, source, out)
         info = probe.probe(out)

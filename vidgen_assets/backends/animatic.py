@@ -73,7 +73,7 @@ class AnimaticBackend:
         frame = request.frame
         clip = max(request.clip_frames, request.motion_offset + request.frames)
         move = Move(request.camera, frame.width, frame.height, frame.fps, clip)
-        card = card_canvas(card_path, move)
+        card = card_canvas(card_path, move, request.reference_images)
         with _atomic(out, ".mp4") as tmp:
             args = commands.still_motion(
                 tmp, *move.card_size, frame.fps, request.frames, move.filters(request.motion_offset)
@@ -126,23 +126,36 @@ def card_request(path: Path) -> ImageRequest | None:
         return None
 
 
-def card_canvas(path: Path, move: Move) -> Image.Image:
+def card_canvas(path: Path, move: Move, references: tuple[ReferenceImage, ...] = ()) -> Image.Image:
     """The card a move travels over, at `move.card_size`: the storyboard image itself when the move
     stays at the frame's size; for a pan, the card drawn again that much wider (an image that carries
-    no card request is cover-fitted instead: the pan then travels across it slightly enlarged)."""
+    no card request is cover-fitted instead: the pan then travels across it slightly enlarged).
+    `references`: the beat's reference images where this process finds them (the card's request names
+    the files where the storyboard was drawn, which may be another machine's)."""
     stat = path.stat()
     text_left = move.pan_px if move.camera == "pan_left" else 0
-    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, (move.width, move.height), text_left)
+    frame = (move.width, move.height)
+    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, frame, text_left, references)
 
 
 @lru_cache(maxsize=4)
 def _card_canvas(
-    path: str, _mtime_ns: int, _size: int, canvas: tuple[int, int], frame: tuple[int, int], text_left: int
+    path: str,
+    _mtime_ns: int,
+    _size: int,
+    canvas: tuple[int, int],
+    frame: tuple[int, int],
+    text_left: int,
+    references: tuple[ReferenceImage, ...] = (),
 ) -> Image.Image:
     """Cached per file version: a beat's chunks (made one after the other in one process) share it."""
     if canvas != frame:
         request = card_request(Path(path))
         if request is not None and (request.frame.width, request.frame.height) == frame:
+            if request.references and references:
+                here = {r.sha256: r for r in references}
+                moved = tuple(here.get(r.sha256, r) for r in request.references)
+                request = dataclasses.replace(request, references=moved)
             return render_card(request, canvas, text_left)
     return load_source(Path(path), *canvas)
 

@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
-from vidgen_assets.core.cost import Estimate, Price, StageModel, estimate
+from vidgen_assets.core.cost import REFERENCE_STORYBOARD, Estimate, Price, StageModel, estimate
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
 from vidgen_assets.settings import PRICES_ENV
@@ -141,6 +141,40 @@ REGISTRY: dict[str, ReplicateModel] = {
             aspect_key="aspect_ratio",
             defaults={"num_outputs": 1, "output_format": "png", "go_fast": True, "megapixels": "1"},
             output="png",
+        ),
+        # Image models that take input images: a beat that uses references gets its storyboard image from
+        # one of these (input names from each model's API page on replicate.com, read 2026-12-01).
+        ReplicateModel(
+            "google/nano-banana", "image",
+            _price("0.039", "run", MODEL_PAGE.format(id="google/nano-banana") + ", per output image", "2025-09"),
+            seed_key=None, aspect_key="aspect_ratio", defaults={"output_format": "png"}, output="png",
+            input_images_key="image_input", input_images_list=True, max_input_images=3,
+            confirmed=SCHEMA_PAGE.format(id="google/nano-banana") + " (version f0a9d34b): prompt, image_input "
+            "(array), output_format; aspect_ratio (with match_input_image) per a stored copy of its schema",
+            unconfirmed="price ($0.039/image) and the number of input images it uses well (3) not re-checked "
+            "from here; input names confirmed on the model's API page",
+        ),
+        ReplicateModel(
+            "black-forest-labs/flux-kontext-pro", "image",
+            _price("0.04", "run", MODEL_PAGE.format(id="black-forest-labs/flux-kontext-pro") + ", per output image",
+                   "2025-07"),
+            aspect_key="aspect_ratio", defaults={"output_format": "png", "safety_tolerance": 2}, output="png",
+            input_images_key="input_image", input_images_list=False, max_input_images=1,
+            confirmed=SCHEMA_PAGE.format(id="black-forest-labs/flux-kontext-pro") + " (version 0a138193): prompt, "
+            "input_image (string), aspect_ratio, seed, output_format, safety_tolerance (2 at most with an image)",
+            unconfirmed="price ($0.04/image) not re-checked from here; one input image (input_image), "
+            "safety_tolerance at most 2 with an input image, per the model's API page",
+        ),
+        ReplicateModel(
+            "bytedance/seedream-4", "image",
+            _price("0.03", "run", MODEL_PAGE.format(id="bytedance/seedream-4") + ", per output image", "2025-09"),
+            seed_key=None, aspect_key="aspect_ratio",
+            defaults={"size": "1K", "sequential_image_generation": "disabled", "max_images": 1}, output="png",
+            input_images_key="image_input", input_images_list=True, max_input_images=10,
+            confirmed=SCHEMA_PAGE.format(id="bytedance/seedream-4") + " (version e6cff243): prompt, image_input "
+            "(array, 1-10), size, aspect_ratio, sequential_image_generation, max_images; output a list of URLs",
+            unconfirmed="price ($0.03/image, at 2K; 1K may be billed differently) and its output format (JPEG "
+            "or PNG) not re-checked from here; image_input takes 1-10 images per the model's API page",
         ),
         ReplicateModel(
             "wan-video/wan-2.2-i2v-fast", "video",
@@ -278,6 +312,8 @@ REGISTRY: dict[str, ReplicateModel] = {
     )
 }  # fmt: skip
 
+DEFAULT_REFERENCE_IMAGE = "google/nano-banana"
+"""The image model of beats that use references when the spec's image model takes no input images."""
 DEFAULTS: dict[str, str] = {
     "image": "black-forest-labs/flux-schnell",
     "video": "wan-video/wan-2.2-i2v-fast",
@@ -331,12 +367,17 @@ class ModelSelection:
     video: ReplicateModel
     music: ReplicateModel
     planner: ReplicateModel
+    reference_image: ReplicateModel | None = None
+    """The image model of beats that use references: `image` when it takes input images, else the default
+    reference-capable model."""
 
     def stage_models(self) -> dict[str, StageModel]:
         """For `core.cost.estimate`: each cost stage's model, price and billed seconds per call."""
+        refs = self.reference_image or self.image
         return {
             "planner": StageModel(self.planner.id, self.planner.price),
             "storyboard": StageModel(self.image.id, self.image.price),
+            REFERENCE_STORYBOARD: StageModel(refs.id, refs.price),
             "chunks": StageModel(self.video.id, self.video.price, self.video.billed_seconds),
             "bridges": StageModel(self.video.id, self.video.price),
             "music": StageModel(self.music.id, self.music.price),
@@ -358,7 +399,10 @@ def select_models(overrides: Mapping[str, str], prices: Mapping[str, Price] | No
         if prices and model.id in prices:
             model = replace(model, price=prices[model.id])
         chosen[stage] = model
-    return ModelSelection(**chosen)
+    refs = chosen["image"] if chosen["image"].input_images_key else REGISTRY[DEFAULT_REFERENCE_IMAGE]
+    if prices and refs.id in prices:
+        refs = replace(refs, price=prices[refs.id])
+    return ModelSelection(**chosen, reference_image=refs)
 
 
 def chunk_seconds_for(spec: Spec, default: float) -> float:

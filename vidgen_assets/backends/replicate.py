@@ -31,7 +31,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -50,7 +50,7 @@ from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
 from vidgen_assets.core.cost import as_float, call_cost, music_seconds
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, VideoRequest
+from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, ReferenceImage, VideoRequest
 from vidgen_assets.media import ops, probe
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import MediaError, run
@@ -230,6 +230,9 @@ class ReplicateBackend:
             f"{m.id}@{m.version}" for m in (models.image, models.video, models.music, models.planner)
         )
         """What the stages fingerprint: changing a model changes every affected output."""
+        refs = models.reference_image or models.image
+        self.reference_identity = f"{refs.id}@{refs.version}"
+        """What the stages add to the fingerprints of outputs that use references: their image model."""
         self._token = token
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -247,10 +250,14 @@ class ReplicateBackend:
     # -- the Backend interface -----------------------------------------------------------------------
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
-        """A storyboard image from the image model, cover-fitted to the frame as PNG."""
-        model = self.models.image
+        """A storyboard image from the image model, cover-fitted to the frame as PNG.
+
+        A beat that uses references is drawn by the reference-capable image model, from its reference
+        images (as many as the model takes) and with their `describe` words in the prompt."""
+        refs = request.references
+        model = (self.models.reference_image or self.models.image) if refs else self.models.image
         frame = request.frame
-        prompt = f"{request.prompt}. Style: {request.aesthetic}"
+        prompt = f"{request.prompt}{_reference_words(refs)}. Style: {request.aesthetic}"
         if request.palette:
             prompt += f"; colour palette {', '.join(request.palette)}"
         inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
@@ -258,15 +265,23 @@ class ReplicateBackend:
             inputs[model.aspect_key] = flux_aspect(frame.width, frame.height)
         if model.seed_key:
             inputs[model.seed_key] = request.seed
+        images: dict[str, bytes | list[bytes]] = {}
+        used = refs[: max(1, model.max_input_images)] if model.input_images_key else ()
+        if model.input_images_key and used:
+            data = [Path(r.path).read_bytes() for r in used]
+            images[model.input_images_key] = data if model.input_images_list else data[0]
         with self._workdir(out.parent) as work:
-            result = self._generate(model, inputs, {}, "image", Decimal(0), work)
+            result = self._generate(model, inputs, images, "image", Decimal(0), work)
             with Image.open(result.path) as opened:
                 picture = opened.convert("RGB")
             if picture.size != (frame.width, frame.height):
                 picture = ImageOps.fit(picture, (frame.width, frame.height), method=Image.Resampling.LANCZOS)
             with atomic_output(out) as tmp:
                 picture.save(tmp, format="PNG")
-        return self._generation(model, request.seed, result)
+        gen = self._generation(model, request.seed, result)
+        if used:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in used)
+        return gen
 
     def video(self, request: VideoRequest, source_image: Path, out: Path) -> Generation:
         """A chunk from the video model started on `source_image`, normalised to exactly the planned frames.
@@ -277,7 +292,10 @@ class ReplicateBackend:
         model = self.models.video
         if model.image_key is None:
             raise ValueError(f"{model.id} takes no start image")
-        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: _motion_prompt(request)}
+        refs = request.reference_images if model.reference_images_key else ()
+        refs = refs[: model.max_reference_images or len(refs)]
+        prompt = _motion_prompt(request) + _reference_words(request.reference_images)
+        inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
         for key, value in (
             (model.duration_key, model.duration),
             (model.num_frames_key, model.num_frames),
@@ -289,7 +307,9 @@ class ReplicateBackend:
         if model.audio_key:
             # Sound is billed extra and vidgen drops the clips' audio: ask for none (priced as `price`).
             inputs[model.audio_key] = False
-        images = {model.image_key: source_image.read_bytes()}
+        images: dict[str, bytes | list[bytes]] = {model.image_key: source_image.read_bytes()}
+        if model.reference_images_key and refs:
+            images[model.reference_images_key] = [Path(r.path).read_bytes() for r in refs]
         frame = request.frame
         with self._workdir(out.parent) as work:
             result = self._generate(model, inputs, images, "video", model.billed_seconds, work)
@@ -298,7 +318,9 @@ class ReplicateBackend:
                 drop_first=request.kind == "continuous",
             )  # fmt: skip
         gen = self._generation(model, request.seed, result)
-        gen.extra["source_image_sha256"] = digest_bytes(images[model.image_key])
+        gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
+        if refs:
+            gen.extra["reference_images"] = ",".join(f"{r.name}:{r.sha256[:12]}" for r in refs)
         return gen
 
     def music(self, request: MusicRequest, out: Path) -> Generation:
@@ -338,12 +360,20 @@ class ReplicateBackend:
         self,
         model: ReplicateModel,
         inputs: dict[str, Any],
-        images: dict[str, bytes],
+        images: Mapping[str, bytes | list[bytes]],
         kind: str,
         seconds: Decimal,
         work: Path,
     ) -> _Result:
-        hashed = {**inputs, **{key: f"sha256:{digest_bytes(data)}" for key, data in images.items()}}
+        # Every image is keyed by its bytes' sha256: a changed photo changes exactly the calls that sent it.
+        hashed = {
+            **inputs,
+            **{
+                key: [f"sha256:{digest_bytes(d)}" for d in data] if isinstance(data, list)
+                else f"sha256:{digest_bytes(data)}"
+                for key, data in images.items()
+            },
+        }  # fmt: skip
         key = request_key(model.id, model.version, hashed)
         if self.cache is not None:
             hit = self.cache.get(key)
@@ -401,25 +431,31 @@ class ReplicateBackend:
             predictions=attempt, billed_failures=billed_failures, record=record,
         )  # fmt: skip
 
-    def _encode_inputs(self, model: ReplicateModel, inputs: dict[str, Any], images: dict[str, bytes]) -> dict[str, Any]:
-        """Inputs as sent: start images inline as data URIs, or uploaded when large."""
+    def _encode_inputs(
+        self, model: ReplicateModel, inputs: dict[str, Any], images: Mapping[str, bytes | list[bytes]]
+    ) -> dict[str, Any]:
+        """Inputs as sent: images (start images, reference lists) inline as data URIs, or uploaded when large."""
         sent = dict(inputs)
         for key, data in images.items():
-            mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
-            if not mime:
-                raise ValueError(f"{model.id}: the start image is not PNG, JPEG or WEBP")
-            if len(data) <= self.limits.data_uri_max_bytes:
-                sent[key] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+            if isinstance(data, list):
+                sent[key] = [self._encode_image(model, key, one) for one in data]
             else:
-                suffix = mime.split("/")[1]
-
-                def upload(data: bytes = data, suffix: str = suffix, mime: str = mime) -> str:
-                    handle = io.BytesIO(data)
-                    uploaded = self._client.files.create(handle, filename=f"start.{suffix}", content_type=mime)
-                    return str(uploaded.urls["get"])
-
-                sent[key] = self._retrying(model, "upload the start image", upload)
+                sent[key] = self._encode_image(model, key, data)
         return sent
+
+    def _encode_image(self, model: ReplicateModel, key: str, data: bytes) -> str:
+        mime = {"png": "image/png", "jpg": "image/jpeg", "webp": "image/webp"}.get(sniff(data[:16]) or "", "")
+        if not mime:
+            raise ValueError(f"{model.id}: the {key} image is not PNG, JPEG or WEBP")
+        if len(data) <= self.limits.data_uri_max_bytes:
+            return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        suffix = mime.split("/")[1]
+
+        def upload() -> str:
+            uploaded = self._client.files.create(io.BytesIO(data), filename=f"{key}.{suffix}", content_type=mime)
+            return str(uploaded.urls["get"])
+
+        return self._retrying(model, f"upload the {key} image", upload)
 
     def _create(self, model: ReplicateModel, sent: dict[str, Any]) -> Prediction:
         started = time.time()
@@ -640,6 +676,12 @@ class ReplicateBackend:
 
     def __repr__(self) -> str:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"
+
+
+def _reference_words(references: tuple[ReferenceImage, ...]) -> str:
+    """The references' `describe` words for a prompt: `, featuring amber glass bottle; woman in her 30s`."""
+    words = [r.describe.strip() for r in references if r.describe and r.describe.strip()]
+    return f", featuring {'; '.join(words)}" if words else ""
 
 
 def _motion_prompt(request: VideoRequest) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
+from vidgen_assets.backends.reference_composite import Box, composite_references
 from vidgen_assets.core.generation import Camera, ImageRequest
 from vidgen_assets.media.fonts import Font, load_font
 
@@ -187,9 +188,10 @@ def render_card(request: ImageRequest, size: tuple[int, int] | None = None, text
     image = Image.fromarray(_background(geo, colours, rng), "RGB").convert("RGBA")
     overlay = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(overlay)
-    horizon = _draw_scene(draw, geo, colours, rng)
+    horizon, subject = _draw_scene(draw, geo, colours, rng, figure=not request.references)
     _draw_grid_marks(draw, geo, horizon)
     image = Image.alpha_composite(image, overlay)
+    image = composite_references(image, request.references, subject, geo.short)
 
     text_layer = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     _draw_text(ImageDraw.Draw(text_layer), geo, request)
@@ -210,8 +212,11 @@ def _background(geo: _Geometry, colours: list[RGB], rng: np.random.Generator) ->
     return np.asarray(np.clip(np.rint(pixels), 0, 255), dtype=np.uint8)
 
 
-def _draw_scene(draw: ImageDraw.ImageDraw, geo: _Geometry, colours: list[RGB], rng: np.random.Generator) -> int:
-    """Ground with perspective lines, a sun, and the subject on a third. Returns the horizon's y."""
+def _draw_scene(
+    draw: ImageDraw.ImageDraw, geo: _Geometry, colours: list[RGB], rng: np.random.Generator, figure: bool = True
+) -> tuple[int, Box]:
+    """Ground with perspective lines, a sun, and the subject on a third (a figure, unless `figure` is off:
+    the beat's references stand there instead). Returns the horizon's y and the subject's box."""
     w, h = geo.width, geo.height
     horizon_share = {"landscape": 0.62, "portrait": 0.6, "square": 0.6}[geo.layout]
     horizon = round(h * (horizon_share + float(rng.uniform(-0.03, 0.03))))
@@ -259,17 +264,20 @@ def _draw_scene(draw: ImageDraw.ImageDraw, geo: _Geometry, colours: list[RGB], r
         fill=(0, 0, 0, 90),
     )
     top = base - body_h
+    head_r = round(body_w * 0.42)
+    subject = (subject_x - body_w // 2, top - 2 * head_r - 2, subject_x + body_w // 2, base)
+    if not figure:
+        return horizon, subject
     draw.rounded_rectangle(
         (subject_x - body_w // 2, top, subject_x + body_w // 2, base),
         radius=max(1, body_w // 3),
         fill=(*accent, 235),
     )
-    head_r = round(body_w * 0.42)
     draw.ellipse(
         (subject_x - head_r, top - 2 * head_r - 2, subject_x + head_r, top - 2),
         fill=(*_mix(accent, (255,) * 3, 0.25), 245),
     )
-    return horizon
+    return horizon, subject
 
 
 def _draw_grid_marks(draw: ImageDraw.ImageDraw, geo: _Geometry, horizon: int) -> None:

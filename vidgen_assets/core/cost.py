@@ -20,6 +20,8 @@ PriceUnit = Literal["run", "second"]
 STAGES = ("planner", "storyboard", "chunks", "bridges", "music")
 """Cost stages, in render order (all but `planner` are the final video's `cost_by_stage`)."""
 KIND_OF_STAGE = {"planner": "llm", "storyboard": "image", "chunks": "video", "bridges": "video", "music": "music"}
+REFERENCE_STORYBOARD = "storyboard+references"
+"""Not a stage: the storyboard model of beats that use references (their calls are `storyboard` calls)."""
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
 
@@ -142,7 +144,9 @@ def estimate(
     without a model is free. One image per beat, one clip per chunk, one clip per bridge, one music call
     when the spec has music, and `planner_calls` LLM calls. `bridge_seconds` are the output seconds each
     bridge is billed for (the model's shortest clip that covers it; the bridge is retimed to its frames,
-    so nothing else is paid and thrown away); bridges of the same billed length share a line.
+    so nothing else is paid and thrown away); bridges of the same billed length share a line. With a
+    `REFERENCE_STORYBOARD` model, the images of beats that use references are counted at that model's
+    price.
     """
     calls = {
         "planner": planner_calls,
@@ -167,7 +171,14 @@ def estimate(
                 lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, length), used.price))
             continue
         per_call = seconds.get(stage, used.seconds_per_call)
-        lines.append(EstimateLine(stage, used.model, calls[stage], call_cost(used.price, per_call), used.price))
+        count = calls[stage]
+        refs = models.get(REFERENCE_STORYBOARD) if stage == "storyboard" else None
+        with_refs = sum(1 for beat in plan.beats if beat.uses) if refs is not None else 0
+        if refs is not None and with_refs:
+            count -= with_refs
+            lines.append(EstimateLine(stage, refs.model, with_refs, call_cost(refs.price, per_call), refs.price))
+        if count:
+            lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, per_call), used.price))
     if bridges and bridge_seconds is not None and any(b for b in billed):
         made = sum(billed, Decimal(0))
         used_s = Decimal(sum(b.frames for b in bridges)) / Decimal(plan.fps)

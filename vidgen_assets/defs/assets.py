@@ -17,6 +17,7 @@ from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam
 from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.references import stored_references, with_references
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -80,6 +81,26 @@ def plan_table(plan: Plan) -> str:
     )
 
 
+def references_table(plan: Plan) -> str:
+    """The spec's reference images as stored, and the beats that show each."""
+    if not plan.references:
+        return "none"
+    rows = [
+        [r.name, r.file, f"{r.width}x{r.height}", "yes" if r.has_alpha else "no", r.sha256[:12], r.describe or "",
+         ", ".join(b.pair_key for b in plan.beats if r.name in b.uses) or "none"]
+        for r in plan.references
+    ]  # fmt: skip
+    return _md_table(["reference", "file", "size", "alpha", "sha256", "describe", "beats"], rows)
+
+
+def stage_model_ids(found: Estimate) -> dict[str, str]:
+    """Each stage's model(s): the storyboard has two when some beats use references."""
+    out: dict[str, list[str]] = {}
+    for line in found.lines:
+        out.setdefault(line.stage, []).append(line.model)
+    return {stage: ", ".join(dict.fromkeys(models)) for stage, models in out.items()}
+
+
 def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
     """Fail before anything is paid when the spec's budget is below the estimate."""
     refusal = budget_refusal(budget_usd, found)
@@ -137,9 +158,10 @@ def video_spec(
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
             _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
+        plan = with_references(plan, stored_references(store, spec))
         found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
-    except (SpecError, BackendUnavailable, UnknownModel) as exc:
+    except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
         raise dg.Failure(str(exc)) from None
     if given is not None:
         store.put_bytes(source_key, given.encode("utf-8"))
@@ -161,13 +183,14 @@ def video_spec(
             "size": f"{plan.width}x{plan.height}",
             "fps": plan.fps,
             "backend": spec.backend,
-            "models": dg.MetadataValue.json({line.stage: line.model for line in found.lines}),
+            "models": dg.MetadataValue.json(stage_model_ids(found)),
             "estimate_usd": dg.MetadataValue.float(as_float(found.total)),
             "estimate": dg.MetadataValue.md(f"```\n{found.table()}\n```"),
             "planner": plan.planner,
             "warnings": len(plan.warnings),
             "warning_text": dg.MetadataValue.md("\n".join(f"- {w}" for w in plan.warnings) or "none"),
             "plan": dg.MetadataValue.md(plan_table(plan)),
+            "references": dg.MetadataValue.md(references_table(plan)),
             "timeline": dg.MetadataValue.md(timeline.timeline_markdown(plan)),
             "path": _uri(store, video_id, layout.PLAN),
         },
@@ -183,21 +206,24 @@ def storyboard(
     store = vidgen.store()
     backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
     out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
-    return dg.Output(
-        out,
-        data_version=_version(out),
-        metadata={
-            **_common(out),
-            "images": len(out.files),
-            "beats": len(video_spec.beats),
-            "folder": _uri(store, video_spec.video_id, "storyboard"),
-            "preview": dg.MetadataValue.md(
-                preview.sheet_markdown(
-                    [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats], "storyboard"
-                )
-            ),
-        },
-    )
+    images = [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats]
+    meta: dict[str, Any] = {
+        **_common(out),
+        "images": len(out.files),
+        "beats": len(video_spec.beats),
+        "folder": _uri(store, video_spec.video_id, "storyboard"),
+    }
+    try:  # a preview never fails the render
+        sheet = stages.storyboard_contact_sheet(video_spec, images, store)
+        store.put_bytes(layout.video_key(video_spec.video_id, layout.CONTACT_SHEET), sheet)
+        meta["contact_sheet"] = _uri(store, video_spec.video_id, layout.CONTACT_SHEET)
+        meta["preview"] = dg.MetadataValue.md(preview.png_markdown(sheet, "storyboard"))
+    except (OSError, ValueError) as exc:
+        context.log.warning(f"{video_spec.video_id}: no storyboard contact sheet: {exc}")
+        meta["preview"] = dg.MetadataValue.md(preview.sheet_markdown(images, "storyboard"))
+    if video_spec.references:
+        meta["references"] = dg.MetadataValue.md(references_table(video_spec))
+    return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
 @dg.asset(

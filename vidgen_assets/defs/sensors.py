@@ -1,9 +1,11 @@
 """Sensors that make the pipeline run itself.
 
 `spec_files` watches the spec folder (local or `s3://bucket/prefix/`): a new or changed spec file
-registers its video (the `videos` partition and `spec.source.yaml`) and requests `prepare_video` in the
-same tick. A malformed spec is never fatal: it gets a rejection record, `rejected/<file>.error.txt` in
-the artifact store, and is not looked at again until the file changes.
+registers its video (the `videos` partition, `spec.source.yaml` and its reference images, read from
+beside it in the same folder or prefix) and requests `prepare_video` in the same tick. A changed
+reference image is a change of the spec. A malformed spec (or a missing or bad reference image) is never
+fatal: it gets a rejection record, `rejected/<file>.error.txt` in the artifact store, and is not looked
+at again until the file (or its reference) changes.
 
 `pair_driver` takes each registered video from there: once the run that drew its storyboard for the
 current plan succeeded (the storyboard passed its blocking check), it registers the plan's pair keys
@@ -24,12 +26,19 @@ import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
-from vidgen_assets.core.fingerprint import digest_bytes
+from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.core.spec import SpecError, id_from_filename, read_spec_text
+from vidgen_assets.core.spec import Spec, SpecError, id_from_filename, read_spec_text
 from vidgen_assets.defs.jobs import assemble_video, chunk_pairs, draw_storyboard, make_music, prepare_video
 from vidgen_assets.defs.partitions import PAIRS, VIDEOS, pair_partition_key, pairs, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
+from vidgen_assets.references import (
+    LoadedReference,
+    read_references,
+    store_reader,
+    store_references,
+    stored_references,
+)  # fmt: skip
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
@@ -65,19 +74,29 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     current: dict[str, str] = {}
     requests: list[dg.RunRequest] = []
     new_videos: list[str] = []
+    folder = None if location.startswith("s3://") else Path(location)
     for name in list_spec_files(source):
         data = source.get_bytes(name)
-        digest = digest_bytes(data)
-        current[name] = digest
-        if seen.get(name) == digest:
-            continue
         where = f"{location.rstrip('/')}/{name}"
+        # A spec is read, with its reference images, on every tick: a changed photo beside an unchanged
+        # spec is a change too (the digest covers the images' hashes, or why they could not be read).
+        references: tuple[LoadedReference, ...] = ()
+        problem: Exception | None = None
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
             backends.get(spec.backend, spec_models(spec))
+            references = read_references(spec, where, folder, store_reader(source))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
-            key = _reject(store, location, name, str(exc))
-            context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            problem = exc
+        digest = digest_bytes(data)
+        if references or (problem is not None and "references." in str(problem)):
+            digest = fingerprint(digest, [r.planned.sha256 for r in references], str(problem or ""))
+        current[name] = digest
+        if seen.get(name) == digest:
+            continue
+        if problem is not None:
+            key = _reject(store, location, name, str(problem))
+            context.log.warning(f"rejected {where}: {problem} (record: {store.uri(key)})")
             continue
         owner = owners.get(spec.id)
         if owner is not None and owner != name and owner in current | seen:
@@ -88,9 +107,15 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         owners[spec.id] = name
         source_key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         final_key = layout.video_key(spec.id, layout.MANIFESTS["final_video"])
-        if store.exists(source_key) and store.get_bytes(source_key) == data and store.exists(final_key):
+        if (
+            store.exists(source_key)
+            and store.get_bytes(source_key) == data
+            and store.exists(final_key)
+            and _same_references(store, spec, references)
+        ):
             context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
             continue
+        store_references(store, spec.id, references)
         store.put_bytes(source_key, data)
         if not context.instance.has_dynamic_partition(VIDEOS, spec.id) and spec.id not in new_videos:
             new_videos.append(spec.id)
@@ -104,6 +129,15 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         dynamic_partitions_requests=[videos.build_add_request(new_videos)] if new_videos else [],
         cursor=json.dumps({"files": current, "ids": owners}, sort_keys=True),
     )
+
+
+def _same_references(store: ArtifactStore, spec: Spec, references: tuple[LoadedReference, ...]) -> bool:
+    """Whether the video's stored references are these very images."""
+    try:
+        stored = stored_references(store, spec)
+    except ValueError:
+        return False
+    return [r.sha256 for r in stored] == [r.planned.sha256 for r in references]
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,10 @@ MANIFESTS = {
 }
 
 
+CONTACT_SHEET = "contact_sheet.png"
+"""The storyboard as one picture (a preview: the references and each beat, captioned)."""
+
+
 def video_prefix(video_id: str) -> str:
     return f"videos/{video_id}/"
 

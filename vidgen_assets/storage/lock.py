@@ -182,7 +182,10 @@ class S3Lock(StoreLock):
             holder: Holder | None = None
             if etag is None:
                 holder, current = self._current()
-                stale = holder is None or holder.expires < time.time() or holder.dead()
+                # A live owner on this host keeps its lock even when a loaded machine delayed its heartbeat;
+                # the expiry decides only for owners elsewhere.
+                here = holder is not None and holder.host == socket.gethostname()
+                stale = holder is None or holder.dead() or (not here and holder.expires < time.time())
                 if current is not None and stale:
                     etag = self._put({"IfMatch": current})  # take over a dead owner's lock; one taker wins
             if etag is not None:

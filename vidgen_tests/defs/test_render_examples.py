@@ -14,6 +14,7 @@ from PIL import Image
 
 from vidgen_assets.core.spec import load_spec
 from vidgen_assets.media import probe
+from vidgen_assets.references import read_local_references
 from vidgen_assets.runner import Runner
 from vidgen_assets.storage import layout
 from vidgen_tests.conftest import EXAMPLES
@@ -43,7 +44,8 @@ def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
 def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, capsys):
     spec = load_spec(spec_path)
-    report = Runner(settings, home, progress=print).render(spec, spec_path.read_text())
+    references = read_local_references(spec, spec_path)
+    report = Runner(settings, home, progress=print).render(spec, spec_path.read_text(), references)
     video = settings.data_dir / "videos" / spec.id
     plan = json.loads((video / "spec.json").read_text())
 

@@ -5,6 +5,10 @@ It speaks the part of the API vidgen uses: `POST /v1/models/{owner}/{name}/predi
 `POST /v1/files` and file downloads under `/files/`. Predictions return real small media of the shapes the
 real models return (wan: 832x480, 16 fps, 81 frames; flux: PNG; musicgen: 32 kHz stereo WAV; the LLM: a
 list of text tokens). Every request is recorded, with whether its Authorization header carried the token.
+Image models that take input images (nano-banana, seedream-4, flux-kontext-pro) check the input's type
+(422 otherwise, as the real API does), decode each image, sent as a data URI or as the URL of a file
+uploaded through `/v1/files`, record its sha256 per create (`images_sent`), and show the first one in
+their output.
 
 Faults are queued on demand and consumed in order: a status on create (429 with Retry-After, 500s), a
 hung request, a prediction that fails (transiently or not, having run or not), a prediction that stays
@@ -13,6 +17,10 @@ hung request, a prediction that fails (transiently or not, having run or not), a
 
 from __future__ import annotations
 
+import base64
+import email.parser
+import email.policy
+import hashlib
 import io
 import json
 import threading
@@ -32,6 +40,26 @@ from PIL import Image
 from vidgen_assets.media import ops
 
 TOKEN = "r8_FAKE0secret0token0never0in0logs0abcdef"
+IMAGE_INPUTS = {
+    "google/nano-banana": ("image_input", list),
+    "bytedance/seedream-4": ("image_input", list),
+    "black-forest-labs/flux-kontext-pro": ("input_image", str),
+}
+"""Image models that take input images: the input's name and type (a list of images, or one)."""
+LIST_OUTPUT = ("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev", "bytedance/seedream-4")
+"""Image models whose output is a list of URLs (the others return one URL)."""
+
+
+@dataclass(frozen=True)
+class ReceivedImage:
+    """One image a create carried: its input's name, position in a list, how it came, its bytes' sha256."""
+
+    model: str
+    key: str
+    index: int
+    via: str
+    """`data-uri` or `upload` (a URL of a file uploaded through `POST /v1/files`)."""
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -121,6 +149,8 @@ class FakeReplicate:
         self.predictions: dict[str, _Prediction] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.uploads: list[bytes] = []
+        self.received: list[list[ReceivedImage]] = []
+        """Per create (in the order of `creates`): the images its inputs carried, decoded."""
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -169,7 +199,51 @@ class FakeReplicate:
             )  # fmt: skip
             self.predictions[pid] = prediction
             self.creates.append((model, prediction.input))
+            self.received.append(self._images_in(model, prediction.input))
         return prediction
+
+    def _images_in(self, model: str, inputs: dict[str, Any]) -> list[ReceivedImage]:
+        """The images in a create's inputs (data URIs, or URLs of uploaded files), decoded and hashed."""
+        found = []
+        for key, value in inputs.items():
+            for index, item in enumerate(value if isinstance(value, list) else [value]):
+                data, via = self._image_bytes(item)
+                if data is not None:
+                    found.append(ReceivedImage(model, key, index, via, hashlib.sha256(data).hexdigest()))
+        return found
+
+    def _image_bytes(self, value: Any) -> tuple[bytes | None, str]:
+        if not isinstance(value, str):
+            return None, ""
+        if value.startswith("data:image/"):
+            return base64.b64decode(value.split(",", 1)[1]), "data-uri"
+        if value.startswith(f"{self.url}/files/upload-"):
+            found = self.files.get(value.rsplit("/", 1)[1])
+            return (found[0], "upload") if found else (None, "")
+        return None, ""
+
+    def input_error(self, model: str, inputs: dict[str, Any]) -> str | None:
+        """What the real API answers 422 for here: an image input of the wrong type, or not an image."""
+        expected = IMAGE_INPUTS.get(model)
+        if expected is None:
+            return None
+        key, kind = expected
+        value = inputs.get(key)
+        if value is not None and not isinstance(value, kind):
+            given = "array" if isinstance(value, list) else "string"
+            return f"input: {key}: Invalid type. Expected: {'array' if kind is list else 'string'}, given: {given}"
+        items: list[Any] = value if isinstance(value, list) else [] if value is None else [value]
+        for item in items:
+            with self._lock:
+                data, _ = self._image_bytes(item)
+            if data is None:
+                return f"input: {key}: {str(item)[:60]!r} is not an image URI"
+        return None
+
+    def images_sent(self, model: str | None = None) -> list[list[ReceivedImage]]:
+        """Per create of `model` (or of any model): the images it carried."""
+        with self._lock:
+            return [images for (m, _), images in zip(self.creates, self.received, strict=True) if model in (None, m)]
 
     def _advance(self, prediction: _Prediction) -> None:
         with self._lock:
@@ -196,7 +270,12 @@ class FakeReplicate:
         if model.startswith("meta/meta-llama"):
             reply = self.llm_reply
             return [reply[i : i + 7] for i in range(0, len(reply), 7)]
-        if model.startswith("black-forest-labs/"):
+        if model in IMAGE_INPUTS:
+            with self._lock:
+                first = self._first_image(model, inputs)
+            data = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0)), first)
+            ext = "png"
+        elif model.startswith("black-forest-labs/"):
             data, ext = png_for(str(inputs.get("aspect_ratio", "1:1")), int(inputs.get("seed", 0))), "png"
         elif model == "meta/musicgen":
             data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
@@ -208,7 +287,12 @@ class FakeReplicate:
         with self._lock:
             self.files[name] = (data, {"png": "image/png", "wav": "audio/wav", "mp4": "video/mp4"}[ext])
         url = f"{self.url}/files/{name}"
-        return [url] if model.startswith("black-forest-labs/") else url
+        return [url] if model in LIST_OUTPUT else url
+
+    def _first_image(self, model: str, inputs: dict[str, Any]) -> bytes | None:
+        value = inputs.get(IMAGE_INPUTS[model][0])
+        first = value[0] if isinstance(value, list) and value else value
+        return self._image_bytes(first)[0]
 
 
 def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
@@ -311,9 +395,10 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                 path = self.path
                 if path == "/v1/files":
                     fid = uuid.uuid4().hex[:12]
+                    data, content_type = uploaded_file(body, self.headers.get("Content-Type", ""))
                     with fake._lock:
                         fake.uploads.append(body)
-                        fake.files[f"upload-{fid}"] = (body, "application/octet-stream")
+                        fake.files[f"upload-{fid}"] = (data, content_type)
                     return self._json(
                         201,
                         {
@@ -332,7 +417,11 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                         headers = {"Retry_After": retry_after} if retry_after is not None else {}
                         title = "Too Many Requests" if status == 429 else "Internal Server Error"
                         return self._json(status, {"title": title, "detail": "injected", "status": status}, **headers)
-                    prediction = fake._create(model, json.loads(body or b"{}"))
+                    request = json.loads(body or b"{}")
+                    invalid = fake.input_error(model, request.get("input", {}))
+                    if invalid is not None:
+                        return self._json(422, {"title": "Input validation failed", "detail": invalid, "status": 422})
+                    prediction = fake._create(model, request)
                     if hang_after:
                         time.sleep(hang_after)
                     return self._json(201, prediction.json())
@@ -350,19 +439,40 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def uploaded_file(body: bytes, content_type: str) -> tuple[bytes, str]:
+    """The file in a `POST /v1/files` body (multipart/form-data, as the client sends it), and its type."""
+    if not content_type.startswith("multipart/"):
+        return body, content_type or "application/octet-stream"
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "content":
+            payload = part.get_payload(decode=True)
+            return (payload if isinstance(payload, bytes) else b""), part.get_content_type()
+    return body, "application/octet-stream"
+
+
 # -- media of the shapes real models return ----------------------------------------------------------
 
 
-def png_for(aspect: str, seed: int) -> bytes:
-    """A small PNG at the aspect ratio asked (flux returns ~1 MP; small keeps tests fast)."""
-    w, h = (int(n) for n in aspect.split(":")) if ":" in aspect else (1, 1)
+def png_for(aspect: str, seed: int, subject: bytes | None = None) -> bytes:
+    """A small PNG at the aspect ratio asked (flux returns ~1 MP; small keeps tests fast). An image model
+    given input images shows the first one in the middle, as an editing model keeps its subject."""
+    w, h = (int(n) for n in aspect.split(":")) if ":" in aspect and aspect[0].isdigit() else (1, 1)
     width, height = (192, round(192 * h / w)) if w >= h else (round(192 * w / h), 192)
     rng = np.random.default_rng(seed)
     base = rng.integers(40, 215, size=3)
     y, x = np.mgrid[0:height, 0:width]
     pixels = np.stack([(base[i] + (x * (i + 1) + y * (3 - i)) % 40) for i in range(3)], axis=-1).astype(np.uint8)
+    image = Image.fromarray(pixels, "RGB")
+    if subject is not None:
+        with Image.open(io.BytesIO(subject)) as opened:
+            shown = opened.convert("RGBA")
+        shown.thumbnail((width // 2, height // 2))
+        image.paste(shown, ((width - shown.width) // 2, (height - shown.height) // 2), shown)
     buffer = io.BytesIO()
-    Image.fromarray(pixels, "RGB").save(buffer, format="PNG")
+    image.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
