@@ -226,6 +226,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
+        processes.start_resource_tracker_quietly()
         runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
         orphans = processes.fail_orphaned_runs(runner.instance)
         if orphans:

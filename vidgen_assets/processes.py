@@ -44,7 +44,7 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.CANCELING,
 ]
 WATCH_INTERVAL_S = 0.5
-STOP_GRACE_S = 1.0
+STOP_GRACE_S = 5.0
 PR_SET_PDEATHSIG = 1
 
 
@@ -134,18 +134,39 @@ def mute_output() -> TextIO:
 
 
 def stop_children(grace_s: float = STOP_GRACE_S) -> int:
-    """Stop every process this one started, and theirs (workers, the fork server, ffmpeg): SIGTERM, then
-    SIGKILL after `grace_s` for any still running. Returns how many there were."""
-    children = psutil.Process().children(recursive=True)
+    """Kill every process this one started, and theirs (workers, the fork server, ffmpeg), and wait for
+    them. Not the resource tracker: once this process is gone, it removes the semaphores the pool
+    used. Returns how many were killed."""
+    children = [p for p in psutil.Process().children(recursive=True) if not _is_resource_tracker(p)]
     for child in children:
         with contextlib.suppress(psutil.Error):
-            child.terminate()
-    _, alive = psutil.wait_procs(children, timeout=grace_s)
-    for child in alive:
-        with contextlib.suppress(psutil.Error):
-            child.kill()
-    psutil.wait_procs(alive, timeout=grace_s)
+            child.kill()  # not SIGTERM: a worker in a Dagster run would only note it and carry on
+    psutil.wait_procs(children, timeout=grace_s)
     return len(children)
+
+
+def _is_resource_tracker(process: psutil.Process) -> bool:
+    try:
+        return "multiprocessing.resource_tracker" in " ".join(process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def start_resource_tracker_quietly() -> None:
+    """Start multiprocessing's resource tracker with its stderr on /dev/null. After a SIGKILL or a stop,
+    it cleans up the pool's semaphores and would print a warning (or a traceback) on the user's terminal
+    about each one; the cleanup is what matters. Call it before any thread starts (it swaps fd 2)."""
+    from multiprocessing import resource_tracker
+
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        resource_tracker.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def set_parent_death_signal(signum: int = signal.SIGKILL) -> bool:
@@ -178,23 +199,6 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
-def quiet_resource_tracker() -> None:
-    """Start multiprocessing's resource tracker (a helper process the worker pool uses) with its output
-    sent nowhere. When a stop ends the workers mid-run, the tracker otherwise prints a traceback for each
-    semaphore they never released, burying the one line a stop prints."""
-    from multiprocessing import resource_tracker
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "wb") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            resource_tracker.ensure_running()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def run_owned(work: Callable[[], T], on_signal: Callable[[int], None]) -> T:
     """Run `work` in a thread; on SIGINT or SIGTERM call `on_signal(signum)` from the main thread (it
     is expected to clean up and exit). In the main thread, Dagster's in-process execution would take
@@ -210,7 +214,6 @@ def run_owned(work: Callable[[], T], on_signal: Callable[[int], None]) -> T:
     def handler(signum: int, _frame: FrameType | None) -> None:
         raise _Signalled(signum)
 
-    quiet_resource_tracker()
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         thread = threading.Thread(target=target, name="vidgen-render", daemon=True)

@@ -51,7 +51,7 @@ def wait_for_pair_stage(proc: subprocess.Popen[bytes], log: Path) -> list[psutil
         assert proc.poll() is None, log.read_text()
         if "chunk pairs:" in log.read_text():
             tree = cli.children(recursive=True)
-            workers = [p for p in tree if p.ppid() != proc.pid and "forkserver" in " ".join(_cmdline(p))]
+            workers = [p for p in tree if _ppid(p) not in (proc.pid, None) and "forkserver" in " ".join(_cmdline(p))]
             if any("ffmpeg" in p.name() for w in workers for p in _children(w)):
                 return tree
         time.sleep(0.1)
@@ -63,6 +63,13 @@ def _cmdline(process: psutil.Process) -> list[str]:
         return process.cmdline()
     except psutil.Error:
         return []
+
+
+def _ppid(process: psutil.Process) -> int | None:
+    try:
+        return process.ppid()
+    except psutil.Error:
+        return None
 
 
 def _children(process: psutil.Process) -> list[psutil.Process]:

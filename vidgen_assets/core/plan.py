@@ -313,7 +313,12 @@ def fit_beats(
                 f"({seconds(total, fps)}): dropped"
             )
             continue
+        if end == start:
+            warnings.append(f"beat {beat.name!r} lasts {beat.duration:g} s, less than one frame at {fps} fps: dropped")
+            continue
         placed.append((beat, start, end - start))
+    if not placed:  # every beat was shorter than a frame: the first one fills the video
+        placed.append((beats[0], 0, 0))
 
     beat, start, frames = placed[-1]
     if start + frames != total:

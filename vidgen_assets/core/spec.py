@@ -347,11 +347,13 @@ def read_spec_text(text: str, source: str, default_id: str | None = None) -> Spe
     """Parse YAML or JSON text (JSON first when it looks like JSON) and validate it."""
     try:
         data = json.loads(text) if text.lstrip().startswith("{") else yaml.safe_load(text)
+        if isinstance(data, dict) and "id" not in data and default_id is not None:
+            data = {"id": default_id, **data}
+        return parse_spec(data, source)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecError(source, [FieldError("(file)", f"not valid YAML or JSON: {exc}")]) from None
-    if isinstance(data, dict) and "id" not in data and default_id is not None:
-        data = {"id": default_id, **data}
-    return parse_spec(data, source)
+    except RecursionError:  # thousands of nested brackets: no spec is shaped like that
+        raise SpecError(source, [FieldError("(file)", "nested too deeply to be a spec")]) from None
 
 
 def id_from_filename(path: Path) -> str:

@@ -42,8 +42,8 @@ from vidgen_assets.references import (
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
+from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
-from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
 REJECTED_PREFIX = "rejected/"
@@ -76,8 +76,15 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     new_videos: list[str] = []
     folder = None if location.startswith("s3://") else Path(location)
     for name in list_spec_files(source):
-        data = source.get_bytes(name)
         where = f"{location.rstrip('/')}/{name}"
+        try:
+            data = read_spec_file(source, name)
+        except SpecFileError as exc:  # too big, a link out of the folder, removed meanwhile: once per change
+            current[name] = digest_bytes(str(exc).encode("utf-8"))
+            if seen.get(name) != current[name]:
+                key = _reject(store, location, name, str(exc))
+                context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
+            continue
         # A spec is read, with its reference images, on every tick: a changed photo beside an unchanged
         # spec is a change too (the digest covers the images' hashes, or why they could not be read).
         references: tuple[LoadedReference, ...] = ()

@@ -45,18 +45,24 @@ class Artifacts:
 
 
 def save_artifacts(store: ArtifactStore, artifacts: Artifacts) -> list[str]:
-    """Store the files, then the manifest. Return the keys written."""
+    """Store the files, then the manifest. Return the keys written.
+
+    An older manifest is removed first: from the first file overwritten until the new manifest is
+    written, the output is not whole, and a write failing in between (a full disk, an S3 error) must
+    not leave an old manifest vouching for files that have changed under it."""
     written = []
+    manifest_key = layout.video_key(artifacts.video_id, artifacts.manifest)
     try:
+        if store.exists(manifest_key):
+            store.delete(manifest_key)
         for relative, path in sorted(artifacts.files.items()):
             if relative not in artifacts.stored:
                 key = layout.video_key(artifacts.video_id, relative)
                 store.put_file(key, path)
                 written.append(key)
         manifest = {**artifacts.record, "files": sorted(artifacts.files)}
-        key = layout.video_key(artifacts.video_id, artifacts.manifest)
-        store.put_bytes(key, json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
-        written.append(key)
+        store.put_bytes(manifest_key, json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8"))
+        written.append(manifest_key)
     finally:
         if artifacts.scratch is not None:
             shutil.rmtree(artifacts.scratch, ignore_errors=True)

@@ -116,6 +116,9 @@ class S3Store(ArtifactStore):
             return False
         return True
 
+    def delete(self, key: str) -> None:
+        self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
+
     def local_path(self, key: str) -> Path:
         """Download once per version (ETag) into the local cache; later calls reuse the file."""
         head = self._call("look up", key, lambda: self.client.head_object(Bucket=self.bucket, Key=self._key(key)))

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vidgen_assets.storage.store import ArtifactStore, LocalStore
+from vidgen_assets.storage.store import ArtifactStore, LocalStore, StoreError
 
 if TYPE_CHECKING:
     from dagster_aws.s3 import S3Resource
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_SPEC_BYTES = 1_000_000
+"""A spec is a few kB; a bigger file is not read (parsing megabytes of YAML would stall a sensor tick)."""
+
+
+class SpecFileError(ValueError):
+    """A file in the spec folder that is not read as a spec: too big, a link out of the folder, gone."""
 
 
 def spec_store(location: str, cache_dir: Path | None = None, s3: S3Resource | None = None) -> ArtifactStore:
@@ -25,5 +32,41 @@ def spec_store(location: str, cache_dir: Path | None = None, s3: S3Resource | No
 
 
 def spec_files(store: ArtifactStore) -> list[str]:
-    """The spec files directly in the location (not in sub-folders), sorted."""
-    return [k for k in store.list("") if "/" not in k and k.lower().endswith(SPEC_SUFFIXES) and not k.startswith(".")]
+    """The spec files directly in the location (not in sub-folders), sorted. Locally only the folder
+    itself is read: a sub-folder, or a link to one (to `/`, say), is never walked."""
+    if isinstance(store, LocalStore):
+        try:
+            with os.scandir(store.root) as entries:
+                names = [e.name for e in entries if e.is_file()]
+        except FileNotFoundError:
+            return []
+    else:
+        names = [k for k in store.list("") if "/" not in k]
+    return sorted(k for k in names if k.lower().endswith(SPEC_SUFFIXES) and not k.startswith("."))
+
+
+def read_spec_file(store: ArtifactStore, name: str) -> bytes:
+    """The bytes of one spec file, or `SpecFileError` saying why it is not read: larger than
+    `MAX_SPEC_BYTES`, a symlink to a file outside the spec folder, or unreadable (removed meanwhile...)."""
+    if isinstance(store, LocalStore):
+        path = store.root / name
+        try:
+            if path.is_symlink():
+                target = path.resolve(strict=True)
+                if not target.is_relative_to(store.root.resolve()):
+                    raise SpecFileError(f"a symlink to {target}, outside the spec folder: not followed")
+            size = path.stat().st_size
+        except OSError as exc:
+            raise SpecFileError(f"cannot read the file: {exc.strerror or exc}") from None
+        _check_size(size)
+    try:
+        data = store.get_bytes(name)
+    except (OSError, StoreError) as exc:
+        raise SpecFileError(f"cannot read the file: {exc}") from None
+    _check_size(len(data))
+    return data
+
+
+def _check_size(size: int) -> None:
+    if size > MAX_SPEC_BYTES:
+        raise SpecFileError(f"{size:,} bytes: a spec file is at most {MAX_SPEC_BYTES:,} bytes")

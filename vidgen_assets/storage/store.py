@@ -50,6 +50,10 @@ class ArtifactStore(ABC):
         """A local file with the object's content (the file itself for a local store)."""
 
     @abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove the object; nothing happens when it is absent."""
+
+    @abstractmethod
     def list(self, prefix: str) -> list[str]:
         """Keys under `prefix`, sorted."""
 
@@ -114,6 +118,9 @@ class LocalStore(ArtifactStore):
 
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
 
     def local_path(self, key: str) -> Path:
         path = self._path(key)

@@ -45,6 +45,16 @@ def test_beats_past_the_end_are_dropped_and_the_last_trimmed():
     assert plan.spec.beats is not None and [b.duration for b in plan.spec.beats] == [10, 2]
 
 
+def test_a_beat_shorter_than_a_frame_is_dropped_not_planned_empty():
+    # Found by the fuzz test: 0.015625 s at 24 fps is 0.375 frame, which rounded to a beat of 0 frames
+    # and no chunk.
+    plan = build_plan(spec(30, beats=[beat("blink", 0.015625), beat("b", 1)]), 2)
+    assert [(b.name, b.start_frame, b.frames, len(b.chunks)) for b in plan.beats] == [("b", 0, 720, 15)]
+    assert plan.warnings[0] == "beat 'blink' lasts 0.015625 s, less than one frame at 24 fps: dropped"
+    only = build_plan(spec(5, beats=[beat("blink", 0.01)]), 5)
+    assert [(b.name, b.frames) for b in only.beats] == [("blink", 120)]  # the only beat fills the video
+
+
 def test_fractional_durations_land_on_whole_frames_that_sum_to_the_total():
     plan = build_plan(spec(15, fps=25, beats=[beat("a", 7.33), beat("b", 3.33), beat("c", 4.34)]), 5)
     # Boundaries are rounded, not durations: 183.25 -> 183, 266.5 -> 266 (banker's), end 375.

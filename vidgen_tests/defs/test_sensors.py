@@ -240,3 +240,38 @@ def test_a_video_started_by_materializing_video_spec_with_its_spec_in_the_run_co
     # Without a spec in the config, the stored one is planned again (what the sensors' runs do).
     again = materialize("")
     assert again.success and source.read_text() == UI_SPEC
+
+
+def test_malformed_spec_files_are_rejected_without_crashing_a_tick(tmp_path, settings, instance):
+    settings = spec_settings(tmp_path, settings)
+    specs = Path(settings.spec_dir)
+    (specs / "good.yaml").write_text(SPEC.format(prompt="fine"))
+    (specs / "binary.yaml").write_bytes(bytes(range(256)) * 4)
+    (specs / "huge.yaml").write_bytes(b"prompt: " + b"x" * (10 * 1024 * 1024))
+    (specs / "latin1.yaml").write_bytes("prompt: café crème\n".encode("latin-1"))
+    (specs / "utf16.json").write_bytes('{"prompt": "p"}'.encode("utf-16"))
+    (specs / "deep.yaml").write_text("[" * 5000)
+    outside = tmp_path / "secret.yaml"
+    outside.write_text(SPEC.format(prompt="not yours"))
+    (specs / "link-out.yaml").symlink_to(outside)
+    (specs / "dangling.yaml").symlink_to(tmp_path / "nothing-here.yaml")
+    (specs / "everything").symlink_to("/")  # a link to a folder is never walked
+    (specs / "folder.yaml").mkdir()
+
+    first = tick("spec_files", instance, settings)
+    assert requested(first) == [("prepare_video", "good")]
+    rejected = settings.data_dir / "rejected"
+    reasons = {p.name.removesuffix(".error.txt"): p.read_text() for p in rejected.iterdir()}
+    assert sorted(reasons) == ["binary.yaml", "deep.yaml", "huge.yaml", "latin1.yaml", "link-out.yaml", "utf16.json"]
+    assert "10,485,768 bytes: a spec file is at most 1,000,000 bytes" in reasons["huge.yaml"]
+    assert f"a symlink to {outside}, outside the spec folder: not followed" in reasons["link-out.yaml"]
+    assert "not yours" not in reasons["link-out.yaml"]
+    assert "utf-8" in reasons["latin1.yaml"] and "utf-8" in reasons["utf16.json"]
+    assert "nested too deeply" in reasons["deep.yaml"]
+    assert not (settings.data_dir / "videos" / "link-out").exists()
+
+    # The next tick looks at nothing again: no new records, no runs.
+    for path in rejected.iterdir():
+        path.unlink()
+    again = tick("spec_files", instance, settings, first.cursor)
+    assert requested(again) == [] and list(rejected.iterdir()) == []
