@@ -1,6 +1,7 @@
 """The assets: each gathers its inputs, calls a stage, and tells the UI what it made."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -14,13 +15,21 @@ from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import SpecError, read_spec_text
+from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
 from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
-from vidgen_assets.defs.resources import BackendsParam, VidgenParam
+from vidgen_assets.defs.resources import BackendsParam, VidgenParam, VidgenResource
 from vidgen_assets.media import preview, timeline
-from vidgen_assets.references import stored_references, with_references
+from vidgen_assets.references import (
+    LoadedReference,
+    read_references,
+    store_reader,
+    store_references,
+    stored_references,
+    with_references,
+)
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
+from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
 GROUP = "vidgen"
@@ -125,6 +134,19 @@ class VideoSpecConfig(dg.Config):
     )
 
 
+def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[LoadedReference, ...]:
+    """The reference images of a spec given in the run config: it has no file, so its `image:` paths are
+    read from the spec folder (`VIDGEN_SPEC_DIR`, a local folder or an S3 prefix), checked as the
+    spec-file sensor checks them."""
+    if not spec.references:
+        return ()
+    settings = vidgen.settings
+    location = settings.spec_dir
+    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", s3=vidgen.s3)
+    folder = None if location.startswith("s3://") else Path(location)
+    return read_references(spec, where, folder, store_reader(source))
+
+
 @dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
 def video_spec(
     context: dg.AssetExecutionContext, config: VideoSpecConfig, vidgen: VidgenParam, backends: BackendsParam
@@ -134,8 +156,9 @@ def video_spec(
     chunk pair and transition. Warnings about any change made to the spec are in the metadata.
 
     The spec is the video's stored `spec.source.yaml`, or the one given in the run config (`spec_yaml`,
-    e.g. pasted into the launchpad): that one is stored as `spec.source.yaml` once it is valid and
-    within its budget, and nothing is written when it is not. With the daemon running, `pair_driver`
+    e.g. pasted into the launchpad): that one is stored as `spec.source.yaml` (with its reference images,
+    read from the spec folder) once it is valid and within its budget, and nothing is written when it is
+    not. With the daemon running, `pair_driver`
     then draws the storyboard and takes the video to its final MP4."""
     video_id = context.partition_key
     store = vidgen.store()
@@ -153,6 +176,7 @@ def video_spec(
         check_voice(spec, where)
         if spec.id != video_id:
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
+        loaded = _config_references(vidgen, spec, where) if given is not None else ()
         backend = backends.get(spec.backend, spec_models(spec))
         prices = vidgen.prices()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
@@ -160,12 +184,14 @@ def video_spec(
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
             _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
-        plan = with_references(plan, stored_references(store, spec))
+        planned = tuple(r.planned for r in loaded) if given is not None else stored_references(store, spec)
+        plan = with_references(plan, planned)
         found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
         raise dg.Failure(str(exc)) from None
     if given is not None:
+        store_references(store, video_id, loaded)
         store.put_bytes(source_key, given.encode("utf-8"))
         context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
     for warning in plan.warnings:

@@ -92,3 +92,32 @@ def test_references_beside_a_spec_in_an_s3_prefix_reach_the_plan(s3, tmp_path, s
     tick("spec_files", instance, settings, result.cursor)
     record = (settings.data_dir / "rejected" / "other.yaml.error.txt").read_text()
     assert "references.product.image: no file 'refs/gone.png' in the spec's folder" in record
+
+
+def test_a_spec_given_in_video_specs_run_config_reads_its_references_from_the_spec_folder(tmp_path, settings, instance):
+    from vidgen_assets.references import reference_key
+    from vidgen_assets.storage.artifacts import load_plan
+
+    settings = spec_settings(tmp_path, settings)
+    instance.add_dynamic_partitions("videos", ["ui-bottle"])
+
+    def materialize() -> dg.ExecuteInProcessResult:
+        return dg.materialize(
+            [video_spec], partition_key="ui-bottle", instance=instance, resources=build_resources(settings),
+            run_config={"ops": {"video_spec": {"config": {"spec_yaml": SPEC}}}}, raise_on_error=False,
+        )  # fmt: skip
+
+    missing = materialize()  # no refs/bottle.png in the spec folder yet: the field names it, nothing written
+    assert not missing.success
+    [failure] = [e for e in missing.all_events if e.is_step_failure]
+    assert failure.step_failure_data is not None and failure.step_failure_data.error is not None
+    assert "references.product.image: no file 'refs/bottle.png'" in failure.step_failure_data.error.message
+    assert not (settings.data_dir / "videos" / "ui-bottle").exists()
+
+    (Path(settings.spec_dir) / "refs").mkdir()
+    (Path(settings.spec_dir) / "refs" / "bottle.png").write_bytes(png((200, 20, 20)))
+    assert materialize().success
+    store = settings.store()
+    assert store.get_bytes(reference_key("ui-bottle", "product.png")) == png((200, 20, 20))
+    plan = load_plan(store, "ui-bottle")
+    assert plan is not None and [(r.name, r.describe) for r in plan.references] == [("product", "red bottle")]

@@ -140,7 +140,7 @@ def test_every_dagster_service_has_the_settings_vidgen_and_dagster_read(compose)
     instance_text = (DOCKER / "dagster.yaml").read_text()
     instance_vars = set(re.findall(r"\{env: ([A-Z0-9_]+)\}", instance_text))
     assert instance_vars == {f"DAGSTER_POSTGRES_{n}" for n in ("HOST", "PORT", "USER", "PASSWORD", "DB")} | {
-        "VIDGEN_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_REGION",  # the compute logs' bucket and endpoint
+        "VIDGEN_S3_BUCKET", "AWS_ENDPOINT_URL", "AWS_REGION", "VIDGEN_WORK_DIR",  # the compute logs' S3 and work dir
     }  # fmt: skip
     for name in DAGSTER_SERVICES:
         env = env_of(found[name])

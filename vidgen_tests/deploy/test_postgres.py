@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Sequence
 from itertools import combinations, pairwise
 from pathlib import Path
@@ -31,6 +32,7 @@ def pg_home(tmp_path: Path, postgres: PostgresServer, s3: S3Server, monkeypatch:
     for name, value in postgres.dagster_env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("VIDGEN_S3_BUCKET", s3.bucket)
+    monkeypatch.setenv("VIDGEN_WORK_DIR", str(tmp_path / "work"))
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(STACK_INSTANCE, home / "dagster.yaml")
@@ -54,12 +56,13 @@ def test_the_stack_instance_config_runs_on_postgres(pg_home: Path, s3: S3Server)
         # A step's output, captured, lands in the bucket (where it outlives the container).
         manager = instance.compute_log_manager
         assert isinstance(manager, S3ComputeLogManager)
-        log_key = ["pg-check-run", "compute_logs", "a_step"]
+        run_id = f"pg-check-{uuid.uuid4().hex[:12]}"
+        log_key = [run_id, "compute_logs", "a_step"]
         with manager.open_log_stream(log_key, ComputeIOType.STDOUT) as stream:
             assert stream is not None
             stream.write("hello from a step\n")
         keys = s3.keys("dagster-compute-logs/")
-        assert keys and all("pg-check-run" in key for key in keys)
+        assert keys and all(run_id in key for key in keys)
         assert manager.get_log_data(log_key).stdout == b"hello from a step\n"
     with dg.DagsterInstance.from_config(str(pg_home)) as again:  # a second process would see the same
         assert again.get_dynamic_partitions("videos") == ["pg-check"]
