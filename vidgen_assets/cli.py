@@ -262,33 +262,31 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
-        processes.start_resource_tracker_quietly()
         started: list[Runner] = []
 
         def render_all() -> int:
-            runner = Runner(settings, home, keep_workers=len(specs) > 1, verbose=args.verbose)
+            runner = Runner(settings, home, verbose=args.verbose)
             started.append(runner)
             orphans = processes.fail_orphaned_runs(runner.instance)
             if orphans:
                 gone = "the process that ran them is gone (killed or crashed)"
                 print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
-            with runner:
-                for spec, text, path, references in specs:
-                    try:
-                        report = runner.render(spec, text, references)
-                    except RenderFailed as exc:
-                        _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
-                        if not args.verbose:
-                            _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
-                        failed += 1
-                        continue
-                    split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
-                    cost = usd(Decimal(str(report.cost_usd)))
-                    print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
-                    for warning in report.warnings:
-                        print(f"[{spec.id}] warning: {warning}")
-                    print(report.final_uri)
+            for spec, text, path, references in specs:
+                try:
+                    report = runner.render(spec, text, references)
+                except RenderFailed as exc:
+                    _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
+                    if not args.verbose:
+                        _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
+                    failed += 1
+                    continue
+                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                cost = usd(Decimal(str(report.cost_usd)))
+                print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
+                for warning in report.warnings:
+                    print(f"[{spec.id}] warning: {warning}")
+                print(report.final_uri)
             return failed
 
         def interrupted(signum: int) -> None:

@@ -1,12 +1,11 @@
-"""The CLI owns its processes: its worker pool, the pool's fork server, and every ffmpeg they start.
+"""The CLI owns its processes: every ffmpeg its render starts, and the runs it executes.
 
 - **Signals.** `run_owned` runs a render in a thread while the main thread waits for SIGINT/SIGTERM
   (Dagster's in-process execution swallows them in the main thread). On one, the caller stops every
   process it started (`stop_children`), marks its in-flight runs canceled (`cancel_runs`), prints one
   line and exits 130/143.
-- **A parent that dies without a word** (SIGKILL, the OOM killer). Each worker runs `watch_owner`: a
-  thread that sees the CLI gone within a second, kills the worker's own children (ffmpeg) and exits.
-  The fork server gets `PR_SET_PDEATHSIG` (it dies with the CLI).
+- **A parent that dies without a word** (SIGKILL, the OOM killer). Every ffmpeg is started with
+  `PR_SET_PDEATHSIG` (`media.runner`): the kernel kills it with the CLI.
 - **Runs nobody owns.** Every run the CLI executes is tagged with the process that executes it (host,
   pid, that pid's start time: a pid can be reused) and the CLI session. `fail_orphaned_runs`, at the start
   of the next `vidgen render`, marks runs still "in progress" whose process is gone as failed. Runs the
@@ -16,7 +15,6 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -43,9 +41,7 @@ IN_FLIGHT = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-WATCH_INTERVAL_S = 0.5
 STOP_GRACE_S = 5.0
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -134,63 +130,14 @@ def mute_output() -> TextIO:
 
 
 def stop_children(grace_s: float = STOP_GRACE_S) -> int:
-    """Kill every process this one started, and theirs (workers, the fork server, ffmpeg), and wait for
-    them. Not the resource tracker: once this process is gone, it removes the semaphores the pool
-    used. Returns how many were killed."""
-    children = [p for p in psutil.Process().children(recursive=True) if not _is_resource_tracker(p)]
+    """Kill every process this one started, and theirs (ffmpeg), and wait for them. Returns how many
+    were killed."""
+    children = psutil.Process().children(recursive=True)
     for child in children:
         with contextlib.suppress(psutil.Error):
-            child.kill()  # not SIGTERM: a worker in a Dagster run would only note it and carry on
+            child.kill()
     psutil.wait_procs(children, timeout=grace_s)
     return len(children)
-
-
-def _is_resource_tracker(process: psutil.Process) -> bool:
-    try:
-        return "multiprocessing.resource_tracker" in " ".join(process.cmdline())
-    except psutil.Error:
-        return False
-
-
-def start_resource_tracker_quietly() -> None:
-    """Start multiprocessing's resource tracker with its stderr on /dev/null. After a SIGKILL or a stop,
-    it cleans up the pool's semaphores and would print a warning (or a traceback) on the user's terminal
-    about each one; the cleanup is what matters. Call it before any thread starts (it swaps fd 2)."""
-    from multiprocessing import resource_tracker
-
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        resource_tracker.ensure_running()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def set_parent_death_signal(signum: int = signal.SIGKILL) -> bool:
-    """Have the kernel send `signum` to this process when its parent dies (Linux; elsewhere a no-op
-    that returns False)."""
-    if not sys.platform.startswith("linux"):
-        return False
-    libc = ctypes.CDLL(None, use_errno=True)
-    return bool(libc.prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0) == 0)
-
-
-def watch_owner(owner: Owner, interval_s: float = WATCH_INTERVAL_S) -> threading.Thread:
-    """In a worker: a daemon thread that, once `owner` is gone, kills this process's children and ends
-    the process (a run it was executing stays "in progress" until `fail_orphaned_runs`)."""
-
-    def watch() -> None:
-        while owner.alive() is not False:
-            threading.Event().wait(interval_s)
-        stop_children(grace_s=0.5)
-        os._exit(1)
-
-    thread = threading.Thread(target=watch, name="vidgen-owner-watch", daemon=True)
-    thread.start()
-    return thread
 
 
 class _Signalled(BaseException):
@@ -234,9 +181,3 @@ def run_owned(work: Callable[[], T], on_signal: Callable[[int], None]) -> T:
 def exit_code(signum: int) -> int:
     """The shell's code for a process ended by `signum` (130 for SIGINT, 143 for SIGTERM)."""
     return 128 + signum
-
-
-def guard_fork_server() -> None:
-    """In the pool's fork server (imported there as a preload module): die with the CLI."""
-    if "multiprocessing.forkserver" in sys.modules and sys.argv[:1] == ["-c"]:
-        set_parent_death_signal(signal.SIGKILL)

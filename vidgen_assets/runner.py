@@ -1,26 +1,17 @@
-"""Render videos on a Dagster instance: register the video, then run the pipeline's next steps until none.
+"""Render videos on a Dagster instance: register the video, then execute the one job, `render_video`,
+for its partition, in this process.
 
-The steps come from the one pipeline function (`pipeline.next_steps`, the same the `pair_driver` sensor
-uses): prepare_video (spec, storyboard) when the video is registered, then chunk_pairs (one run per
-stale pair, several at once, in warm worker processes) with make_music alongside them in this process,
-then assemble_video (stitched, final). Every run is recorded in the instance, so `dagster dev` on the
-same `DAGSTER_HOME` shows them with their metadata and checks.
-
-The worker pool is started before the storyboard is drawn, so the workers' start-up (importing Dagster,
-loading the definitions) overlaps it, and it is kept for the runner's life, so the next video's pairs
-start at once.
+The job is the same one the spec sensor and the UI launch (`defs.jobs`): every stage whose inputs changed
+is materialized, in one run, its chunk pairs in parallel inside the `chunk_pairs` step. The run is recorded
+in the instance, so `dagster dev` on the same `DAGSTER_HOME` shows it with its metadata and checks.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -29,16 +20,12 @@ from typing import Any
 import dagster as dg
 
 from vidgen_assets import processes
-from vidgen_assets.backends import get_backend
-from vidgen_assets.backends.models import spec_models
-from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
-from vidgen_assets.defs.state import video_facts
-from vidgen_assets.pipeline import STAGE_BY_NAME, STAGES, Step, next_steps
+from vidgen_assets.defs.jobs import RENDER_JOB
+from vidgen_assets.defs.report import stage_timings
 from vidgen_assets.references import LoadedReference, store_references
 from vidgen_assets.settings import Settings
-from vidgen_assets.stages import backend_identity
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.lock import Locked, video_lock
@@ -168,125 +155,26 @@ def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
 
-_worker: tuple[dg.Definitions, dg.DagsterInstance] | None = None
-
-
-def _worker_start(owner: processes.Owner) -> None:
-    """A new worker ends itself and its ffmpeg children as soon as the runner's process is gone."""
-    processes.watch_owner(owner)
-
-
-def _warm(settings: Settings, home: str) -> None:
-    """Load the definitions and the instance in a worker process, once. The worker is handed the
-    runner's `Settings` (it is forked from the fork server, whose environment may be older than the
-    runner's: nothing in it reads the environment)."""
-    global _worker
-    if _worker is None:
-        settings.export_aws_environment()  # boto3 reads them: the runner's, not the fork server's
-        _worker = (build_definitions(settings), instance_at(Path(home)))
-
-
-def worker_context() -> multiprocessing.context.BaseContext:
-    """Workers are forked from a fork server that has imported Dagster and vidgen once: a new worker
-    costs a fork, not the seconds of CPU that importing Dagster takes (which on a small machine
-    delayed everything else running at the time). The fork server itself is single-threaded, so
-    forking it is safe, unlike forking this process."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["vidgen_assets.runner", "vidgen_assets.fork_server"])
-    return context
-
-
-def _run_pair(
-    settings: Settings, home: str, partition_key: str, where: str, verbose: bool = False, session: str = ""
-) -> float:
-    """One chunk-pair run, in a worker process (each worker keeps its definitions and instance)."""
-    _warm(settings, home)
-    assert _worker is not None
-    start = time.perf_counter()
-    _execute(*_worker, "chunk_pairs", partition_key, where, run_config(verbose), processes.run_tags(session))
-    return time.perf_counter() - start
-
-
-def pair_workers(settings: Settings, backend_name: str, pairs: int | None) -> int:
-    """How many pairs run at once: `max_parallel_pairs`, no more than there are pairs and, for a
-    backend that computes on this machine (the animatic), no more than its CPUs: more would only add
-    memory."""
-    workers = settings.max_parallel_pairs
-    if pairs is not None:
-        workers = min(workers, pairs)
-    if backend_name in LOCAL_BACKENDS:
-        workers = min(workers, usable_cpus())
-    return max(1, workers)
-
-
-LOCAL_BACKENDS = frozenset({"animatic"})
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on (its affinity, e.g. a container's cpuset), else the machine's."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 class Runner:
-    """Renders registered specs with one set of settings on the instance at `home`.
-
-    A video's pairs run concurrently in worker processes, each pair its own Dagster run. (Not threads:
-    Dagster reconfigures Python logging when a run starts, which can deadlock runs in other threads.)
-    With `keep_workers` the pool outlives a render, for the next video (then use the runner as a context
-    manager, or call `close()`); otherwise each render stops its workers when it ends.
-    """
+    """Renders registered specs with one set of settings on the instance at `home`: one run of
+    `render_video` per video (its pairs are made in parallel inside that run's `chunk_pairs` step)."""
 
     def __init__(
         self,
         settings: Settings,
         home: Path,
         progress: Progress = print,
-        keep_workers: bool = False,
         verbose: bool = False,
     ) -> None:
         self.settings = settings
         self.verbose = verbose
         self.session = uuid.uuid4().hex
         """Tags every run of this runner (with the process that executes it): see `processes`."""
-        self.keep_workers = keep_workers
         self.home = home
         self.instance = instance_at(home)
         self.progress = progress
         self.defs = build_definitions(settings)
         self.store = settings.store()
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_size = 0
-
-    def __enter__(self) -> Runner:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the worker processes (they are started again if the runner renders once more)."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool, self._pool_size = None, 0
-
-    def _workers(self, size: int) -> ProcessPoolExecutor:
-        """The warm pool of exactly `size` workers (a kept pool of another size is replaced); new
-        workers start loading now."""
-        if self._pool is None or self._pool_size != size:
-            self.close()
-            self._pool = ProcessPoolExecutor(
-                size,
-                mp_context=worker_context(),
-                initializer=_worker_start,
-                initargs=(processes.Owner.current(),),
-            )
-            self._pool_size = size
-            for _ in range(size):
-                self._pool.submit(_warm, self.settings, str(self.home))
-        return self._pool
 
     def register(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> None:
         """Save the spec as written and its reference images, and add its `videos` partition."""
@@ -311,46 +199,19 @@ class Runner:
                 return self._render(spec, source_text, references)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
-        finally:
-            if not self.keep_workers:
-                self.close()
 
     def _render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference]) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
-        stages: dict[str, float] = {}
         self.register(spec, source_text, references)
-        pool = self._workers(
-            pair_workers(self.settings, spec.backend, len(spec.beats) if spec.beats is not None else None)
-        )
-
-        for stage in STAGES:
-            if stage.started_by_registration:
-                self.progress(f"[{video_id}] {stage.name}: {stage.description}")
-                t = time.perf_counter()
-                self._run(stage.job, video_id, f"video {video_id!r}")
-                stages[timing_name(stage.job)] = time.perf_counter() - t
+        self.progress(f"[{video_id}] render_video: one run, every stage whose inputs changed")
+        self._run(RENDER_JOB, video_id, f"video {video_id!r}")
         plan = load_plan(self.store, video_id)
         if plan is None:
-            raise RenderFailed(f"video {video_id!r}: prepare_video stored no plan")
-
-        backend = get_backend(plan.spec.backend, self.settings, spec_models(plan.spec))
-        identity, drawn_as = backend_identity(backend), str(getattr(backend, "reference_identity", ""))
-        ran: set[str] = set()
-        while steps := next_steps(
-            video_facts(self.instance, self.store, plan, identity, self.settings.stitch, drawn_as)
-        ):
-            again = [step for step in steps if step.run_key in ran]
-            if again:
-                raise RenderFailed(
-                    f"video {video_id!r}: {again[0].job} ran on {again[0].partition_key!r} but its output is "
-                    "still not current (its fingerprint differs from the one the plan gives)"
-                )
-            self.run_steps(plan, steps, pool, stages)
-            ran |= {step.run_key for step in steps}
-
+            raise RenderFailed(f"video {video_id!r}: render_video stored no plan")
         final = layout.video_key(video_id, "final.mp4")
         cost = self._final_cost(video_id)
+        stages = stage_timings(self.instance, plan)
         return RenderReport(video_id, self.store.uri(final), time.perf_counter() - start, stages, plan.warnings, cost)
 
     def _final_cost(self, video_id: str) -> float:
@@ -358,78 +219,3 @@ class Runner:
         if not self.store.exists(key):
             raise RenderFailed(f"video {video_id!r}: the pipeline ended without a final video")
         return float(json.loads(self.store.get_bytes(key)).get("cost_usd", 0.0))
-
-    def run_steps(
-        self,
-        plan: Plan,
-        steps: list[Step],
-        pool: ProcessPoolExecutor | None = None,
-        stages: dict[str, float] | None = None,
-    ) -> None:
-        """Run one batch of the pipeline's steps: the pair steps in the worker pool, the video steps here
-        meanwhile (the music alongside the pairs); fail after all have finished, naming each failure."""
-        timings: dict[str, float] = {} if stages is None else stages
-        per_pair = [step for step in steps if STAGE_BY_NAME[step.stage].per == "pair"]
-        per_video = [step for step in steps if step not in per_pair]
-        futures: dict[Future[float], Step] = {}
-        if per_pair:
-            new = [k for k in plan.pair_keys if not self.instance.has_dynamic_partition("pairs", k)]
-            if new:
-                self.instance.add_dynamic_partitions("pairs", new)
-            if pool is None:
-                pool = self._workers(pair_workers(self.settings, plan.spec.backend, len(per_pair)))
-            alongside = ", ".join(step.stage for step in per_video)
-            self.progress(
-                f"[{plan.video_id}] chunk pairs: {len(per_pair)} of {len(plan.pair_keys)} pair(s), "
-                f"{len(plan.chunks)} chunk(s) in all" + (f"; {alongside} alongside" if alongside else "")
-            )
-            futures = {
-                pool.submit(
-                    _run_pair, self.settings, str(self.home), step.partition_key,
-                    f"video {plan.video_id!r}, chunk pair {step.unit} (partition {step.partition_key!r})",
-                    self.verbose,
-                    self.session,
-                ): step
-                for step in per_pair
-            }  # fmt: skip
-        pairs_start = time.perf_counter()
-        failures: list[RenderFailed] = []
-        for step in per_video:
-            if step.stage == "assemble":
-                bridges = f"{len(plan.bridges)} bridge(s), " if plan.bridges else ""
-                voice = "soundtrack, " if plan.voice_lines and plan.spec.voice is not None else ""
-                self.progress(
-                    f"[{plan.video_id}] assemble: {bridges}stitch {len(plan.chunks)} chunks, text, music, {voice}final"
-                )
-            t = time.perf_counter()
-            try:
-                self._run(step.job, step.partition_key, f"video {plan.video_id!r}, {step.stage}")
-            except RenderFailed as exc:
-                failures.append(exc)
-            timings[timing_name(step.job)] = timings.get(timing_name(step.job), 0.0) + time.perf_counter() - t
-        total = len(per_pair)
-        for done, future in enumerate(as_completed(futures), start=1):
-            key = futures[future].unit
-            try:
-                seconds = future.result()
-                self.progress(f"[{plan.video_id}] pair {done}/{total} done: {key} ({seconds:.1f} s)")
-            except RenderFailed as exc:
-                failures.append(exc)
-                self.progress(f"[{plan.video_id}] pair {done}/{total} FAILED: {key}")
-            except BrokenProcessPool as exc:
-                self.close()  # a worker died (killed, out of memory): the next render starts a new pool
-                failures.append(
-                    RenderFailed(f"video {plan.video_id!r}, chunk pair {key}: its worker process died ({exc})")
-                )
-        if per_pair:
-            timings["chunk_pairs"] = time.perf_counter() - pairs_start
-        if failures:
-            raise RenderFailed.join(failures)
-
-
-TIMING_NAMES = {"make_music": "music"}
-
-
-def timing_name(job: str) -> str:
-    """The name a job's wall time has in a render's report (`music` for `make_music`)."""
-    return TIMING_NAMES.get(job, job)

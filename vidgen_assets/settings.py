@@ -300,3 +300,27 @@ def activated(settings: Settings) -> Iterator[Settings]:
         yield settings
     finally:
         _active.remove(settings)
+
+
+LOCAL_BACKENDS = frozenset({"animatic"})
+"""Backends that compute on this machine (rather than wait on a model service)."""
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, e.g. a container's cpuset), else the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def pair_workers(settings: Settings, backend_name: str, pairs: int | None) -> int:
+    """How many chunk pairs are made at once: `max_parallel_pairs`, no more than there are pairs and,
+    for a backend that computes on this machine (the animatic), no more than its CPUs: more would only
+    add memory."""
+    workers = settings.max_parallel_pairs
+    if pairs is not None:
+        workers = min(workers, pairs)
+    if backend_name in LOCAL_BACKENDS:
+        workers = min(workers, usable_cpus())
+    return max(1, workers)

@@ -4,16 +4,17 @@ Each stage computes a fingerprint of everything it depends on; when the store al
 with that fingerprint, the stage returns it unchanged (`cached: true` in its record) instead of making
 it again. That is how a re-run continues from what a failed run finished, and why nothing is paid twice.
 The Dagster assets in `defs/` call these and attach metadata; the stages know nothing of Dagster. The
-two stitch paths live in `stitching/`; the fingerprint functions here are also what `pipeline.py`
-compares with what is stored.
+two stitch paths live in `stitching/`. Every fingerprint starts with its stage's recipe version
+(`recipes.py`), so a changed recipe re-makes that stage's outputs.
 """
 
 from __future__ import annotations
 
 import io
 import math
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from vidgen_assets.core.generation import (
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
 from vidgen_assets.media import ops, preview, probe
 from vidgen_assets.media.commands import Overlay
+from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
 from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades, text_overlays
@@ -42,7 +44,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, load_artifacts, read_manifest, save_artifacts
 from vidgen_assets.storage.store import ArtifactStore
 
-__all__ = ["StageError", "beat_texts", "incoming_frames", "music_fades"]
+__all__ = ["RECIPES", "StageError", "beat_texts", "incoming_frames", "music_fades"]
 
 
 def backend_identity(backend: Backend) -> str:
@@ -94,7 +96,7 @@ def storyboard_fingerprint(plan: Plan, identity: str, reference_backend: str = "
     `reference_backend`: how it draws references, its `reference_identity`)."""
     spec = plan.spec
     return fingerprint(
-        "storyboard", identity, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
+        recipe("storyboard"), identity, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
         *([[reference_identity(plan, b) for b in plan.beats], reference_backend] if plan.references else []),
     )  # fmt: skip
@@ -104,7 +106,7 @@ def image_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, reference_ba
     """What one storyboard image depends on: the request its backend is given (its references by name,
     bytes and words, not where they are)."""
     refs = [reference_identity(plan, beat), reference_backend] if beat.uses and plan.references else []
-    return fingerprint("storyboard-image", identity, asdict(_image_request(plan, beat)), *refs)
+    return fingerprint(recipe("storyboard-image"), identity, asdict(_image_request(plan, beat)), *refs)
 
 
 def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
@@ -217,7 +219,7 @@ def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256:
     # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
     pictured = beat.model_copy(update={"say": None})
     return fingerprint(
-        "chunk_pair", identity, plan.width, plan.height, plan.fps, plan.spec.seed,
+        recipe("chunk_pair"), identity, plan.width, plan.height, plan.fps, plan.spec.seed,
         pictured.model_dump(), image_sha256, piece,
         *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
@@ -231,15 +233,17 @@ def chunk_pair(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    remake: bool = False,
 ) -> Artifacts:
     """A beat's chunks in strict order: the reference-image chunk from the storyboard image, then each
-    continuous chunk from the exact last frame of the chunk before it.
+    continuous chunk from the exact last frame of the chunk before it. `remake`: make it even though a
+    current output is stored.
 
     With the `copy` stitch mode the pair also makes its piece of the final video, here where pairs run in
     parallel: the beat's frames outside any transition, its text burnt in, encoded once at final quality."""
     fp = pair_fingerprint(plan, beat, backend_identity(backend), digest_bytes(storyboard_image.read_bytes()), mode)
     manifest = layout.pair_manifest(beat.pair_key)
-    cached = _cached(store, plan.video_id, manifest, fp, scratch)
+    cached = None if remake else _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     files: dict[str, Path] = {}
@@ -299,13 +303,52 @@ def chunk_pair(
     return Artifacts(plan.video_id, manifest, files, record, scratch)
 
 
+PairResults = tuple[dict[str, tuple[Artifacts, float]], dict[str, BaseException]]
+"""What `run_pairs` ends with: pair key -> (its output, seconds), and pair key -> why it failed."""
+
+
+def run_pairs(
+    plan: Plan, make: Callable[[PlannedBeat], Artifacts], workers: int, say: Callable[[str], None] | None = None
+) -> PairResults:
+    """Make every pair of the plan with `make`, `workers` at once (threads: a pair's work is ffmpeg and
+    model calls, in other processes or waiting on the network). Every pair runs to its end whatever
+    the others do; a failure is returned, not raised, so that each finished pair is kept."""
+    made: dict[str, tuple[Artifacts, float]] = {}
+    failed: dict[str, BaseException] = {}
+
+    def timed(beat: PlannedBeat) -> tuple[Artifacts, float]:
+        start = time.perf_counter()
+        return make(beat), time.perf_counter() - start
+
+    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
+        futures = {pool.submit(timed, beat): beat for beat in plan.beats}
+        for done, future in enumerate(as_completed(futures), start=1):
+            key = futures[future].pair_key
+            try:
+                made[key] = future.result()
+            except Exception as exc:
+                failed[key] = exc
+                if say is not None:
+                    say(f"{plan.video_id}: pair {done}/{len(futures)} FAILED: {key}: {one_line_error(exc)}")
+                continue
+            if say is not None:
+                state = "reused" if made[key][0].record.get("cached") else "made"
+                say(f"{plan.video_id}: pair {done}/{len(futures)} {state}: {key} ({made[key][1]:.1f} s)")
+    return made, failed
+
+
+def one_line_error(exc: BaseException) -> str:
+    """An exception as its class and message (with the stderr lines the message carries)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def music_fingerprint(plan: Plan, identity: str) -> str:
     """What the music bed depends on (nothing but its absence with `music: false`)."""
     spec = plan.spec
     if spec.music is None:
-        return fingerprint("music", None)
+        return fingerprint(recipe("music"), None)
     return fingerprint(
-        "music", identity, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
+        recipe("music"), identity, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
         spec.seed, music_fades(plan), "mix",
     )  # fmt: skip
 
@@ -332,7 +375,7 @@ def bridge_fingerprint(
     model (`identity`). Changing one beat changes only the bridges that touch it."""
     texts = beat_texts(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
     return fingerprint(
-        "bridge", identity, plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
+        recipe("bridge"), identity, plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
         start_sha256, end_sha256, mode, texts,
     )  # fmt: skip
 
@@ -483,7 +526,7 @@ def stitched_fingerprint(
     """What the stitched video depends on: its pairs (in plan order), the joins, its bridges (in plan
     order) and, on the copy path, the texts the transitions carry."""
     return fingerprint(
-        "stitched",
+        recipe("stitched"),
         list(pair_fingerprints),
         [j.model_dump() for j in plan.joins],
         plan.fps,
@@ -555,7 +598,7 @@ def final_fingerprint(
     spec = plan.spec
     voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode) if plan.voice_lines else None
     return fingerprint(
-        "final", stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
+        recipe("final"), stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
         spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
         *([voiced] if voiced else []),
     )  # fmt: skip

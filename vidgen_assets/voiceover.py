@@ -23,6 +23,7 @@ from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
 from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
 from vidgen_assets.media import commands, ops, probe, sound
+from vidgen_assets.recipes import recipe
 from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
@@ -49,8 +50,8 @@ def line_fingerprint(plan: Plan, line: VoiceLine) -> str:
     voice = plan.spec.voice
     assert voice is not None
     return fingerprint(
-        "voice_line", speech_identity(plan), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
-        plan.spec.seed + line.beat_index, MAX_SPEEDUP,
+        recipe("voice_line"), speech_identity(plan), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
+        plan.spec.seed + line.beat_index, MAX_SPEEDUP, sound.SPEECH_LUFS,
     )  # fmt: skip
 
 
@@ -67,8 +68,8 @@ def voice_fingerprint(plan: Plan) -> str:
     """The voice stage's fingerprint: its lines' own fingerprints and places (pure: from the plan)."""
     lines = plan.voice_lines
     if plan.spec.voice is None or not lines:
-        return fingerprint("voice", None, _unvoiced(plan))
-    return fingerprint("voice", [line_fingerprint(plan, line) for line in lines],
+        return fingerprint(recipe("voice"), None, _unvoiced(plan))
+    return fingerprint(recipe("voice"), [line_fingerprint(plan, line) for line in lines],
                        [(line.start_frame, line.end_frame) for line in lines])  # fmt: skip
 
 
@@ -87,9 +88,9 @@ def soundtrack_fingerprint(plan: Plan, music_fp: str | None, voice_fp: str) -> s
     """The soundtrack's fingerprint from the music's and the voice's (pure: the pipeline can use it)."""
     spec = plan.spec
     if not speaks(plan):
-        return fingerprint("soundtrack", None)
+        return fingerprint(recipe("soundtrack"), None)
     return fingerprint(
-        "soundtrack", music_fp if spec.music is not None else None, voice_fp,
+        recipe("soundtrack"), music_fp if spec.music is not None else None, voice_fp,
         spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume if spec.voice else None,
         plan.total_frames, plan.fps, _duck(),
     )  # fmt: skip
@@ -220,7 +221,11 @@ def soundtrack(
     manifest = layout.MANIFESTS["soundtrack"]
     spoken = [s for s in voice_out.record.get("lines", []) if s.get("clip")]
     if not spoken or spec.voice is None:
-        empty: dict[str, Any] = {"fingerprint": fingerprint("soundtrack", None), "soundtrack": None, "cost_usd": 0.0}
+        empty: dict[str, Any] = {
+            "fingerprint": fingerprint(recipe("soundtrack"), None),
+            "soundtrack": None,
+            "cost_usd": 0.0,
+        }
         return Artifacts(plan.video_id, manifest, {}, empty, scratch)
     music_rel = music_out.record.get("music")
     duck = _duck()

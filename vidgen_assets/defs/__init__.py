@@ -12,7 +12,6 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 warnings.filterwarnings("ignore", category=dg.PreviewWarning)
 
 from vidgen_assets.defs.assets import ALL_ASSETS  # noqa: E402
-from vidgen_assets.defs.checks import ALL_CHECKS  # noqa: E402
 from vidgen_assets.defs.jobs import ALL_JOBS  # noqa: E402
 from vidgen_assets.defs.report import report  # noqa: E402
 from vidgen_assets.defs.resources import build_resources  # noqa: E402
@@ -26,8 +25,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything Dagster loads, built from one `Settings`: assets, checks, jobs, sensors, resources."""
     return dg.Definitions(
         assets=[*ALL_ASSETS, report],
-        asset_checks=ALL_CHECKS,
         jobs=ALL_JOBS,
         sensors=build_sensors(settings),
         resources=build_resources(settings),
+        executor=dg.in_process_executor,
     )

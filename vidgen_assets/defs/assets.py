@@ -13,10 +13,11 @@ from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_mode
 from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.fingerprint import fingerprint
-from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.core.plan import Plan, PlannedBeat, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
-from vidgen_assets.defs.partitions import pair_video, split_pair_key, to_video, videos
+from vidgen_assets.defs import checks
+from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import BackendsParam, VidgenParam, VidgenResource
 from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import (
@@ -27,8 +28,11 @@ from vidgen_assets.references import (
     stored_references,
     with_references,
 )
+from vidgen_assets.settings import pair_workers
+from vidgen_assets.stages import run_pairs
 from vidgen_assets.storage import layout
-from vidgen_assets.storage.artifacts import Artifacts
+from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, save_artifacts
+from vidgen_assets.storage.lock import artifact_lock
 from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
 
@@ -118,6 +122,10 @@ def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
         raise dg.Failure(refusal)
 
 
+PAIR_RETRY = dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+"""For transient failures of a step that calls a model (a permanent or paid failure is not retried)."""
+
+
 SPEC_CONFIG_SOURCE = "run config ops.video_spec.config.spec_yaml"
 
 
@@ -147,7 +155,13 @@ def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[
     return read_references(spec, where, folder, store_reader(source))
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"json"})
+@dg.asset(
+    partitions_def=videos,
+    io_manager_key=IO,
+    group_name=GROUP,
+    kinds={"json"},
+    code_version=stages.RECIPES["video_spec"],
+)
 def video_spec(
     context: dg.AssetExecutionContext, config: VideoSpecConfig, vidgen: VidgenParam, backends: BackendsParam
 ) -> dg.Output[Plan]:
@@ -158,8 +172,7 @@ def video_spec(
     The spec is the video's stored `spec.source.yaml`, or the one given in the run config (`spec_yaml`,
     e.g. pasted into the launchpad): that one is stored as `spec.source.yaml` (with its reference images,
     read from the spec folder) once it is valid and within its budget, and nothing is written when it is
-    not. With the daemon running, `pair_driver`
-    then draws the storyboard and takes the video to its final MP4."""
+    not. The `render_video` job makes the whole video in one run from here."""
     video_id = context.partition_key
     store = vidgen.store()
     source_key = layout.video_key(video_id, layout.SPEC_SOURCE)
@@ -227,15 +240,27 @@ def video_spec(
     )
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"png"})
+@dg.asset(
+    partitions_def=videos,
+    io_manager_key=IO,
+    group_name=GROUP,
+    kinds={"png"},
+    retry_policy=PAIR_RETRY,
+    pool="vidgen_image",
+    code_version=stages.RECIPES["storyboard"],
+    check_specs=[checks.spec_for(checks.STORYBOARD_CHECK)],
+)
 def storyboard(
     context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
-) -> dg.Output[Artifacts]:
+) -> Iterator[dg.Output[Artifacts] | dg.AssetCheckResult]:
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
     backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
-    out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
+    try:
+        out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     images = [out.path(layout.storyboard_image(b.index)) for b in video_spec.beats]
     meta: dict[str, Any] = {
         **_common(out),
@@ -257,66 +282,119 @@ def storyboard(
         )
     if video_spec.references:
         meta["references"] = dg.MetadataValue.md(references_table(video_spec))
-    return dg.Output(out, data_version=_version(out), metadata=meta)
+    check = checks.storyboard_image_per_beat(out, video_spec)
+    yield dg.Output(out, data_version=_version(out), metadata=meta)
+    yield check  # measured on the files before they left the scratch directory
+
+
+class ChunkPairsConfig(dg.Config):
+    """`chunk_pairs`' run config: re-make chosen pairs from the launchpad."""
+
+    remake: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Pair keys (p000, p001, ...) to make again although a current output is stored. Only these are "
+            "made; every other pair is reused as it is. A model call with the very same request is still "
+            "answered by the generation cache (paid once)."
+        ),
+    )
 
 
 @dg.asset(
-    partitions_def=pair_video,
+    partitions_def=videos,
     io_manager_key=IO,
     group_name=GROUP,
     kinds={"mp4"},
-    output_required=False,
-    ins={
-        "video_spec": dg.AssetIn(partition_mapping=to_video),
-        "storyboard": dg.AssetIn(partition_mapping=to_video),
-    },
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=2, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS),
+    retry_policy=PAIR_RETRY,
     pool="vidgen_video",
+    code_version=stages.RECIPES["chunk_pairs"],
 )
-def chunk_pair(
+def chunk_pairs(
     context: dg.AssetExecutionContext,
+    config: ChunkPairsConfig,
     vidgen: VidgenParam,
     backends: BackendsParam,
     video_spec: Plan,
     storyboard: Artifacts,
-) -> Iterator[dg.Output[Artifacts]]:
-    """One beat's chunks: its reference-image chunk (from the storyboard image), then continuous chunks,
-    each from the exact last frame of the one before, in strict order. Pairs are independent of each other
-    and run in parallel. A pair key the video does not have ends cleanly without materializing."""
-    pair, video_id = split_pair_key(context.partition_key)
-    beat = video_spec.beat_for_pair(pair)
-    if beat is None:
-        context.log.info(
-            f"video {video_id!r} has no chunk pair {pair} (its pairs: {', '.join(video_spec.pair_keys)}); nothing to do"
+) -> dg.Output[PairSet]:
+    """The video's chunk pairs, one per beat, made in parallel (up to `VIDGEN_MAX_PARALLEL_PAIRS` at once;
+    for the animatic, no more than the CPUs). Inside a pair the order is strict: its reference-image chunk
+    from the storyboard image, then continuous chunks, each from the exact last frame of the one before.
+    Each pair is stored as soon as it is made (`chunks/p003.json`) and reused while its inputs are the
+    same, so a failed pair fails this step after the others finished, and the retry makes only it.
+    The metadata's table lists every pair: made or reused, chunks, frames, seconds, cost."""
+    plan = video_spec
+    unknown = sorted(set(config.remake) - set(plan.pair_keys))
+    if unknown:
+        raise dg.Failure(
+            f"chunk_pairs.config.remake: video {plan.video_id!r} has no pair {', '.join(unknown)}; "
+            f"its pairs: {', '.join(plan.pair_keys)}"
         )
-        return
     store = vidgen.store()
-    image = storyboard.path(layout.storyboard_image(beat.index))
-    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
-    try:
-        out = stages.chunk_pair(video_spec, beat, image, backend, store, vidgen.scratch(), vidgen.settings.stitch)
-    except GenerationFailed as exc:
-        # The retry policy is for transient failures; a permanent one (or a paid one) is not retried.
-        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
-    yield dg.Output(
-        out,
-        data_version=_version(out),
+    settings = vidgen.settings
+    models = spec_models(plan.spec)
+
+    def one(beat: PlannedBeat) -> Artifacts:
+        backend = backends.get(plan.spec.backend, models)  # one per pair: a backend is not shared by threads
+        image = storyboard.path(layout.storyboard_image(beat.index))
+        out = stages.chunk_pair(
+            plan, beat, image, backend, store, vidgen.scratch(), settings.stitch, remake=beat.pair_key in config.remake
+        )
+        if not out.record.get("cached"):
+            with artifact_lock(store, plan.video_id, out.manifest, f"run {context.run_id}"):
+                save_artifacts(store, out)
+        loaded = load_artifacts(store, plan.video_id, out.manifest)
+        assert loaded is not None
+        loaded.record["cached"] = bool(out.record.get("cached"))
+        return loaded
+
+    workers = pair_workers(settings, plan.spec.backend, len(plan.beats))
+    context.log.info(
+        f"{plan.video_id}: {len(plan.beats)} chunk pair(s), {len(plan.chunks)} chunk(s), {workers} at once"
+    )
+    made, failed = run_pairs(plan, one, workers, context.log.info)
+    rows = []
+    for beat in plan.beats:
+        key = beat.pair_key
+        if key in failed:
+            rows.append([key, beat.name, len(beat.chunks), beat.clip_frames, "", "FAILED", "", failed[key]])
+            continue
+        pair, took = made[key]
+        rows.append([key, beat.name, len(beat.chunks), beat.clip_frames, f"{took:.1f}",
+                     "reused" if pair.record.get("cached") else "made",
+                     f"{pair.record.get('cost_usd', 0.0):g}", ""])  # fmt: skip
+    if failed:
+        retryable = all(isinstance(e, GenerationFailed) and e.retryable for e in failed.values())
+        lines = "\n".join(f"chunk pair {k}: {stages.one_line_error(e)}" for k, e in failed.items())
+        raise dg.Failure(
+            f"{len(failed)} of {len(plan.beats)} chunk pair(s) failed (the others are stored):\n{lines}",
+            metadata={"pairs": dg.MetadataValue.md(_md_table(PAIR_HEADER, rows))},
+            allow_retries=retryable,
+        )
+    pairs = PairSet(plan.video_id, {k: made[k][0] for k in plan.pair_keys})
+    first = plan.beats[0]
+    return dg.Output(
+        pairs,
+        data_version=dg.DataVersion(pairs.fingerprint[:16]),
         metadata={
-            **_common(out),
-            "pair": pair,
-            "beat": f"{beat.index}: {beat.name}",
-            "chunks": len(beat.chunks),
-            "frames": beat.clip_frames,
-            "seconds": beat.clip_frames / video_spec.fps,
-            "files": dg.MetadataValue.md("\n".join(f"- `{k}`" for k in sorted(out.files))),
-            "first_chunk": _uri(store, video_id, layout.chunk_video(beat.chunks[0].index)),
+            "cost_usd": dg.MetadataValue.float(pairs.cost_usd),
+            "cached": dg.MetadataValue.bool(all(p.record.get("cached") for p in pairs.pairs.values())),
+            "made": dg.MetadataValue.text(
+                ", ".join(k for k, p in pairs.pairs.items() if not p.record.get("cached")) or "none"
+            ),
+            "reused": dg.MetadataValue.text(
+                ", ".join(k for k, p in pairs.pairs.items() if p.record.get("cached")) or "none"
+            ),
+            "pairs": dg.MetadataValue.md(_md_table(PAIR_HEADER, rows)),
+            "chunks": len(plan.chunks),
+            "first_chunk": _uri(store, plan.video_id, layout.chunk_video(first.chunks[0].index)),
             "preview": dg.MetadataValue.md(
                 preview.safe(
                     lambda: preview.sheet_markdown(
-                        [image, *(out.path(layout.chunk_last_frame(c.index)) for c in beat.chunks)],
-                        "storyboard image, then each chunk's last frame",
+                        [pairs.pairs[b.pair_key].path(layout.chunk_last_frame(b.chunks[-1].index)) for b in plan.beats],
+                        "each pair's last frame",
                     ),
-                    "the chunk pair's contact sheet",
+                    "the chunk pairs' contact sheet",
                     context.log,
                 )
             ),
@@ -324,14 +402,23 @@ def chunk_pair(
     )
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music")
+PAIR_HEADER = ["pair", "beat", "chunks", "frames", "seconds", "status", "cost", "error"]
+
+
+@dg.asset(
+    partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music",
+    retry_policy=PAIR_RETRY, code_version=stages.RECIPES["music"],
+)  # fmt: skip
 def music(
     context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
 ) -> dg.Output[Artifacts]:
     """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
     store = vidgen.store()
     backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
-    out = stages.music(video_spec, backend, store, vidgen.scratch())
+    try:
+        out = stages.music(video_spec, backend, store, vidgen.scratch())
+    except GenerationFailed as exc:
+        raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
     if out.files:
         meta |= {"seconds": out.record["seconds"], "bpm": out.record["bpm"], "mood": out.record["mood"],
@@ -339,7 +426,10 @@ def music(
     return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice")
+@dg.asset(
+    partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice",
+    retry_policy=PAIR_RETRY, code_version=stages.RECIPES["voice"],
+)  # fmt: skip
 def voice(
     context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
 ) -> dg.Output[Artifacts]:
@@ -374,7 +464,9 @@ def voice(
     return dg.Output(out, data_version=_version(out), metadata=meta)
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"m4a"})
+@dg.asset(
+    partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"m4a"}, code_version=stages.RECIPES["soundtrack"]
+)
 def soundtrack(
     context: dg.AssetExecutionContext, vidgen: VidgenParam, video_spec: Plan, music: Artifacts, voice: Artifacts
 ) -> dg.Output[Artifacts]:
@@ -395,16 +487,19 @@ def soundtrack(
     io_manager_key=IO,
     group_name=GROUP,
     kinds={"mp4"},
-    ins={"chunk_pair": dg.AssetIn(partition_mapping=to_video)},
+    retry_policy=PAIR_RETRY,
+    pool="vidgen_video",
+    code_version=stages.RECIPES["stitched_video"],
+    check_specs=[checks.spec_for(checks.STITCHED_CHECK)],
 )
 def stitched_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
     backends: BackendsParam,
     video_spec: Plan,
-    chunk_pair: dict[str, Artifacts],
+    chunk_pairs: PairSet,
     storyboard: Artifacts,
-) -> dg.Output[Artifacts]:
+) -> Iterator[dg.Output[Artifacts] | dg.AssetCheckResult]:
     """Every chunk joined in order: seamlessly inside a pair (no duplicated frame at a seam), with the
     planned transition (cut, fade, dissolve, any xfade) at each beat boundary. A `bridge` is made first,
     each its own artifact (`bridges/b003.mp4`, from the outgoing pair's last frame to the incoming beat's
@@ -416,15 +511,16 @@ def stitched_video(
         made: dict[str, Artifacts] = {}
         if video_spec.bridges:
             backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
-            made = stages.bridges(video_spec, chunk_pair, storyboard, backend, store, vidgen.scratch(), mode)
+            made = stages.bridges(video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode)
             for key, bridge in made.items():
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
-        out = stages.stitched_video(video_spec, chunk_pair, store, vidgen.scratch(), mode, made)
+        out = stages.stitched_video(video_spec, chunk_pairs.pairs, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc)) from None
     except GenerationFailed as exc:
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
-    return dg.Output(
+    check = checks.stitched_matches_plan(out, video_spec)
+    yield dg.Output(
         out,
         data_version=_version(out),
         metadata={
@@ -436,9 +532,17 @@ def stitched_video(
             "path": _uri(store, video_spec.video_id, "stitched.mp4"),
         },
     )
+    yield check  # measured on the files before they left the scratch directory
 
 
-@dg.asset(partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"mp4"})
+@dg.asset(
+    partitions_def=videos,
+    io_manager_key=IO,
+    group_name=GROUP,
+    kinds={"mp4"},
+    code_version=stages.RECIPES["final_video"],
+    check_specs=[checks.spec_for(checks.FINAL_CHECK)],
+)
 def final_video(
     context: dg.AssetExecutionContext,
     vidgen: VidgenParam,
@@ -448,7 +552,7 @@ def final_video(
     storyboard: Artifacts,
     voice: Artifacts,
     soundtrack: Artifacts,
-) -> dg.Output[Artifacts]:
+) -> Iterator[dg.Output[Artifacts] | dg.AssetCheckResult]:
     """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
     music mixed with fades (ducked under the voiceover when there is one), subtitles (a track, or burnt
     in; `final.srt` and `final.vtt` beside it), H.264 + AAC, yuv420p, +faststart. Its cost is the whole
@@ -465,7 +569,8 @@ def final_video(
     def posters() -> str:
         return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
 
-    return dg.Output(
+    check = checks.final_matches_spec(out, video_spec)
+    yield dg.Output(
         out,
         data_version=_version(out),
         metadata={
@@ -483,6 +588,7 @@ def final_video(
             "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
+    yield check  # measured on the files before they left the scratch directory
 
 
-ALL_ASSETS = [video_spec, storyboard, chunk_pair, music, voice, stitched_video, soundtrack, final_video]
+ALL_ASSETS = [video_spec, storyboard, chunk_pairs, music, voice, stitched_video, soundtrack, final_video]

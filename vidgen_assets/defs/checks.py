@@ -1,17 +1,37 @@
-"""Blocking checks: what a user would verify by hand, verified on the real files every run."""
+"""Blocking checks: what a user would verify by hand, verified on the real files every run.
+
+Each is declared on its asset (`check_specs`) and evaluated in the asset's own step, right after the
+output is stored: no step (and, under a multiprocess executor, no process) of its own. A failed blocking
+check stops the run before anything downstream of the asset is made."""
 
 import dagster as dg
 
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.defs.assets import final_video, stitched_video, storyboard
-from vidgen_assets.defs.partitions import videos
 from vidgen_assets.media import probe
 from vidgen_assets.storage.artifacts import Artifacts
 
-PLAN_IN = {"video_spec": dg.AssetIn("video_spec")}
+STORYBOARD_CHECK = "storyboard_image_per_beat"
+STITCHED_CHECK = "stitched_matches_plan"
+FINAL_CHECK = "final_matches_spec"
+CHECK_DESCRIPTIONS = {
+    STORYBOARD_CHECK: "Exactly one storyboard image per beat, each at the video's size.",
+    STITCHED_CHECK: "Every planned chunk went into the stitched video and its length is the plan's, to the frame.",
+    FINAL_CHECK: (
+        "Duration is the spec's within one frame; size and fps are the spec's; yuv420p; audio is there iff "
+        "music or a voiceover is on."
+    ),
+}
+CHECK_ASSETS = {STORYBOARD_CHECK: "storyboard", STITCHED_CHECK: "stitched_video", FINAL_CHECK: "final_video"}
 
 
-@dg.asset_check(asset=storyboard, blocking=True, additional_ins=PLAN_IN, partitions_def=videos)
+def spec_for(name: str) -> dg.AssetCheckSpec:
+    """The blocking check `name`, declared on its asset."""
+    return dg.AssetCheckSpec(name, asset=CHECK_ASSETS[name], blocking=True, description=CHECK_DESCRIPTIONS[name])
+
+
+ALL_CHECK_KEYS = [dg.AssetCheckKey(dg.AssetKey(asset), name) for name, asset in CHECK_ASSETS.items()]
+
+
 def storyboard_image_per_beat(storyboard: Artifacts, video_spec: Plan) -> dg.AssetCheckResult:
     """Exactly one storyboard image per beat, each at the video's size."""
     from PIL import Image
@@ -24,6 +44,7 @@ def storyboard_image_per_beat(storyboard: Artifacts, video_spec: Plan) -> dg.Ass
     expected = (video_spec.width, video_spec.height)
     count = len(storyboard.files)
     return dg.AssetCheckResult(
+        check_name=STORYBOARD_CHECK,
         passed=count == len(video_spec.beats) and sizes <= {expected},
         metadata={
             "images": count,
@@ -34,12 +55,12 @@ def storyboard_image_per_beat(storyboard: Artifacts, video_spec: Plan) -> dg.Ass
     )
 
 
-@dg.asset_check(asset=stitched_video, blocking=True, additional_ins=PLAN_IN, partitions_def=videos)
 def stitched_matches_plan(stitched_video: Artifacts, video_spec: Plan) -> dg.AssetCheckResult:
     """Every planned chunk went into the stitched video and its length is the plan's, to the frame."""
     info = probe.probe(stitched_video.path("stitched.mp4"))
     chunks = int(stitched_video.record["chunks"])
     return dg.AssetCheckResult(
+        check_name=STITCHED_CHECK,
         passed=chunks == len(video_spec.chunks) and info.frames == video_spec.total_frames,
         metadata={
             "chunks": chunks,
@@ -50,7 +71,6 @@ def stitched_matches_plan(stitched_video: Artifacts, video_spec: Plan) -> dg.Ass
     )
 
 
-@dg.asset_check(asset=final_video, blocking=True, additional_ins=PLAN_IN, partitions_def=videos)
 def final_matches_spec(final_video: Artifacts, video_spec: Plan) -> dg.AssetCheckResult:
     """Duration is the spec's within one frame; size and fps are the spec's; audio is there iff music or a
     voiceover is on."""
@@ -68,6 +88,7 @@ def final_matches_spec(final_video: Artifacts, video_spec: Plan) -> dg.AssetChec
     }
     failed = [name for name, ok in checks.items() if not ok]
     return dg.AssetCheckResult(
+        check_name=FINAL_CHECK,
         passed=not failed,
         metadata={
             "failed": ", ".join(failed) or "none",
@@ -80,6 +101,3 @@ def final_matches_spec(final_video: Artifacts, video_spec: Plan) -> dg.AssetChec
             "music_on": music_on,
         },
     )
-
-
-ALL_CHECKS = [storyboard_image_per_beat, stitched_matches_plan, final_matches_spec]

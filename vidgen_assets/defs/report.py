@@ -10,21 +10,20 @@ import dagster as dg
 
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.assets import GROUP, final_video
-from vidgen_assets.defs.checks import ALL_CHECKS
-from vidgen_assets.defs.partitions import pair_partition_key, videos
+from vidgen_assets.defs.checks import ALL_CHECK_KEYS
+from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import VidgenParam
 from vidgen_assets.report import CheckResult, write_report
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.store import ArtifactStore
 
-TIMED = ("video_spec", "storyboard", "chunk_pair", "music", "voice", "stitched_video", "soundtrack", "final_video")
+TIMED = ("video_spec", "storyboard", "chunk_pairs", "music", "voice", "stitched_video", "soundtrack", "final_video")
 
 
 def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
-    """Wall seconds of each stage's latest materialization of this video (`chunk_pair/p000`, ...), from the
-    instance's step statistics. Stages not materialized yet (or still running) are left out."""
-    wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in TIMED if s != "chunk_pair"]
-    wanted += [(f"chunk_pair/{k}", "chunk_pair", pair_partition_key(k, plan.video_id)) for k in plan.pair_keys]
+    """Wall seconds of each stage's latest materialization of this video, from the instance's step
+    statistics. Stages not materialized yet (or still running) are left out."""
+    wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in TIMED]
     out: dict[str, float] = {}
     for name, asset, partition in wanted:
         records = instance.fetch_materializations(
@@ -42,17 +41,16 @@ def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
 def check_results(instance: dg.DagsterInstance, video_id: str, history: int = 50) -> list[CheckResult]:
     """The latest result of each vidgen check for this video's partition, from the instance."""
     out: list[CheckResult] = []
-    for checks_def in ALL_CHECKS:
-        for key in checks_def.check_keys:
-            records = instance.event_log_storage.get_asset_check_execution_history(key, limit=history)
-            for record in records:  # newest first
-                event = record.event.dagster_event if record.event is not None else None
-                evaluation = event.event_specific_data if event is not None else None
-                if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
-                    continue
-                detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
-                out.append(CheckResult(key.name, evaluation.passed, detail))
-                break
+    for key in ALL_CHECK_KEYS:
+        records = instance.event_log_storage.get_asset_check_execution_history(key, limit=history)
+        for record in records:  # newest first
+            event = record.event.dagster_event if record.event is not None else None
+            evaluation = event.event_specific_data if event is not None else None
+            if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
+                continue
+            detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
+            out.append(CheckResult(key.name, evaluation.passed, detail))
+            break
     return out
 
 

@@ -15,10 +15,9 @@ from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.models import load_prices
 from vidgen_assets.core.cost import Price
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.defs.partitions import split_pair_key
 from vidgen_assets.settings import Settings, activated
 from vidgen_assets.storage import layout
-from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, load_plan, save_artifacts, save_plan
+from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, load_plan, save_artifacts, save_plan
 from vidgen_assets.storage.lock import artifact_lock
 from vidgen_assets.storage.s3 import default_s3
 from vidgen_assets.storage.store import ArtifactStore
@@ -103,9 +102,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
 class ArtifactIOManager(dg.IOManager):
     """Stores outputs as real files in the storage layout (PNG, MP4, WAV, JSON), never pickles.
 
-    `video_spec` is a `Plan` saved as `spec.json`; every other asset returns `Artifacts` (files plus a
-    manifest). A many-to-one `chunk_pair` input loads as a dict keyed by pair (`p000`, ...), sorted, with
-    the partitions that do not exist for the video (the pair dimension is global) left out.
+    `video_spec` is a `Plan` saved as `spec.json`; `chunk_pairs` is a `PairSet` whose pairs the asset
+    stored one by one as each was made (`chunks/p000.json`, ...); every other asset returns `Artifacts`
+    (files plus a manifest).
     """
 
     def __init__(self, vidgen: VidgenResource) -> None:
@@ -116,6 +115,9 @@ class ArtifactIOManager(dg.IOManager):
         if isinstance(obj, Plan):
             key = save_plan(store, obj)
             context.log.debug(f"stored {store.uri(key)}")
+            return
+        if isinstance(obj, PairSet):
+            context.log.debug(f"{len(obj.pairs)} chunk pair(s) of {obj.video_id!r} stored as each was made")
             return
         if not isinstance(obj, Artifacts):
             raise TypeError(f"{context.asset_key.to_user_string()} returned {type(obj).__name__}, not Artifacts")
@@ -128,20 +130,20 @@ class ArtifactIOManager(dg.IOManager):
     def load_input(self, context: dg.InputContext) -> Any:
         store = self.vidgen.store()
         asset = context.asset_key.path[-1]
-        if asset == "chunk_pair":
-            found: dict[str, Artifacts] = {}
-            for key in context.asset_partition_keys:
-                pair, video = split_pair_key(key)
-                loaded = load_artifacts(store, video, layout.pair_manifest(pair))
-                if loaded is not None:
-                    found[pair] = loaded
-            return dict(sorted(found.items()))
         video = context.asset_partition_key
-        if asset == "video_spec":
+        if asset in ("video_spec", "chunk_pairs"):
             plan = load_plan(store, video)
             if plan is None:
                 raise dg.Failure(f"no plan for video {video!r}: materialize video_spec first")
-            return plan
+            if asset == "video_spec":
+                return plan
+            pairs = {k: load_artifacts(store, video, layout.pair_manifest(k)) for k in plan.pair_keys}
+            missing = [k for k, p in pairs.items() if p is None]
+            if missing:
+                raise dg.Failure(
+                    f"video {video!r} lacks chunk pair {', '.join(missing)}: materialize chunk_pairs first"
+                )
+            return PairSet(video, {k: p for k, p in pairs.items() if p is not None})
         loaded = load_artifacts(store, video, layout.manifest(asset))
         if loaded is None:
             raise dg.Failure(f"no {asset} for video {video!r}: materialize it first")

@@ -2,20 +2,33 @@
 
 Commands are built as data (lists of strings) by the pure functions in `commands.py`; this module finds
 the ffmpeg binary and runs them, turning any failure into a `MediaError` that carries the command and
-the tail of ffmpeg's stderr.
+the tail of ffmpeg's stderr. On Linux every ffmpeg is started with `PR_SET_PDEATHSIG`: the kernel kills
+it when the thread that started it dies, so a render killed with SIGKILL leaves no ffmpeg behind.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
+import sys
 from collections.abc import Iterable, Sequence
 from functools import cache
 
 from vidgen_assets.settings import FFMPEG_ENV, active
 
 STDERR_TAIL = 4000
+PR_SET_PDEATHSIG = 1
+_PRCTL = ctypes.CDLL(None, use_errno=True).prctl if sys.platform.startswith("linux") else None
+"""Resolved once, here: the child calls it between fork and exec, where nothing else should be loaded."""
+
+
+def _die_with_parent() -> None:
+    """In an ffmpeg child before exec: have the kernel SIGKILL it once its parent thread is gone."""
+    if _PRCTL is not None:
+        _PRCTL(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class MediaError(RuntimeError):
@@ -54,7 +67,9 @@ def run(args: Sequence[str], stdin_chunks: Iterable[bytes] | None = None, timeou
     command = [ffmpeg_exe(), "-hide_banner", "-y", *(["-nostdin"] if stdin_chunks is None else []), *args]
     if stdin_chunks is None:
         try:
-            done = subprocess.run(command, capture_output=True, timeout=timeout, check=False)
+            done = subprocess.run(
+                command, capture_output=True, timeout=timeout, check=False, preexec_fn=_die_with_parent
+            )
         except subprocess.TimeoutExpired as exc:
             raise MediaError(f"ffmpeg timed out after {timeout}s", command) from exc
         stderr = done.stderr.decode("utf-8", "replace")
@@ -68,7 +83,9 @@ def _run_streaming(command: list[str], stdin_chunks: Iterable[bytes], timeout: f
     import tempfile
 
     with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err, preexec_fn=_die_with_parent
+        )
         assert proc.stdin is not None
         broken = False
         try:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.store import ArtifactStore
@@ -42,6 +43,23 @@ class Artifacts:
     def fingerprint(self) -> str | None:
         value = self.record.get("fingerprint")
         return str(value) if value is not None else None
+
+
+@dataclass
+class PairSet:
+    """A video's chunk pairs (the `chunk_pairs` asset): pair key -> its stored output, in plan order.
+    Each pair is stored on its own (`chunks/p003.json`), as soon as it is made."""
+
+    video_id: str
+    pairs: dict[str, Artifacts]
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint("pairs", [(k, p.fingerprint) for k, p in self.pairs.items()])
+
+    @property
+    def cost_usd(self) -> float:
+        return float(sum(float(p.record.get("cost_usd", 0.0)) for p in self.pairs.values()))
 
 
 def save_artifacts(store: ArtifactStore, artifacts: Artifacts) -> list[str]:

@@ -53,7 +53,9 @@ def test_the_music_ducks_while_the_voice_speaks_and_the_mix_stays_below_full_sca
     mix = decode(out)
     before = level_db(mix, MUSIC_HZ, 0.5, 1.4)
     during = level_db(mix, MUSIC_HZ, VOICE_FROM + 0.2, VOICE_TO - 0.05)
-    after = level_db(mix, MUSIC_HZ, VOICE_TO + 0.8, 3.9)
+    # The release (DUCK_RELEASE_MS) brings a ~35 dB duck back over about a second: measured here as the
+    # music back to within 0.1 dB by 0.9 s after the line, and once (CI, 2 busy cores) still 3 dB down at 0.8 s.
+    after = level_db(mix, MUSIC_HZ, VOICE_TO + 1.2, 3.95)
     assert abs(before - 20 * np.log10(0.7)) < 1.0  # untouched while nobody speaks
     assert during < before - 12  # ducked under the voice
     assert abs(after - before) < 1.5  # and back once the line ends
