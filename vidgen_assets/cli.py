@@ -262,6 +262,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
         print(f"data dir: {settings.data_dir}\ndagster instance: {home}")
+        processes.keep_terminal()
         started: list[Runner] = []
 
         def render_all() -> int:

@@ -120,11 +120,23 @@ def cancel_runs(instance: dg.DagsterInstance, session: str, reason: str, also: I
     return sorted(runs)
 
 
+_TERMINAL_FD: int | None = None
+"""A copy of file descriptor 2 as it was when the CLI started (`keep_terminal`). While a step runs in
+this process, Dagster's compute-log capture points fd 1 and 2 at files (and echoes them with `tail`)."""
+
+
+def keep_terminal() -> None:
+    """Keep a copy of the terminal's stderr for the one line a stop prints; call it before any run."""
+    global _TERMINAL_FD
+    if _TERMINAL_FD is None:
+        _TERMINAL_FD = os.dup(2)
+
+
 def mute_output() -> TextIO:
     """Send this process's further `sys.stdout`/`sys.stderr` output (a stopped render thread's) nowhere;
-    return the real stderr, for the one line a stop prints."""
-    real = sys.stderr
+    return the terminal's stderr (as kept by `keep_terminal`), for the one line a stop prints."""
     sys.stdout.flush()
+    real = open(_TERMINAL_FD, "w", closefd=False) if _TERMINAL_FD is not None else sys.stderr  # noqa: SIM115
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the process's life)
     return real
 

@@ -9,6 +9,7 @@ in the instance, so `dagster dev` on the same `DAGSTER_HOME` shows it with its m
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -20,8 +21,10 @@ from typing import Any
 import dagster as dg
 
 from vidgen_assets import processes
+from vidgen_assets.core.errors import short_cause
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
+from vidgen_assets.defs.assets import PROGRESS
 from vidgen_assets.defs.jobs import RENDER_JOB
 from vidgen_assets.defs.report import stage_timings
 from vidgen_assets.references import LoadedReference, store_references
@@ -80,22 +83,6 @@ def instance_at(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(home))
 
 
-STDERR_LINES = 3
-"""The last lines of a tool's stderr (ffmpeg's) that a failure's summary shows."""
-
-
-def short_cause(message: str) -> str:
-    """An exception's message in a few lines: its first line (class name without its module), and
-    the last lines of the stderr it carries, if any."""
-    head, _, rest = message.strip().partition("\n")
-    name, sep, text = head.partition(": ")
-    if sep and " " not in name:
-        head = f"{name.rsplit('.', 1)[-1]}: {text}"
-    _, found, stderr = rest.rpartition("stderr:\n")
-    tail = [line.strip() for line in stderr.splitlines() if line.strip()][-STDERR_LINES:] if found else []
-    return "\n".join([head, *(f"  {line}" for line in tail)])
-
-
 def _failure(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
     """What failed in a run: a few lines (each failed step and its cause), and the same with tracebacks."""
     short: list[str] = []
@@ -104,8 +91,8 @@ def _failure(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
         if event.event_type_value in ("STEP_FAILURE", "RUN_FAILURE") and event.message:
             top = getattr(event.event_specific_data, "error", None)
             error = top
-            while error is not None and getattr(error, "cause", None) is not None:
-                error = error.cause  # the user's exception, not Dagster's wrapper
+            while error is not None and error.cause is not None and error.cls_name.startswith("Dagster"):
+                error = error.cause  # the step's own exception, not Dagster's wrapper around it
             detail = getattr(error, "message", "") if error is not None else ""
             where = event.step_key or "run"
             if event.event_type_value == "RUN_FAILURE" and short:
@@ -147,12 +134,23 @@ def _execute(
     )
     if not result.success:
         short, full = _failure(result)
-        head = f"{where}, stage {job} (run {result.run_id})"
+        head = f"{where}, run {result.run_id} of {job}"
         raise RenderFailed(f"{head}:\n{_indent(short)}", f"{head}:\n{_indent(full)}")
 
 
 def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
+
+
+class _ProgressHandler(logging.Handler):
+    """Shows the steps' progress lines (`defs.assets.PROGRESS`) as `[video] line`."""
+
+    def __init__(self, progress: Progress) -> None:
+        super().__init__(logging.INFO)
+        self.progress = progress
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.progress(f"[{getattr(record, 'video_id', '?')}] {record.getMessage()}")
 
 
 class Runner:
@@ -194,11 +192,16 @@ class Runner:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair).
 
         `references`: the spec's reference images, read and checked (`references.read_local_references`)."""
+        handler = _ProgressHandler(self.progress)
+        PROGRESS.addHandler(handler)
+        PROGRESS.setLevel(logging.INFO)
         try:
             with video_lock(self.store, spec.id, "vidgen render"):
                 return self._render(spec, source_text, references)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
+        finally:
+            PROGRESS.removeHandler(handler)
 
     def _render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference]) -> RenderReport:
         start = time.perf_counter()

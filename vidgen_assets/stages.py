@@ -22,6 +22,7 @@ from typing import Any
 from PIL import Image
 
 from vidgen_assets.backends.base import Backend
+from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import (
     Frame,
@@ -329,17 +330,12 @@ def run_pairs(
             except Exception as exc:
                 failed[key] = exc
                 if say is not None:
-                    say(f"{plan.video_id}: pair {done}/{len(futures)} FAILED: {key}: {one_line_error(exc)}")
+                    say(f"pair {done}/{len(futures)} FAILED: {key}: {exception_cause(exc).splitlines()[0]}")
                 continue
             if say is not None:
                 state = "reused" if made[key][0].record.get("cached") else "made"
-                say(f"{plan.video_id}: pair {done}/{len(futures)} {state}: {key} ({made[key][1]:.1f} s)")
+                say(f"pair {done}/{len(futures)} done: {key} ({state}, {made[key][1]:.1f} s)")
     return made, failed
-
-
-def one_line_error(exc: BaseException) -> str:
-    """An exception as its class and message (with the stderr lines the message carries)."""
-    return f"{type(exc).__name__}: {exc}"
 
 
 def music_fingerprint(plan: Plan, identity: str) -> str:

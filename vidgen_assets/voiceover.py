@@ -114,14 +114,14 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     spec = plan.spec
     manifest = layout.MANIFESTS["voice"]
     lines = plan.voice_lines
-    if spec.voice is None or not lines:
-        empty = {"fingerprint": voice_fingerprint(plan), "voice": None, "lines": _unvoiced(plan), "cost_usd": 0.0}
-        return Artifacts(plan.video_id, manifest, {}, empty, scratch)
-    fingerprints = [line_fingerprint(plan, line) for line in lines]
     fp = voice_fingerprint(plan)
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
-        return cached
+        return cached  # also an unchanged empty record: nothing to make
+    if spec.voice is None or not lines:
+        empty = {"fingerprint": fp, "voice": None, "lines": _unvoiced(plan), "cost_usd": 0.0, "cached": False}
+        return Artifacts(plan.video_id, manifest, {}, empty, scratch)
+    fingerprints = [line_fingerprint(plan, line) for line in lines]
 
     def make(line: VoiceLine, line_fp: str) -> tuple[bool, dict[str, Any], Path]:
         """(made?, the line's record, its clip): reused when stored with this fingerprint, else spoken and
@@ -221,11 +221,11 @@ def soundtrack(
     manifest = layout.MANIFESTS["soundtrack"]
     spoken = [s for s in voice_out.record.get("lines", []) if s.get("clip")]
     if not spoken or spec.voice is None:
-        empty: dict[str, Any] = {
-            "fingerprint": fingerprint(recipe("soundtrack"), None),
-            "soundtrack": None,
-            "cost_usd": 0.0,
-        }
+        silent = fingerprint(recipe("soundtrack"), None)
+        unchanged = _cached(store, plan.video_id, manifest, silent, scratch)
+        if unchanged is not None:
+            return unchanged
+        empty: dict[str, Any] = {"fingerprint": silent, "soundtrack": None, "cost_usd": 0.0, "cached": False}
         return Artifacts(plan.video_id, manifest, {}, empty, scratch)
     music_rel = music_out.record.get("music")
     duck = _duck()

@@ -85,7 +85,7 @@ def test_render_prints_the_final_path_and_exits_0(tmp_path):
     final = tmp_path / "data" / "videos" / "short-one" / "final.mp4"
     assert lines[-1] == str(final)
     assert final.exists()
-    assert any(line.startswith("[short-one] done in ") and "prepare_video" in line for line in lines)
+    assert any(line.startswith("[short-one] done in ") and "chunk_pairs" in line for line in lines)
     assert "[short-one] pair 1/1 done: p000" in done.stdout
     assert (tmp_path / "home" / "history").is_dir()  # runs recorded in the persistent instance
     # A new instance home gets vidgen's dagster.yaml: Dagster warns about nothing, shows no banner.
@@ -120,14 +120,17 @@ def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_p
     spec, done = _render_with_broken_ffmpeg(tmp_path)
     assert done.returncode == 1
     err = done.stderr.strip().splitlines()
-    assert err[0].startswith(f"render of {spec} failed: video 'fails', chunk pair p000 (partition 'p000|fails'), ")
-    assert "stage chunk_pairs (run " in err[0]
-    assert err[1] == "  chunk_pair: MediaError: ffmpeg exited with code 1"
+    assert err[0].startswith(f"render of {spec} failed: video 'fails', run ")
+    assert err[0].endswith(" of render_video:")
+    assert err[1:3] == [
+        "  chunk_pairs: 1 of 1 chunk pair(s) failed (the others are stored):",
+        "    chunk pair p000: MediaError: ffmpeg exited with code 1",
+    ]
     assert err[-2:] == [
-        "    Error opening output files: Encoder not found",
+        "      Error opening output files: Encoder not found",
         "  (full traceback: vidgen render --verbose, or the run in the Dagster UI)",
     ]
-    assert len(err) <= 6, done.stderr
+    assert len(err) <= 7, done.stderr
     for noise in ("Traceback", "Stack Trace", 'File "', "dagster - ERROR", "command:"):
         assert noise not in done.stdout + done.stderr
     # What finished before the failure is intact.
@@ -137,7 +140,8 @@ def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_p
 def test_verbose_shows_the_full_traceback(tmp_path):
     spec, done = _render_with_broken_ffmpeg(tmp_path, "--verbose")
     assert done.returncode == 1
-    assert f"render of {spec} failed: video 'fails', chunk pair p000" in done.stderr
+    assert f"render of {spec} failed: video 'fails', run " in done.stderr
+    assert "chunk pair p000: MediaError: ffmpeg exited with code 1" in done.stderr
     assert "Stack Trace:" in done.stderr
     assert 'vidgen_assets/media/runner.py", line' in done.stderr
     assert "command: " in done.stderr and "Unknown encoder 'libx264'" in done.stderr

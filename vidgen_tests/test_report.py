@@ -151,8 +151,8 @@ def test_timings_and_checks_come_from_the_instance(rendered: Rendered):
         timings = stage_timings(instance, rendered.plan)
         checks = check_results(instance, rendered.plan.video_id)
     assert set(timings) == {
-        "video_spec", "storyboard", "music", "voice", "chunk_pair/p000", "chunk_pair/p001", "stitched_video",
-        "soundtrack", "final_video",
+        "video_spec", "storyboard", "music", "voice", "chunk_pairs", "chunk_pair/p000", "chunk_pair/p001",
+        "stitched_video", "soundtrack", "final_video",
     }  # fmt: skip
     assert all(0 < seconds < 300 for seconds in timings.values())
     assert {c.name: c.passed for c in checks} == {

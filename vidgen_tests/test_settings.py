@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from vidgen_assets.defs.sensors import build_sensors
-from vidgen_assets.settings import Settings, SettingsError
+from vidgen_assets.settings import Settings, SettingsError, pair_workers
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidgen_assets"
 
@@ -72,7 +73,7 @@ def test_the_sensor_interval_follows_the_settings_not_the_import(tmp_path):
         sensors = build_sensors(Settings(data_dir=tmp_path, sensor_interval=interval))
         assert {s.name: s.minimum_interval_seconds for s in sensors} == {
             "spec_files": interval,
-            "pair_driver": interval,
+            "finish_video": interval,
         }
 
 
@@ -85,3 +86,13 @@ def test_no_module_but_settings_reads_the_environment():
         if re.search(r"os\.environ|getenv|environ\.get", line)
     ]
     assert readers == []
+
+
+def test_pair_workers_never_exceed_the_pairs_nor_the_cpus_for_a_local_backend(tmp_path):
+    settings = Settings(data_dir=tmp_path, max_parallel_pairs=12)
+    cpus = len(os.sched_getaffinity(0))  # what the process may use (a container's cpuset), not the machine's
+    assert pair_workers(settings, "replicate", 6) == 6  # model calls wait on the network: one worker per pair
+    assert pair_workers(settings, "replicate", 20) == 12  # the setting caps them
+    assert pair_workers(settings, "replicate", None) == 12  # a prompt-only spec: beats not known yet
+    assert pair_workers(settings, "animatic", 6) == min(6, cpus)  # CPU-bound: more would only add memory
+    assert pair_workers(Settings(data_dir=tmp_path, max_parallel_pairs=1), "replicate", 6) == 1

@@ -1,5 +1,7 @@
 """The assets: each gathers its inputs, calls a stage, and tells the UI what it made."""
 
+import logging
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
 from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
+from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, PlannedBeat, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -38,6 +41,9 @@ from vidgen_assets.storage.store import ArtifactStore
 
 GROUP = "vidgen"
 IO = "artifacts"
+PROGRESS = logging.getLogger("vidgen.progress")
+"""A step's progress inside a run (each chunk pair as it ends), for a caller that shows it as it happens:
+the CLI prints it (`Runner`); the run's own log has the same lines."""
 
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
@@ -328,7 +334,8 @@ def chunk_pairs(
     if unknown:
         raise dg.Failure(
             f"chunk_pairs.config.remake: video {plan.video_id!r} has no pair {', '.join(unknown)}; "
-            f"its pairs: {', '.join(plan.pair_keys)}"
+            f"its pairs: {', '.join(plan.pair_keys)}",
+            allow_retries=False,
         )
     store = vidgen.store()
     settings = vidgen.settings
@@ -349,15 +356,19 @@ def chunk_pairs(
         return loaded
 
     workers = pair_workers(settings, plan.spec.backend, len(plan.beats))
-    context.log.info(
-        f"{plan.video_id}: {len(plan.beats)} chunk pair(s), {len(plan.chunks)} chunk(s), {workers} at once"
-    )
-    made, failed = run_pairs(plan, one, workers, context.log.info)
+
+    def say(message: str) -> None:
+        context.log.info(f"{plan.video_id}: {message}")
+        PROGRESS.info(message, extra={"video_id": plan.video_id})
+
+    say(f"chunk pairs: {len(plan.beats)} pair(s), {len(plan.chunks)} chunk(s), {workers} at once")
+    made, failed = run_pairs(plan, one, workers, say)
     rows = []
     for beat in plan.beats:
         key = beat.pair_key
         if key in failed:
-            rows.append([key, beat.name, len(beat.chunks), beat.clip_frames, "", "FAILED", "", failed[key]])
+            cause = exception_cause(failed[key])
+            rows.append([key, beat.name, len(beat.chunks), beat.clip_frames, "", "FAILED", "", cause])
             continue
         pair, took = made[key]
         rows.append([key, beat.name, len(beat.chunks), beat.clip_frames, f"{took:.1f}",
@@ -365,14 +376,16 @@ def chunk_pairs(
                      f"{pair.record.get('cost_usd', 0.0):g}", ""])  # fmt: skip
     if failed:
         retryable = all(isinstance(e, GenerationFailed) and e.retryable for e in failed.values())
-        lines = "\n".join(f"chunk pair {k}: {stages.one_line_error(e)}" for k, e in failed.items())
+        lines = "\n".join(textwrap.indent(f"chunk pair {k}: {exception_cause(e)}", "  ") for k, e in failed.items())
         raise dg.Failure(
             f"{len(failed)} of {len(plan.beats)} chunk pair(s) failed (the others are stored):\n{lines}",
             metadata={"pairs": dg.MetadataValue.md(_md_table(PAIR_HEADER, rows))},
             allow_retries=retryable,
-        )
+        ) from next(iter(failed.values()))  # its traceback: the first failed pair's
     pairs = PairSet(plan.video_id, {k: made[k][0] for k in plan.pair_keys})
     first = plan.beats[0]
+    markers = {m for m in (_cache_marker(p.record) for p in pairs.pairs.values()) if m is not None}
+    cache = {"cache": dg.MetadataValue.text(markers.pop() if len(markers) == 1 else "partial")} if markers else {}
     return dg.Output(
         pairs,
         data_version=dg.DataVersion(pairs.fingerprint[:16]),
@@ -385,7 +398,9 @@ def chunk_pairs(
             "reused": dg.MetadataValue.text(
                 ", ".join(k for k, p in pairs.pairs.items() if p.record.get("cached")) or "none"
             ),
+            **cache,
             "pairs": dg.MetadataValue.md(_md_table(PAIR_HEADER, rows)),
+            "pair_seconds": dg.MetadataValue.json({k: round(made[k][1], 3) for k in plan.pair_keys}),
             "chunks": len(plan.chunks),
             "first_chunk": _uri(store, plan.video_id, layout.chunk_video(first.chunks[0].index)),
             "preview": dg.MetadataValue.md(
@@ -441,7 +456,7 @@ def voice(
     try:
         out = voiceover.voice(video_spec, backend, store, vidgen.scratch())
     except stages.StageError as exc:
-        raise dg.Failure(str(exc)) from None
+        raise dg.Failure(str(exc), allow_retries=False) from None
     except GenerationFailed as exc:
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     lines = out.record.get("lines", [])
@@ -516,7 +531,7 @@ def stitched_video(
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
         out = stages.stitched_video(video_spec, chunk_pairs.pairs, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
-        raise dg.Failure(str(exc)) from None
+        raise dg.Failure(str(exc), allow_retries=False) from None
     except GenerationFailed as exc:
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     check = checks.stitched_matches_plan(out, video_spec)

@@ -13,6 +13,7 @@ from vidgen_assets.defs.assets import GROUP, final_video
 from vidgen_assets.defs.checks import ALL_CHECK_KEYS
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import VidgenParam
+from vidgen_assets.recipes import RECIPES
 from vidgen_assets.report import CheckResult, write_report
 from vidgen_assets.storage.artifacts import load_plan
 from vidgen_assets.storage.store import ArtifactStore
@@ -22,7 +23,8 @@ TIMED = ("video_spec", "storyboard", "chunk_pairs", "music", "voice", "stitched_
 
 def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
     """Wall seconds of each stage's latest materialization of this video, from the instance's step
-    statistics. Stages not materialized yet (or still running) are left out."""
+    statistics, and of each chunk pair (`chunk_pair/p000`, from `chunk_pairs`' metadata: 0 for a pair
+    reused). Stages not materialized yet (or still running) are left out."""
     wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in TIMED]
     out: dict[str, float] = {}
     for name, asset, partition in wanted:
@@ -35,6 +37,10 @@ def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
         for stats in instance.get_run_step_stats(run_id, step_keys=[asset]):
             if stats.start_time is not None and stats.end_time is not None:
                 out[name] = round(stats.end_time - stats.start_time, 3)
+        event = records[0].event_log_entry.asset_materialization
+        per_pair = event.metadata.get("pair_seconds") if event is not None else None
+        if isinstance(per_pair, dg.JsonMetadataValue) and isinstance(per_pair.data, dict):
+            out |= {f"chunk_pair/{key}": float(took) for key, took in per_pair.data.items()}
     return out
 
 
@@ -62,7 +68,7 @@ def publish(instance: dg.DagsterInstance, store: ArtifactStore, plan: Plan, chec
     return write_report(store, plan, [*found, *checks], stage_timings(instance, plan))
 
 
-@dg.asset(partitions_def=videos, group_name=GROUP, kinds={"html"}, deps=[final_video])
+@dg.asset(partitions_def=videos, group_name=GROUP, kinds={"html"}, deps=[final_video], code_version=RECIPES["report"])
 def report(context: dg.AssetExecutionContext, vidgen: VidgenParam) -> dg.MaterializeResult:  # type: ignore[type-arg]
     """`report.html` beside the final video: storyboard, timeline, plan, per-stage costs, cache answers,
     wall times and check results, readable offline. Written after the final video passed its checks; a

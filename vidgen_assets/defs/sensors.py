@@ -10,6 +10,10 @@ Each registration is one `render_video` run request carrying the spec in its run
 stores the spec and its reference images (the tick only reads and validates), then makes the whole video.
 The cursor keeps each file's digest, so an unchanged file is never requested twice; no tick reads a
 registered video's plan, artifacts or runs.
+
+`finish_video` is a run-status sensor: when a run that planned a video (it materialized `video_spec`,
+e.g. from the UI's "Materialize" with a spec pasted into the launchpad) ends without making its final
+video, it requests that video's `render_video` run, which makes the rest (reusing what is current).
 """
 
 import json
@@ -150,6 +154,25 @@ def _same_references(store: ArtifactStore, spec: Spec, references: tuple[LoadedR
     return [r.sha256 for r in stored] == [r.planned.sha256 for r in references]
 
 
+FINAL = dg.AssetKey("final_video")
+PLAN = dg.AssetKey("video_spec")
+
+
+def finish_request(run: dg.DagsterRun) -> dg.RunRequest | None:
+    """The `render_video` run that finishes a video planned by `run` without its final video: a run
+    whose assets included `video_spec` but not `final_video` (the whole job's runs need nothing)."""
+    selection = run.asset_selection
+    partition = run.tags.get("dagster/partition")
+    if not selection or PLAN not in selection or FINAL in selection or not partition:
+        return None
+    return dg.RunRequest(
+        run_key=f"finish:{run.run_id}",
+        partition_key=partition,
+        job_name=render_video.name,
+        tags={"vidgen/finishes": run.run_id},
+    )
+
+
 def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     """The sensors, evaluated every `settings.sensor_interval` seconds (`VIDGEN_SENSOR_INTERVAL`)."""
 
@@ -165,4 +188,21 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     ) -> dg.SensorResult:
         return spec_files(context, vidgen, backends)
 
-    return [spec_files_sensor]
+    @dg.run_status_sensor(
+        name="finish_video",
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        minimum_interval_seconds=settings.sensor_interval,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        request_job=render_video,
+        description=(
+            "When a run planned a video (materialized video_spec) without making its final video, as the UI's "
+            "Materialize of video_spec does, starts that video's render_video run to make the rest."
+        ),
+    )
+    def finish_video(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+        request = finish_request(context.dagster_run)
+        if request is None:
+            return dg.SkipReason(f"run {context.dagster_run.run_id} needs no follow-up")
+        return request
+
+    return [spec_files_sensor, finish_video]

@@ -91,7 +91,7 @@ def test_replicate_render_end_to_end_costs_what_was_estimated_then_nothing(
     ]
     assert all(c["prediction_id"] in fake.predictions for c in p000["chunks"])
     assert metadata(instance, "final_video")["cost_usd"] == 0.1875
-    assert metadata(instance, "chunk_pair")["cache"] == "miss"
+    assert metadata(instance, "chunk_pairs")["cache"] == "miss"
     assert metadata(instance, "video_spec")["estimate_usd"] == 0.1875
 
     # A second render pays nothing and calls nothing, even with the chunk pairs' outputs gone: each pair is
@@ -106,7 +106,7 @@ def test_replicate_render_end_to_end_costs_what_was_estimated_then_nothing(
     manifests = [json.loads((video / "chunks" / f"{pair}.json").read_text()) for pair in ("p000", "p001")]
     remade = [chunk for manifest in manifests for chunk in manifest["chunks"]]
     assert [(c["cache"], c["cost_usd"]) for c in remade] == [("hit", 0.0)] * 3
-    assert metadata(instance, "chunk_pair")["cache"] == "hit"
+    assert metadata(instance, "chunk_pairs")["cache"] == "hit"
 
     # The token is nowhere: not in any file of the data dir or the Dagster instance, nor in any output.
     token = fake.token.encode()

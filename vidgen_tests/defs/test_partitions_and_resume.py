@@ -1,4 +1,5 @@
-"""Partition edge cases, resuming after a failure, and the Dagster CLI on a registered partition."""
+"""Partitions (one per video), re-making chosen pairs, resuming after a failure, and the Dagster CLI on a
+registered partition."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import dagster as dg
 import pytest
 
 from vidgen_assets.core.spec import read_spec_text
-from vidgen_assets.defs.partitions import pair_video
+from vidgen_assets.defs.jobs import RENDER_JOB
+from vidgen_assets.defs.partitions import videos
 from vidgen_assets.media import runner as media_runner
 from vidgen_assets.runner import RenderFailed, Runner
 from vidgen_tests.conftest import EXAMPLES
@@ -33,23 +35,50 @@ def quiet(_: str) -> None:
     pass
 
 
-def test_a_pair_the_video_does_not_have_ends_cleanly_without_materializing(settings, home, instance):
+def test_partitions_are_the_videos_alone_and_a_pair_to_remake_must_be_the_videos(settings, home, instance):
     runner = Runner(settings, home, progress=quiet)
-    spec = read_spec_text(TINY, "tiny.yaml")
-    # Another video registered more pairs: the pair dimension is global.
-    instance.add_dynamic_partitions("pairs", ["p000", "p001", "p002", "p005"])
-    report = runner.render(spec, TINY)
-    assert Path(report.final_uri).exists()
-
-    result = runner.defs.resolve_job_def("chunk_pairs").execute_in_process(
-        partition_key="p005|tiny", instance=instance, raise_on_error=False
+    runner.render(read_spec_text(TINY, "tiny.yaml"), TINY)
+    three = TINY.replace("id: tiny", "id: three").replace("duration: 5\n", "duration: 15\n", 1) + (
+        "  - {name: two, duration: 5, prompt: b}\n  - {name: three, duration: 5, prompt: c}\n"
     )
-    assert result.success
-    assert instance.get_materialized_partitions(dg.AssetKey("chunk_pair")) == {"p000|tiny"}
-    assert not (settings.data_dir / "videos" / "tiny" / "chunks" / "p005.json").exists()
-    assert sorted(p.name for p in (settings.data_dir / "videos" / "tiny" / "chunks").iterdir()) == [
-        "chunk_000.last.png", "chunk_000.mp4", "p000.json", "p000.piece.mp4",
-    ]  # fmt: skip
+    three = three.replace("music: {bpm: 90}\n", "") + "music: {bpm: 90}\n"
+    runner.render(read_spec_text(three, "three.yaml"), three)
+    # One partition per video, whatever its pair count: nothing in the UI that can never exist.
+    assert sorted(instance.get_dynamic_partitions("videos")) == ["three", "tiny"]
+    assert instance.get_materialized_partitions(dg.AssetKey("chunk_pairs")) == {"three", "tiny"}
+    assert instance.get_dynamic_partitions("pairs") == []
+
+    chunks = settings.data_dir / "videos" / "tiny" / "chunks"
+    before = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
+    result = runner.defs.resolve_job_def(RENDER_JOB).execute_in_process(
+        partition_key="tiny", instance=instance, raise_on_error=False,
+        run_config={"ops": {"chunk_pairs": {"config": {"remake": ["p002"]}}}},
+    )  # fmt: skip
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert failure.step_key == "chunk_pairs"
+    message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
+    assert "chunk_pairs.config.remake: video 'tiny' has no pair p002; its pairs: p000" in message
+    assert {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()} == before  # nothing written
+
+
+def test_a_pair_chosen_for_remaking_is_made_again_and_only_it(settings, home, instance):
+    text = TINY.replace("duration: 5\n", "duration: 10\n", 1).replace(
+        "music:", "  - {name: two, duration: 5, prompt: b}\nmusic:"
+    )
+    runner = Runner(settings, home, progress=quiet)
+    runner.render(read_spec_text(text, "tiny.yaml"), text)
+    chunks = settings.data_dir / "videos" / "tiny" / "chunks"
+    before = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
+    result = runner.defs.resolve_job_def(RENDER_JOB).execute_in_process(
+        partition_key="tiny", instance=instance,
+        run_config={"ops": {"chunk_pairs": {"config": {"remake": ["p001"]}}}},
+    )  # fmt: skip
+    pairs = result.asset_materializations_for_node("chunk_pairs")[0].metadata
+    assert pairs["made"].value == "p001" and pairs["reused"].value == "p000"
+    after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
+    assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
+                                                           "p001.piece.mp4"}  # fmt: skip
 
 
 def failing_ffmpeg(tmp_path: Path, marker: str) -> Path:
@@ -75,7 +104,8 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     with pytest.raises(RenderFailed) as caught:
         Runner(failing, home, progress=quiet).render(spec, text)
     message = str(caught.value)
-    assert "chunk pair p001 (partition 'p001|recipe-square')" in message
+    assert "stage render_video" in message and "chunk_pairs: Failure: 1 of 3 chunk pair(s) failed" in message
+    assert "chunk pair p001: MediaError: ffmpeg exited with code 1" in message
     assert "No space left on device" in message
     # The other pairs finished and are intact; nothing of the failed pair is left half-written.
     assert sorted(p.name for p in chunks.iterdir()) == [
@@ -88,9 +118,12 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     assert Path(report.final_uri).exists()
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk_00[02]*")}
     assert after == before  # reused, not made again
-    # The pairs that finished are current: the re-run does not even start a run for them.
-    pair_runs = [r.tags["dagster/partition"] for r in instance.get_runs(dg.RunsFilter(job_name="chunk_pairs"))]
-    assert sorted(pair_runs) == ["p000|recipe-square", "p001|recipe-square", "p001|recipe-square", "p002|recipe-square"]
+    # One run for the failed render, one for the re-run, which made the failed pair alone.
+    assert len(instance.get_runs(dg.RunsFilter(job_name=RENDER_JOB))) == 2
+    pairs = instance.get_latest_materialization_event(dg.AssetKey("chunk_pairs"))
+    assert pairs is not None and pairs.asset_materialization is not None
+    assert pairs.asset_materialization.metadata["made"].value == "p001"
+    assert pairs.asset_materialization.metadata["reused"].value == "p000, p002"
     assert json.loads((chunks / "p001.json").read_text())["cached"] is False
     event = instance.get_latest_materialization_event(dg.AssetKey("storyboard"))
     assert event is not None and event.asset_materialization is not None
@@ -104,15 +137,15 @@ def test_dagster_job_execute_on_a_registered_partition(settings, home, instance)
     dagster = Path(sys.executable).with_name("dagster")
     env = {**os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(settings.data_dir)}
     done = subprocess.run(
-        [str(dagster), "job", "execute", "-m", "vidgen_assets.definitions", "-j", "prepare_video",
+        [str(dagster), "job", "execute", "-m", "vidgen_assets.definitions", "-j", RENDER_JOB,
          "--tags", json.dumps({"dagster/partition": "tiny"})],
         env=env, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     video = settings.data_dir / "videos" / "tiny"
     assert json.loads((video / "spec.json").read_text())["spec"]["id"] == "tiny"
-    assert (video / "storyboard" / "beat_00.png").exists()
-    runs = instance.get_runs(dg.RunsFilter(job_name="prepare_video"))
+    assert (video / "storyboard" / "beat_00.png").exists() and (video / "final.mp4").exists()
+    runs = instance.get_runs(dg.RunsFilter(job_name=RENDER_JOB))
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS]
     assert runs[0].tags["dagster/partition"] == "tiny"
 
@@ -124,7 +157,7 @@ def test_the_asset_graph(settings):
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
-        "video_spec", "storyboard", "chunk_pair", "music", "voice", "stitched_video", "soundtrack", "final_video",
+        "video_spec", "storyboard", "chunk_pairs", "music", "voice", "stitched_video", "soundtrack", "final_video",
         "report",
     }  # fmt: skip
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
@@ -133,10 +166,8 @@ def test_the_asset_graph(settings):
         ("stitched_video", "stitched_matches_plan"),
         ("final_video", "final_matches_spec"),
     }
-    assert {getattr(job, "name", None) for job in defs.jobs or []} == {
-        "prepare_video", "draw_storyboard", "chunk_pairs", "make_music", "assemble_video",
-    }  # fmt: skip
-    assert defs.resolve_job_def("chunk_pairs").partitions_def == pair_video
+    assert {getattr(job, "name", None) for job in defs.jobs or []} == {RENDER_JOB}
+    assert {graph.get(dg.AssetKey(key)).partitions_def for key in keys} == {videos}
     for key in keys:
         assert graph.get(dg.AssetKey(key)).description, f"{key} has no docstring"
 

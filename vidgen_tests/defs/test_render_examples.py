@@ -113,11 +113,18 @@ def test_the_video_and_its_runs_are_in_the_instance(settings, home, instance):
     spec = load_spec(spec_path)
     Runner(settings, home, progress=lambda _: None).render(spec, spec_path.read_text())
     assert instance.get_dynamic_partitions("videos") == ["recipe-square"]
-    assert instance.get_dynamic_partitions("pairs") == ["p000", "p001", "p002"]
     assert instance.get_materialized_partitions(dg.AssetKey("final_video")) == {"recipe-square"}
-    assert instance.get_materialized_partitions(dg.AssetKey("chunk_pair")) == {
-        "p000|recipe-square", "p001|recipe-square", "p002|recipe-square",
-    }  # fmt: skip
+    assert instance.get_materialized_partitions(dg.AssetKey("chunk_pairs")) == {"recipe-square"}
+    [run] = instance.get_runs()
+    assert (run.job_name, run.tags["dagster/partition"], run.status) == (
+        "render_video", "recipe-square", dg.DagsterRunStatus.SUCCESS,
+    )  # fmt: skip
+    pairs = instance.get_latest_materialization_event(dg.AssetKey("chunk_pairs"))
+    assert pairs is not None and pairs.asset_materialization is not None
+    table = str(pairs.asset_materialization.metadata["pairs"].value)
+    for key in ("p000", "p001", "p002"):
+        assert f"| {key} |" in table  # each pair's row: beat, chunks, frames, seconds, made/reused, cost
+    assert table.count("| made |") == 3
     event = instance.get_latest_materialization_event(dg.AssetKey("final_video"))
     assert event is not None and event.asset_materialization is not None
     meta = event.asset_materialization.metadata

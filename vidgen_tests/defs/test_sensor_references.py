@@ -32,6 +32,20 @@ def png(colour: tuple[int, int, int]) -> bytes:
     return buffer.getvalue()
 
 
+def plan_requested(result: dg.SensorResult, settings: Settings, instance: dg.DagsterInstance) -> None:
+    """Plan the video of the tick's one request as its run does first (`video_spec` with the request's
+    run config: the spec and its reference images are stored)."""
+    [request] = result.run_requests or []
+    assert request.partition_key is not None
+    if not instance.has_dynamic_partition("videos", request.partition_key):
+        instance.add_dynamic_partitions("videos", [request.partition_key])
+    out = dg.materialize(
+        [video_spec], partition_key=request.partition_key, resources=build_resources(settings), instance=instance,
+        run_config=request.run_config,
+    )  # fmt: skip
+    assert out.success
+
+
 def test_a_missing_reference_is_rejected_naming_the_field_then_registered_once_it_appears(tmp_path, settings, instance):
     settings = spec_settings(tmp_path, settings)
     specs = Path(settings.spec_dir)
@@ -47,17 +61,20 @@ def test_a_missing_reference_is_rejected_naming_the_field_then_registered_once_i
     (specs / "refs").mkdir()
     (specs / "refs" / "bottle.png").write_bytes(png((200, 30, 30)))
     second = tick("spec_files", instance, settings, first.cursor)
-    assert requested(second) == [("prepare_video", "bottle-ad")]
+    assert requested(second) == [("render_video", "bottle-ad")]
     stored = settings.data_dir / "videos" / "bottle-ad" / "references" / "product.png"
+    assert not stored.exists()  # the tick reads; the run stores
+    plan_requested(second, settings, instance)
     assert stored.read_bytes() == png((200, 30, 30))
 
     # Unchanged: nothing. A new photo under the same spec: a new run (a new run key), the new photo stored.
     assert requested(tick("spec_files", instance, settings, second.cursor)) == []
     (specs / "refs" / "bottle.png").write_bytes(png((30, 200, 30)))
     third = tick("spec_files", instance, settings, second.cursor)
-    assert requested(third) == [("prepare_video", "bottle-ad")]
+    assert requested(third) == [("render_video", "bottle-ad")]
     assert third.run_requests and second.run_requests
     assert third.run_requests[0].run_key != second.run_requests[0].run_key
+    plan_requested(third, settings, instance)
     assert stored.read_bytes() == png((30, 200, 30))
 
     # A path out of the folder is rejected like any bad field.
@@ -74,12 +91,8 @@ def test_references_beside_a_spec_in_an_s3_prefix_reach_the_plan(s3, tmp_path, s
     settings = Settings(data_dir=settings.data_dir, spec_dir=f"s3://{s3.bucket}/specs/", work_dir=tmp_path / "work")
 
     result = tick("spec_files", instance, settings)
-    assert requested(result) == [("prepare_video", "bottle-ad")]
-    instance.add_dynamic_partitions("videos", ["bottle-ad"])
-    out = dg.materialize(
-        [video_spec], partition_key="bottle-ad", resources=build_resources(settings), instance=instance
-    )
-    assert out.success
+    assert requested(result) == [("render_video", "bottle-ad")]
+    plan_requested(result, settings, instance)
     plan = json.loads((settings.data_dir / "videos" / "bottle-ad" / "spec.json").read_text())
     (reference,) = plan["references"]
     assert (reference["name"], reference["file"], reference["width"], reference["describe"]) == (

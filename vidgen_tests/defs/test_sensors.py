@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -38,6 +39,21 @@ def requested(result: dg.SensorResult) -> list[tuple[str | None, str | None]]:
     return sorted((r.job_name, r.partition_key) for r in result.run_requests or [])
 
 
+def launch(result: dg.SensorResult, settings: Settings, instance: dg.DagsterInstance) -> list[Any]:
+    """Do what the daemon does with a tick's result: add its partitions, execute each requested run."""
+    for add in result.dynamic_partitions_requests or []:
+        assert isinstance(add, dg.AddDynamicPartitionsRequest)
+        instance.add_dynamic_partitions(add.partitions_def_name, list(add.partition_keys))
+    defs = build_definitions(settings)
+    done = []
+    for request in result.run_requests or []:
+        assert request.job_name is not None and request.partition_key is not None
+        job = defs.resolve_job_def(request.job_name)
+        config, key, tags = request.run_config, request.partition_key, request.tags
+        done.append(job.execute_in_process(run_config=config, partition_key=key, instance=instance, tags=tags))
+    return done
+
+
 def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, settings, instance):
     settings = spec_settings(tmp_path, settings)
     specs = Path(settings.spec_dir)
@@ -47,12 +63,18 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     (specs / "notes.txt").write_text("not a spec")
 
     first = tick("spec_files", instance, settings)
-    assert requested(first) == [("prepare_video", "first-ad"), ("prepare_video", "second-ad")]
+    assert requested(first) == [("render_video", "first-ad"), ("render_video", "second-ad")]
     [add] = first.dynamic_partitions_requests or []
     assert isinstance(add, dg.AddDynamicPartitionsRequest)
     assert (add.partitions_def_name, sorted(add.partition_keys)) == ("videos", ["first-ad", "second-ad"])
-    instance.add_dynamic_partitions("videos", list(add.partition_keys))  # what the daemon does with the request
-    assert (settings.data_dir / "videos" / "first-ad" / "spec.source.yaml").read_text() == SPEC.format(prompt="one")
+    assert not (settings.data_dir / "videos").exists()  # the tick reads and checks; the run stores
+    # Each request is the whole video in one run, its spec in the run config.
+    [run] = launch(dg.SensorResult(run_requests=first.run_requests[:1], dynamic_partitions_requests=[add]), settings,
+                   instance)  # fmt: skip
+    assert run.success and [r.job_name for r in instance.get_runs()] == ["render_video"]
+    video = settings.data_dir / "videos" / "first-ad"
+    assert (video / "spec.source.yaml").read_text() == SPEC.format(prompt="one")
+    assert (video / "final.mp4").is_file()
     rejection = settings.data_dir / "rejected" / "broken.yaml.error.txt"
     record = rejection.read_text()
     assert f"spec file: {specs}/broken.yaml" in record
@@ -67,7 +89,7 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     # A changed file triggers once, with a new run key.
     (specs / "first-ad.yaml").write_text(SPEC.format(prompt="one, edited"))
     changed = tick("spec_files", instance, settings, again.cursor)
-    assert requested(changed) == [("prepare_video", "first-ad")]
+    assert requested(changed) == [("render_video", "first-ad")]
     assert changed.run_requests and first.run_requests
     assert changed.run_requests[0].run_key != next(
         r.run_key for r in first.run_requests if r.partition_key == "first-ad"
@@ -78,7 +100,7 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     (specs / "broken.yaml").write_text(SPEC.format(prompt="fixed"))
     (specs / "copycat.yaml").write_text("id: first-ad\n" + SPEC.format(prompt="copy"))
     fixed = tick("spec_files", instance, settings, changed.cursor)
-    assert requested(fixed) == [("prepare_video", "broken")]
+    assert requested(fixed) == [("render_video", "broken")]
     assert (
         "id 'first-ad' is already used by first-ad.yaml"
         in (settings.data_dir / "rejected" / "copycat.yaml.error.txt").read_text()
@@ -92,67 +114,29 @@ def test_a_spec_already_rendered_with_identical_content_is_not_rerun(tmp_path, s
     (Path(settings.spec_dir) / "again.yaml").write_text(text)
     assert requested(tick("spec_files", instance, settings)) == []
     (Path(settings.spec_dir) / "again.yaml").write_text(text + "cta: New end\n")
-    assert requested(tick("spec_files", instance, settings)) == [("prepare_video", "again")]
+    assert requested(tick("spec_files", instance, settings)) == [("render_video", "again")]
 
 
-def test_pair_driver_follows_a_video_through_its_runs(settings, home, instance):
-    runner = Runner(settings, home, progress=lambda _: None)
-    text = SPEC.format(prompt="driven")
-    spec = read_spec_text(text, "x", default_id="driven")
-    assert requested(tick("pair_driver", instance, settings)) == []
-
-    runner.register(spec, text)
-    runner.defs.resolve_job_def("prepare_video").execute_in_process(partition_key="driven", instance=instance)
-    after_prepare = tick("pair_driver", instance, settings)
-    assert requested(after_prepare) == [
-        ("chunk_pairs", "p000|driven"), ("chunk_pairs", "p001|driven"), ("make_music", "driven"),
-    ]  # fmt: skip
-    [add] = after_prepare.dynamic_partitions_requests or []
-    assert isinstance(add, dg.AddDynamicPartitionsRequest) and sorted(add.partition_keys) == ["p000", "p001"]
-
-    instance.add_dynamic_partitions("pairs", ["p000", "p001"])
-    pairs_job = runner.defs.resolve_job_def("chunk_pairs")
-    pairs_job.execute_in_process(partition_key="p000|driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == [
-        ("chunk_pairs", "p001|driven"),
-        ("make_music", "driven"),
-    ]
-    pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == [("make_music", "driven")]
-    runner.defs.resolve_job_def("make_music").execute_in_process(partition_key="driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "driven")]
-    runner.defs.resolve_job_def("assemble_video").execute_in_process(partition_key="driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == []
-
-    # Re-materializing one pair by hand with unchanged inputs changes nothing: nothing runs again.
-    pairs_job.execute_in_process(partition_key="p001|driven", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == []
-
-
-def test_an_edit_of_one_beat_runs_only_that_beats_image_pair_and_the_assembly(tmp_path, settings, home, instance):
+def test_an_edit_of_one_beat_is_one_run_that_remakes_only_that_beats_image_and_pair(tmp_path, settings, home, instance):
     settings = spec_settings(tmp_path, settings)
     three = SPEC.replace("duration: 10", "duration: 15") + "  - {{name: c, duration: 5, prompt: z}}\n"
     text = three.format(prompt="edited later")
     Runner(settings, home, progress=lambda _: None).render(read_spec_text(text, "x", default_id="edit"), text)
     board = settings.data_dir / "videos" / "edit" / "storyboard"
     before = {p.name: p.read_bytes() for p in board.glob("*.png")}
-    assert requested(tick("pair_driver", instance, settings)) == []  # rendered and current
 
     (Path(settings.spec_dir) / "edit.yaml").write_text(text.replace("prompt: y}", "prompt: a new middle}"))
     registered = tick("spec_files", instance, settings)
-    assert requested(registered) == [("prepare_video", "edit")]
-    defs = build_definitions(settings)
-    defs.resolve_job_def("prepare_video").execute_in_process(partition_key="edit", instance=instance)
+    assert requested(registered) == [("render_video", "edit")]
+    [run] = launch(registered, settings, instance)
+    assert run.success and len(instance.get_runs()) == 2  # the CLI's render, then this one
     after = {p.name: p.read_bytes() for p in board.glob("*.png")}
     assert [name for name in sorted(before) if before[name] != after[name]] == ["beat_01.png"]
     record = json.loads((board / "storyboard.json").read_text())
     assert record["kept"] == ["storyboard/beat_00.png", "storyboard/beat_02.png"]
-
-    assert requested(tick("pair_driver", instance, settings)) == [("chunk_pairs", "p001|edit")]
-    defs.resolve_job_def("chunk_pairs").execute_in_process(partition_key="p001|edit", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == [("assemble_video", "edit")]
-    defs.resolve_job_def("assemble_video").execute_in_process(partition_key="edit", instance=instance)
-    assert requested(tick("pair_driver", instance, settings)) == []
+    pairs = run.asset_materializations_for_node("chunk_pairs")[0].metadata
+    assert pairs["made"].value == "p001" and pairs["reused"].value == "p000, p002"
+    assert run.asset_materializations_for_node("music")[0].metadata["cached"].value is True
 
 
 def test_a_rejection_is_the_ticks_skip_reason_and_its_record_goes_once_the_file_is_fixed(tmp_path, settings, instance):
@@ -172,7 +156,7 @@ def test_a_rejection_is_the_ticks_skip_reason_and_its_record_goes_once_the_file_
 
     spec.write_text(SPEC.format(prompt="fixed"))
     fixed = tick("spec_files", instance, settings, quiet.cursor)
-    assert requested(fixed) == [("prepare_video", "bad")]
+    assert requested(fixed) == [("render_video", "bad")]
     assert not record.exists()
 
 
@@ -184,6 +168,7 @@ def test_an_s3_spec_folder_and_s3_artifacts_go_through_the_dagster_s3_resource(t
     client = s3.client()
     client.put_object(Bucket=s3.bucket, Key="inbox/promo.yaml", Body=SPEC.format(prompt="from s3").encode())
     client.put_object(Bucket=s3.bucket, Key="inbox/old/ignored.yaml", Body=b"prompt: in a sub-folder\n")
+    client.put_object(Bucket=s3.bucket, Key="inbox/bad.yaml", Body=b"prompt: p\nduration: -1\n")
     # The environment's endpoint leads nowhere: everything must come through the resource's config.
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     settings = Settings(
@@ -193,20 +178,30 @@ def test_an_s3_spec_folder_and_s3_artifacts_go_through_the_dagster_s3_resource(t
     vidgen = VidgenResource.from_settings(settings, s3=S3Resource(endpoint_url=s3.endpoint, max_attempts=1))
     with dg.build_sensor_context(instance=instance) as context:
         result = spec_files(context, vidgen, Backends(vidgen))
-    assert requested(result) == [("prepare_video", "promo")]
-    stored = client.get_object(Bucket=s3.bucket, Key="art/videos/promo/spec.source.yaml")["Body"].read()
-    assert stored.decode() == SPEC.format(prompt="from s3")
+    assert requested(result) == [("render_video", "promo")]
+    [request] = result.run_requests or []
+    assert request.run_config == {"ops": {"video_spec": {"config": {"spec_yaml": SPEC.format(prompt="from s3")}}}}
+    # The rejection record went to the artifact store through the resource; nothing else was written.
+    assert s3.keys("art/") == ["art/rejected/bad.yaml.error.txt"]
     assert not (tmp_path / "unused").exists()
+
+
+def finished_by(run: Any, settings: Settings, instance: dg.DagsterInstance) -> Any:
+    """What the `finish_video` run-status sensor answers to the successful run `run`."""
+    [sensor] = [s for s in build_sensors(settings) if s.name == "finish_video"]
+    [event] = [e for e in run.all_events if e.event_type_value == "PIPELINE_SUCCESS"]
+    context = dg.build_run_status_sensor_context(
+        sensor_name="finish_video", dagster_event=event, dagster_instance=instance, dagster_run=run.dagster_run
+    )
+    return sensor(context)
 
 
 UI_SPEC = "prompt: started from the launchpad\nduration: 5\nresolution: 480p\ncta: Hi\n"
 
 
 def test_a_video_started_by_materializing_video_spec_with_its_spec_in_the_run_config(settings, instance):
-    from vidgen_assets.defs import build_definitions
     from vidgen_assets.defs.assets import video_spec
 
-    defs = build_definitions(settings)
     instance.add_dynamic_partitions("videos", ["from-ui"])  # the UI's "Add a partition"
 
     def materialize(spec_yaml: str) -> dg.ExecuteInProcessResult:
@@ -232,21 +227,22 @@ def test_a_video_started_by_materializing_video_spec_with_its_spec_in_the_run_co
     other = materialize("id: another-video\n" + UI_SPEC)
     assert not other.success and "has id 'another-video', not 'from-ui'" in failure(other)
     assert not source.exists()
-    assert requested(tick("pair_driver", instance, settings)) == []
 
-    # A good one is stored as the video's spec, planned, and pair_driver draws its storyboard first.
+    # A good one is stored as the video's spec and planned.
     assert materialize(UI_SPEC).success
     assert source.read_text() == UI_SPEC
     assert (settings.data_dir / "videos" / "from-ui" / "spec.json").is_file()
-    assert requested(tick("pair_driver", instance, settings)) == [("draw_storyboard", "from-ui")]
-    drawn = defs.resolve_job_def("draw_storyboard").execute_in_process(partition_key="from-ui", instance=instance)
-    assert drawn.success
-    after = tick("pair_driver", instance, settings)
-    assert requested(after) == [("chunk_pairs", "p000|from-ui"), ("make_music", "from-ui")]
 
-    # Without a spec in the config, the stored one is planned again (what the sensors' runs do).
+    # Without a spec in the config, the stored one is planned again; finish_video then asks for the one
+    # render_video run that makes the rest.
     again = materialize("")
     assert again.success and source.read_text() == UI_SPEC
+    request = finished_by(again, settings, instance)
+    assert isinstance(request, dg.RunRequest)
+    assert (request.job_name, request.partition_key) == ("render_video", "from-ui")
+    [whole] = launch(dg.SensorResult(run_requests=[request]), settings, instance)
+    assert whole.success and (settings.data_dir / "videos" / "from-ui" / "final.mp4").is_file()
+    assert isinstance(finished_by(whole, settings, instance), dg.SkipReason)  # a whole video needs nothing more
 
 
 def test_malformed_spec_files_are_rejected_without_crashing_a_tick(tmp_path, settings, instance):
@@ -266,7 +262,7 @@ def test_malformed_spec_files_are_rejected_without_crashing_a_tick(tmp_path, set
     (specs / "folder.yaml").mkdir()
 
     first = tick("spec_files", instance, settings)
-    assert requested(first) == [("prepare_video", "good")]
+    assert requested(first) == [("render_video", "good")]
     rejected = settings.data_dir / "rejected"
     reasons = {p.name.removesuffix(".error.txt"): p.read_text() for p in rejected.iterdir()}
     assert sorted(reasons) == ["binary.yaml", "deep.yaml", "huge.yaml", "latin1.yaml", "link-out.yaml", "utf16.json"]

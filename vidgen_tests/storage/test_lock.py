@@ -107,7 +107,7 @@ def test_two_clis_rendering_one_video_the_second_refuses(tmp_path):
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "VIDGEN_FFMPEG": str(ffmpeg)}
     )
     assert first.stdout is not None
-    while "prepare" not in (line := first.stdout.readline()):
+    while "render_video" not in (line := first.stdout.readline()):
         assert line, first.stderr.read() if first.stderr else ""
     second = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False, env=env)
     gate.touch()
