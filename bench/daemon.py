@@ -1,12 +1,13 @@
-"""Where the self-running (daemon) path spends the time from a dropped spec to its final video.
+"""From a dropped spec to its final video under the daemon, side by side with the CLI, in one run.
 
-Starts a real `dagster-daemon run` on a fresh instance (vidgen's dagster.yaml: run queue, pools) with
-local storage, drops one spec into the spec folder, waits for `final.mp4`, then reads the instance: for
-every run, when it was created (requested by a sensor), started (dequeued and launched), when its first
-step started (the run process loaded Dagster and the code) and when its steps and the run ended. The
-same spec is then rendered by the CLI runner on another fresh instance for comparison.
+For each sensor interval asked for (by default vidgen's default and 5 s): a real `dagster-daemon run` on a
+fresh instance (vidgen's dagster.yaml: run queue, pools) with local storage; one spec dropped into the spec
+folder; the time until `final.mp4` appears. Then the instance is read: each run's creation (a sensor's
+request), start (dequeued and launched), first step (the run's process has loaded Dagster and the code),
+last step and end. The same spec is rendered by the CLI (`vidgen render`'s runner) on a fresh instance
+right after each daemon measurement, so each ratio compares neighbours in time.
 
-    .venv/bin/python -m bench.daemon --spec examples/specs/cold-brew-ad.yaml --interval 15
+    .venv/bin/python -m bench.daemon [--spec examples/specs/cold-brew-ad.yaml] [--intervals 15 5]
 """
 
 from __future__ import annotations
@@ -69,81 +70,90 @@ def _runs(home: Path) -> list[dict[str, Any]]:
 
 
 def phases(runs: list[dict[str, Any]], dropped: float, final_seen: float) -> list[list[Any]]:
-    """Per job: when its first run was requested (after the drop), how long runs waited in the queue and
-    to start their process, how long their steps took, and the gap the sensor left after the job before."""
+    """Per run, in seconds after the drop: requested (the sensor's tick), waiting in the queue, starting
+    its process, its steps, its end."""
     rows: list[list[Any]] = []
-    previous_end = dropped
-    for job in ("prepare_video", "chunk_pairs", "make_music", "assemble_video"):
-        mine = [r for r in runs if r["job"] == job and r["started"]]
-        if not mine:
-            continue
-        requested = min(r["created"] for r in mine)
-        queue = [r["started"] - r["created"] for r in mine]
-        launch = [r["first_step"] - r["started"] for r in mine if r["first_step"]]
-        steps = [r["step_s"] for r in mine]
-        ended = max(r["ended"] or r["last_step"] or 0 for r in mine)
-        gap = requested - previous_end if job != "make_music" else None
+    for r in runs:
+        first, last = r["first_step"], r["last_step"]
         rows.append([
-            job, len(mine), round(requested - dropped, 1), None if gap is None else round(gap, 1),
-            round(max(queue), 1), round(max(launch), 1), round(max(steps), 1), round(ended - dropped, 1),
+            r["job"], r["partition"], r["status"], round(r["created"] - dropped, 1),
+            round((r["started"] or r["created"]) - r["created"], 1),
+            round(first - r["started"], 1) if first and r["started"] else None,
+            round(last - first, 1) if first and last else None,
+            round((r["ended"] or last or dropped) - dropped, 1),
         ])  # fmt: skip
-        if job != "make_music":
-            previous_end = ended
-    rows.append(["final.mp4 seen", "", round(final_seen - dropped, 1), "", "", "", "", ""])
+    rows.append(["final.mp4 seen", "", "", round(final_seen - dropped, 1), "", "", "", ""])
     return rows
+
+
+HEADER = ["job", "partition", "status", "requested at s", "queued s", "process start s", "steps s", "ended at s"]
+
+
+def daemon_render(spec_path: Path, video_id: str, interval: int, deadline: float, work: Path) -> dict[str, Any]:
+    """One drop under a fresh daemon: the time to final.mp4 and every run's phases."""
+    home, data, specs = work / "home", work / "data", work / "specs"
+    for folder in (home, specs):
+        folder.mkdir(parents=True)
+    shutil.copy(REPO / "vidgen_assets" / "dagster.yaml", home / "dagster.yaml")
+    env = {
+        **os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(data), "VIDGEN_SPEC_DIR": str(specs),
+        "VIDGEN_SENSOR_INTERVAL": str(interval),
+    }  # fmt: skip
+    daemon = _daemon(env, work / "daemon.log")
+    final = data / "videos" / video_id / "final.mp4"
+    try:
+        time.sleep(max(10, interval + 5))  # the daemon's start and its first sensor ticks (not counted)
+        dropped = time.time()
+        shutil.copy(spec_path, specs / spec_path.name)
+        while not final.exists() and time.time() - dropped < deadline:
+            time.sleep(0.1)
+        final_seen = time.time()
+        time.sleep(3)  # let the run record its end
+    finally:
+        _stop(daemon)
+    if not final.exists():
+        raise SystemExit(f"no {final} after {deadline:.0f} s; see {work / 'daemon.log'}")
+    runs = _runs(home)
+    return {"drop_to_final_s": final_seen - dropped, "phases": phases(runs, dropped, final_seen), "runs": [
+        {**r, "created": r["created"] - dropped, "started": (r["started"] or dropped) - dropped,
+         "ended": (r["ended"] or dropped) - dropped} for r in runs]}  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default=str(REPO / "examples" / "specs" / "cold-brew-ad.yaml"))
-    parser.add_argument("--interval", type=int, default=15, help="VIDGEN_SENSOR_INTERVAL (s)")
+    parser.add_argument("--intervals", type=int, nargs="+", default=[Settings().sensor_interval, 5],
+                        help="VIDGEN_SENSOR_INTERVAL values to measure (s)")  # fmt: skip
     parser.add_argument("--deadline", type=float, default=900)
     args = parser.parse_args()
     spec_path = Path(args.spec)
     spec = load_spec(spec_path)
     work = Path(tempfile.mkdtemp(prefix="vidgen-bench-daemon-"))
+    results: list[dict[str, Any]] = []
     try:
-        home, data, specs = work / "home", work / "data", work / "specs"
-        for folder in (home, specs):
-            folder.mkdir()
-        shutil.copy(REPO / "vidgen_assets" / "dagster.yaml", home / "dagster.yaml")
-        env = {
-            **os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(data), "VIDGEN_SPEC_DIR": str(specs),
-            "VIDGEN_SENSOR_INTERVAL": str(args.interval),
-        }  # fmt: skip
-        daemon = _daemon(env, work / "daemon.log")
-        final = data / "videos" / spec.id / "final.mp4"
-        try:
-            time.sleep(5)  # the daemon's first sensor ticks (not counted)
-            dropped = time.time()
-            shutil.copy(spec_path, specs / spec_path.name)
-            while not final.exists() and time.time() - dropped < args.deadline:
-                time.sleep(0.5)
-            final_seen = time.time()
-            time.sleep(5)  # let the assemble run record its end
-        finally:
-            _stop(daemon)
-        runs = _runs(home)
-
-        cli_home = work / "cli-home"
-        cli_home.mkdir()
-        settings = Settings(data_dir=work / "cli-data")
-        cli = Runner(settings, cli_home, progress=lambda _: None).render(spec, spec_path.read_text())
+        for n, interval in enumerate(dict.fromkeys(args.intervals)):
+            measured = daemon_render(spec_path, spec.id, interval, args.deadline, work / f"daemon-{n}")
+            cli_home = work / f"cli-home-{n}"
+            cli_home.mkdir()
+            cli = Runner(Settings(data_dir=work / f"cli-data-{n}"), cli_home, progress=lambda _: None).render(
+                spec, spec_path.read_text()
+            )
+            results.append({"interval_s": interval, **measured, "cli_s": cli.wall_s, "cli_stages_s": cli.stages_s,
+                            "ratio": measured["drop_to_final_s"] / cli.wall_s})  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    header = ["job", "runs", "requested at s", "sensor gap s", "queue s (max)", "launch s (max)", "steps s (max)",
-              "done at s"]  # fmt: skip
-    rows = phases(runs, dropped, final_seen)
-    print(f"{spec_path.name}: {spec.duration} s video, sensor interval {args.interval} s")
-    print(table(header, rows))
-    print(f"daemon: drop to final {final_seen - dropped:.1f} s; CLI render of the same spec {cli.wall_s:.1f} s")
-    phases_out = [dict(zip(header, r, strict=True)) for r in rows]
-    data_out = {"spec": spec_path.name, "interval_s": args.interval, "drop_to_final_s": final_seen - dropped,
-                "cli_s": cli.wall_s, "cli_stages_s": cli.stages_s, "phases": phases_out,
-                "runs": [{**r, "created": r["created"] - dropped, "started": (r["started"] or dropped) - dropped,
-                          "ended": (r["ended"] or dropped) - dropped} for r in runs]}  # fmt: skip
-    print(f"\nwrote {write_json('daemon', data_out)}")
+    print(f"{spec_path.name}: {spec.duration} s video")
+    for r in results:
+        print(f"\nsensor interval {r['interval_s']} s: every run of the drop")
+        print(table(HEADER, r["phases"]))
+    summary = [[r["interval_s"], len(r["runs"]), round(r["drop_to_final_s"], 1), round(r["cli_s"], 1),
+                f"{r['ratio']:.2f}x"] for r in results]  # fmt: skip
+    columns = ["sensor interval s", "runs", "daemon drop to final s", "CLI render s", "daemon / CLI"]
+    print("\n" + table(columns, summary))
+    out = {"spec": spec_path.name, "results": [{**r, "phases": [dict(zip(HEADER, p, strict=True)) for p in r["phases"]]}
+                                               for r in results]}  # fmt: skip
+    print(f"\nwrote {write_json('daemon', out)}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ check stops the run before anything downstream of the asset is made."""
 import dagster as dg
 
 from vidgen_assets.core.plan import Plan
+from vidgen_assets.defs.partitions import videos
 from vidgen_assets.media import probe
 from vidgen_assets.storage.artifacts import Artifacts
 
@@ -25,8 +26,11 @@ CHECK_ASSETS = {STORYBOARD_CHECK: "storyboard", STITCHED_CHECK: "stitched_video"
 
 
 def spec_for(name: str) -> dg.AssetCheckSpec:
-    """The blocking check `name`, declared on its asset."""
-    return dg.AssetCheckSpec(name, asset=CHECK_ASSETS[name], blocking=True, description=CHECK_DESCRIPTIONS[name])
+    """The blocking check `name`, declared on its asset, partitioned as it is (each result is recorded for
+    its video: the UI shows it on the partition, and `report.check_results` finds it there)."""
+    return dg.AssetCheckSpec(
+        name, asset=CHECK_ASSETS[name], blocking=True, description=CHECK_DESCRIPTIONS[name], partitions_def=videos
+    )
 
 
 ALL_CHECK_KEYS = [dg.AssetCheckKey(dg.AssetKey(asset), name) for name, asset in CHECK_ASSETS.items()]

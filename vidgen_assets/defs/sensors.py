@@ -158,12 +158,15 @@ FINAL = dg.AssetKey("final_video")
 PLAN = dg.AssetKey("video_spec")
 
 
-def finish_request(run: dg.DagsterRun) -> dg.RunRequest | None:
-    """The `render_video` run that finishes a video planned by `run` without its final video: a run
-    whose assets included `video_spec` but not `final_video` (the whole job's runs need nothing)."""
-    selection = run.asset_selection
+def finish_request(instance: dg.DagsterInstance, run: dg.DagsterRun) -> dg.RunRequest | None:
+    """The `render_video` run that finishes a video planned by `run` without its final video: a run of
+    another job (the UI's Materialize) that materialized `video_spec` and not `final_video`."""
     partition = run.tags.get("dagster/partition")
-    if not selection or PLAN not in selection or FINAL in selection or not partition:
+    if run.job_name == render_video.name or not partition:
+        return None
+    records = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
+    made = {r.event_log_entry.dagster_event.asset_key for r in records if r.event_log_entry.dagster_event}
+    if PLAN not in made or FINAL in made:
         return None
     return dg.RunRequest(
         run_key=f"finish:{run.run_id}",
@@ -200,7 +203,7 @@ def build_sensors(settings: Settings) -> list[dg.SensorDefinition]:
         ),
     )
     def finish_video(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
-        request = finish_request(context.dagster_run)
+        request = finish_request(context.instance, context.dagster_run)
         if request is None:
             return dg.SkipReason(f"run {context.dagster_run.run_id} needs no follow-up")
         return request

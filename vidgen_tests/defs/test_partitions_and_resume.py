@@ -104,7 +104,7 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     with pytest.raises(RenderFailed) as caught:
         Runner(failing, home, progress=quiet).render(spec, text)
     message = str(caught.value)
-    assert "stage render_video" in message and "chunk_pairs: Failure: 1 of 3 chunk pair(s) failed" in message
+    assert "of render_video:" in message and "chunk_pairs: 1 of 3 chunk pair(s) failed" in message
     assert "chunk pair p001: MediaError: ffmpeg exited with code 1" in message
     assert "No space left on device" in message
     # The other pairs finished and are intact; nothing of the failed pair is left half-written.

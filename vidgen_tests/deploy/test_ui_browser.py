@@ -29,7 +29,7 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 VIDEO_ID = "ui-check"
 SPEC = f"id: {VIDEO_ID}\nprompt: a small video to look at\nduration: 5\nresolution: 480p\ncta: Look\n"
-ASSETS = ("video_spec", "storyboard", "chunk_pair", "music", "stitched_video", "final_video")
+ASSETS = ("video_spec", "storyboard", "chunk_pairs", "music", "voice", "stitched_video", "soundtrack", "final_video")
 TIMEOUT_MS = 60_000
 
 
@@ -192,7 +192,7 @@ def check_storyboard_page(ui: UI, page: Any, tmp_path: Path) -> None:
 
 
 def test_the_ui_shows_the_asset_graph_and_the_rendered_video(ui: UI, page: Any, tmp_path: Path):
-    """One test (one render, one webserver): the graph has all six assets; the final video's partition
+    """One test (one render, one webserver): the graph has every asset; the final video's partition
     page shows its metadata and its poster frames, the storyboard's its contact sheet, rendered."""
     check_asset_graph(ui, page, tmp_path)
     check_final_video_page(ui, page, tmp_path)
@@ -257,7 +257,7 @@ def latest_run_of(ui: UI, video_id: str, deadline_s: float = 60) -> Any:
 def test_a_video_started_from_the_ui_alone(ui: UI, daemon: Path, page: Any, tmp_path: Path):
     """Add a `videos` partition and materialize video_spec with the spec pasted into its run config: a bad
     spec fails the run with the field errors on the run's page, a good one becomes the final video with
-    no other step (the daemon's pair_driver draws the storyboard, makes the pairs, the music, the MP4)."""
+    no other click: the `finish_video` sensor starts the video's `render_video` run, which makes the rest."""
     from vidgen_assets.media import probe
 
     launch_video_spec(ui, page, BAD_VIDEO, BAD_SPEC)
@@ -279,6 +279,12 @@ def test_a_video_started_from_the_ui_alone(ui: UI, daemon: Path, page: Any, tmp_
     info = probe.probe(final)
     assert (info.width, info.height, info.frames) == (854, 480, 120)
 
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(ui.home)) as instance:
+        runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": UI_VIDEO}))
+    # Two runs: the launchpad's (video_spec), then the one render_video run the sensor asked for.
+    assert sorted(r.job_name for r in runs) == ["__ASSET_JOB", "render_video"], [r.job_name for r in runs]
     rows = metadata_rows(ui, page, "final_video", UI_VIDEO)
     assert row_value(page, rows, "frames") == "120"
     page.screenshot(path=str(tmp_path / "ui_started_final_video.png"), full_page=True)
