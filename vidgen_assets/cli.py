@@ -282,7 +282,7 @@ def cmd_render(args: argparse.Namespace) -> int:
                         _err("  (full traceback: vidgen render --verbose, or the run in the Dagster UI)")
                     failed += 1
                     continue
-                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items())
+                split = ", ".join(f"{name} {s:.1f} s" for name, s in report.stages_s.items() if "/" not in name)
                 cost = usd(Decimal(str(report.cost_usd)))
                 print(f"[{spec.id}] done in {report.wall_s:.1f} s ({split}); cost {cost}")
                 for warning in report.warnings:

@@ -168,3 +168,10 @@ def postgres() -> Iterator[PostgresServer]:
             subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
                            capture_output=True, timeout=60)  # fmt: skip
         shutil.rmtree(root, ignore_errors=True)
+
+
+def materialized(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
+    """The metadata (name -> value) of `asset`'s materialization in a run's result."""
+    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key == dg.AssetKey(asset)]
+    materialization = event.step_materialization_data.materialization
+    return {name: value.value for name, value in materialization.metadata.items()}

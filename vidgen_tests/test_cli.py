@@ -123,7 +123,7 @@ def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_p
     assert err[0].startswith(f"render of {spec} failed: video 'fails', run ")
     assert err[0].endswith(" of render_video:")
     assert err[1:3] == [
-        "  chunk_pairs: 1 of 1 chunk pair(s) failed (the others are stored):",
+        "  generate: 1 of 1 chunk pair(s) failed (the others are stored):",
         "    chunk pair p000: MediaError: ffmpeg exited with code 1",
     ]
     assert err[-2:] == [

@@ -2,7 +2,9 @@
 
 import logging
 import textwrap
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
 from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
-from vidgen_assets.defs.resources import BackendsParam, VidgenParam, VidgenResource
+from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
 from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import (
     LoadedReference,
@@ -293,8 +295,8 @@ def storyboard(
     yield check  # measured on the files before they left the scratch directory
 
 
-class ChunkPairsConfig(dg.Config):
-    """`chunk_pairs`' run config: re-make chosen pairs from the launchpad."""
+class GenerateConfig(dg.Config):
+    """`generate`'s run config: re-make chosen pairs from the launchpad."""
 
     remake: list[str] = Field(
         default_factory=list,
@@ -306,38 +308,108 @@ class ChunkPairsConfig(dg.Config):
     )
 
 
-@dg.asset(
+CHUNK_PAIRS_DOC = """The video's chunk pairs, one per beat, made in parallel (up to `VIDGEN_MAX_PARALLEL_PAIRS` at once;
+for the animatic, no more than the CPUs). Inside a pair the order is strict: its reference-image chunk
+from the storyboard image, then continuous chunks, each from the exact last frame of the one before.
+Each pair is stored as soon as it is made (`chunks/p003.json`) and reused while its inputs are the
+same, so a failed pair fails the step after the others finished, and the retry makes only it. The
+metadata's table lists every pair: made or reused, chunks, frames, seconds, cost."""
+MUSIC_DOC = "The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."
+VOICE_DOC = """The voiceover: one clip per `say` line (`voice/line_02.wav` + json: text, voice, measured length,
+speed-up, cost), spoken by the backend's speech engine and fitted into its beat. Each line is cached
+on its own, so editing one line re-makes only that line."""
+PAIR_HEADER = ["pair", "beat", "chunks", "frames", "seconds", "status", "cost", "error"]
+
+
+@dg.multi_asset(
+    name="generate",
     partitions_def=videos,
-    io_manager_key=IO,
     group_name=GROUP,
-    kinds={"mp4"},
+    outs={
+        "chunk_pairs": dg.AssetOut(
+            io_manager_key=IO, kinds={"mp4"}, code_version=stages.RECIPES["chunk_pairs"], description=CHUNK_PAIRS_DOC,
+            is_required=False,
+        ),
+        "music": dg.AssetOut(
+            io_manager_key=IO, kinds={"wav"}, code_version=stages.RECIPES["music"], description=MUSIC_DOC,
+            is_required=False,
+        ),
+        "voice": dg.AssetOut(
+            io_manager_key=IO, kinds={"wav"}, code_version=stages.RECIPES["voice"], description=VOICE_DOC,
+            is_required=False,
+        ),
+    },
+    deps=["storyboard"],
+    internal_asset_deps={
+        "chunk_pairs": {dg.AssetKey("video_spec"), dg.AssetKey("storyboard")},
+        "music": {dg.AssetKey("video_spec")},
+        "voice": {dg.AssetKey("video_spec")},
+    },
+    can_subset=True,
     retry_policy=PAIR_RETRY,
     pool="vidgen_video",
-    code_version=stages.RECIPES["chunk_pairs"],
-)
-def chunk_pairs(
+)  # fmt: skip
+def generate(
     context: dg.AssetExecutionContext,
-    config: ChunkPairsConfig,
+    config: GenerateConfig,
     vidgen: VidgenParam,
     backends: BackendsParam,
     video_spec: Plan,
-    storyboard: Artifacts,
+) -> Iterator[dg.Output[Any]]:
+    """Everything made from the plan (and the storyboard) by a model, at once, in one step: the chunk
+    pairs (in parallel among themselves), the music bed and the voiceover, each an asset of its own,
+    each stored and shown as soon as it is done. A failure of one lets the others finish and keep
+    their outputs; the step then fails naming it, and its retry makes only what is missing. Any of
+    the three can be materialized alone (the step is subsettable)."""
+    selected = {key.path[-1] for key in context.selected_asset_keys}
+    makers: dict[str, Callable[[], dg.Output[Any]]] = {
+        "chunk_pairs": lambda: _chunk_pairs(context, config, vidgen, backends, video_spec),
+        "music": lambda: _music(vidgen, backends, video_spec),
+        "voice": lambda: _voice(vidgen, backends, video_spec),
+    }
+    failures: dict[str, BaseException] = {}
+    with ThreadPoolExecutor(len(makers), thread_name_prefix="vidgen-generate") as pool:
+        futures = {pool.submit(make): name for name, make in makers.items() if name in selected}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                output = future.result()
+            except Exception as exc:
+                failures[name] = exc
+                continue
+            yield output  # stored now, whatever the others do
+    if len(failures) == 1:
+        raise next(iter(failures.values()))
+    if failures:
+        retry = all(isinstance(e, dg.Failure) and e.allow_retries for e in failures.values())
+        lines = "\n".join(textwrap.indent(f"{n}: {_failure_text(e)}", "  ") for n, e in failures.items())
+        raise dg.Failure(f"{len(failures)} of {len(futures)} outputs failed:\n{lines}", allow_retries=retry) from (
+            next(iter(failures.values()))
+        )
+
+
+def _failure_text(exc: BaseException) -> str:
+    return exc.description or "" if isinstance(exc, dg.Failure) else exception_cause(exc)
+
+
+def _timed(start: float) -> dg.MetadataValue:
+    """An output's own wall time inside the step (the three are made side by side)."""
+    return dg.MetadataValue.float(round(time.perf_counter() - start, 3))
+
+
+def _chunk_pairs(
+    context: dg.AssetExecutionContext, config: GenerateConfig, vidgen: VidgenResource, backends: Backends, plan: Plan
 ) -> dg.Output[PairSet]:
-    """The video's chunk pairs, one per beat, made in parallel (up to `VIDGEN_MAX_PARALLEL_PAIRS` at once;
-    for the animatic, no more than the CPUs). Inside a pair the order is strict: its reference-image chunk
-    from the storyboard image, then continuous chunks, each from the exact last frame of the one before.
-    Each pair is stored as soon as it is made (`chunks/p003.json`) and reused while its inputs are the
-    same, so a failed pair fails this step after the others finished, and the retry makes only it.
-    The metadata's table lists every pair: made or reused, chunks, frames, seconds, cost."""
-    plan = video_spec
+    start = time.perf_counter()
     unknown = sorted(set(config.remake) - set(plan.pair_keys))
     if unknown:
         raise dg.Failure(
-            f"chunk_pairs.config.remake: video {plan.video_id!r} has no pair {', '.join(unknown)}; "
+            f"generate.config.remake: video {plan.video_id!r} has no pair {', '.join(unknown)}; "
             f"its pairs: {', '.join(plan.pair_keys)}",
             allow_retries=False,
         )
     store = vidgen.store()
+    storyboard = load_stored(store, plan.video_id, "storyboard")
     settings = vidgen.settings
     models = spec_models(plan.spec)
 
@@ -388,19 +460,21 @@ def chunk_pairs(
     cache = {"cache": dg.MetadataValue.text(markers.pop() if len(markers) == 1 else "partial")} if markers else {}
     return dg.Output(
         pairs,
+        output_name="chunk_pairs",
         data_version=dg.DataVersion(pairs.fingerprint[:16]),
         metadata={
             "cost_usd": dg.MetadataValue.float(pairs.cost_usd),
             "cached": dg.MetadataValue.bool(all(p.record.get("cached") for p in pairs.pairs.values())),
+            **cache,
             "made": dg.MetadataValue.text(
                 ", ".join(k for k, p in pairs.pairs.items() if not p.record.get("cached")) or "none"
             ),
             "reused": dg.MetadataValue.text(
                 ", ".join(k for k, p in pairs.pairs.items() if p.record.get("cached")) or "none"
             ),
-            **cache,
             "pairs": dg.MetadataValue.md(_md_table(PAIR_HEADER, rows)),
             "pair_seconds": dg.MetadataValue.json({k: round(made[k][1], 3) for k in plan.pair_keys}),
+            "wall_s": _timed(start),
             "chunks": len(plan.chunks),
             "first_chunk": _uri(store, plan.video_id, layout.chunk_video(first.chunks[0].index)),
             "preview": dg.MetadataValue.md(
@@ -417,44 +491,27 @@ def chunk_pairs(
     )
 
 
-PAIR_HEADER = ["pair", "beat", "chunks", "frames", "seconds", "status", "cost", "error"]
-
-
-@dg.asset(
-    partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_music",
-    retry_policy=PAIR_RETRY, code_version=stages.RECIPES["music"],
-)  # fmt: skip
-def music(
-    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
-) -> dg.Output[Artifacts]:
-    """The music bed: the video's exact length at the spec's bpm and mood (none when `music: false`)."""
+def _music(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[Artifacts]:
+    start = time.perf_counter()
     store = vidgen.store()
-    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(plan.spec.backend, spec_models(plan.spec))
     try:
-        out = stages.music(video_spec, backend, store, vidgen.scratch())
+        out = stages.music(plan, backend, store, vidgen.scratch())
     except GenerationFailed as exc:
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
-    meta: dict[str, Any] = {**_common(out), "music": bool(out.files)}
+    meta: dict[str, Any] = {**_common(out), "music": bool(out.files), "wall_s": _timed(start)}
     if out.files:
         meta |= {"seconds": out.record["seconds"], "bpm": out.record["bpm"], "mood": out.record["mood"],
-                 "path": _uri(store, video_spec.video_id, "music.wav")}  # fmt: skip
-    return dg.Output(out, data_version=_version(out), metadata=meta)
+                 "path": _uri(store, plan.video_id, "music.wav")}  # fmt: skip
+    return dg.Output(out, output_name="music", data_version=_version(out), metadata=meta)
 
 
-@dg.asset(
-    partitions_def=videos, io_manager_key=IO, group_name=GROUP, kinds={"wav"}, pool="vidgen_voice",
-    retry_policy=PAIR_RETRY, code_version=stages.RECIPES["voice"],
-)  # fmt: skip
-def voice(
-    context: dg.AssetExecutionContext, vidgen: VidgenParam, backends: BackendsParam, video_spec: Plan
-) -> dg.Output[Artifacts]:
-    """The voiceover: one clip per `say` line (`voice/line_02.wav` + json: text, voice, measured length,
-    speed-up, cost), spoken by the backend's speech engine and fitted into its beat. Each line is cached
-    on its own, so editing one line re-makes only that line. Runs alongside the chunk pairs."""
+def _voice(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[Artifacts]:
+    start = time.perf_counter()
     store = vidgen.store()
-    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(plan.spec.backend, spec_models(plan.spec))
     try:
-        out = voiceover.voice(video_spec, backend, store, vidgen.scratch())
+        out = voiceover.voice(plan, backend, store, vidgen.scratch())
     except stages.StageError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None
     except GenerationFailed as exc:
@@ -467,6 +524,7 @@ def voice(
     ]  # fmt: skip
     meta: dict[str, Any] = {
         **_common(out),
+        "wall_s": _timed(start),
         "lines": len(lines),
         "voice": str(out.record.get("voice")),
         "made": dg.MetadataValue.text(", ".join(out.record.get("made", [])) or "none"),
@@ -476,7 +534,7 @@ def voice(
             _md_table(["line", "beat", "from s", "room s", "measured s", "spoken s", "speed-up", "cost", "text"], rows)
         ),
     }
-    return dg.Output(out, data_version=_version(out), metadata=meta)
+    return dg.Output(out, output_name="voice", data_version=_version(out), metadata=meta)
 
 
 @dg.asset(
@@ -606,4 +664,4 @@ def final_video(
     yield check  # measured on the files before they left the scratch directory
 
 
-ALL_ASSETS = [video_spec, storyboard, chunk_pairs, music, voice, stitched_video, soundtrack, final_video]
+ALL_ASSETS = [video_spec, storyboard, generate, stitched_video, soundtrack, final_video]

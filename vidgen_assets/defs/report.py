@@ -22,9 +22,10 @@ TIMED = ("video_spec", "storyboard", "chunk_pairs", "music", "voice", "stitched_
 
 
 def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
-    """Wall seconds of each stage's latest materialization of this video, from the instance's step
-    statistics, and of each chunk pair (`chunk_pair/p000`, from `chunk_pairs`' metadata: 0 for a pair
-    reused). Stages not materialized yet (or still running) are left out."""
+    """Wall seconds of each stage's latest materialization of this video: its own `wall_s` (the assets
+    `generate` makes side by side) or its step's, from the instance's step statistics; and of each
+    chunk pair (`chunk_pair/p000`, from `chunk_pairs`' metadata: about 0 for a pair reused). Stages
+    not materialized yet (or still running) are left out."""
     wanted: list[tuple[str, str, str]] = [(s, s, plan.video_id) for s in TIMED]
     out: dict[str, float] = {}
     for name, asset, partition in wanted:
@@ -33,11 +34,14 @@ def stage_timings(instance: dg.DagsterInstance, plan: Plan) -> dict[str, float]:
         ).records
         if not records:
             continue
-        run_id = records[0].run_id
-        for stats in instance.get_run_step_stats(run_id, step_keys=[asset]):
-            if stats.start_time is not None and stats.end_time is not None:
-                out[name] = round(stats.end_time - stats.start_time, 3)
         event = records[0].event_log_entry.asset_materialization
+        own = event.metadata.get("wall_s") if event is not None else None
+        if isinstance(own, dg.FloatMetadataValue) and own.value is not None:
+            out[name] = own.value  # made inside a step shared with others (generate)
+        else:
+            for stats in instance.get_run_step_stats(records[0].run_id, step_keys=[asset]):
+                if stats.start_time is not None and stats.end_time is not None:
+                    out[name] = round(stats.end_time - stats.start_time, 3)
         per_pair = event.metadata.get("pair_seconds") if event is not None else None
         if isinstance(per_pair, dg.JsonMetadataValue) and isinstance(per_pair.data, dict):
             out |= {f"chunk_pair/{key}": float(took) for key, took in per_pair.data.items()}

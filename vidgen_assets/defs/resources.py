@@ -128,23 +128,24 @@ class ArtifactIOManager(dg.IOManager):
         context.log.debug(f"stored {len(keys)} object(s) under {store.uri(layout.video_prefix(obj.video_id))}")
 
     def load_input(self, context: dg.InputContext) -> Any:
-        store = self.vidgen.store()
-        asset = context.asset_key.path[-1]
-        video = context.asset_partition_key
-        if asset in ("video_spec", "chunk_pairs"):
-            plan = load_plan(store, video)
-            if plan is None:
-                raise dg.Failure(f"no plan for video {video!r}: materialize video_spec first")
-            if asset == "video_spec":
-                return plan
-            pairs = {k: load_artifacts(store, video, layout.pair_manifest(k)) for k in plan.pair_keys}
-            missing = [k for k, p in pairs.items() if p is None]
-            if missing:
-                raise dg.Failure(
-                    f"video {video!r} lacks chunk pair {', '.join(missing)}: materialize chunk_pairs first"
-                )
-            return PairSet(video, {k: p for k, p in pairs.items() if p is not None})
-        loaded = load_artifacts(store, video, layout.manifest(asset))
-        if loaded is None:
-            raise dg.Failure(f"no {asset} for video {video!r}: materialize it first")
-        return loaded
+        return load_stored(self.vidgen.store(), context.asset_partition_key, context.asset_key.path[-1])
+
+
+def load_stored(store: ArtifactStore, video: str, asset: str) -> Any:
+    """An asset's stored output for a video, as its step returned it: a `Plan` (`video_spec`), a `PairSet`
+    (`chunk_pairs`, from the plan's pair manifests) or `Artifacts`. A clear failure when it is missing."""
+    if asset in ("video_spec", "chunk_pairs"):
+        plan = load_plan(store, video)
+        if plan is None:
+            raise dg.Failure(f"no plan for video {video!r}: materialize video_spec first")
+        if asset == "video_spec":
+            return plan
+        pairs = {k: load_artifacts(store, video, layout.pair_manifest(k)) for k in plan.pair_keys}
+        missing = [k for k, p in pairs.items() if p is None]
+        if missing:
+            raise dg.Failure(f"video {video!r} lacks chunk pair {', '.join(missing)}: materialize chunk_pairs first")
+        return PairSet(video, {k: p for k, p in pairs.items() if p is not None})
+    loaded = load_artifacts(store, video, layout.manifest(asset))
+    if loaded is None:
+        raise dg.Failure(f"no {asset} for video {video!r}: materialize it first")
+    return loaded

@@ -18,8 +18,9 @@ from vidgen_assets.defs.checks import ALL_CHECK_KEYS
 from vidgen_assets.defs.jobs import RENDER_JOB
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
+from vidgen_tests.conftest import materialized
 
-ASSETS = [a.key.to_user_string() for a in ALL_ASSETS]
+ASSETS = [key.to_user_string() for a in ALL_ASSETS for key in a.keys]
 SPEC = """\
 prompt: p
 duration: 10
@@ -132,3 +133,17 @@ def test_the_job_is_the_whole_group_in_one_process_and_every_asset_states_its_co
     graph = defs.resolve_asset_graph()
     versions = {key.to_user_string(): graph.get(key).code_version for key in graph.get_all_asset_keys()}
     assert versions == {name: recipes.RECIPES[name] for name in [*ASSETS, "report"]}
+
+
+def test_music_alone_is_made_from_the_ui_without_touching_the_pairs(settings, home, instance):
+    """`generate` is subsettable: re-materializing one of its assets (the UI's Materialize on `music`)
+    makes that one only."""
+    render(settings, home, SPEC, "alone")
+    video = settings.data_dir / "videos" / "alone"
+    before = {p.name: p.stat().st_mtime_ns for p in (video / "chunks").iterdir()}
+    (video / "music.json").unlink()  # the music is not current any more
+    job = build_definitions(settings).resolve_job_def(RENDER_JOB)
+    result = job.execute_in_process(partition_key="alone", instance=instance, asset_selection=[dg.AssetKey("music")])
+    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["music"]
+    assert materialized(result, "music")["cached"] is False
+    assert {p.name: p.stat().st_mtime_ns for p in (video / "chunks").iterdir()} == before

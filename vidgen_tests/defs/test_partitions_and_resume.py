@@ -17,7 +17,7 @@ from vidgen_assets.defs.jobs import RENDER_JOB
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.media import runner as media_runner
 from vidgen_assets.runner import RenderFailed, Runner
-from vidgen_tests.conftest import EXAMPLES
+from vidgen_tests.conftest import EXAMPLES, materialized
 
 TINY = """
 id: tiny
@@ -52,13 +52,13 @@ def test_partitions_are_the_videos_alone_and_a_pair_to_remake_must_be_the_videos
     before = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
     result = runner.defs.resolve_job_def(RENDER_JOB).execute_in_process(
         partition_key="tiny", instance=instance, raise_on_error=False,
-        run_config={"ops": {"chunk_pairs": {"config": {"remake": ["p002"]}}}},
+        run_config={"ops": {"generate": {"config": {"remake": ["p002"]}}}},
     )  # fmt: skip
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
-    assert failure.step_key == "chunk_pairs"
+    assert failure.step_key == "generate"
     message = failure.step_failure_data.error.message if failure.step_failure_data.error else ""
-    assert "chunk_pairs.config.remake: video 'tiny' has no pair p002; its pairs: p000" in message
+    assert "generate.config.remake: video 'tiny' has no pair p002; its pairs: p000" in message
     assert {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()} == before  # nothing written
 
 
@@ -72,10 +72,10 @@ def test_a_pair_chosen_for_remaking_is_made_again_and_only_it(settings, home, in
     before = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
     result = runner.defs.resolve_job_def(RENDER_JOB).execute_in_process(
         partition_key="tiny", instance=instance,
-        run_config={"ops": {"chunk_pairs": {"config": {"remake": ["p001"]}}}},
+        run_config={"ops": {"generate": {"config": {"remake": ["p001"]}}}},
     )  # fmt: skip
-    pairs = result.asset_materializations_for_node("chunk_pairs")[0].metadata
-    assert pairs["made"].value == "p001" and pairs["reused"].value == "p000"
+    pairs = materialized(result, "chunk_pairs")
+    assert pairs["made"] == "p001" and pairs["reused"] == "p000"
     after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
     assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
                                                            "p001.piece.mp4"}  # fmt: skip
@@ -104,7 +104,7 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     with pytest.raises(RenderFailed) as caught:
         Runner(failing, home, progress=quiet).render(spec, text)
     message = str(caught.value)
-    assert "of render_video:" in message and "chunk_pairs: 1 of 3 chunk pair(s) failed" in message
+    assert "of render_video:" in message and "generate: 1 of 3 chunk pair(s) failed" in message
     assert "chunk pair p001: MediaError: ffmpeg exited with code 1" in message
     assert "No space left on device" in message
     # The other pairs finished and are intact; nothing of the failed pair is left half-written.

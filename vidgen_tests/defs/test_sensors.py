@@ -14,6 +14,7 @@ from vidgen_assets.defs.resources import Backends, VidgenResource, build_resourc
 from vidgen_assets.defs.sensors import build_sensors, spec_files
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
+from vidgen_tests.conftest import materialized
 
 SPEC = (
     "prompt: {prompt}\nduration: 10\nresolution: 480p\nbeats:\n"
@@ -134,9 +135,9 @@ def test_an_edit_of_one_beat_is_one_run_that_remakes_only_that_beats_image_and_p
     assert [name for name in sorted(before) if before[name] != after[name]] == ["beat_01.png"]
     record = json.loads((board / "storyboard.json").read_text())
     assert record["kept"] == ["storyboard/beat_00.png", "storyboard/beat_02.png"]
-    pairs = run.asset_materializations_for_node("chunk_pairs")[0].metadata
-    assert pairs["made"].value == "p001" and pairs["reused"].value == "p000, p002"
-    assert run.asset_materializations_for_node("music")[0].metadata["cached"].value is True
+    pairs = materialized(run, "chunk_pairs")
+    assert pairs["made"] == "p001" and pairs["reused"] == "p000, p002"
+    assert materialized(run, "music")["cached"] is True
 
 
 def test_a_rejection_is_the_ticks_skip_reason_and_its_record_goes_once_the_file_is_fixed(tmp_path, settings, instance):
