@@ -96,7 +96,7 @@ class Settings(BaseSettings):
     """A .ttf/.otf for on-screen text instead of the DejaVu Sans matplotlib ships."""
     prices: Path | None = Field(None, validation_alias=_env(PRICES_ENV, "prices"))
     """A JSON file of model price overrides (see `backends.models.load_prices`)."""
-    sensor_interval: int = Field(15, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
+    sensor_interval: int = Field(5, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
     """Seconds between two evaluations of each sensor."""
     replicate_api_token: SecretStr | None = Field(None, validation_alias=_env(TOKEN_ENV, "replicate_api_token"))
     """The Replicate API token (the official client's variable); given to the client and nothing else."""

@@ -144,6 +144,6 @@ def test_music_alone_is_made_from_the_ui_without_touching_the_pairs(settings, ho
     (video / "music.json").unlink()  # the music is not current any more
     job = build_definitions(settings).resolve_job_def(RENDER_JOB)
     result = job.execute_in_process(partition_key="alone", instance=instance, asset_selection=[dg.AssetKey("music")])
-    assert [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()] == ["music"]
+    assert [e.asset_key for e in result.get_asset_materialization_events()] == [dg.AssetKey("music")]
     assert materialized(result, "music")["cached"] is False
     assert {p.name: p.stat().st_mtime_ns for p in (video / "chunks").iterdir()} == before

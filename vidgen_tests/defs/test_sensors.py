@@ -70,8 +70,8 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     assert (add.partitions_def_name, sorted(add.partition_keys)) == ("videos", ["first-ad", "second-ad"])
     assert not (settings.data_dir / "videos").exists()  # the tick reads and checks; the run stores
     # Each request is the whole video in one run, its spec in the run config.
-    [run] = launch(dg.SensorResult(run_requests=first.run_requests[:1], dynamic_partitions_requests=[add]), settings,
-                   instance)  # fmt: skip
+    one = list(first.run_requests or [])[:1]
+    [run] = launch(dg.SensorResult(run_requests=one, dynamic_partitions_requests=[add]), settings, instance)
     assert run.success and [r.job_name for r in instance.get_runs()] == ["render_video"]
     video = settings.data_dir / "videos" / "first-ad"
     assert (video / "spec.source.yaml").read_text() == SPEC.format(prompt="one")

@@ -136,9 +136,9 @@ def test_daemon_on_postgres_renders_dropped_specs_with_the_pool_limit(tmp_path: 
         spans = [(r.start_time, r.end_time) for r in records if r.start_time and r.end_time]
         overlapping = [(a, b) for a, b in combinations(spans, 2) if a[0] < b[1] and b[0] < a[1]]
         assert overlapping, f"no two runs overlapped: {sorted(spans)}"
-        # The pool limit held: no two vidgen_video steps (chunk_pairs, stitched_video) of the two runs
+        # The pool limit held: no two vidgen_video steps (generate, stitched_video) of the two runs
         # ever ran at the same time.
-        steps = sorted(_intervals(instance, "render_video", "chunk_pairs") + _intervals(instance, "render_video",
+        steps = sorted(_intervals(instance, "render_video", "generate") + _intervals(instance, "render_video",
                        "stitched_video"))  # fmt: skip
         assert len(steps) == 4
         for (_, end), (start, _) in pairwise(steps):
