@@ -287,4 +287,15 @@ def test_a_video_started_from_the_ui_alone(ui: UI, daemon: Path, page: Any, tmp_
     assert sorted(r.job_name for r in runs) == ["__ASSET_JOB", "render_video"], [r.job_name for r in runs]
     rows = metadata_rows(ui, page, "final_video", UI_VIDEO)
     assert row_value(page, rows, "frames") == "120"
+
+    # The pairs' asset lists one partition per video and nothing else: no pair x video grid of keys that
+    # can never exist. Two videos were made; the bad spec's partition (added by hand above) is missing.
+    with dg.DagsterInstance.from_config(str(ui.home)) as instance:
+        videos = instance.get_dynamic_partitions("videos")
+    assert sorted(videos) == sorted([VIDEO_ID, BAD_VIDEO, UI_VIDEO])
+    page.goto(f"{ui.url}/assets/chunk_pairs?view=partitions")
+    page.get_by_text(f"{len(videos)} Partitions Selected").wait_for()
+    page.get_by_text("Materialized (2)").wait_for()
+    page.get_by_text("Missing (1)").wait_for()
+    page.screenshot(path=str(tmp_path / "ui_chunk_pairs_partitions.png"), full_page=True)
     page.screenshot(path=str(tmp_path / "ui_started_final_video.png"), full_page=True)
