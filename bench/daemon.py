@@ -5,9 +5,12 @@ fresh instance (vidgen's dagster.yaml: run queue, pools) with local storage; one
 folder; the time until `final.mp4` appears. Then the instance is read: each run's creation (a sensor's
 request), start (dequeued and launched), first step (the run's process has loaded Dagster and the code),
 last step and end. The same spec is rendered by the CLI (`vidgen render`'s runner) on a fresh instance
-right after each daemon measurement, so each ratio compares neighbours in time.
+right after each drop, so the ratio compares neighbours in time.
 
-    .venv/bin/python -m bench.daemon [--spec examples/specs/cold-brew-ad.yaml] [--intervals 15 5]
+    .venv/bin/python -m bench.daemon [--spec examples/specs/cold-brew-ad.yaml] [--intervals 1 5] [--runs 3]
+
+Each figure is the median of --runs drops (each on a fresh daemon and instance), each followed by a CLI
+render of the same spec.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any
 
 import dagster as dg
 
-from bench.common import table, write_json
+from bench.common import median, table, write_json
 from vidgen_assets.core.spec import load_spec
 from vidgen_assets.runner import Runner
 from vidgen_assets.settings import Settings
@@ -125,31 +128,37 @@ def main() -> None:
     parser.add_argument("--intervals", type=int, nargs="+", default=[Settings().sensor_interval, 5],
                         help="VIDGEN_SENSOR_INTERVAL values to measure (s)")  # fmt: skip
     parser.add_argument("--deadline", type=float, default=900)
+    parser.add_argument("--runs", type=int, default=3, help="drops (each on a fresh daemon) per interval")
     args = parser.parse_args()
     spec_path = Path(args.spec)
     spec = load_spec(spec_path)
     work = Path(tempfile.mkdtemp(prefix="vidgen-bench-daemon-"))
     results: list[dict[str, Any]] = []
     try:
-        for n, interval in enumerate(dict.fromkeys(args.intervals)):
-            measured = daemon_render(spec_path, spec.id, interval, args.deadline, work / f"daemon-{n}")
-            cli_home = work / f"cli-home-{n}"
-            cli_home.mkdir()
-            cli = Runner(Settings(data_dir=work / f"cli-data-{n}"), cli_home, progress=lambda _: None).render(
-                spec, spec_path.read_text()
-            )
-            results.append({"interval_s": interval, **measured, "cli_s": cli.wall_s, "cli_stages_s": cli.stages_s,
-                            "ratio": measured["drop_to_final_s"] / cli.wall_s})  # fmt: skip
+        for interval in dict.fromkeys(args.intervals):
+            drops, clis = [], []
+            for n in range(args.runs):
+                where = work / f"i{interval}-{n}"
+                drops.append(daemon_render(spec_path, spec.id, interval, args.deadline, where / "daemon"))
+                (where / "cli-home").mkdir()
+                runner = Runner(Settings(data_dir=where / "cli-data"), where / "cli-home", progress=lambda _: None)
+                clis.append(runner.render(spec, spec_path.read_text()))  # right after, on the same machine
+            middle = sorted(drops, key=lambda d: d["drop_to_final_s"])[len(drops) // 2]
+            drop_s, cli_s = median([d["drop_to_final_s"] for d in drops]), median([c.wall_s for c in clis])
+            results.append({"interval_s": interval, **middle, "drops_s": [d["drop_to_final_s"] for d in drops],
+                            "drop_to_final_s": drop_s, "cli_runs_s": [c.wall_s for c in clis], "cli_s": cli_s,
+                            "cli_stages_s": clis[0].stages_s, "ratio": drop_s / cli_s})  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"{spec_path.name}: {spec.duration} s video")
     for r in results:
-        print(f"\nsensor interval {r['interval_s']} s: every run of the drop")
+        print(f"\nsensor interval {r['interval_s']} s: every run of the median drop")
         print(table(HEADER, r["phases"]))
-    summary = [[r["interval_s"], len(r["runs"]), round(r["drop_to_final_s"], 1), round(r["cli_s"], 1),
+    summary = [[r["interval_s"], len(r["runs"]), args.runs, round(r["drop_to_final_s"], 1), round(r["cli_s"], 1),
                 f"{r['ratio']:.2f}x"] for r in results]  # fmt: skip
-    columns = ["sensor interval s", "runs", "daemon drop to final s", "CLI render s", "daemon / CLI"]
+    columns = ["sensor interval s", "runs per video", "drops", "daemon drop to final s (median)",
+               "CLI render s (median)", "daemon / CLI"]  # fmt: skip
     print("\n" + table(columns, summary))
     out = {"spec": spec_path.name, "results": [{**r, "phases": [dict(zip(HEADER, p, strict=True)) for p in r["phases"]]}
                                                for r in results]}  # fmt: skip

@@ -1,5 +1,5 @@
 """Local render benchmark: animatic end-to-end wall time, per stage, against a reference encode, and the
-peak memory (RSS) of the whole render (the CLI process and every worker and ffmpeg below it).
+peak memory (RSS) of the whole render (the CLI process and every ffmpeg below it).
 
     .venv/bin/python -m bench.local_render [--runs 3] [--durations 15 30 60] [--formats 576p24 1080p30 1080p30-9x16]
 
@@ -152,7 +152,7 @@ def main() -> None:
                     stage_runs.append(report.stages_s)
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
-            stage_names = list(stage_runs[0])
+            stage_names = [name for name in stage_runs[0] if "/" not in name]  # not each chunk pair's
             stages = {name: median([s[name] for s in stage_runs]) for name in stage_names}
             wall, ref, cpu_s, ref_cpu = median(walls), median(refs), median(cpus), median(ref_cpus)
             rows.append([fmt, duration, args.runs, wall, ref, wall / ref, cpu_s, ref_cpu, cpu_s / ref_cpu,
@@ -166,8 +166,7 @@ def main() -> None:
             print(f"{fmt} {duration:>3} s: {wall:.1f} s wall, reference {ref:.1f} s, ratio {wall / ref:.2f}, "
                   f"cpu {cpu_s:.1f} s / {ref_cpu:.1f} s = {cpu_s / ref_cpu:.2f}, "
                   f"peak RSS {max(peaks):.0f} MiB, PSS {max(psss):.0f} MiB, load {os.getloadavg()[0]:.1f}")  # fmt: skip
-    names = {"prepare_video": "prepare s", "music": "music s (alongside pairs)", "chunk_pairs": "pairs s",
-             "assemble_video": "assemble s"}  # fmt: skip
+    names = {"music": "music s (alongside pairs)", "voice": "voice s (alongside pairs)", "chunk_pairs": "pairs s"}
     header = ["format", "video s", "runs", "wall s", "reference s", "render / reference", "cpu s",
               "reference cpu s", "cpu / reference cpu",
               *(names.get(n, n) for n in stage_names), "peak RSS MiB", "peak PSS MiB"]  # fmt: skip

@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     """A .ttf/.otf for on-screen text instead of the DejaVu Sans matplotlib ships."""
     prices: Path | None = Field(None, validation_alias=_env(PRICES_ENV, "prices"))
     """A JSON file of model price overrides (see `backends.models.load_prices`)."""
-    sensor_interval: int = Field(5, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
-    """Seconds between two evaluations of each sensor."""
+    sensor_interval: int = Field(1, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
+    """The least seconds between two evaluations of each sensor. The daemon evaluates sensors at most every
+    5 s; the default lets each of those evaluations tick (a 5 could skip one and wait 10 s)."""
     replicate_api_token: SecretStr | None = Field(None, validation_alias=_env(TOKEN_ENV, "replicate_api_token"))
     """The Replicate API token (the official client's variable); given to the client and nothing else."""
     replicate_base_url: str = Field(DEFAULT_BASE_URL, validation_alias=_env(BASE_URL_ENV, "replicate_base_url"))

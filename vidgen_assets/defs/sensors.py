@@ -82,8 +82,13 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 key = _reject(store, location, name, str(exc))
                 context.log.warning(f"rejected {where}: {exc} (record: {store.uri(key)})")
             continue
-        # A spec is read, with its reference images, on every tick: a changed photo beside an unchanged
-        # spec is a change too (the digest covers the images' hashes, or why they could not be read).
+        raw = digest_bytes(data)
+        if seen.get(name) == raw:  # unchanged, and it names no reference image: nothing more to read
+            current[name] = raw
+            continue
+        # A spec with reference images is read with them on every tick: a changed photo beside an
+        # unchanged spec is a change too (the digest covers the images' hashes, or why they could not be
+        # read).
         references: tuple[LoadedReference, ...] = ()
         problem: Exception | None = None
         try:
@@ -93,7 +98,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
             references = read_references(spec, where, folder, store_reader(source))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             problem = exc
-        digest = digest_bytes(data)
+        digest = raw
         if references or (problem is not None and "references." in str(problem)):
             digest = fingerprint(digest, [r.planned.sha256 for r in references], str(problem or ""))
         current[name] = digest
