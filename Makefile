@@ -44,6 +44,9 @@ bench: venv
 	cp bench/results/pipeline-x1.json bench/results/pipeline-x1-all.json
 	$(BIN)/python -m bench.pipeline     --runs 1 --scale 1 --pairs 6 --sequential 6
 	mv bench/results/pipeline-x1.json bench/results/pipeline-x1-6pairs-sequential.json
+	$(BIN)/python -m bench.local_render --runs 3 --durations 30 --formats 576p24 1080p30
+	$(BIN)/python -m bench.daemon
+	$(BIN)/python -m bench.sensor_tick
 
 ## The Dagster UI over the same instance the CLI records into
 dev: venv
