@@ -26,6 +26,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	VIRTUAL_ENV=$(abspath .venv) $(BIN)/dg check defs
 
 ## The system packages the tests drive (PostgreSQL, Chromium): installed when missing (root or sudo), else named
 system-deps:

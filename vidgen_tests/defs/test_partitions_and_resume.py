@@ -150,6 +150,30 @@ def test_dagster_job_execute_on_a_registered_partition(settings, home, instance)
     assert runs[0].tags["dagster/partition"] == "tiny"
 
 
+def test_dg_launch_remakes_one_pair_of_a_rendered_video(settings, home, instance):
+    text = TINY.replace("duration: 5\n", "duration: 10\n", 1).replace(
+        "music:", "  - {name: two, duration: 5, prompt: b}\nmusic:"
+    )
+    Runner(settings, home, progress=quiet).render(read_spec_text(text, "tiny.yaml"), text)
+    chunks = settings.data_dir / "videos" / "tiny" / "chunks"
+    before = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
+    dg_cli = Path(sys.executable).with_name("dg")
+    env = {**os.environ, "DAGSTER_HOME": str(home), "VIDGEN_DATA": str(settings.data_dir),
+           "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}  # fmt: skip
+    config = {"ops": {"generate": {"config": {"remake": ["p001"]}}}}
+    done = subprocess.run(
+        [str(dg_cli), "launch", "--job", RENDER_JOB, "--partition", "tiny", "--config-json", json.dumps(config)],
+        cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
+    assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
+                                                           "p001.piece.mp4"}  # fmt: skip
+    assert [r.status for r in instance.get_runs(dg.RunsFilter(job_name=RENDER_JOB))] == [
+        dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.SUCCESS,
+    ]  # fmt: skip
+
+
 def test_the_asset_graph(settings):
     from vidgen_assets.defs import build_definitions
 
