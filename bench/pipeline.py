@@ -16,6 +16,7 @@ it serves). Prints a table and writes bench/results/pipeline-x<scale>.json.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -73,6 +74,7 @@ def main() -> None:
     fake = FakeReplicate().start()
     fake.run_seconds = {MODELS["image"]: run_s["image"], MODELS["video"]: run_s["chunk"],
                         MODELS["music"]: run_s["music"]}  # fmt: skip
+    os.environ["REPLICATE_API_TOKEN"] = fake.token  # a run reads the token from its environment
     base = Settings(replicate_api_token=fake.token, replicate_base_url=fake.url,
                     replicate_poll_interval=POLL_S * args.scale)  # fmt: skip
     rows, records = [], []

@@ -16,7 +16,7 @@ RECIPES: Mapping[str, str] = {
     "chunk_pairs": "1",
     "music": "1",
     "voice": "1",
-    "soundtrack": "1",
+    "soundtrack": "2",  # 2: the ducking key is padded, so the mix's end is never cut
     "stitched_video": "1",
     "final_video": "1",
     "report": "1",

@@ -49,6 +49,9 @@ DEFAULT_SPEC_DIR = "specs"
 DEFAULT_HOME = ".dagster_home"
 DEFAULT_BASE_URL = "https://api.replicate.com"
 
+SECRETS = ("replicate_api_token",)
+"""Fields never shown or stored as text (`as_values` leaves them out)."""
+
 StorageKind = Literal["local", "s3"]
 StitchMode = Literal["copy", "reencode"]
 
@@ -112,10 +115,6 @@ class Settings(BaseSettings):
     running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
-    aws_environment: dict[str, SecretStr] = Field(default_factory=lambda: _aws_environment(), exclude=True, repr=False)
-    """The standard AWS variables (endpoint, region, credentials, profile) as this process saw them. boto3
-    reads them itself (through dagster-aws's `S3Resource`); pair workers, forked from a fork server that
-    may be older than the runner's environment, take them over with `export_aws_environment`."""
 
     @field_validator("storage", "stitch", mode="before")
     @classmethod
@@ -191,13 +190,20 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, environ)) from None
 
-    def export_aws_environment(self) -> None:
-        """Make this process's AWS variables exactly `aws_environment` (in a pair worker, before any S3
-        client is made)."""
-        for name in [name for name in os.environ if name.startswith(AWS_PREFIX)]:
-            if name not in self.aws_environment:
-                del os.environ[name]
-        os.environ.update({name: value.get_secret_value() for name, value in self.aws_environment.items()})
+    def as_values(self) -> dict[str, str | None]:
+        """Every setting but the secrets as text (None: not set), by field name: what `Settings.from_values`
+        takes back, and what vidgen's Dagster resource shows (`defs.resources`)."""
+        dumped = self.model_dump(exclude=set(SECRETS))
+        return {name: None if value is None else str(value) for name, value in dumped.items()}
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, str | None], **secrets: str | None) -> Settings:
+        """The settings `as_values` gave, with the secrets (`replicate_api_token`), validated like the
+        environment's; nothing is read from the environment."""
+        try:
+            return cls.model_validate({**{k: v for k, v in values.items() if v is not None}, **secrets})
+        except ValidationError as exc:
+            raise SettingsError(_describe(exc, None)) from None
 
     def replace(self, **changes: Any) -> Settings:
         """These settings with `changes` (field names), validated like the environment's."""
@@ -206,15 +212,16 @@ class Settings(BaseSettings):
         except ValidationError as exc:
             raise SettingsError(_describe(exc, None)) from None
 
-    def store(self, s3: S3Resource | None = None) -> ArtifactStore:
+    def store(self, s3: S3Resource | None = None, client: Any = None) -> ArtifactStore:
         """The artifact store these settings name: the one place that chooses local or S3 (an S3 store's
-        client comes from `s3`, dagster-aws's resource, by default one with the environment's AWS settings)."""
+        client is `client`, or comes from `s3`, dagster-aws's resource, by default one with the
+        environment's AWS settings)."""
         if self.storage == "s3":
             from vidgen_assets.storage.s3 import S3Store
 
             if not self.s3_bucket:
                 raise SettingsError(f"storage s3 needs {BUCKET_ENV}")
-            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3)
+            return S3Store(self.s3_bucket, self.s3_prefix, cache_dir=self.work_root / "s3-cache", s3=s3, client=client)
         return LocalStore(self.data_dir)
 
     @property
@@ -236,15 +243,6 @@ class Settings(BaseSettings):
         return (override or self.dagster_home or Path(DEFAULT_HOME)).absolute()
 
 
-AWS_PREFIX = "AWS_"
-
-
-def _aws_environment() -> dict[str, SecretStr]:
-    given = _ENVIRON.get()
-    environ = os.environ if given is None else given
-    return {name: SecretStr(value) for name, value in environ.items() if name.startswith(AWS_PREFIX)}
-
-
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)
 
 
@@ -259,7 +257,14 @@ class _MappingSource(EnvSettingsSource):
         return self._given
 
 
-def _variable(field: str) -> str:
+def token_in_environment(token: SecretStr) -> bool:
+    """Whether this process's environment holds `token` as `REPLICATE_API_TOKEN` (so a Dagster `EnvVar`
+    finds it when a run resolves its resources)."""
+    return os.environ.get(TOKEN_ENV) == token.get_secret_value()
+
+
+def variable(field: str) -> str:
+    """The environment variable a setting is read from (`data_dir` -> `VIDGEN_DATA`)."""
     alias = Settings.model_fields[field].validation_alias
     assert isinstance(alias, AliasChoices)
     return str(alias.choices[-1])
@@ -270,7 +275,7 @@ def _describe(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
     for error in exc.errors():
         where = error.get("loc") or ()
         field = str(where[0]) if where else ""
-        name = _variable(field) if field in Settings.model_fields else field
+        name = variable(field) if field in Settings.model_fields else field
         raw = (environ or {}).get(name, error.get("input")) if name else error.get("input")
         message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
         if not name:

@@ -158,7 +158,7 @@ def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[
         return ()
     settings = vidgen.settings
     location = settings.spec_dir
-    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", s3=vidgen.s3)
+    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
     folder = None if location.startswith("s3://") else Path(location)
     return read_references(spec, where, folder, store_reader(source))
 
@@ -199,7 +199,7 @@ def video_spec(
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         loaded = _config_references(vidgen, spec, where) if given is not None else ()
         backend = backends.get(spec.backend, spec_models(spec))
-        prices = vidgen.prices()
+        prices = vidgen.price_overrides()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.

@@ -1,51 +1,103 @@
 """Resources: vidgen's settings, the generation backends and the IO manager that stores real files."""
 
-from __future__ import annotations
-
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._config.pythonic_config import PartialResource  # the type configure_at_launch() returns
 from dagster_aws.s3 import S3Resource
+from pydantic import Field, PrivateAttr, create_model
 
 from vidgen_assets.backends import get_backend
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.models import load_prices
 from vidgen_assets.core.cost import Price
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.settings import Settings, activated
+from vidgen_assets.settings import (
+    SECRETS,
+    TOKEN_ENV,
+    Settings,
+    SettingsError,
+    activated,
+    token_in_environment,
+    variable,
+)
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, load_plan, save_artifacts, save_plan
 from vidgen_assets.storage.lock import artifact_lock
-from vidgen_assets.storage.s3 import default_s3
+from vidgen_assets.storage.s3 import MAX_ATTEMPTS, default_s3
 from vidgen_assets.storage.store import ArtifactStore
 
 
-class VidgenResource:
+class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     """vidgen's settings for a run or a sensor: the artifact store, price overrides and scratch dirs.
 
-    A plain object handed to assets, checks and sensors as the `vidgen` resource (`build_resources`);
-    while a run or a sensor evaluation uses it, its settings are the active ones (the ffmpeg binary and
-    the font follow them). With S3 storage, or an `s3://` spec folder, the S3 client comes from `s3`,
-    dagster-aws's resource (the `s3` resource of the definitions)."""
+    Deployment > Resources shows every setting in force (`VidgenSettings`' fields, each named by its
+    environment variable in its description); the Replicate token is an `EnvVar`, shown by its name.
+    While a run or a sensor evaluation uses it, its settings are the active ones (the ffmpeg binary and
+    the font follow them). The S3 client of an S3 artifact store, or of an `s3://` spec folder, is `s3`:
+    dagster-aws's resource, the definitions' `s3` (configure that one and the store follows)."""
 
-    def __init__(self, settings: Settings, s3: S3Resource | None = None) -> None:
-        self.settings = settings
-        self.s3 = s3 or default_s3()
-        self._store: ArtifactStore | None = None
+    replicate_api_token: str | None = Field(
+        default=None, description=f"{TOKEN_ENV}, read from the environment (shown by name, never by value)"
+    )
+    s3: dg.ResourceDependency[S3Resource]
+    _settings: Settings | None = PrivateAttr(default=None)
+    _store: ArtifactStore | None = PrivateAttr(default=None)
 
     @classmethod
-    def from_settings(cls, settings: Settings, s3: S3Resource | None = None) -> VidgenResource:
-        return cls(settings, s3)
+    def from_settings(
+        cls, settings: Settings, s3: "S3Resource | PartialResource[S3Resource] | None" = None
+    ) -> "VidgenResource":
+        """The resource for `settings`: each setting as text, the token as `EnvVar(REPLICATE_API_TOKEN)`.
+        A run rebuilds the settings from these values (and resolves the token from its environment), so
+        a token given in code must be the environment's too: a `SettingsError` says so."""
+        token = settings.replicate_api_token
+        if token is not None and not token_in_environment(token):
+            raise SettingsError(
+                f"{TOKEN_ENV}: a token given in code must also be set in the environment (a run reads it from "
+                f"{TOKEN_ENV}, so that it is never written into Dagster's config)"
+            )
+        resource = VidgenSettings(
+            **settings.as_values(), s3=s3 or default_s3(),
+            replicate_api_token=dg.EnvVar(TOKEN_ENV) if token is not None else None,
+        )  # fmt: skip
+        resource._settings = settings  # the very object, for calls in this process outside a run
+        return resource
+
+    @property
+    def s3_args(self) -> dict[str, Any]:
+        """How a store gets its S3 client: in a run or a sensor, the client of the definitions' `s3` as
+        configured (the launchpad's `resources.s3.config` included; Dagster hands this resource that
+        client); used directly, outside Dagster, from the S3 resource it was given, else the AWS
+        settings' default."""
+        if isinstance(self.s3, S3Resource):
+            return {"s3": self.s3}
+        if isinstance(self.s3, PartialResource):
+            return {}
+        return {"client": self.s3}
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            values = {name: getattr(self, name) for name in SETTING_FIELDS}
+            self._settings = Settings.from_values(values, replicate_api_token=self.replicate_api_token)
+        return self._settings
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator["VidgenResource"]:
+        with activated(self.settings):
+            yield self
 
     def store(self) -> ArtifactStore:
         if self._store is None:
-            self._store = self.settings.store(s3=self.s3)
+            self._store = self.settings.store(**self.s3_args)
         return self._store
 
-    def prices(self) -> dict[str, Price]:
+    def price_overrides(self) -> dict[str, Price]:
         """Model price overrides (`VIDGEN_PRICES`), read at each call: a changed file takes effect."""
         return load_prices(self.settings.prices)
 
@@ -56,50 +108,49 @@ class VidgenResource:
         return Path(tempfile.mkdtemp(dir=root))
 
 
-class Backends:
+SETTING_FIELDS = [name for name in Settings.model_fields if name not in SECRETS]
+VidgenSettings: type[VidgenResource] = create_model(
+    "VidgenSettings",
+    __base__=VidgenResource,
+    __doc__=VidgenResource.__doc__,
+    **{name: (str | None, Field(default=None, description=variable(name))) for name in SETTING_FIELDS},  # type: ignore[call-overload]
+)
+"""`VidgenResource` with one field per setting: declared by `Settings`, not again here."""
+
+
+class Backends(dg.ConfigurableResource):  # type: ignore[type-arg]
     """The generation backends a run may use (the `backends` resource): the one a spec names, with its
     `models:` overrides, configured by the settings; a model backend caches its calls in the store."""
 
-    def __init__(self, vidgen: VidgenResource) -> None:
-        self.vidgen = vidgen
+    vidgen: dg.ResourceDependency[VidgenResource]
 
     def get(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
         store = self.vidgen.store() if name == "replicate" else None
         return get_backend(name, self.vidgen.settings, models=models, store=store)
 
 
-VidgenParam = dg.ResourceParam[VidgenResource]
+VidgenParam = VidgenResource
 """How an asset, check or sensor asks for the `vidgen` resource."""
-BackendsParam = dg.ResourceParam[Backends]
+BackendsParam = Backends
 """How an asset asks for the `backends` resource."""
-
-
-def active_resource(vidgen: VidgenResource) -> dg.ResourceDefinition:
-    """`vidgen` as a resource whose settings are the active ones while a run or sensor uses it."""
-
-    @dg.resource(description="vidgen's settings: storage, scratch dirs, prices, the tools' paths")
-    def vidgen_resource(_: dg.InitResourceContext) -> Iterator[VidgenResource]:
-        with activated(vidgen.settings):
-            yield vidgen
-
-    return vidgen_resource
 
 
 def build_resources(settings: Settings) -> dict[str, Any]:
     """The resources for these settings: the one function that chooses the store and the backends.
-    `s3` is dagster-aws's S3 resource, listed in the UI: the S3 client of the artifact store (and so of
-    the IO manager) and of an `s3://` spec folder. Unconfigured, it takes the standard AWS settings."""
-    s3 = default_s3()
-    vidgen = VidgenResource(settings, s3)
+    `s3` is dagster-aws's S3 resource, listed in the UI and configurable at launch (`resources.s3.config`):
+    the S3 client of the artifact store (and so of the IO manager) and of an `s3://` spec folder.
+    Unconfigured, it takes the standard AWS settings."""
+    s3 = S3Resource.configure_at_launch(max_attempts=MAX_ATTEMPTS)  # one object: vidgen's is the top-level one
+    vidgen = VidgenResource.from_settings(settings, s3)
     return {
         "s3": s3,
-        "vidgen": active_resource(vidgen),
-        "backends": dg.ResourceDefinition.hardcoded_resource(Backends(vidgen), "generation backends"),
-        "artifacts": dg.IOManagerDefinition.hardcoded_io_manager(ArtifactIOManager(vidgen)),
+        "vidgen": vidgen,
+        "backends": Backends(vidgen=vidgen),
+        "artifacts": ArtifactIOManager(vidgen=vidgen),
     }
 
 
-class ArtifactIOManager(dg.IOManager):
+class ArtifactIOManager(dg.ConfigurableIOManager):
     """Stores outputs as real files in the storage layout (PNG, MP4, WAV, JSON), never pickles.
 
     `video_spec` is a `Plan` saved as `spec.json`; `chunk_pairs` is a `PairSet` whose pairs the asset
@@ -107,8 +158,7 @@ class ArtifactIOManager(dg.IOManager):
     (files plus a manifest).
     """
 
-    def __init__(self, vidgen: VidgenResource) -> None:
-        self.vidgen = vidgen
+    vidgen: dg.ResourceDependency[VidgenResource]
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         store = self.vidgen.store()

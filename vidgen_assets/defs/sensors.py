@@ -62,7 +62,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
     settings = vidgen.settings
     location = settings.spec_dir
     store = vidgen.store()
-    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", s3=vidgen.s3)
+    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
     cursor = json.loads(context.cursor) if context.cursor else {}
     seen: dict[str, str] = cursor.get("files", {})
     owners: dict[str, str] = cursor.get("ids", {})  # video id -> the file that registered it

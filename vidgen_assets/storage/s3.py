@@ -38,15 +38,21 @@ class S3Store(ArtifactStore):
     """Objects under `s3://bucket/prefix/`; downloads cached locally by ETag under `cache_dir`.
 
     `s3` is the dagster-aws resource the client comes from (default: one with the AWS settings of the
-    environment)."""
+    environment), or the boto3 client that resource gave already (`client`: what Dagster hands a resource
+    that holds the `s3` resource)."""
 
     def __init__(
-        self, bucket: str, prefix: str = "", cache_dir: Path | None = None, s3: S3Resource | None = None
+        self,
+        bucket: str,
+        prefix: str = "",
+        cache_dir: Path | None = None,
+        s3: S3Resource | None = None,
+        client: Any = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
         self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "vidgen-s3-cache"
-        self.client: Any = (s3 or default_s3()).get_client()
+        self.client: Any = client if client is not None else (s3 or default_s3()).get_client()
 
     def _key(self, key: str) -> str:
         check_key(key)

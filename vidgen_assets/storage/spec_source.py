@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore, StoreError
 
@@ -20,14 +20,16 @@ class SpecFileError(ValueError):
     """A file in the spec folder that is not read as a spec: too big, a link out of the folder, gone."""
 
 
-def spec_store(location: str, cache_dir: Path | None = None, s3: S3Resource | None = None) -> ArtifactStore:
+def spec_store(
+    location: str, cache_dir: Path | None = None, s3: S3Resource | None = None, client: Any = None
+) -> ArtifactStore:
     """A store over the spec location (top-level files only are specs); an S3 one gets its client from
-    `s3` (dagster-aws's resource)."""
+    `s3` (dagster-aws's resource), or is given it (`client`)."""
     if location.startswith("s3://"):
         from vidgen_assets.storage.s3 import S3Store, parse_s3_uri
 
         bucket, prefix = parse_s3_uri(location)
-        return S3Store(bucket, prefix, cache_dir=cache_dir, s3=s3)
+        return S3Store(bucket, prefix, cache_dir=cache_dir, s3=s3, client=client)
     return LocalStore(Path(location))
 
 

@@ -178,7 +178,7 @@ def test_an_s3_spec_folder_and_s3_artifacts_go_through_the_dagster_s3_resource(t
     )  # fmt: skip
     vidgen = VidgenResource.from_settings(settings, s3=S3Resource(endpoint_url=s3.endpoint, max_attempts=1))
     with dg.build_sensor_context(instance=instance) as context:
-        result = spec_files(context, vidgen, Backends(vidgen))
+        result = spec_files(context, vidgen, Backends(vidgen=vidgen))
     assert requested(result) == [("render_video", "promo")]
     [request] = result.run_requests or []
     assert request.run_config == {"ops": {"video_spec": {"config": {"spec_yaml": SPEC.format(prompt="from s3")}}}}

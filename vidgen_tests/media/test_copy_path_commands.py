@@ -145,16 +145,15 @@ def test_voice_over_music_ducks_the_bed_under_the_voice_and_limits_the_mix():
     assert args == [
         "-i", "m.wav", "-i", "v.wav",
         "-filter_complex",
-        f"{BED};"
-        "[1:a]aformat=channel_layouts=stereo:sample_rates=48000[s7];[s7]volume=1.500000[s8];"
-        "[s8]atrim=end=10.000000[s9];[s9]asetpts=PTS-STARTPTS[s10];[s10]apad=whole_dur=10.000000[s11];"
-        "[s11]asplit=2[s12][s13];"
-        f"[s6][s12]sidechaincompress=attack={c.DUCK_ATTACK_MS}:level_sc={c.DUCK_KEY_GAIN}:ratio={c.DUCK_RATIO}"
+        f"{BED};[s6]apad[s7];"  # every input of the two-input filters runs on; the mix is cut at the end
+        "[1:a]aformat=channel_layouts=stereo:sample_rates=48000[s8];[s8]volume=1.500000[s9];"
+        "[s9]atrim=end=10.000000[s10];[s10]asetpts=PTS-STARTPTS[s11];[s11]apad=whole_dur=10.000000[s12];"
+        "[s12]apad[s13];[s13]asplit=2[s14][s15];"
+        f"[s7][s14]sidechaincompress=attack={c.DUCK_ATTACK_MS}:level_sc={c.DUCK_KEY_GAIN}:ratio={c.DUCK_RATIO}"
         f":release={c.DUCK_RELEASE_MS}"
-        f":threshold={c.DUCK_THRESHOLD}[s14];"
-        "[s14][s13]amix=duration=first:inputs=2:normalize=0[s15];"
-        "[s15]apad=pad_dur=0.100000[s16];"
-        f"[s16]alimiter=latency=1:level=0:limit={c.MIX_LIMIT}[s17];"
-        "[s17]atrim=end=10.000000[s18];[s18]asetpts=PTS-STARTPTS[s19];[s19]apad=whole_dur=10.000000[s20]",
-        "-map", "[s20]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "a.m4a",
+        f":threshold={c.DUCK_THRESHOLD}[s16];"
+        "[s16][s15]amix=duration=first:inputs=2:normalize=0[s17];"
+        f"[s17]alimiter=latency=1:level=0:limit={c.MIX_LIMIT}[s18];"
+        "[s18]atrim=end=10.000000[s19];[s19]asetpts=PTS-STARTPTS[s20];[s20]apad=whole_dur=10.000000[s21]",
+        "-map", "[s21]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "a.m4a",
     ]  # fmt: skip

@@ -53,12 +53,14 @@ def test_the_music_ducks_while_the_voice_speaks_and_the_mix_stays_below_full_sca
     mix = decode(out)
     before = level_db(mix, MUSIC_HZ, 0.5, 1.4)
     during = level_db(mix, MUSIC_HZ, VOICE_FROM + 0.2, VOICE_TO - 0.05)
-    # The release (DUCK_RELEASE_MS) brings a ~35 dB duck back over about a second: measured here as the
-    # music back to within 0.1 dB by 0.9 s after the line, and once (CI, 2 busy cores) still 3 dB down at 0.8 s.
-    after = level_db(mix, MUSIC_HZ, VOICE_TO + 1.2, 3.95)
+    # The release (DUCK_RELEASE_MS) brings the ~35 dB duck back within about 0.9 s of the line's end.
+    after = level_db(mix, MUSIC_HZ, VOICE_TO + 1.0, 3.95)
     assert abs(before - 20 * np.log10(0.7)) < 1.0  # untouched while nobody speaks
     assert during < before - 12  # ducked under the voice
     assert abs(after - before) < 1.5  # and back once the line ends
+    # To the very end: the mix once lost its last 0.25 s on a busy machine (a filter's end racing the other
+    # input's last frames), silence where the music should be.
+    assert abs(level_db(mix, MUSIC_HZ, 3.85, 3.98) - before) < 1.5
     assert level_db(mix, VOICE_HZ, VOICE_FROM + 0.2, VOICE_TO - 0.05) > 20 * np.log10(0.7)  # the voice is on top
     assert level_db(mix, VOICE_HZ, 0.5, 1.4) < -60  # and nowhere else
     peak = float(np.max(np.abs(mix)))

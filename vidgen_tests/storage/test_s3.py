@@ -123,12 +123,12 @@ def test_the_client_comes_from_the_dagster_s3_resource(s3: S3Server, tmp_path: P
     # ...and without one, the standard AWS settings of the environment apply.
     with pytest.raises(StoreError, match=r"cannot reach the S3 endpoint http://127\.0\.0\.1:"):
         S3Store(s3.bucket, cache_dir=tmp_path).check()
-    # In Dagster, the store's client is the `s3` resource's (one object, shown in the UI as `s3`).
+    # In Dagster, the store's client is the `s3` resource's (shown in the UI as `s3`).
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
     settings = Settings(data_dir=tmp_path, storage="s3", s3_bucket=s3.bucket)
     resources = build_resources(settings)
-    assert isinstance(resources["s3"], S3Resource)
+    assert resources["s3"].resource_cls is S3Resource  # configurable at launch (vidgen_tests/defs/test_resources.py)
     with dg.build_resources(resources) as ready:
-        assert ready.vidgen.s3 is resources["s3"]
+        assert ready.vidgen.store().client is ready.vidgen.s3  # the client Dagster made from the `s3` resource
         ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")
     assert s3.keys("videos/w/") == ["videos/w/spec.json"]
