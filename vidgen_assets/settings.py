@@ -2,9 +2,10 @@
 
 Every variable vidgen understands is a field of `Settings`, read and validated here once (a bad value
 is a `SettingsError` naming the variable, its value and what is allowed). Everything else is handed a
-`Settings`: the definitions, sensors and resources are built from one (`defs.build_definitions`), the
-CLI's pair workers receive the parent's, and the media tools (ffmpeg, the font) follow the settings of
-the run or sensor evaluation in progress (`activated`). Tests build `Settings(...)` directly.
+`Settings`: the definitions, sensors and resources are built from one (`defs.build_definitions`; the
+`vidgen` resource shows them and rebuilds them in a run, `as_values` / `from_values`), and the media
+tools (ffmpeg, the font) follow the settings of the run or sensor evaluation in progress (`activated`).
+Tests build `Settings(...)` directly.
 """
 
 from __future__ import annotations

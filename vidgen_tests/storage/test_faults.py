@@ -1,5 +1,5 @@
 """Faults midway through a write: a store that fails on its Nth write (a full disk), S3 failing
-mid-save (moto over HTTP), a pair worker killed mid-pair. Nothing half-written is trusted later, and
+mid-save (moto over HTTP), a pair's ffmpeg killed mid-pair. Nothing half-written is trusted later, and
 the next run makes exactly the broken piece again."""
 
 from __future__ import annotations
