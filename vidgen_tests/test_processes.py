@@ -52,14 +52,15 @@ def wait_for_pair_stage(proc: subprocess.Popen[bytes], log: Path) -> list[psutil
         assert proc.poll() is None, log.read_text()
         if "chunk pairs:" in log.read_text():
             tree = cli.children(recursive=True)
-            if any("ffmpeg" in p.name() for p in tree):
+            if pair_ffmpegs(tree):
                 return tree
         time.sleep(0.1)
     raise AssertionError(f"the render never reached a pair's ffmpeg:\n{log.read_text()}")
 
 
 def pair_ffmpegs(tree: list[psutil.Process]) -> list[psutil.Process]:
-    return [p for p in tree if _name(p).startswith("ffmpeg")]
+    """The ffmpeg processes making a chunk (not, say, `ffmpeg -version` run to find the binary)."""
+    return [p for p in tree if _name(p).startswith("ffmpeg") and any("chunk_" in a for a in _cmdline(p))]
 
 
 def _name(process: psutil.Process) -> str:
