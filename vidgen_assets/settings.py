@@ -202,7 +202,7 @@ class Settings(BaseSettings):
         """The settings `as_values` gave, with the secrets (`replicate_api_token`), validated like the
         environment's; nothing is read from the environment."""
         try:
-            return cls.model_validate({**{k: v for k, v in values.items() if v is not None}, **secrets})
+            return cls.model_validate({**values, **secrets})  # None given as None: never the environment's
         except ValidationError as exc:
             raise SettingsError(_describe(exc, None)) from None
 
