@@ -389,7 +389,7 @@ def generate(
 
 
 def _failure_text(exc: BaseException) -> str:
-    return exc.description or "" if isinstance(exc, dg.Failure) else exception_cause(exc)
+    return (exc.description or "") if isinstance(exc, dg.Failure) else exception_cause(exc)
 
 
 def _timed(start: float) -> dg.MetadataValue:

@@ -130,6 +130,28 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     assert event.asset_materialization.metadata["cached"].value is True
 
 
+def test_when_the_pairs_and_the_music_both_fail_the_step_names_both_and_keeps_what_finished(
+    settings, home, instance, tmp_path
+):
+    """`generate` makes the pairs, the music and the voice side by side: two failing fail it once, naming
+    both, and what finished (the voice) is stored."""
+    script = tmp_path / "ffmpeg-failing-twice"
+    script.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do case "$a" in *chunk_000*|*music*)\n'
+        '  echo "No space left on device" >&2; exit 1;; esac; done\n'
+        f'exec "{media_runner.ffmpeg_exe()}" "$@"\n'
+    )
+    script.chmod(0o755)
+    spec = read_spec_text(TINY, "tiny.yaml")
+    with pytest.raises(RenderFailed) as caught:
+        Runner(settings.replace(ffmpeg=str(script)), home, progress=quiet).render(spec, TINY)
+    message = str(caught.value)
+    assert "generate: 2 of 3 outputs failed:" in message
+    assert "chunk_pairs: 1 of 1 chunk pair(s) failed" in message and "music: " in message
+    assert (settings.data_dir / "videos" / "tiny" / "voice" / "voice.json").exists()
+
+
 def test_dagster_job_execute_on_a_registered_partition(settings, home, instance):
     spec = read_spec_text(TINY, "tiny.yaml")
     runner = Runner(settings, home, progress=quiet)
