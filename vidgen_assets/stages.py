@@ -209,7 +209,7 @@ def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: Artifact
             used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
             refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
     buffer = io.BytesIO()
-    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -312,8 +312,10 @@ def run_pairs(
     plan: Plan, make: Callable[[PlannedBeat], Artifacts], workers: int, say: Callable[[str], None] | None = None
 ) -> PairResults:
     """Make every pair of the plan with `make`, `workers` at once (threads: a pair's work is ffmpeg and
-    model calls, in other processes or waiting on the network). Every pair runs to its end whatever
-    the others do; a failure is returned, not raised, so that each finished pair is kept."""
+    model calls, in other processes or waiting on the network). The longest pairs start first (most
+    chunks, then most frames: a chunk is made only after the one before it), so that the last to finish
+    is a short one rather than a long chain begun last. Every pair runs to its end whatever the others
+    do; a failure is returned, not raised, so that each finished pair is kept."""
     made: dict[str, tuple[Artifacts, float]] = {}
     failed: dict[str, BaseException] = {}
 
@@ -322,7 +324,8 @@ def run_pairs(
         return make(beat), time.perf_counter() - start
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
-        futures = {pool.submit(timed, beat): beat for beat in plan.beats}
+        longest_first = sorted(plan.beats, key=lambda b: (-len(b.chunks), -sum(c.frames for c in b.chunks), b.index))
+        futures = {pool.submit(timed, beat): beat for beat in longest_first}
         for done, future in enumerate(as_completed(futures), start=1):
             key = futures[future].pair_key
             try:
