@@ -33,7 +33,7 @@ from vidgen_assets.core.generation import (
     VideoRequest,
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
-from vidgen_assets.media import ops, preview, probe
+from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
@@ -347,9 +347,14 @@ def music_fingerprint(plan: Plan, identity: str) -> str:
     if spec.music is None:
         return fingerprint(recipe("music"), None)
     return fingerprint(
-        recipe("music"), identity, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
-        spec.seed, music_fades(plan), "mix",
+        recipe("music"), identity, spec.music.model_dump(exclude={"file", "sync"}), spec.music_mood,
+        plan.total_frames, plan.fps, spec.seed, music_fades(plan), "mix", loudness_target(plan),
     )  # fmt: skip
+
+
+def loudness_target(plan: Plan) -> tuple[float, float]:
+    """The spec's `audio`: (integrated loudness in LUFS, true-peak ceiling in dBTP) of the final mix."""
+    return plan.spec.audio.loudness, plan.spec.audio.true_peak
 
 
 def bridge_sources(
@@ -481,7 +486,9 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     # The bed as the final video carries it (volume, fades, exact length, AAC), made here, alongside the
     # chunk pairs, so that the copy path's final step encodes nothing.
     mix = "music.m4a"
-    ops.music_mix(out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan))
+    _, finished = ops.music_mix(
+        out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan), loudness_target(plan)
+    )
     record = {
         "fingerprint": fp,
         "music": relative,
@@ -490,6 +497,7 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         "bpm": spec.music.bpm,
         "volume": spec.music.volume,
         "seconds": request.seconds,
+        "loudness": finished.as_record(*loudness_target(plan)),
         "cost_usd": generation["cost_usd"],
         "generations": [generation],
         "cached": False,
@@ -650,8 +658,11 @@ def final_video(
     else:
         stitch_reencode.finish(plan, stitched, music_out, scratch, out)
     info = probe.probe(out)
+    delivered = loudness.measure(out).as_record() if info.has_audio else None
     record = {
         "fingerprint": fp,
+        "loudness": delivered,
+        "loudness_target": dict(zip(("integrated_lufs", "true_peak_dbtp"), loudness_target(plan), strict=True)),
         "frames": info.frames,
         "duration_s": info.duration_s,
         "width": info.width,
@@ -708,9 +719,7 @@ def _voiced_final(
     picture = stitched.path("stitched.mp4")
     if pngs:
         picture = scratch / "picture.mp4"
-        ops.finalise(
-            stitched.path("stitched.mp4"), picture, pngs, None, 0.0, plan.total_frames, plan.fps, *music_fades(plan)
-        )
+        ops.finalise(stitched.path("stitched.mp4"), picture, pngs, None, plan.total_frames, plan.fps)
     track = soundtrack_out.record.get("soundtrack")
     mix = music_out.record.get("mix")
     audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)

@@ -607,8 +607,6 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
             errors.append(FieldError(f"beats[{i}].take", f"pinning a take: {later}, issue 20; leave take out"))
     if spec.variants is not None:
         errors.append(FieldError("variants", f"variants: {later}, issue 21; use one spec file per variant"))
-    if spec.audio.model_fields_set:
-        errors.append(FieldError("audio", f"a loudness target: {later}, issue 22; leave audio out"))
     if spec.music is not None and {"file", "sync"} & spec.music.model_fields_set:
         errors.append(FieldError("music", f"a music file and beat sync: {later}, issue 22; use mood and bpm"))
     if {"words", "style", "safe_area"} & spec.subtitles.model_fields_set:

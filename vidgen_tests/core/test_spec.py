@@ -301,7 +301,6 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
         ({"qc": {"retakes": 2}}, "qc", "issue 20"),
         ({"beats": [{**BEAT, "take": 2}]}, "beats[0].take", "issue 20"),
         ({"variants": [{"name": "b", "cta": "x"}]}, "variants", "issue 21"),
-        ({"audio": {"loudness": -23}}, "audio", "issue 22"),
         ({"music": {"file": "track.mp3"}}, "music", "issue 22"),
         ({"music": {"sync": "beats"}}, "music", "issue 22"),
         ({"subtitles": {"mode": "burn", "words": True}}, "subtitles", "issue 22"),
