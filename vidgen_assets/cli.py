@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
+from vidgen_assets.available import check_available
 from vidgen_assets.backends.models import (
     BRIDGE_DEFAULTS,
     DEFAULTS,
@@ -26,7 +27,7 @@ from vidgen_assets.backends.models import (
     load_prices,
     spec_models,
 )
-from vidgen_assets.backends.voices import check_voice, line_lengths
+from vidgen_assets.backends.voices import line_lengths
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -143,7 +144,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
     for name in paths:
         path = Path(name)
         try:
-            spec = check_voice(load_spec(path), str(path))
+            spec = check_available(load_spec(path), str(path))
             references = read_local_references(spec, path)
         except SpecError as exc:
             _err(str(exc))

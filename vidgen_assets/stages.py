@@ -38,7 +38,15 @@ from vidgen_assets.media.commands import Overlay
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
-from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, music_fades, text_overlays
+from vidgen_assets.stitching import (
+    StageError,
+    beat_texts,
+    beat_texts_key,
+    incoming_frames,
+    music_fades,
+    safe_margins,
+    text_overlays,
+)
 from vidgen_assets.stitching import copy as stitch_copy
 from vidgen_assets.stitching import reencode as stitch_reencode
 from vidgen_assets.storage import layout
@@ -216,7 +224,7 @@ def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: Artifact
 def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
     """What a chunk pair depends on: its beat (not its voiceover line), the backend, the frame, the seed,
     its storyboard image's bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
-    piece = (mode, "edges", incoming_frames(plan, beat), beat_texts(plan, beat)) if mode == "copy" else None
+    piece = (mode, "edges", incoming_frames(plan, beat), beat_texts_key(plan, beat)) if mode == "copy" else None
     # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
     pictured = beat.model_copy(update={"say": None})
     return fingerprint(
@@ -377,7 +385,7 @@ def bridge_fingerprint(
 ) -> str:
     """Everything a bridge depends on: its two frames (by their bytes' sha256), its prompt and length, the
     model (`identity`). Changing one beat changes only the bridges that touch it."""
-    texts = beat_texts(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
+    texts = beat_texts_key(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
     return fingerprint(
         recipe("bridge"), identity, plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
         start_sha256, end_sha256, mode, texts,
@@ -538,7 +546,7 @@ def stitched_fingerprint(
         [j.model_dump() for j in plan.joins],
         plan.fps,
         mode,
-        [beat_texts(plan, b) for b in plan.beats] if mode == "copy" else None,
+        [beat_texts_key(plan, b) for b in plan.beats] if mode == "copy" else None,
         list(bridge_fingerprints),
     )
 
@@ -599,15 +607,16 @@ def final_fingerprint(
     voice_fp: str | None = None,
     soundtrack_fp: str | None = None,
 ) -> str:
-    """What the final video depends on: the stitched video, the music, the texts, the frame and, when a
-    beat has `say`, the voice, the soundtrack and the subtitle mode (pure: from the plan and upstream
-    fingerprints)."""
+    """What the final video depends on: the stitched video, the music, the texts (and their safe area),
+    the frame and, when a beat has `say`, the voice, the soundtrack and the subtitles (mode, words, style,
+    safe area) (pure: from the plan and upstream fingerprints)."""
     spec = plan.spec
-    voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode) if plan.voice_lines else None
+    voiced = (soundtrack_fp, voice_fp, spec.subtitle_mode, spec.subtitles.model_dump()) if plan.voice_lines else None
+    area = spec.subtitles.safe_area
     return fingerprint(
         recipe("final"), stitched_fp, music_fp, [o.model_dump() for o in plan.overlays],
         spec.music.volume if spec.music else None, plan.width, plan.height, plan.fps, plan.total_frames, mode,
-        *([voiced] if voiced else []),
+        *([voiced] if voiced else []), *([area] if area != "none" else []),
     )  # fmt: skip
 
 
@@ -651,14 +660,18 @@ def final_video(
     out = scratch / "final.mp4"
     files: dict[str, Path] = {"final.mp4": out}
     cue_times: list[list[float]] = []
+    word_timing: list[str] = []
     if said and voice_out is not None and soundtrack_out is not None:
-        cue_times = _voiced_final(plan, stitched, music_out, voice_out, soundtrack_out, scratch, mode, out, files)
+        cue_times, word_timing = _voiced_final(
+            plan, stitched, music_out, voice_out, soundtrack_out, scratch, mode, out, files
+        )
     elif mode == "copy":
         stitch_copy.finish(plan, stitched, music_out, out)
     else:
         stitch_reencode.finish(plan, stitched, music_out, scratch, out)
     info = probe.probe(out)
     delivered = loudness.measure(out).as_record() if info.has_audio else None
+    safe = safe_area_boxes(plan, out, stitched.path("stitched.mp4"), scratch, cue_times) if said or overlays else None
     record = {
         "fingerprint": fp,
         "loudness": delivered,
@@ -674,11 +687,43 @@ def final_video(
         "stitch": mode,
         "subtitles": spec.subtitle_mode if said else "off",
         "cues": cue_times,
+        "word_timing": word_timing,
+        "safe_area": safe,
         "cost_usd": round(math.fsum(cost.values()), 6),
         "cost_by_stage": cost,
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, files, record, scratch)
+
+
+def safe_area_boxes(
+    plan: Plan, final: Path, stitched: Path, scratch: Path, cue_times: Sequence[Sequence[float]]
+) -> dict[str, Any] | None:
+    """With `subtitles.safe_area`, where each on-screen text and each burnt caption is drawn, against the
+    area's inner rectangle (pixels; x1, y1 exclusive): each text's PNG as burnt in (its opaque box), each
+    caption's as the final frame at its middle differs from the stitched one. None without a safe area."""
+    from vidgen_assets.media import captions
+
+    spec = plan.spec
+    if spec.subtitles.safe_area == "none":
+        return None
+    margins = safe_margins(plan)
+    w, h = plan.width, plan.height
+    inner = (math.ceil(margins.left * w), math.ceil(margins.top * h), math.floor((1 - margins.right) * w),
+             math.floor((1 - margins.bottom) * h))  # fmt: skip
+    boxes: list[dict[str, Any]] = []
+    for overlay, png in zip(plan.overlays, text_overlays(plan, scratch), strict=True):
+        with Image.open(png.png) as image:
+            box = image.getchannel("A").getbbox()
+        boxes.append({"what": f"{overlay.style}: {overlay.text}", "box": list(box) if box else None})
+    if spec.subtitle_mode == "burn" and plan.voice_lines and stitched.exists():
+        for start, end in cue_times:
+            box = captions.drawn_box(final, stitched, round((start + end) / 2 * plan.fps))
+            boxes.append({"what": f"caption at {start:.2f} s", "box": list(box) if box else None})
+    for entry in boxes:
+        b = entry["box"]
+        entry["inside"] = b is None or (b[0] >= inner[0] and b[1] >= inner[1] and b[2] <= inner[2] and b[3] <= inner[3])
+    return {"area": spec.subtitles.safe_area, "inner": list(inner), "boxes": boxes}
 
 
 def _voiced_final(
@@ -691,37 +736,42 @@ def _voiced_final(
     mode: StitchMode,
     out: Path,
     files: dict[str, Path],
-) -> list[list[float]]:
-    """The final video of a spec with `say` lines: picture (subtitles burnt in for `burn`), soundtrack (or
-    the music mix with `voice: false`) and, for `soft`, the subtitle track; the sidecar files into `files`.
-    Returns the cue times."""
-    from vidgen_assets.media import subtitles
+) -> tuple[list[list[float]], list[str]]:
+    """The final video of a spec with `say` lines: picture (captions burnt in for `burn`, by libass from
+    `final.ass`), soundtrack (or the music mix with `voice: false`) and, for `soft`, the subtitle track;
+    the sidecar files (`final.srt`, `final.vtt`, `final.ass`) into `files`. Returns the cue times and how
+    each cue's words were timed (`engine` or `spread`)."""
+    from vidgen_assets.media import captions, subtitles
     from vidgen_assets.voiceover import cues
 
     spec = plan.spec
     mode_sub = spec.subtitle_mode
     found = cues(plan, voice_out)
-    srt_path = None
+    srt_path = ass_path = None
+    timings: list[str] = []
     if mode_sub != "off":
         srt_path = subtitles.write_text(subtitles.srt_text(found), scratch / "final.srt")
         files["final.srt"] = srt_path
         files["final.vtt"] = subtitles.write_text(subtitles.vtt_text(found), scratch / "final.vtt")
-    pngs: list[Overlay] = text_overlays(plan, scratch) if mode != "copy" else []
-    if mode_sub == "burn":
         lines = {line.key: line for line in plan.voice_lines}
+        shown = []
         for c, summary in zip(found, voice_out.record.get("lines", []), strict=True):
-            line = lines[str(summary["key"])]
-            beat = plan.beats[line.beat_index]
-            top = bool(beat_texts(plan, beat))
-            png = subtitles.render_subtitle(c.text, plan.width, plan.height, scratch / f"sub_{c.index:02d}.png", top)
-            end = min(line.end_frame, max(line.start_frame + 1, math.ceil(c.end_s * plan.fps)))
-            pngs.append(Overlay(png=png, start_frame=line.start_frame, end_frame=end))
+            beat = plan.beats[lines[str(summary["key"])].beat_index]
+            styles = {style for _, style in beat_texts(plan, beat)}
+            words = summary.get("words")
+            engine = tuple((str(w), float(t)) for w, t in words) if words else None
+            shown.append(captions.Caption(c.text, c.start_s, c.end_s, engine, "caption" in styles, "cta" in styles))
+        ass_path = scratch / "final.ass"
+        timings = list(captions.write(shown, spec.subtitles, plan.width, plan.height, ass_path))
+        files["final.ass"] = ass_path
+    pngs: list[Overlay] = text_overlays(plan, scratch) if mode != "copy" else []
+    burn = ass_path if mode_sub == "burn" else None
     picture = stitched.path("stitched.mp4")
-    if pngs:
+    if pngs or burn is not None:
         picture = scratch / "picture.mp4"
-        ops.finalise(stitched.path("stitched.mp4"), picture, pngs, None, plan.total_frames, plan.fps)
+        ops.finalise(stitched.path("stitched.mp4"), picture, pngs, None, plan.total_frames, plan.fps, burn)
     track = soundtrack_out.record.get("soundtrack")
     mix = music_out.record.get("mix")
     audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)
     ops.mux_final(picture, audio, srt_path if mode_sub == "soft" else None, out, plan.total_frames)
-    return [[c.start_s, c.end_s] for c in found]
+    return [[c.start_s, c.end_s] for c in found], timings

@@ -148,7 +148,7 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         summaries.append(
             {**_summary(plan, line), "clip": layout.voice_line(line.key), "spoken_s": record["spoken_s"],
              "measured_s": record["measured_s"], "tempo": record["tempo"], "voice": record["voice"],
-             "cost_usd": record["cost_usd"]}
+             "words": record.get("words"), "cost_usd": record["cost_usd"]}
         )  # fmt: skip
     stage_record: dict[str, Any] = {
         "fingerprint": fp,

@@ -167,8 +167,11 @@ def test_burnt_subtitles_are_drawn_clear_of_the_beat_text(tmp_path):
     plain = probe.read_frames(folder / "stitched.mp4", at)
     diff = [np.abs(f.astype(int) - p.astype(int)).mean(axis=2) for f, p in zip(final, plain, strict=True)]
     top, bottom = slice(0, 80), slice(400, 480)
-    assert diff[0][top].mean() > 8 and diff[0][bottom].mean() < 3
-    assert diff[1][bottom].mean() > 8 and diff[1][top].mean() < 3
+    drawn = [d > 40 for d in diff]  # the caption's glyphs and box, against the picture under them
+    assert drawn[0][top].sum() > 300 and drawn[0][bottom].sum() < 30
+    assert drawn[1][bottom].sum() > 300 and drawn[1][top].sum() < 30
+    # `final.ass` beside them holds the captions as libass drew them.
+    assert "Steeped for twenty hours." in (folder / "final.ass").read_text(encoding="utf-8")
 
 
 def test_the_reencode_path_speaks_and_subtitles_too(tmp_path, monkeypatch):
@@ -196,6 +199,10 @@ def test_the_reencode_path_speaks_and_subtitles_too(tmp_path, monkeypatch):
         ({"voice": {"voice": "klingon"}},
          "voice.voice: unknown voice 'klingon' for backend animatic; allowed: narrator, en-us"),
         ({"subtitles": "hard"}, "subtitles: got 'hard'; allowed: 'soft', 'burn' or 'off'"),
+        ({"subtitles": {"mode": "burn", "style": {"font": "Comic Sans MS"}}},
+         "subtitles.style.font: no font family 'Comic Sans MS' here; installed: DejaVu Sans, "),
+        ({"subtitles": {"mode": "burn", "style": {"highlight": "yellow"}}},
+         "subtitles.style.highlight: 'yellow' is not a colour; use #rrggbb"),
         ({"beats": [{**BEATS[0], "say": "x" * 601}]}, "beats[0].say: "),
         ({"beats": [{**BEATS[0], "say": "   "}]}, "beats[0].say: say is empty or only whitespace"),
         ({"beats": [{**BEATS[0], "say": "bell\x07"}]}, "beats[0].say: say contains the control character"),
@@ -208,3 +215,74 @@ def test_bad_voice_input_exits_2_and_writes_nothing(tmp_path, capsys, change, ex
     assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(tmp_path / "dh")]) == 2
     assert expected in capsys.readouterr().err
     assert not data.exists() and not (tmp_path / "dh").exists()
+
+
+KARAOKE: dict[str, Any] = {
+    "id": "karaoke", "prompt": "p", "duration": 6, "aspect_ratio": "9:16", "resolution": "480p", "fps": 24,
+    "music": False,
+    "beats": [{"name": "one", "duration": 6, "prompt": "a bottle", "say": "Steeped for twenty hours.",
+               "text": "Cold brew"}],
+    "subtitles": {"mode": "burn", "words": True, "safe_area": "tiktok",
+                  "style": {"size": 0.045, "highlight": "#ffd400", "background": None}},
+}  # fmt: skip
+
+
+def test_word_highlighted_captions_at_the_engines_times_inside_the_tiktok_safe_area(tmp_path):
+    """A 9:16 video with `words: true` and `safe_area: tiktok`: on the decoded final frames the highlight
+    moves word by word at espeak-ng's word times (within two frames), and the caption and the beat's
+    text keep out of TikTok's margins; `final.ass` is beside the video; the checks passed."""
+    from itertools import pairwise
+
+    from vidgen_assets.core.captions import SAFE_AREAS
+
+    spec = tmp_path / "karaoke.json"
+    spec.write_text(json.dumps(KARAOKE))
+    data, home = tmp_path / "data", tmp_path / "dh"
+    assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(home)]) == 0
+    folder = data / "videos" / "karaoke"
+    line = json.loads((folder / "voice" / "line_00.json").read_text())
+    final_record = json.loads((folder / "final.json").read_text())
+    assert final_record["word_timing"] == ["engine"] and (folder / "final.ass").exists()
+    starts = [line["start_s"] + offset for _, offset in line["words"]]
+    assert len(starts) == 4
+
+    plain_frames = {}
+
+    def highlight(index: int) -> tuple[float, float] | None:
+        """The centre (y, x) of the highlight colour that the final draws over the stitched picture."""
+        frame = probe.read_frames(folder / "final.mp4", [index])[0].astype(int)
+        if index not in plain_frames:
+            plain_frames[index] = probe.read_frames(folder / "stitched.mp4", [index])[0].astype(int)
+        r, g, b = (frame[..., i] for i in range(3))
+        drawn = np.abs(frame - plain_frames[index]).max(axis=2) > 40
+        ys, xs = np.nonzero(drawn & (r > 180) & (g > 150) & (b < 90))
+        return (float(ys.mean()), float(xs.mean())) if xs.size > 20 else None
+
+    lit = [highlight(round(t * 24) + 2) for t in starts]  # two frames into each word
+    assert all(c is not None for c in lit)
+    centres = [c for c in lit if c is not None]
+    for (y0, x0), (y1, x1) in pairwise(centres):  # reading order: on, or down a line
+        assert (abs(y1 - y0) < 5 and x1 > x0 + 5) or y1 > y0 + 10
+    before = [highlight(round(t * 24) - 2) for t in starts[1:]]  # two frames before the next word
+    for seen, expected in zip(before, centres, strict=False):
+        assert seen is not None and abs(seen[0] - expected[0]) < 1.5 and abs(seen[1] - expected[1]) < 1.5
+
+    # Inside TikTok's margins: what the final draws over the stitched picture (the caption), and the
+    # beat's text as the stitched picture carries it (against the storyboard card's own picture).
+    width, height = 480, 854
+    margins = SAFE_AREAS["tiktok"]
+    at = round((starts[1] + 0.1) * 24)
+    final, plain = (probe.read_frames(folder / name, [at])[0] for name in ("final.mp4", "stitched.mp4"))
+    ys, xs2 = np.nonzero(np.abs(final.astype(int) - plain.astype(int)).max(axis=2) > 40)
+    assert ys.max() < height * (1 - margins.bottom) and ys.min() > height * margins.top
+    assert xs2.max() < width * (1 - margins.right) and xs2.min() > width * margins.left
+    safe = final_record["safe_area"]
+    assert safe["area"] == "tiktok" and all(b["inside"] for b in safe["boxes"]) and len(safe["boxes"]) == 2
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        record = instance.get_latest_asset_check_evaluation_record(
+            dg.AssetCheckKey(dg.AssetKey("final_video"), "final_text_in_safe_area")
+        )
+        assert record is not None and record.event is not None and record.event.dagster_event is not None
+        assert record.event.dagster_event.event_specific_data.passed  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vidgen_assets.core.plan import Plan, VoiceLine
-from vidgen_assets.core.spec import FieldError, Spec, SpecError
+from vidgen_assets.core.spec import FieldError, Spec
 from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, estimate_seconds, line_seconds, tempo
 
 SHOWN_VOICES = 12
@@ -54,14 +54,6 @@ def voice_errors(spec: Spec) -> list[FieldError]:
     names, note = known_voices(spec)
     shown = ", ".join(names[:SHOWN_VOICES]) + (", ..." if len(names) > SHOWN_VOICES else "")
     return [FieldError("voice.voice", f"unknown voice {name!r} for backend {spec.backend}; allowed: {shown} ({note})")]
-
-
-def check_voice(spec: Spec, source: str) -> Spec:
-    """The spec, or `SpecError` when its voice is unknown to its backend."""
-    errors = voice_errors(spec)
-    if errors:
-        raise SpecError(source, errors)
-    return spec
 
 
 @dataclass(frozen=True)

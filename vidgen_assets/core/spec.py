@@ -609,8 +609,6 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
         errors.append(FieldError("variants", f"variants: {later}, issue 21; use one spec file per variant"))
     if spec.music is not None and {"file", "sync"} & spec.music.model_fields_set:
         errors.append(FieldError("music", f"a music file and beat sync: {later}, issue 22; use mood and bpm"))
-    if {"words", "style", "safe_area"} & spec.subtitles.model_fields_set:
-        errors.append(FieldError("subtitles", f"styled, word-timed captions: {later}, issue 22; use soft, burn or off"))
     if spec.backend == "comfyui" or spec.comfyui is not None:
         errors.append(FieldError("backend", f"the comfyui backend: {later}, issue 24; use animatic or replicate"))
     return errors

@@ -12,9 +12,9 @@ import dagster as dg
 from pydantic import Field
 
 from vidgen_assets import stages, voiceover
+from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
-from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import fingerprint
@@ -194,7 +194,7 @@ def video_spec(
     try:
         text = given if given is not None else store.get_bytes(source_key).decode("utf-8")
         spec = read_spec_text(text, where, default_id=video_id)
-        check_voice(spec, where)
+        check_available(spec, where)
         if spec.id != video_id:
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         loaded = _config_references(vidgen, spec, where) if given is not None else ()
@@ -614,7 +614,7 @@ def stitched_video(
     group_name=GROUP,
     kinds={"mp4"},
     code_version=stages.RECIPES["final_video"],
-    check_specs=[checks.spec_for(checks.FINAL_CHECK), checks.spec_for(checks.LOUDNESS_CHECK)],
+    check_specs=[checks.spec_for(c) for c in (checks.FINAL_CHECK, checks.LOUDNESS_CHECK, checks.SAFE_AREA_CHECK)],
 )
 def final_video(
     context: dg.AssetExecutionContext,
@@ -645,6 +645,7 @@ def final_video(
 
     check = checks.final_matches_spec(out, video_spec)
     on_target = checks.final_loudness_on_target(out, video_spec)
+    in_safe_area = checks.final_text_in_safe_area(out, video_spec)
     heard = r.get("loudness") or {}
     yield dg.Output(
         out,
@@ -669,6 +670,7 @@ def final_video(
     )
     yield check  # measured on the files before they left the scratch directory
     yield on_target
+    yield in_safe_area
 
 
 ALL_ASSETS = [video_spec, storyboard, generate, stitched_video, soundtrack, final_video]

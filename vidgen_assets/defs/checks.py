@@ -16,6 +16,7 @@ STORYBOARD_CHECK = "storyboard_image_per_beat"
 STITCHED_CHECK = "stitched_matches_plan"
 FINAL_CHECK = "final_matches_spec"
 LOUDNESS_CHECK = "final_loudness_on_target"
+SAFE_AREA_CHECK = "final_text_in_safe_area"
 CHECK_DESCRIPTIONS = {
     STORYBOARD_CHECK: "Exactly one storyboard image per beat, each at the video's size.",
     STITCHED_CHECK: "Every planned chunk went into the stitched video and its length is the plan's, to the frame.",
@@ -27,12 +28,17 @@ CHECK_DESCRIPTIONS = {
         f"The delivered audio's integrated loudness is the spec's `audio.loudness` within {TOLERANCE_LU:g} LU and "
         "its true peak at or under `audio.true_peak` (ITU-R BS.1770, measured on final.mp4); a silent video passes."
     ),
+    SAFE_AREA_CHECK: (
+        "With `subtitles.safe_area`, every on-screen text and burnt caption is drawn inside the platform's "
+        "safe area (measured on the rendered text and on final.mp4's frames); passes when no safe area is set."
+    ),
 }
 CHECK_ASSETS = {
     STORYBOARD_CHECK: "storyboard",
     STITCHED_CHECK: "stitched_video",
     FINAL_CHECK: "final_video",
     LOUDNESS_CHECK: "final_video",
+    SAFE_AREA_CHECK: "final_video",
 }
 
 
@@ -140,5 +146,24 @@ def final_loudness_on_target(final_video: Artifacts, video_spec: Plan) -> dg.Ass
             "loudness_range_lu": delivered.range_lu,
             "true_peak_dbtp": delivered.true_peak_dbtp,
             "problems": "; ".join(found) or "none",
+        },
+    )
+
+
+def final_text_in_safe_area(final_video: Artifacts, video_spec: Plan) -> dg.AssetCheckResult:
+    """Every on-screen text and burnt caption inside the spec's safe area (`stages.safe_area_boxes`)."""
+    found = final_video.record.get("safe_area")
+    if not found:
+        area = video_spec.spec.subtitles.safe_area
+        return dg.AssetCheckResult(check_name=SAFE_AREA_CHECK, passed=True, metadata={"safe_area": area})
+    outside = [b["what"] for b in found["boxes"] if not b["inside"]]
+    return dg.AssetCheckResult(
+        check_name=SAFE_AREA_CHECK,
+        passed=not outside,
+        metadata={
+            "safe_area": found["area"],
+            "inner_box": str(found["inner"]),
+            "drawn": dg.MetadataValue.json(found["boxes"]),
+            "outside": "; ".join(outside) or "none",
         },
     )

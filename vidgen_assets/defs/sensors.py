@@ -22,9 +22,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
-from vidgen_assets.backends.voices import check_voice
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename, read_spec_text
 from vidgen_assets.defs.jobs import render_video
@@ -93,7 +93,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         problem: Exception | None = None
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
-            check_voice(spec, where)
+            check_available(spec, where)
             backends.get(spec.backend, spec_models(spec))
             references = read_references(spec, where, folder, store_reader(source))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:

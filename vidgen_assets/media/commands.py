@@ -319,17 +319,27 @@ def _music(music: Stream, volume: float, total_frames: int, fps: int, fade_in_s:
 
 
 def finalise(
-    stitched: Path, out: Path, overlays: Sequence[Overlay], audio: Path | None, total_frames: int, fps: int
+    stitched: Path,
+    out: Path,
+    overlays: Sequence[Overlay],
+    audio: Path | None,
+    total_frames: int,
+    fps: int,
+    captions: Path | None = None,
+    fonts_dir: Path | None = None,
 ) -> list[str]:
-    """The deliverable on the full re-encode path: text overlays burnt in, H.264, exactly `total_frames`
-    frames, with `audio` (the finished track: `music_mix`, finished to the loudness target) copied as
-    it is. Without `audio` the file has no audio stream."""
+    """The deliverable on the full re-encode path: text overlays burnt in, then `captions` (an ASS file)
+    drawn by libass (`ass`, its fonts looked for in `fonts_dir`), H.264, exactly `total_frames` frames,
+    with `audio` (the finished track: `music_mix`, finished to the loudness target) copied as it is.
+    Without `audio` the file has no audio stream."""
     if total_frames <= 0:
         raise ValueError(f"total_frames must be positive, got {total_frames}")
     inputs = _inputs([stitched, *(item.png for item in overlays), *([audio] if audio is not None else [])])
     video = exact_frames(cfr(inputs[0].video, fps), total_frames)
     for item, png in zip(overlays, inputs[1 : 1 + len(overlays)], strict=True):
         video = ffmpeg.overlay(video, png.video, format="auto", enable=enable_frames(item.start_frame, item.end_frame))
+    if captions is not None:
+        video = video.filter("ass", str(captions), **({"fontsdir": str(fonts_dir)} if fonts_dir is not None else {}))
     streams = [video.filter("format", "yuv420p")]
     sound: Options = NO_AUDIO
     if audio is not None:

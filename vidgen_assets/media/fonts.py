@@ -47,3 +47,30 @@ def _load_font(path: Path | None, size: int) -> Font:
     if path is None:
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(str(path), size=size)
+
+
+def font_dir() -> Path | None:
+    """The folder libass looks in for caption fonts (`ass` filter's `fontsdir`): the text font's folder."""
+    path = font_path()
+    return path.parent if path is not None else None
+
+
+@cache
+def _families(folder: Path | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    if folder is None:
+        return found
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() in (".ttf", ".otf"):
+            try:
+                family, style = ImageFont.truetype(str(path), size=12).getname()
+            except OSError:
+                continue
+            if family and (family not in found or style == "Book" or style == "Regular"):
+                found[family] = path
+    return found
+
+
+def families() -> dict[str, Path]:
+    """The font families captions can use (family name -> a file of it), from `font_dir()`."""
+    return _families(font_dir())

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vidgen_assets.media import commands, loudness, sound
+from vidgen_assets.media import commands, fonts, loudness, sound
 from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.loudness import Finished
@@ -89,11 +89,17 @@ def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int
 
 
 def finalise(
-    stitched: Path, out: Path, overlays: Sequence[Overlay], audio: Path | None, total_frames: int, fps: int
+    stitched: Path,
+    out: Path,
+    overlays: Sequence[Overlay],
+    audio: Path | None,
+    total_frames: int,
+    fps: int,
+    captions: Path | None = None,
 ) -> MediaInfo:
-    """See `commands.finalise`; checks the frame count."""
+    """See `commands.finalise` (captions drawn with the fonts of `fonts.font_dir()`); checks the frame count."""
     with atomic_output(out) as tmp:
-        args = commands.finalise(stitched, tmp, overlays, audio, total_frames, fps)
+        args = commands.finalise(stitched, tmp, overlays, audio, total_frames, fps, captions, fonts.font_dir())
         run(args)
         info = _expect(probe(tmp), total_frames, args)
     return info

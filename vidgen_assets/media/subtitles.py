@@ -2,8 +2,7 @@
 
 SRT is written with `srt` and WebVTT with `webvtt-py` (no hand formatting). A cue keeps its line's text as
 written (quotes, emoji, right-to-left scripts); only blank lines inside it are dropped, since both formats
-end a cue at a blank line. Burnt-in subtitles are full-frame PNGs drawn with Pillow like the on-screen
-text (`media.text`), at the bottom of the frame, or at the top when the beat shows its own text there.
+end a cue at a blank line. Styled captions (ASS, burnt in by libass) are `media.captions`.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import webvtt
 
 from vidgen_assets.core.voice import Cue
 from vidgen_assets.media.files import atomic_output
-from vidgen_assets.media.text import render_text_overlay
 
 
 def cue_text(text: str) -> str:
@@ -60,8 +58,3 @@ def write_text(text: str, out: Path) -> Path:
     with atomic_output(out) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return out
-
-
-def render_subtitle(text: str, width: int, height: int, out_png: Path, top: bool) -> Path:
-    """A transparent full-frame PNG with the cue's text, wrapped to the frame, at the bottom (or top)."""
-    return render_text_overlay(cue_text(text), width, height, out_png, "subtitle_top" if top else "subtitle")

@@ -8,6 +8,7 @@ deterministic.
 
 from __future__ import annotations
 
+import math
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,13 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from vidgen_assets.core.captions import SAFE_AREAS, Margins
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.fonts import Font, load_font
 
-TextStyle = Literal["caption", "cta", "subtitle", "subtitle_top"]
+TextStyle = Literal["caption", "cta"]
 
+NO_MARGINS = SAFE_AREAS["none"]
 TEXT_FILL = (255, 255, 255, 255)
 BAND_FILL = (0, 0, 0, 150)
 SHADOW_FILL = (0, 0, 0, 200)
@@ -39,9 +42,6 @@ class Layout:
 LAYOUTS: dict[TextStyle, Layout] = {
     "caption": Layout(size=0.065, centre_y=0.82, max_width=0.86, max_lines=3, bold=False),
     "cta": Layout(size=0.11, centre_y=0.58, max_width=0.84, max_lines=3, bold=True),
-    # Voiceover subtitles: below the caption band, or at the top when the beat shows text (caption, CTA).
-    "subtitle": Layout(size=0.05, centre_y=0.93, max_width=0.9, max_lines=2, bold=False),
-    "subtitle_top": Layout(size=0.05, centre_y=0.08, max_width=0.9, max_lines=2, bold=False),
 }
 
 
@@ -97,9 +97,10 @@ def wrap(text: str, font: Font, max_width: float) -> list[str]:
     return lines
 
 
-def _fit(text: str, width: int, height: int, layout: Layout) -> tuple[Font, list[str]]:
-    """The largest font (from the layout's size down) whose wrapped text has at most `max_lines`."""
-    max_width = width * layout.max_width
+def _fit(text: str, width: int, height: int, layout: Layout, room: float | None = None) -> tuple[Font, list[str]]:
+    """The largest font (from the layout's size down) whose wrapped text has at most `max_lines`, each
+    line at most `room` pixels wide (default: the layout's share of the width)."""
+    max_width = width * layout.max_width if room is None else room
     size = max(8, round(min(width, height) * layout.size))
     while True:
         font = load_font(size, bold=layout.bold)
@@ -109,26 +110,32 @@ def _fit(text: str, width: int, height: int, layout: Layout) -> tuple[Font, list
         size = max(8, size * 9 // 10)
 
 
-def render_text_overlay(text: str, width: int, height: int, out_png: Path, style: TextStyle) -> Path:
+def render_text_overlay(
+    text: str, width: int, height: int, out_png: Path, style: TextStyle, safe: Margins = NO_MARGINS
+) -> Path:
     """Write a transparent `width` x `height` RGBA PNG with `text` in the given style; return its path.
 
     `caption`: lower third, centred, wrapped to the frame, on a semi-transparent dark band.
     `cta`: larger and bold, centred slightly below the middle, on a band.
+    `safe`: a platform's safe area (`core.captions.SAFE_AREAS`): the text and its band stay inside it
+    (narrower, centred between its sides, moved up or down out of its top and bottom margins).
     Empty (or undrawable) text gives a fully transparent image.
     """
     layout = LAYOUTS[style]
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     text = clean_text(text)
     if text:
-        _draw(image, text, layout)
+        _draw(image, text, layout, safe)
     with atomic_output(out_png) as tmp:
         image.save(tmp, format="PNG")
     return out_png
 
 
-def _draw(image: Image.Image, text: str, layout: Layout) -> None:
+def _draw(image: Image.Image, text: str, layout: Layout, safe: Margins) -> None:
     width, height = image.size
-    font, lines = _fit(text, width, height, layout)
+    left, right = math.ceil(width * safe.left), math.floor(width * (1 - safe.right))  # right: exclusive
+    room = min(width * layout.max_width, 0.96 * (right - left))
+    font, lines = _fit(text, width, height, layout, room)
     size = int(getattr(font, "size", 10))
     line_height = round(size * 1.25)
     pad = max(2, size // 2)
@@ -136,15 +143,17 @@ def _draw(image: Image.Image, text: str, layout: Layout) -> None:
     if len(lines) > room:  # only with absurdly long text at the smallest size: keep what fits
         lines = [*lines[: room - 1], lines[room - 1] + "…"]
     block = line_height * len(lines)
+    # The band's rows are top - pad .. top + block + pad, the last one included: all inside the area.
+    lowest, highest = math.ceil(height * safe.top) + pad, math.floor(height * (1 - safe.bottom)) - 1 - pad - block
     top = round(height * layout.centre_y - block / 2)
-    top = min(max(top, pad), max(pad, height - pad - block))
+    top = min(max(top, lowest), max(lowest, highest))
     band = Image.new("RGBA", image.size, (0, 0, 0, 0))
-    ImageDraw.Draw(band).rectangle((0, top - pad, width, top + block + pad), fill=BAND_FILL)
+    ImageDraw.Draw(band).rectangle((left, top - pad, right - 1, top + block + pad), fill=BAND_FILL)
     image.alpha_composite(band)
     draw = ImageDraw.Draw(image)
     shadow = max(1, size // 20)
     for i, line in enumerate(lines):
-        x = width / 2
+        x = (left + right) / 2
         y = top + i * line_height + line_height / 2
         draw.text((x + shadow, y + shadow), line, font=font, fill=SHADOW_FILL, anchor="mm")
         draw.text((x, y), line, font=font, fill=TEXT_FILL, anchor="mm")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from vidgen_assets.core.captions import SAFE_AREAS, Margins
 from vidgen_assets.core.plan import Plan, PlannedBeat
 from vidgen_assets.media.commands import Overlay
 from vidgen_assets.media.text import render_text_overlay
@@ -35,11 +36,24 @@ def beat_texts(plan: Plan, beat: PlannedBeat) -> list[tuple[str, str]]:
     return [(o.text, o.style) for o in plan.overlays if o.start_frame == beat.start_frame]
 
 
+def safe_margins(plan: Plan) -> Margins:
+    """The spec's safe area (`subtitles.safe_area`) as margins: on-screen text keeps inside them too."""
+    return SAFE_AREAS[plan.spec.subtitles.safe_area]
+
+
+def beat_texts_key(plan: Plan, beat: PlannedBeat) -> list[object]:
+    """What a piece's burnt-in text depends on, for fingerprints: its texts, and a safe area if any."""
+    area = plan.spec.subtitles.safe_area
+    return [*beat_texts(plan, beat), *([area] if area != "none" else [])]
+
+
 def text_pngs(plan: Plan, texts: Sequence[tuple[str, str]], scratch: Path, name: str) -> list[Path]:
     pngs = []
     for i, (text, style) in enumerate(texts):
         png = scratch / f"{name}_text_{i}.png"
-        render_text_overlay(text, plan.width, plan.height, png, "cta" if style == "cta" else "caption")
+        render_text_overlay(
+            text, plan.width, plan.height, png, "cta" if style == "cta" else "caption", safe_margins(plan)
+        )
         pngs.append(png)
     return pngs
 
@@ -49,7 +63,7 @@ def text_overlays(plan: Plan, scratch: Path) -> list[Overlay]:
     pngs = []
     for i, overlay in enumerate(plan.overlays):
         png = scratch / f"text_{i:02d}.png"
-        render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style)
+        render_text_overlay(overlay.text, plan.width, plan.height, png, overlay.style, safe_margins(plan))
         pngs.append(Overlay(png=png, start_frame=overlay.start_frame, end_frame=overlay.end_frame))
     return pngs
 

@@ -303,8 +303,6 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
         ({"variants": [{"name": "b", "cta": "x"}]}, "variants", "issue 21"),
         ({"music": {"file": "track.mp3"}}, "music", "issue 22"),
         ({"music": {"sync": "beats"}}, "music", "issue 22"),
-        ({"subtitles": {"mode": "burn", "words": True}}, "subtitles", "issue 22"),
-        ({"subtitles": {"safe_area": "tiktok"}}, "subtitles", "issue 22"),
         ({"backend": "comfyui"}, "backend", "issue 24"),
     ],
 )

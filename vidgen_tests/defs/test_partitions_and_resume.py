@@ -212,6 +212,7 @@ def test_the_asset_graph(settings):
         ("stitched_video", "stitched_matches_plan"),
         ("final_video", "final_matches_spec"),
         ("final_video", "final_loudness_on_target"),
+        ("final_video", "final_text_in_safe_area"),
     }
     assert {getattr(job, "name", None) for job in defs.jobs or []} == {RENDER_JOB}
     assert {graph.get(dg.AssetKey(key)).partitions_def for key in keys} == {videos}

@@ -31,14 +31,10 @@ def test_there_are_at_least_the_four_documented_examples():
 
 def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
     out = {}
-    for check in (
-        "storyboard_image_per_beat",
-        "stitched_matches_plan",
-        "final_matches_spec",
-        "final_loudness_on_target",
-    ):
-        asset = {"storyboard_image_per_beat": "storyboard", "stitched_matches_plan": "stitched_video",
-                 "final_matches_spec": "final_video", "final_loudness_on_target": "final_video"}[check]  # fmt: skip
+    assets = {"storyboard_image_per_beat": "storyboard", "stitched_matches_plan": "stitched_video",
+              "final_matches_spec": "final_video", "final_loudness_on_target": "final_video",
+              "final_text_in_safe_area": "final_video"}  # fmt: skip
+    for check, asset in assets.items():
         record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(dg.AssetKey(asset), check))
         assert record is not None, f"check {check} never ran"
         event = record.event.dagster_event if record.event is not None else None
@@ -111,7 +107,7 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     # The blocking checks ran on the real files and passed.
     assert check_results(instance) == {
         "storyboard_image_per_beat": True, "stitched_matches_plan": True, "final_matches_spec": True,
-        "final_loudness_on_target": True,
+        "final_loudness_on_target": True, "final_text_in_safe_area": True,
     }  # fmt: skip
     # The offline report beside the final video links to it.
     assert 'href="final.mp4"' in (video / "report.html").read_text()
