@@ -18,7 +18,7 @@ RECIPES: Mapping[str, str] = {
     "voice": "1",
     "soundtrack": "2",  # 2: the ducking key is padded, so the mix's end is never cut
     "stitched_video": "1",
-    "final_video": "1",
+    "final_video": "2",  # 2: final.otio (and its title images) beside final.mp4
     "report": "1",
 }
 """asset -> recipe version."""
