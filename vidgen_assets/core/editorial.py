@@ -27,10 +27,11 @@ and cost in its metadata.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from vidgen_assets.core.plan import Plan, PlannedBeat
 
@@ -76,6 +77,16 @@ class EditClip(_Frozen):
     source_start: int
     frames: int
     metadata: dict[str, Scalar]
+
+    @field_validator("name")
+    @classmethod
+    def _printable_name(cls, value: str) -> str:
+        return printable(value)
+
+    @field_validator("metadata")
+    @classmethod
+    def _printable_metadata(cls, value: dict[str, Scalar]) -> dict[str, Scalar]:
+        return _clean(value)
 
     @property
     def end_frame(self) -> int:
@@ -124,6 +135,11 @@ class EditBeat(_Frozen):
     text: str | None = None
     say: str | None = None
 
+    @field_validator("name", "prompt", "text", "say")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return printable(value) if value is not None else None
+
 
 class EditTimeline(_Frozen):
     """The finished timeline of one video."""
@@ -147,6 +163,23 @@ class EditTimeline(_Frozen):
             for clip in track.clips:
                 seen.setdefault((clip.media.kind, clip.media.key), clip.media)
         return tuple(seen.values())
+
+
+def printable(text: str) -> str:
+    """Text as editors' files can carry it: control characters (a NUL ends a string in some of them)
+    become spaces, lone surrogates and unassigned code points go; newlines stay."""
+    kept = []
+    for char in text:
+        category = unicodedata.category(char)
+        if category == "Cc" and char != "\n":
+            kept.append(" ")
+        elif category not in ("Cs", "Cn"):
+            kept.append(char)
+    return "".join(kept)
+
+
+def _clean(metadata: dict[str, Scalar]) -> dict[str, Scalar]:
+    return {k: printable(v) if isinstance(v, str) else v for k, v in metadata.items()}
 
 
 def chunk_key(index: int) -> str:

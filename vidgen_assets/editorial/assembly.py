@@ -114,6 +114,8 @@ def gather(
 def media_note(store: ArtifactStore, video_id: str) -> dict[str, str]:
     """Where the media of an export are: beside it, in the video's folder; for S3, how to get them."""
     folder = store.uri(layout.video_prefix(video_id))
+    if folder.startswith("s3://"):
+        folder = folder.rstrip("/") + "/"
     note = {"paths": "relative to the folder of this file (the video's folder in vidgen's store)", "folder": folder}
     if folder.startswith("s3://"):
         note["s3"] = (
