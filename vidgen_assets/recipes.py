@@ -14,11 +14,11 @@ RECIPES: Mapping[str, str] = {
     "video_spec": "1",
     "storyboard": "1",
     "chunk_pairs": "1",
-    "music": "1",
+    "music": "2",  # 2: the mix finished to the loudness target (two passes: gain + true-peak limiter)
     "voice": "1",
-    "soundtrack": "2",  # 2: the ducking key is padded, so the mix's end is never cut
+    "soundtrack": "3",  # 2: the ducking key padded, the mix's end never cut; 3: finished to the loudness target
     "stitched_video": "1",
-    "final_video": "2",  # 2: final.otio (and its title images) beside final.mp4
+    "final_video": "3",  # 2: the delivered loudness measured (metadata and a check); 3: final.otio beside it
     "report": "1",
 }
 """asset -> recipe version."""

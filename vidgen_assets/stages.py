@@ -34,7 +34,7 @@ from vidgen_assets.core.generation import (
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
 from vidgen_assets.editorial.assembly import assembly_files
-from vidgen_assets.media import ops, preview, probe
+from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
@@ -210,7 +210,7 @@ def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: Artifact
             used = [f"{b.index + 1:02d}" for b in plan.beats if ref.name in b.uses]
             refs.append((image.copy(), f"{ref.name} (beats {', '.join(used) or 'none'})"))
     buffer = io.BytesIO()
-    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG", optimize=True)
+    preview.storyboard_sheet(beats, refs).save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -313,8 +313,10 @@ def run_pairs(
     plan: Plan, make: Callable[[PlannedBeat], Artifacts], workers: int, say: Callable[[str], None] | None = None
 ) -> PairResults:
     """Make every pair of the plan with `make`, `workers` at once (threads: a pair's work is ffmpeg and
-    model calls, in other processes or waiting on the network). Every pair runs to its end whatever
-    the others do; a failure is returned, not raised, so that each finished pair is kept."""
+    model calls, in other processes or waiting on the network). The longest pairs start first (most
+    chunks, then most frames: a chunk is made only after the one before it), so that the last to finish
+    is a short one rather than a long chain begun last. Every pair runs to its end whatever the others
+    do; a failure is returned, not raised, so that each finished pair is kept."""
     made: dict[str, tuple[Artifacts, float]] = {}
     failed: dict[str, BaseException] = {}
 
@@ -323,7 +325,8 @@ def run_pairs(
         return make(beat), time.perf_counter() - start
 
     with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
-        futures = {pool.submit(timed, beat): beat for beat in plan.beats}
+        longest_first = sorted(plan.beats, key=lambda b: (-len(b.chunks), -sum(c.frames for c in b.chunks), b.index))
+        futures = {pool.submit(timed, beat): beat for beat in longest_first}
         for done, future in enumerate(as_completed(futures), start=1):
             key = futures[future].pair_key
             try:
@@ -345,9 +348,14 @@ def music_fingerprint(plan: Plan, identity: str) -> str:
     if spec.music is None:
         return fingerprint(recipe("music"), None)
     return fingerprint(
-        recipe("music"), identity, spec.music.model_dump(), spec.music_mood, plan.total_frames, plan.fps,
-        spec.seed, music_fades(plan), "mix",
+        recipe("music"), identity, spec.music.model_dump(exclude={"file", "sync"}), spec.music_mood,
+        plan.total_frames, plan.fps, spec.seed, music_fades(plan), "mix", loudness_target(plan),
     )  # fmt: skip
+
+
+def loudness_target(plan: Plan) -> tuple[float, float]:
+    """The spec's `audio`: (integrated loudness in LUFS, true-peak ceiling in dBTP) of the final mix."""
+    return plan.spec.audio.loudness, plan.spec.audio.true_peak
 
 
 def bridge_sources(
@@ -479,7 +487,9 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     # The bed as the final video carries it (volume, fades, exact length, AAC), made here, alongside the
     # chunk pairs, so that the copy path's final step encodes nothing.
     mix = "music.m4a"
-    ops.music_mix(out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan))
+    _, finished = ops.music_mix(
+        out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan), loudness_target(plan)
+    )
     record = {
         "fingerprint": fp,
         "music": relative,
@@ -488,6 +498,7 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         "bpm": spec.music.bpm,
         "volume": spec.music.volume,
         "seconds": request.seconds,
+        "loudness": finished.as_record(*loudness_target(plan)),
         "cost_usd": generation["cost_usd"],
         "generations": [generation],
         "cached": False,
@@ -650,8 +661,11 @@ def final_video(
     voice_record = voice_out.record if voice_out is not None else None
     files.update(assembly_files(plan, store, scratch, voice_record, music_out.record))  # final.otio, for editors
     info = probe.probe(out)
+    delivered = loudness.measure(out).as_record() if info.has_audio else None
     record = {
         "fingerprint": fp,
+        "loudness": delivered,
+        "loudness_target": dict(zip(("integrated_lufs", "true_peak_dbtp"), loudness_target(plan), strict=True)),
         "frames": info.frames,
         "duration_s": info.duration_s,
         "width": info.width,
@@ -708,9 +722,7 @@ def _voiced_final(
     picture = stitched.path("stitched.mp4")
     if pngs:
         picture = scratch / "picture.mp4"
-        ops.finalise(
-            stitched.path("stitched.mp4"), picture, pngs, None, 0.0, plan.total_frames, plan.fps, *music_fades(plan)
-        )
+        ops.finalise(stitched.path("stitched.mp4"), picture, pngs, None, plan.total_frames, plan.fps)
     track = soundtrack_out.record.get("soundtrack")
     mix = music_out.record.get("mix")
     audio = soundtrack_out.path(str(track)) if track else (music_out.path(str(mix)) if mix else None)

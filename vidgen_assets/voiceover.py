@@ -24,7 +24,7 @@ from vidgen_assets.core.plan import Plan, VoiceLine
 from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
 from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.recipes import recipe
-from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, music_fades
+from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, loudness_target, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
 from vidgen_assets.storage.store import ArtifactStore
@@ -92,7 +92,7 @@ def soundtrack_fingerprint(plan: Plan, music_fp: str | None, voice_fp: str) -> s
     return fingerprint(
         recipe("soundtrack"), music_fp if spec.music is not None else None, voice_fp,
         spec.music.volume if spec.music else None, music_fades(plan), spec.voice.volume if spec.voice else None,
-        plan.total_frames, plan.fps, _duck(),
+        plan.total_frames, plan.fps, _duck(), loudness_target(plan),
     )  # fmt: skip
 
 
@@ -235,9 +235,9 @@ def soundtrack(
         return cached
     out = scratch / SOUNDTRACK
     placed = [sound.Placed(voice_out.path(str(s["clip"])), int(s["start_frame"])) for s in spoken]
-    info = ops.soundtrack(
+    info, finished = ops.soundtrack(
         music_out.path(str(music_rel)) if music_rel else None, spec.music.volume if spec.music else 0.0,
-        music_fades(plan), placed, spec.voice.volume, plan.total_frames, plan.fps, out,
+        music_fades(plan), placed, spec.voice.volume, plan.total_frames, plan.fps, out, loudness_target(plan),
     )  # fmt: skip
     record = {
         "fingerprint": fp,
@@ -246,6 +246,7 @@ def soundtrack(
         "music": bool(music_rel),
         "duck": duck,
         "seconds": info.audio_duration_s,
+        "loudness": finished.as_record(*loudness_target(plan)),
         "cost_usd": 0.0,
         "cached": False,
     }

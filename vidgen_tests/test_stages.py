@@ -172,3 +172,21 @@ def test_the_joined_pieces_share_one_set_of_h264_headers(both):
     declared = _avcc_parameter_sets(extradata)
     assert len(declared) == 2
     assert _in_band_parameter_sets(copied / "final.mp4") <= declared
+
+
+def test_the_longest_pairs_start_first(tmp_path):
+    """A beat's chunks are made one after another, so its pair is a chain: the pair with the most
+    chunks starts first, and the last pair to finish is not a long chain begun last."""
+    plan = plan_spec(read_spec_text(SPEC, "two-paths.yaml"), 2.0)
+    chunks = {beat.pair_key: len(beat.chunks) for beat in plan.beats}
+    assert chunks["p001"] == max(chunks.values()) > min(chunks.values())  # the 7 s beat is the longest chain
+    started: list[str] = []
+
+    def make(beat):
+        started.append(beat.pair_key)
+        return Artifacts(plan.video_id, layout.pair_manifest(beat.pair_key), {}, {"cached": False}, tmp_path)
+
+    made, failed = stages.run_pairs(plan, make, workers=1)
+    assert not failed and sorted(made) == sorted(chunks)
+    assert started[0] == "p001"
+    assert [chunks[k] for k in started] == sorted(chunks.values(), reverse=True)

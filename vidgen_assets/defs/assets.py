@@ -614,7 +614,7 @@ def stitched_video(
     group_name=GROUP,
     kinds={"mp4"},
     code_version=stages.RECIPES["final_video"],
-    check_specs=[checks.spec_for(checks.FINAL_CHECK)],
+    check_specs=[checks.spec_for(checks.FINAL_CHECK), checks.spec_for(checks.LOUDNESS_CHECK)],
 )
 def final_video(
     context: dg.AssetExecutionContext,
@@ -627,9 +627,10 @@ def final_video(
     soundtrack: Artifacts,
 ) -> Iterator[dg.Output[Artifacts] | dg.AssetCheckResult]:
     """The deliverable: on-screen text (each beat's `text`, the `cta` over the last beat) burned in,
-    music mixed with fades (ducked under the voiceover when there is one), subtitles (a track, or burnt
-    in; `final.srt` and `final.vtt` beside it), H.264 + AAC, yuv420p, +faststart. Its cost is the whole
-    video's."""
+    music mixed with fades (ducked under the voiceover when there is one), the mix at the spec's loudness
+    (`audio`, default -14 LUFS, true peak -1 dBTP; measured here on the file), subtitles (a track, or
+    burnt in; `final.srt` and `final.vtt` beside it), H.264 + AAC, yuv420p, +faststart. Its cost is the
+    whole video's."""
     store = vidgen.store()
     out = stages.final_video(
         video_spec, stitched_video, music, storyboard, store, vidgen.scratch(), vidgen.settings.stitch,
@@ -643,6 +644,8 @@ def final_video(
         return preview.frames_markdown(preview.frames_at(final, middles), "the middle frame of each beat")
 
     check = checks.final_matches_spec(out, video_spec)
+    on_target = checks.final_loudness_on_target(out, video_spec)
+    heard = r.get("loudness") or {}
     yield dg.Output(
         out,
         data_version=_version(out),
@@ -657,11 +660,15 @@ def final_video(
             "cost_by_stage": dg.MetadataValue.json(r["cost_by_stage"]),
             "subtitles": str(r.get("subtitles", "off")),
             "cues": dg.MetadataValue.json(r.get("cues", [])),
+            "loudness_lufs": heard.get("integrated_lufs"),
+            "loudness_range_lu": heard.get("range_lu"),
+            "true_peak_dbtp": heard.get("true_peak_dbtp"),
             "path": _uri(store, video_spec.video_id, "final.mp4"),
             "preview": dg.MetadataValue.md(preview.safe(posters, "the final video's poster frames", context.log)),
         },
     )
     yield check  # measured on the files before they left the scratch directory
+    yield on_target
 
 
 ALL_ASSETS = [video_spec, storyboard, generate, stitched_video, soundtrack, final_video]

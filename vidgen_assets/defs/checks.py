@@ -6,6 +6,7 @@ check stops the run before anything downstream of the asset is made."""
 
 import dagster as dg
 
+from vidgen_assets.core.loudness import TOLERANCE_LU, Loudness, problems
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.media import probe
@@ -14,6 +15,7 @@ from vidgen_assets.storage.artifacts import Artifacts
 STORYBOARD_CHECK = "storyboard_image_per_beat"
 STITCHED_CHECK = "stitched_matches_plan"
 FINAL_CHECK = "final_matches_spec"
+LOUDNESS_CHECK = "final_loudness_on_target"
 CHECK_DESCRIPTIONS = {
     STORYBOARD_CHECK: "Exactly one storyboard image per beat, each at the video's size.",
     STITCHED_CHECK: "Every planned chunk went into the stitched video and its length is the plan's, to the frame.",
@@ -21,8 +23,17 @@ CHECK_DESCRIPTIONS = {
         "Duration is the spec's within one frame; size and fps are the spec's; yuv420p; audio is there iff "
         "music or a voiceover is on."
     ),
+    LOUDNESS_CHECK: (
+        f"The delivered audio's integrated loudness is the spec's `audio.loudness` within {TOLERANCE_LU:g} LU and "
+        "its true peak at or under `audio.true_peak` (ITU-R BS.1770, measured on final.mp4); a silent video passes."
+    ),
 }
-CHECK_ASSETS = {STORYBOARD_CHECK: "storyboard", STITCHED_CHECK: "stitched_video", FINAL_CHECK: "final_video"}
+CHECK_ASSETS = {
+    STORYBOARD_CHECK: "storyboard",
+    STITCHED_CHECK: "stitched_video",
+    FINAL_CHECK: "final_video",
+    LOUDNESS_CHECK: "final_video",
+}
 
 
 def spec_for(name: str) -> dg.AssetCheckSpec:
@@ -103,5 +114,31 @@ def final_matches_spec(final_video: Artifacts, video_spec: Plan) -> dg.AssetChec
             "fps": float(info.fps),
             "audio": info.has_audio,
             "music_on": music_on,
+        },
+    )
+
+
+def final_loudness_on_target(final_video: Artifacts, video_spec: Plan) -> dg.AssetCheckResult:
+    """The delivered audio is on the spec's loudness target: integrated loudness within the tolerance,
+    true peak at or under the ceiling (measured on final.mp4 by `stages.final_video`)."""
+    target = video_spec.spec.audio
+    measured = final_video.record.get("loudness")
+    base = {"target_lufs": target.loudness, "ceiling_dbtp": target.true_peak}
+    if not measured or measured.get("integrated_lufs") is None:
+        why = "no audio stream" if not measured else "silent: nothing above the absolute gate"
+        return dg.AssetCheckResult(check_name=LOUDNESS_CHECK, passed=True, metadata={**base, "audio": why})
+    delivered = Loudness(
+        float(measured["integrated_lufs"]), float(measured["range_lu"] or 0.0), float(measured["true_peak_dbtp"])
+    )
+    found = problems(delivered, target.loudness, target.true_peak)
+    return dg.AssetCheckResult(
+        check_name=LOUDNESS_CHECK,
+        passed=not found,
+        metadata={
+            **base,
+            "integrated_lufs": delivered.integrated_lufs,
+            "loudness_range_lu": delivered.range_lu,
+            "true_peak_dbtp": delivered.true_peak_dbtp,
+            "problems": "; ".join(found) or "none",
         },
     )

@@ -28,7 +28,7 @@ from vidgen_assets.settings import (
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, load_plan, save_artifacts, save_plan
 from vidgen_assets.storage.lock import artifact_lock
-from vidgen_assets.storage.s3 import MAX_ATTEMPTS, default_s3
+from vidgen_assets.storage.s3 import MAX_ATTEMPTS, LazyS3Resource, default_s3
 from vidgen_assets.storage.store import ArtifactStore
 
 
@@ -50,7 +50,7 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, s3: "S3Resource | PartialResource[S3Resource] | None" = None
+        cls, settings: Settings, s3: "S3Resource | PartialResource[Any] | None" = None
     ) -> "VidgenResource":
         """The resource for `settings`: each setting as text, the token as `EnvVar(REPLICATE_API_TOKEN)`.
         A run rebuilds the settings from these values (and resolves the token from its environment), so
@@ -70,10 +70,10 @@ class VidgenResource(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     @property
     def s3_args(self) -> dict[str, Any]:
-        """How a store gets its S3 client: in a run or a sensor, the client of the definitions' `s3` as
-        configured (the launchpad's `resources.s3.config` included; Dagster hands this resource that
-        client); used directly, outside Dagster, from the S3 resource it was given, else the AWS
-        settings' default."""
+        """How a store gets its S3 client: in a run or a sensor, from the definitions' `s3` as configured
+        (the launchpad's `resources.s3.config` included; Dagster hands this resource that resource, whose
+        client is made when the store is; a plain dagster-aws `S3Resource` bound as `s3` hands its client);
+        used directly, outside Dagster, from the S3 resource it was given, else the AWS settings' default."""
         if isinstance(self.s3, S3Resource):
             return {"s3": self.s3}
         if isinstance(self.s3, PartialResource):
@@ -140,7 +140,8 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     `s3` is dagster-aws's S3 resource, listed in the UI and configurable at launch (`resources.s3.config`):
     the S3 client of the artifact store (and so of the IO manager) and of an `s3://` spec folder.
     Unconfigured, it takes the standard AWS settings."""
-    s3 = S3Resource.configure_at_launch(max_attempts=MAX_ATTEMPTS)  # one object: vidgen's is the top-level one
+    # One object: vidgen's `s3` is the top-level one.
+    s3 = LazyS3Resource.configure_at_launch(max_attempts=MAX_ATTEMPTS)
     vidgen = VidgenResource.from_settings(settings, s3)
     return {
         "s3": s3,

@@ -319,32 +319,23 @@ def _music(music: Stream, volume: float, total_frames: int, fps: int, fade_in_s:
 
 
 def finalise(
-    stitched: Path,
-    out: Path,
-    overlays: Sequence[Overlay],
-    music: Path | None,
-    music_volume: float,
-    total_frames: int,
-    fps: int,
-    fade_in_s: float,
-    fade_out_s: float,
+    stitched: Path, out: Path, overlays: Sequence[Overlay], audio: Path | None, total_frames: int, fps: int
 ) -> list[str]:
-    """The deliverable: text overlays burnt in, music mixed, H.264 + AAC, exactly `total_frames` frames.
-
-    Without `music` the file has no audio stream.
-    """
+    """The deliverable on the full re-encode path: text overlays burnt in, H.264, exactly `total_frames`
+    frames, with `audio` (the finished track: `music_mix`, finished to the loudness target) copied as
+    it is. Without `audio` the file has no audio stream."""
     if total_frames <= 0:
         raise ValueError(f"total_frames must be positive, got {total_frames}")
-    inputs = _inputs([stitched, *(item.png for item in overlays), *([music] if music is not None else [])])
+    inputs = _inputs([stitched, *(item.png for item in overlays), *([audio] if audio is not None else [])])
     video = exact_frames(cfr(inputs[0].video, fps), total_frames)
     for item, png in zip(overlays, inputs[1 : 1 + len(overlays)], strict=True):
         video = ffmpeg.overlay(video, png.video, format="auto", enable=enable_frames(item.start_frame, item.end_frame))
     streams = [video.filter("format", "yuv420p")]
-    audio: Options = NO_AUDIO
-    if music is not None:
-        streams.append(_music(inputs[-1], music_volume, total_frames, fps, fade_in_s, fade_out_s))
-        audio = aac()
-    options = {**audio, **h264(FINAL_CRF, FINAL_PRESET, fps), "frames:v": total_frames, **MP4}
+    sound: Options = NO_AUDIO
+    if audio is not None:
+        streams.append(inputs[-1].audio)
+        sound = {"c:a": "copy"}
+    options = {**sound, **h264(FINAL_CRF, FINAL_PRESET, fps), "frames:v": total_frames, **MP4}
     return _args(ffmpeg.output(*streams, str(out), **options))
 
 
@@ -479,10 +470,10 @@ def concat_copy(list_file: Path, out: Path) -> list[str]:
 def music_mix(
     music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
 ) -> list[str]:
-    """The music as the deliverable carries it: at `volume`, faded in and out, exactly
-    `total_frames / fps` seconds, AAC in an M4A, ready to be muxed by stream copy."""
+    """The music as the deliverable carries it, before its loudness is finished: at `volume`, faded in
+    and out, exactly `total_frames / fps` seconds, as a WAV (`wav_mix`)."""
     bed = _music(ffmpeg.input(str(music)), volume, total_frames, fps, fade_in_s, fade_out_s)
-    return _args(bed.output(str(out), **NO_VIDEO, **aac(), **MP4))
+    return _args(bed.output(str(out), **NO_VIDEO, **wav_mix()))
 
 
 def voice_over_music(
@@ -496,8 +487,8 @@ def voice_over_music(
     fade_in_s: float,
     fade_out_s: float,
 ) -> list[str]:
-    """A voice track over the music bed, the music ducked under the voice, as one AAC M4A of exactly
-    `total_frames / fps` seconds, ready to be muxed by stream copy.
+    """A voice track over the music bed, the music ducked under the voice, as one WAV (`wav_mix`) of
+    exactly `total_frames / fps` seconds, to be finished to the loudness target.
 
     `voice` is the whole voice track (each line already at its time, silence between). The bed is made
     as `music_mix` makes it; the voice is brought to the same format, volume and length and split in
@@ -524,7 +515,45 @@ def voice_over_music(
     # The limiter looks ahead (`latency=1` keeps its output aligned with its input); fed forever, it lets
     # out every sample of the video's length before the cut.
     limited = _exact_length(mixed.filter("alimiter", limit=MIX_LIMIT, level=0, latency=1), total)
-    return _args(limited.output(str(out), **NO_VIDEO, **aac(), **MP4))
+    return _args(limited.output(str(out), **NO_VIDEO, **wav_mix()))
+
+
+# --- loudness finishing (`media.loudness`): measure, then one linear gain and a true-peak limiter ---
+TRUE_PEAK_RATE = 192000
+"""The limiter runs at 4x the delivery rate, where the samples show the peaks between 48 kHz samples
+(BS.1770's true peak is measured at 4x too)."""
+
+
+def loudness_analysis(path: Path) -> list[str]:
+    """ffmpeg's EBU R128 meter (`ebur128`, ITU-R BS.1770) over the first audio stream of `path`, true
+    peak on: it logs a summary of the integrated loudness, the loudness range and the true peak."""
+    audio = ffmpeg.input(str(path)).audio.filter("ebur128", peak="true", framelog="quiet")
+    return ["-nostats", *_args(audio.output("-", format="null"))]
+
+
+def wav_mix() -> Options:
+    """Output options for a mix made to be measured and finished: 48 kHz stereo PCM, 24 bits (no
+    rounding a later gain would make audible)."""
+    return {"c:a": "pcm_s24le", "ar": AUDIO_RATE, "ac": AUDIO_CHANNELS, "format": "wav"}
+
+
+def finish_audio(
+    mix: Path, out: Path, gain_db: float, ceiling_dbtp: float, limit: bool, total_frames: int, fps: int
+) -> list[str]:
+    """`mix` with one linear gain of `gain_db` and, with `limit`, its peaks limited to `ceiling_dbtp` at
+    4x the sample rate (`alimiter` without its auto-level, `latency=1` keeping it aligned, fed past the
+    end so that it lets out every sample), back at 48 kHz; exactly `total_frames / fps` seconds, AAC in an
+    M4A ready to be muxed by stream copy."""
+    total = Fraction(total_frames, fps)
+    audio = ffmpeg.input(str(mix)).audio.filter("volume", f"{gain_db:.2f}dB")
+    if limit:
+        ceiling = min(1.0, max(0.0625, 10 ** (ceiling_dbtp / 20)))  # alimiter's range: -24..0 dB, linear
+        audio = (
+            audio.filter("aresample", TRUE_PEAK_RATE).filter("apad")
+            .filter("alimiter", limit=f"{ceiling:.6f}", level=0, latency=1)
+            .filter("aresample", AUDIO_RATE)
+        )  # fmt: skip
+    return _args(_exact_length(audio, total).output(str(out), **NO_VIDEO, **aac(), **MP4))
 
 
 def mux_copy(video: Path, audio: Path | None, out: Path) -> list[str]:

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from vidgen_assets.media import commands, sound
+from vidgen_assets.media import commands, loudness, sound
 from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
+from vidgen_assets.media.loudness import Finished
 from vidgen_assets.media.probe import MediaInfo, probe, video_headers
 from vidgen_assets.media.runner import MediaError, run
 
@@ -88,19 +89,11 @@ def stitch(beat_clips: Sequence[Sequence[Path]], joins: Sequence[Join], fps: int
 
 
 def finalise(
-    stitched: Path,
-    out: Path,
-    overlays: Sequence[Overlay],
-    music: Path | None,
-    music_volume: float,
-    total_frames: int,
-    fps: int,
-    fade_in_s: float,
-    fade_out_s: float,
+    stitched: Path, out: Path, overlays: Sequence[Overlay], audio: Path | None, total_frames: int, fps: int
 ) -> MediaInfo:
     """See `commands.finalise`; checks the frame count."""
     with atomic_output(out) as tmp:
-        args = commands.finalise(stitched, tmp, overlays, music, music_volume, total_frames, fps, fade_in_s, fade_out_s)
+        args = commands.finalise(stitched, tmp, overlays, audio, total_frames, fps)
         run(args)
         info = _expect(probe(tmp), total_frames, args)
     return info
@@ -177,15 +170,33 @@ def concat_copy(pieces: Sequence[Path], out: Path) -> MediaInfo:
     return info
 
 
+LoudnessTarget = tuple[float, float]
+"""(integrated loudness in LUFS, true-peak ceiling in dBTP): the spec's `audio`."""
+
+
+def _finished(mix: Path, out: Path, target: LoudnessTarget, total_frames: int, fps: int) -> tuple[MediaInfo, Finished]:
+    """`mix` (a WAV) finished to `target` as the AAC `out`; checks its length; the WAV is removed."""
+    try:
+        done = loudness.finish(mix, out, *target, total_frames, fps)
+    finally:
+        mix.unlink(missing_ok=True)
+    info = _expect_audio(probe(out), total_frames / fps, [str(out)])
+    return info, done
+
+
+def _mix_path(out: Path) -> Path:
+    return out.with_name(f".{out.stem}.mix.wav")
+
+
 def music_mix(
-    music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
-) -> MediaInfo:
-    """See `commands.music_mix`; checks that the audio lasts the video's length (within an AAC frame)."""
-    with atomic_output(out) as tmp:
-        args = commands.music_mix(music, tmp, volume, total_frames, fps, fade_in_s, fade_out_s)
-        run(args)
-        info = _expect_audio(probe(tmp), total_frames / fps, args)
-    return info
+    music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float,
+    target: LoudnessTarget,
+) -> tuple[MediaInfo, Finished]:  # fmt: skip
+    """See `commands.music_mix`, then finished to `target` (`media.loudness.finish`) as AAC at `out`;
+    checks that the audio lasts the video's length (within an AAC frame)."""
+    mix = _mix_path(out)
+    run(commands.music_mix(music, mix, volume, total_frames, fps, fade_in_s, fade_out_s))
+    return _finished(mix, out, target, total_frames, fps)
 
 
 def voice_over_music(
@@ -198,15 +209,17 @@ def voice_over_music(
     fps: int,
     fade_in_s: float,
     fade_out_s: float,
-) -> MediaInfo:
-    """See `commands.voice_over_music`; checks that the audio lasts the video's length."""
-    with atomic_output(out) as tmp:
-        args = commands.voice_over_music(
-            music, voice, tmp, music_volume, voice_volume, total_frames, fps, fade_in_s, fade_out_s
+    target: LoudnessTarget,
+) -> tuple[MediaInfo, Finished]:
+    """See `commands.voice_over_music`, then finished to `target`; checks that the audio lasts the
+    video's length."""
+    mix = _mix_path(out)
+    run(
+        commands.voice_over_music(
+            music, voice, mix, music_volume, voice_volume, total_frames, fps, fade_in_s, fade_out_s
         )
-        run(args)
-        info = _expect_audio(probe(tmp), total_frames / fps, args)
-    return info
+    )
+    return _finished(mix, out, target, total_frames, fps)
 
 
 def _expect_audio(info: MediaInfo, seconds: float, args: Sequence[str]) -> MediaInfo:
@@ -242,19 +255,18 @@ def soundtrack(
     total_frames: int,
     fps: int,
     out: Path,
-) -> MediaInfo:
+    target: LoudnessTarget,
+) -> tuple[MediaInfo, Finished]:
     """The audio of a video that speaks: the lines placed on one voice track (`sound.voice_track`), then
     the music ducked under it (`commands.voice_over_music`), or the voice alone without music
-    (`sound.voice_alone`). Checks that the audio lasts the video's length."""
+    (`sound.voice_alone`), finished to `target`. Checks that the audio lasts the video's length."""
     with atomic_output(out.with_suffix(".voice.wav")) as track:
         run(sound.voice_track(lines, total_frames, fps, track))
         if music is not None:
-            return voice_over_music(music, track, out, music_volume, voice_volume, total_frames, fps, *fades)
-        with atomic_output(out) as tmp:
-            args = sound.voice_alone(track, tmp, voice_volume, total_frames, fps)
-            run(args)
-            info = _expect_audio(probe(tmp), total_frames / fps, args)
-        return info
+            return voice_over_music(music, track, out, music_volume, voice_volume, total_frames, fps, *fades, target)
+        mix = _mix_path(out)
+        run(sound.voice_alone(track, mix, voice_volume, total_frames, fps))
+        return _finished(mix, out, target, total_frames, fps)
 
 
 def mux_final(video: Path, audio: Path | None, subtitles: Path | None, out: Path, total_frames: int) -> MediaInfo:

@@ -19,7 +19,7 @@ from pathlib import Path
 import ffmpeg
 
 from vidgen_assets.media import commands
-from vidgen_assets.media.commands import AUDIO_BITRATE, AUDIO_CHANNELS, AUDIO_RATE, decimal
+from vidgen_assets.media.commands import AUDIO_RATE, decimal
 
 SPEECH_RATE = 48000
 SPEECH_LUFS = -16
@@ -67,7 +67,7 @@ def voice_track(lines: Sequence[Placed], total_frames: int, fps: int, out: Path)
 
 def voice_alone(voice: Path, out: Path, volume: float, total_frames: int, fps: int) -> list[str]:
     """The voice track as the whole soundtrack (`music: false`): at `volume`, limited like the mix
-    (`commands.MIX_LIMIT`), exactly `total_frames / fps`, AAC in an M4A."""
+    (`commands.MIX_LIMIT`), exactly `total_frames / fps`, as a WAV to be finished to the loudness target."""
     total = Fraction(total_frames, fps)
     limited = (
         ffmpeg.input(str(voice))
@@ -77,11 +77,7 @@ def voice_alone(voice: Path, out: Path, volume: float, total_frames: int, fps: i
         .filter("alimiter", limit=commands.MIX_LIMIT, level=0, latency=1)
         .filter("atrim", end=decimal(total))
     )
-    output = ffmpeg.output(
-        limited, str(out), acodec="aac", audio_bitrate=AUDIO_BITRATE, ar=AUDIO_RATE, ac=AUDIO_CHANNELS,
-        movflags="+faststart", f="mp4",
-    )  # fmt: skip
-    return list(output.get_args())
+    return list(ffmpeg.output(limited, str(out), vn=None, **commands.wav_mix()).get_args())
 
 
 def mux_final(video: Path, audio: Path | None, subtitles: Path | None, out: Path) -> list[str]:

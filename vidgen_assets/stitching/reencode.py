@@ -10,7 +10,7 @@ from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import BRIDGE
 from vidgen_assets.media import ops
 from vidgen_assets.media.commands import Join
-from vidgen_assets.stitching import music_fades, text_overlays
+from vidgen_assets.stitching import text_overlays
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 
@@ -34,12 +34,10 @@ def stitch(plan: Plan, pairs: Mapping[str, Artifacts], out: Path, bridges: Mappi
 
 
 def finish(plan: Plan, stitched: Artifacts, music_out: Artifacts, scratch: Path, out: Path) -> None:
-    """The final video: the text burnt in, the music mixed with its fades, re-encoded."""
-    spec = plan.spec
+    """The final video: the text burnt in, re-encoded, with the music's finished mix (its volume, fades
+    and loudness already in) copied."""
     pngs = text_overlays(plan, scratch)
-    music_rel = music_out.record.get("music")
-    music_path = music_out.path(str(music_rel)) if music_rel else None
+    mix = music_out.record.get("mix")
     ops.finalise(
-        stitched.path("stitched.mp4"), out, pngs, music_path, spec.music.volume if spec.music else 0.0,
-        plan.total_frames, plan.fps, *music_fades(plan),
-    )  # fmt: skip
+        stitched.path("stitched.mp4"), out, pngs, music_out.path(str(mix)) if mix else None, plan.total_frames, plan.fps
+    )

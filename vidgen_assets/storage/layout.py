@@ -38,12 +38,22 @@ def storyboard_image(beat_index: int) -> str:
     return f"storyboard/beat_{beat_index:02d}.png"
 
 
-def chunk_video(chunk_index: int) -> str:
-    return f"chunks/chunk_{chunk_index:03d}.mp4"
+def _take(take: int) -> str:
+    """The part of a clip's file name that says its take: none for take 1, `.t<n>` for take n."""
+    if take < 1:
+        raise ValueError(f"takes are numbered from 1, got {take}")
+    return "" if take == 1 else f".t{take}"
 
 
-def chunk_last_frame(chunk_index: int) -> str:
-    return f"chunks/chunk_{chunk_index:03d}.last.png"
+def chunk_video(chunk_index: int, take: int = 1) -> str:
+    """A chunk's clip: take 1 is `chunks/chunk_003.mp4` (as before takes), take n `chunks/chunk_003.t<n>.mp4`.
+    Every take is kept under its own name, never overwritten (Version 3, `qc`)."""
+    return f"chunks/chunk_{chunk_index:03d}{_take(take)}.mp4"
+
+
+def chunk_last_frame(chunk_index: int, take: int = 1) -> str:
+    """The exact last frame of a chunk's take (what the next chunk of that take continues from)."""
+    return f"chunks/chunk_{chunk_index:03d}{_take(take)}.last.png"
 
 
 def pair_piece(pair: str) -> str:
@@ -73,9 +83,10 @@ def pair_manifest(pair: str) -> str:
     return f"chunks/{pair}.json"
 
 
-def bridge_video(bridge: str) -> str:
-    """A bridge between two beats (`b003`: out of beat 3), exactly its planned frames."""
-    return f"bridges/{bridge}.mp4"
+def bridge_video(bridge: str, take: int = 1) -> str:
+    """A bridge between two beats (`b003`: out of beat 3), exactly its planned frames; take n is
+    `bridges/b003.t<n>.mp4`."""
+    return f"bridges/{bridge}{_take(take)}.mp4"
 
 
 def bridge_piece(bridge: str) -> str:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from vidgen_assets.core.spec import TRANSITIONS, SpecError, frame_size, load_spec, parse_spec
+from vidgen_assets.core.spec import TRANSITIONS, Spec, SpecError, frame_size, load_spec, parse_spec, variant_names
 
 BEAT = {"name": "hero", "duration": 5, "prompt": "a bottle"}
 
@@ -190,7 +190,7 @@ def test_subtitles_default_follow_say_and_voice_false_mutes():
     burnt = parse_spec({"id": "a", "prompt": "p", "subtitles": "burn", "beats": [{**BEAT, "say": "hi"}]})
     assert burnt.subtitle_mode == "burn" and burnt.voice is not None and burnt.voice.voice == "narrator"
     found, _ = errors({"id": "a", "prompt": "p", "subtitles": "hard", "voice": {"speed": 3}})
-    assert found == {"subtitles": "got 'hard'; allowed: 'soft', 'burn' or 'off'",
+    assert found == {"subtitles": "got 'hard'; allowed: 'soft', 'burn' or 'off' (or {mode, words, style, safe_area})",
                      "voice.speed": "Input should be less than or equal to 2 (got 3)"}  # fmt: skip
 
 
@@ -207,3 +207,109 @@ def test_bridge_lasts_one_second_unless_told():
         }
     )
     assert [b.transition_duration for b in spec.beats or ()] == [1.0, 2.0, 0.5]
+
+
+# Version 3 fields (DESIGN.md, "Version 3"): their shapes are validated now; each feature's fields are
+# refused with a clear "not built" error until that feature lands (`not_built_errors`).
+BASE = {"id": "ad", "prompt": "p"}
+
+
+def test_version_3_defaults_leave_a_version_2_spec_as_it_was():
+    spec = parse_spec(BASE)
+    assert spec.qc is not None and (spec.qc.retakes, spec.qc.judge, spec.qc.min_score) == (None, "local", 0.6)
+    assert (spec.audio.loudness, spec.audio.true_peak) == (-14.0, -1.0)
+    assert spec.subtitles.mode is None and spec.subtitle_mode == "off"
+    assert (spec.subtitles.words, spec.subtitles.safe_area, spec.subtitles.style.font) == (False, "none", "DejaVu Sans")
+    assert spec.variants is None and spec.comfyui is None
+    assert spec.music is not None and (spec.music.file, spec.music.sync) == (None, None)
+    # The string forms of subtitles are the object's mode; `qc: false` turns checks off.
+    assert parse_spec({**BASE, "subtitles": "burn"}).subtitles.mode == "burn"
+    assert parse_spec({**BASE, "subtitles": {"mode": "off"}}).subtitle_mode == "off"
+    assert parse_spec({**BASE, "qc": False}).qc is None
+
+
+def test_a_stored_plan_written_before_version_3_still_loads():
+    """spec.json of an older render holds `subtitles` as a string and none of the new fields."""
+    old = Spec.model_validate({**BASE, "subtitles": "soft", "beats": [{**BEAT, "say": "hi"}]})
+    assert old.subtitle_mode == "soft" and old.audio.loudness == -14.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "words"),
+    [
+        ({"qc": {"retakes": 6}}, "qc.retakes", "less than or equal to 5"),
+        ({"qc": {"judge": "gpt"}}, "qc.judge", "allowed: 'local' or 'replicate'"),
+        ({"qc": {"min_score": 1.5}}, "qc.min_score", "less than or equal to 1"),
+        ({"beats": [{**BEAT, "take": 0}]}, "beats[0].take", "greater than or equal to 1"),
+        ({"audio": {"loudness": -40}}, "audio.loudness", "greater than or equal to -30"),
+        ({"audio": {"true_peak": 0.5}}, "audio.true_peak", "less than or equal to 0"),
+        ({"audio": {"lufs": -14}}, "audio.lufs", "unknown field"),
+        ({"music": {"file": "track.mp3", "bpm": 120}}, "music", "leave bpm out with file"),
+        ({"music": {"sync": "bars"}}, "music.sync", "allowed: 'beats'"),
+        ({"subtitles": {"mode": "loud"}}, "subtitles.mode", "allowed: 'soft', 'burn' or 'off'"),
+        ({"subtitles": {"style": {"color": "red"}}}, "subtitles.style.color", "use #rrggbb"),
+        ({"subtitles": {"style": {"background": "#000"}}}, "subtitles.style.background", "#rrggbbaa"),
+        ({"subtitles": {"style": {"size": 0.5}}}, "subtitles.style.size", "less than or equal to 0.2"),
+        ({"subtitles": {"style": {"position": "left"}}}, "subtitles.style.position", "'bottom', 'top' or 'middle'"),
+        ({"subtitles": {"safe_area": "youtube"}}, "subtitles.safe_area", "'tiktok', 'reels' or 'shorts'"),
+        ({"variants": "b"}, "variants", "a list of {name, fields to change} or {matrix"),
+        ({"variants": []}, "variants", "variants is empty"),
+        ({"variants": [{"name": "B", "cta": "x"}]}, "variants[0].name", "1-31 characters of a-z, 0-9 and '-'"),
+        ({"variants": [{"cta": "x"}]}, "variants[0].name", "required field is missing"),
+        ({"backend": "comfy"}, "backend", "'animatic', 'replicate' or 'comfyui'"),
+        ({"comfyui": {"servers": ["ftp://gpu"]}}, "comfyui.servers[0]", "an http:// or https:// URL"),
+        ({"comfyui": {"workflows": {"image": {"file": "t2i.json", "output": "9", "prompt": "text"}}}},
+         "comfyui.workflows.image.prompt", "NODE_ID.INPUT_NAME"),
+        ({"comfyui": {"workflows": {"image": {"file": "t2i.json", "prompt": "6.text"}}}},
+         "comfyui.workflows.image.output", "required field is missing"),
+    ],
+)  # fmt: skip
+def test_version_3_fields_are_validated_with_their_path(fields, path, words):
+    found, _ = errors({**BASE, **fields})
+    assert path in found, found
+    assert words in found[path]
+
+
+def test_variant_sets_are_checked_as_a_whole():
+    found, _ = errors({**BASE, "variants": [{"name": "b", "cta": "x"}, {"name": "b", "voce": {}}, {"name": "c"}]})
+    assert found["variants[1].name"] == "'b' is used twice; a name is unique"
+    assert found["variants[1].voce"].startswith("unknown field 'voce'; a variant changes any field of the spec but id")
+    assert found["variants[2]"] == "changes nothing: give the fields it changes"
+    many = [{"name": f"n{i}", "cta": str(i)} for i in range(51)]
+    assert "  variants: 51 variants; at most 50\n" in errors({**BASE, "variants": many})[1]
+    matrix = {"matrix": {"cta": [str(i) for i in range(10)], "fps": [24, 25, 30], "id": ["x", "y"]}}
+    found, _ = errors({**BASE, "variants": matrix})
+    assert found["variants.matrix"] == "10 x 3 x 2 = 60 variants; at most 50"
+    assert found["variants.matrix.id"].startswith("unknown field 'id'")
+    long_id = {**BASE, "id": "a" * 60, "variants": [{"name": "long-name", "cta": "x"}]}
+    assert f"  variants: variant id '{'a' * 60}--long-name' is longer than 63 characters" in errors(long_id)[1]
+
+
+def test_variant_names_are_as_written_or_numbered_for_a_matrix():
+    spec = Spec.model_validate({**BASE, "variants": {"matrix": {"cta": ["a", "b"], "fps": [24, 25, 30]}}})
+    assert variant_names(spec) == ["v01", "v02", "v03", "v04", "v05", "v06"]
+    spec = Spec.model_validate(
+        {**BASE, "variants": [{"name": "b", "cta": "x"}, {"name": "vertical", "aspect_ratio": "9:16"}]}
+    )
+    assert variant_names(spec) == ["b", "vertical"]
+    assert isinstance(spec.variants, tuple) and spec.variants[1].changes == {"aspect_ratio": "9:16"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "issue"),
+    [
+        ({"qc": {"retakes": 2}}, "qc", "issue 20"),
+        ({"beats": [{**BEAT, "take": 2}]}, "beats[0].take", "issue 20"),
+        ({"variants": [{"name": "b", "cta": "x"}]}, "variants", "issue 21"),
+        ({"music": {"file": "track.mp3"}}, "music", "issue 22"),
+        ({"music": {"sync": "beats"}}, "music", "issue 22"),
+        ({"subtitles": {"mode": "burn", "words": True}}, "subtitles", "issue 22"),
+        ({"subtitles": {"safe_area": "tiktok"}}, "subtitles", "issue 22"),
+        ({"backend": "comfyui"}, "backend", "issue 24"),
+    ],
+)
+def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fields, path, issue):
+    found, message = errors({**BASE, **fields})
+    assert list(found) == [path]
+    assert "not built in this version yet" in found[path] and issue in found[path]
+    assert message.startswith("invalid spec s.yaml:")

@@ -211,6 +211,7 @@ def test_the_asset_graph(settings):
         ("storyboard", "storyboard_image_per_beat"),
         ("stitched_video", "stitched_matches_plan"),
         ("final_video", "final_matches_spec"),
+        ("final_video", "final_loudness_on_target"),
     }
     assert {getattr(job, "name", None) for job in defs.jobs or []} == {RENDER_JOB}
     assert {graph.get(dg.AssetKey(key)).partitions_def for key in keys} == {videos}

@@ -21,6 +21,7 @@ from vidgen_assets.references import read_local_references
 from vidgen_assets.runner import Runner
 from vidgen_assets.storage import layout
 from vidgen_tests.conftest import EXAMPLES
+from vidgen_tests.media.test_loudness import decode, pyloudnorm_lufs, true_peak_dbtp
 
 SPECS = sorted(EXAMPLES.glob("*.yaml"))
 
@@ -32,9 +33,14 @@ def test_there_are_at_least_the_four_documented_examples():
 
 def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
     out = {}
-    for check in ("storyboard_image_per_beat", "stitched_matches_plan", "final_matches_spec"):
+    for check in (
+        "storyboard_image_per_beat",
+        "stitched_matches_plan",
+        "final_matches_spec",
+        "final_loudness_on_target",
+    ):
         asset = {"storyboard_image_per_beat": "storyboard", "stitched_matches_plan": "stitched_video",
-                 "final_matches_spec": "final_video"}[check]  # fmt: skip
+                 "final_matches_spec": "final_video", "final_loudness_on_target": "final_video"}[check]  # fmt: skip
         record = instance.get_latest_asset_check_evaluation_record(dg.AssetCheckKey(dg.AssetKey(asset), check))
         assert record is not None, f"check {check} never ran"
         event = record.event.dagster_event if record.event is not None else None
@@ -64,6 +70,10 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     assert final.has_audio == (spec.music is not None or speaks)
     if final.has_audio:
         assert final.audio_codec == "aac" and abs((final.audio_duration_s or 0) - final.duration_s) < 0.001
+        # On the loudness target (-14 LUFS, -1 dBTP by default), as an independent meter reads the file.
+        heard = decode(video / "final.mp4")
+        assert abs(pyloudnorm_lufs(heard) - spec.audio.loudness) <= 1.0
+        assert true_peak_dbtp(heard) <= spec.audio.true_peak + 0.1
     if spec.subtitle_mode != "off":  # one cue per line, from the line's start, inside its beat
         cues = list(srt.parse((video / "final.srt").read_text(encoding="utf-8")))
         lines = [b for b in plan["beats"] if b.get("say")]
@@ -103,6 +113,7 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     # The blocking checks ran on the real files and passed.
     assert check_results(instance) == {
         "storyboard_image_per_beat": True, "stitched_matches_plan": True, "final_matches_spec": True,
+        "final_loudness_on_target": True,
     }  # fmt: skip
     # The offline report beside the final video links to it.
     assert 'href="final.mp4"' in (video / "report.html").read_text()
@@ -146,3 +157,32 @@ def test_the_video_and_its_runs_are_in_the_instance(settings, home, instance):
     storyboard = instance.get_latest_materialization_event(dg.AssetKey("storyboard"))
     assert storyboard is not None and storyboard.asset_materialization is not None
     assert str(storyboard.asset_materialization.metadata["preview"].value).startswith("![storyboard](data:image/jpeg")
+
+
+BROADCAST = """
+id: broadcast
+prompt: a short spot for broadcast
+duration: 6
+resolution: 480p
+audio: {loudness: -23, true_peak: -2}
+beats:
+  - {name: one, duration: 3, prompt: a kitchen, say: "Made for the evening news."}
+  - {name: two, duration: 3, prompt: a counter}
+"""
+
+
+def test_a_broadcast_loudness_target_is_met_measured_and_shown(settings, home, instance):
+    """`audio: {loudness: -23, true_peak: -2}` (EBU R128): the delivered mix of voice over music reads
+    -23 LUFS on an independent meter, and `final_video` shows what was measured, its check passed."""
+    from vidgen_assets.core.spec import read_spec_text
+
+    spec = read_spec_text(BROADCAST, "broadcast.yaml")
+    Runner(settings, home, progress=lambda _: None).render(spec, BROADCAST)
+    heard = decode(settings.data_dir / "videos" / "broadcast" / "final.mp4")
+    assert abs(pyloudnorm_lufs(heard) + 23) <= 1.0 and true_peak_dbtp(heard) <= -2 + 0.1
+    [event] = instance.fetch_materializations(dg.AssetKey("final_video"), limit=1).records
+    assert event.asset_materialization is not None
+    meta = {k: v.value for k, v in event.asset_materialization.metadata.items()}
+    assert abs(meta["loudness_lufs"] + 23) <= 1.0 and meta["true_peak_dbtp"] <= -2
+    assert abs(meta["loudness_lufs"] - pyloudnorm_lufs(heard)) <= 0.3  # ffmpeg's meter and pyloudnorm agree
+    assert check_results(instance)["final_loudness_on_target"] is True

@@ -10,9 +10,6 @@ import pytest
 
 from vidgen_assets.media import commands
 from vidgen_assets.media.commands import (
-    AUDIO_BITRATE,
-    AUDIO_CHANNELS,
-    AUDIO_RATE,
     CHUNK_CRF,
     CHUNK_PRESET,
     FINAL_CRF,
@@ -134,21 +131,15 @@ def test_join_rejects_inconsistent_values(transition: str, frames: int) -> None:
         Join("fade", 5, 0)
 
 
-def test_finalise_args_with_music_and_an_overlay() -> None:
-    args = commands.finalise(
-        Path("s.mp4"), Path("f.mp4"), [Overlay(Path("t.png"), 0, 48)], Path("m.wav"), 0.8, 720, 24, 1.0, 2.0
-    )
+def test_finalise_args_with_the_finished_audio_and_an_overlay() -> None:
+    args = commands.finalise(Path("s.mp4"), Path("f.mp4"), [Overlay(Path("t.png"), 0, 48)], Path("m.m4a"), 720, 24)
     assert args == [
-        "-i", "s.mp4", "-i", "t.png", "-i", "m.wav",
+        "-i", "s.mp4", "-i", "t.png", "-i", "m.m4a",
         "-filter_complex",
         f"{cfr24('0:v', 0)};[s2]tpad=stop=720:stop_mode=clone[s3];[s3]trim=end_frame=720[s4];"
         "[s4][1:v]overlay=enable=between(n\\,0\\,47):eof_action=repeat:format=auto[s5];"
-        "[s5]format=yuv420p[s6];"
-        "[2:a]aformat=channel_layouts=stereo:sample_rates=48000[s7];[s7]volume=0.800000[s8];"
-        "[s8]atrim=end=30.000000[s9];[s9]asetpts=PTS-STARTPTS[s10];[s10]apad=whole_dur=30.000000[s11];"
-        "[s11]afade=d=1.000000:st=0:t=in[s12];[s12]afade=d=2.000000:st=28.000000:t=out[s13]",
-        "-map", "[s6]", "-map", "[s13]", "-f", "mp4",
-        "-ac", str(AUDIO_CHANNELS), "-ar", str(AUDIO_RATE), "-b:a", AUDIO_BITRATE, "-c:a", "aac",
+        "[s5]format=yuv420p[s6]",
+        "-map", "[s6]", "-map", "2:a", "-f", "mp4", "-c:a", "copy",
         "-c:v", "libx264", "-crf", str(FINAL_CRF), "-fps_mode", "cfr", "-frames:v", "720",
         "-movflags", "+faststart", "-pix_fmt", "yuv420p", "-preset", FINAL_PRESET, "-r", "24",
         "f.mp4",
@@ -156,7 +147,7 @@ def test_finalise_args_with_music_and_an_overlay() -> None:
 
 
 def test_finalise_args_without_music_or_overlays() -> None:
-    args = commands.finalise(Path("s.mp4"), Path("f.mp4"), [], None, 1.0, 100, 25, 0.0, 0.0)
+    args = commands.finalise(Path("s.mp4"), Path("f.mp4"), [], None, 100, 25)
     assert args == [
         "-i", "s.mp4",
         "-filter_complex",
@@ -169,19 +160,15 @@ def test_finalise_args_without_music_or_overlays() -> None:
     ]  # fmt: skip
 
 
-def test_finalise_chains_several_overlays_and_skips_zero_fades() -> None:
+def test_finalise_chains_several_overlays() -> None:
     overlays = [Overlay(Path("a.png"), 0, 10), Overlay(Path("b.png"), 90, 100)]
-    args = commands.finalise(Path("s.mp4"), Path("f.mp4"), overlays, Path("m.m4a"), 0.5, 100, 25, 0, 0)
+    args = commands.finalise(Path("s.mp4"), Path("f.mp4"), overlays, Path("m.m4a"), 100, 25)
     assert args[:8] == ["-i", "s.mp4", "-i", "a.png", "-i", "b.png", "-i", "m.m4a"]
     graph = args[9]
     assert "[s4][1:v]overlay=enable=between(n\\,0\\,9):eof_action=repeat:format=auto[s5]" in graph
     assert "[s5][2:v]overlay=enable=between(n\\,90\\,99):eof_action=repeat:format=auto[s6];" in graph
-    assert graph.endswith(
-        "[s6]format=yuv420p[s7];[3:a]aformat=channel_layouts=stereo:sample_rates=48000[s8];"
-        "[s8]volume=0.500000[s9];[s9]atrim=end=4.000000[s10];[s10]asetpts=PTS-STARTPTS[s11];"
-        "[s11]apad=whole_dur=4.000000[s12]"
-    )
-    assert args[10:14] == ["-map", "[s7]", "-map", "[s12]"]
+    assert graph.endswith("[s6]format=yuv420p[s7]")
+    assert args[10:14] == ["-map", "[s7]", "-map", "3:a"]
 
 
 def test_overlay_rejects_empty_range() -> None:

@@ -131,16 +131,28 @@ BED = (
 )
 
 
-def test_the_music_mix_is_encoded_once_with_its_fades_and_length():
-    args = commands.music_mix(Path("m.wav"), Path("m.m4a"), 0.8, 240, 24, 1, 2)
-    assert args == [
-        "-i", "m.wav", "-filter_complex", BED,
-        "-map", "[s6]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "m.m4a",
+WAV = ["-ac", str(AUDIO_CHANNELS), "-ar", str(AUDIO_RATE), "-c:a", "pcm_s24le"]
+
+
+def test_the_music_mix_is_made_once_with_its_fades_and_length_then_finished_to_its_loudness():
+    args = commands.music_mix(Path("m.wav"), Path("mix.wav"), 0.8, 240, 24, 1, 2)
+    assert args == ["-i", "m.wav", "-filter_complex", BED, "-map", "[s6]", "-f", "wav", *WAV, "-vn", "mix.wav"]
+    # The second pass: one gain; the limiter at 4x the rate only where the gained peaks would pass the ceiling.
+    exact = "atrim=end=10.000000[{0}];[{0}]asetpts=PTS-STARTPTS[{1}];[{1}]apad=whole_dur=10.000000[{2}]"
+    assert commands.finish_audio(Path("mix.wav"), Path("m.m4a"), 5.8, -2.0, False, 240, 24) == [
+        "-i", "mix.wav", "-filter_complex", "[0:a]volume=5.80dB[s0];[s0]" + exact.format("s1", "s2", "s3"),
+        "-map", "[s3]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "m.m4a",
     ]  # fmt: skip
+    limited = commands.finish_audio(Path("mix.wav"), Path("m.m4a"), -3.25, -2.0, True, 240, 24)
+    assert limited[3] == (
+        "[0:a]volume=-3.25dB[s0];[s0]aresample=192000[s1];[s1]apad[s2];"
+        "[s2]alimiter=latency=1:level=0:limit=0.794328[s3];[s3]aresample=48000[s4];[s4]"
+        + exact.format("s5", "s6", "s7")
+    )
 
 
 def test_voice_over_music_ducks_the_bed_under_the_voice_and_limits_the_mix():
-    args = commands.voice_over_music(Path("m.wav"), Path("v.wav"), Path("a.m4a"), 0.8, 1.5, 240, 24, 1, 2)
+    args = commands.voice_over_music(Path("m.wav"), Path("v.wav"), Path("a.wav"), 0.8, 1.5, 240, 24, 1, 2)
     c = commands
     assert args == [
         "-i", "m.wav", "-i", "v.wav",
@@ -155,5 +167,5 @@ def test_voice_over_music_ducks_the_bed_under_the_voice_and_limits_the_mix():
         "[s16][s15]amix=duration=first:inputs=2:normalize=0[s17];"
         f"[s17]alimiter=latency=1:level=0:limit={c.MIX_LIMIT}[s18];"
         "[s18]atrim=end=10.000000[s19];[s19]asetpts=PTS-STARTPTS[s20];[s20]apad=whole_dur=10.000000[s21]",
-        "-map", "[s21]", "-f", "mp4", *AAC, "-movflags", "+faststart", "-vn", "a.m4a",
+        "-map", "[s21]", "-f", "wav", *WAV, "-vn", "a.wav",
     ]  # fmt: skip

@@ -128,8 +128,24 @@ def test_the_client_comes_from_the_dagster_s3_resource(s3: S3Server, tmp_path: P
     monkeypatch.setenv("AWS_ENDPOINT_URL", s3.endpoint)
     settings = Settings(data_dir=tmp_path, storage="s3", s3_bucket=s3.bucket)
     resources = build_resources(settings)
-    assert resources["s3"].resource_cls is S3Resource  # configurable at launch (vidgen_tests/defs/test_resources.py)
+    # Configurable at launch (vidgen_tests/defs/test_resources.py).
+    assert issubclass(resources["s3"].resource_cls, S3Resource)
     with dg.build_resources(resources) as ready:
-        assert ready.vidgen.store().client is ready.vidgen.s3  # the client Dagster made from the `s3` resource
-        ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")
+        assert isinstance(ready.vidgen.s3, S3Resource)  # Dagster hands vidgen the `s3` resource itself...
+        ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")  # ...and the store's client comes from it
     assert s3.keys("videos/w/") == ["videos/w/spec.json"]
+
+
+def test_a_local_store_makes_no_s3_client(tmp_path: Path):
+    """The `s3` resource's client is made when an S3 store needs it: on a local store a run makes none,
+    so an `s3` configured with an endpoint boto3 refuses costs it nothing."""
+    import dagster as dg
+
+    from vidgen_assets.defs import build_resources
+
+    bad = {"s3": {"config": {"endpoint_url": "not a url"}}}
+    with dg.build_resources(build_resources(Settings(data_dir=tmp_path)), resource_config=bad) as ready:
+        with pytest.raises(ValueError, match="not a url"):
+            ready.s3.get_client()  # what a run would pay at its start if the client were made there
+        ready.vidgen.store().put_bytes("videos/w/spec.json", b"{}")
+    assert (tmp_path / "videos" / "w" / "spec.json").read_bytes() == b"{}"
