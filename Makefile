@@ -28,7 +28,7 @@ lint: venv
 	$(BIN)/lint-imports
 	VIRTUAL_ENV=$(abspath .venv) $(BIN)/dg check defs
 
-## The system packages the tests drive (PostgreSQL, Chromium): installed when missing (root or sudo), else named
+## The system packages the tests drive (PostgreSQL, Chromium, melt): installed when missing (root or sudo), else named
 system-deps:
 	bash scripts/system-deps.sh
 

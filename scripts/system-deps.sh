@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The Debian packages vidgen's tests drive for real: PostgreSQL (Dagster on Postgres) and Chromium (the
-# UI in a browser, through Playwright; no browser is downloaded). Installs the missing ones with apt-get,
+# The Debian packages vidgen's tests drive for real: PostgreSQL (Dagster on Postgres), Chromium (the UI
+# in a browser, through Playwright; no browser is downloaded) and melt (MLT's renderer, which renders the
+# exported Kdenlive project to check it against vidgen's own video). Installs the missing ones with apt-get,
 # as root or through sudo; where neither is possible, says exactly what to install and exits 1.
 # `make test` and `.ci/run` both run it. It does nothing when everything is there.
 set -euo pipefail
 
 POSTGRES_INITDB_GLOB="${POSTGRES_INITDB_GLOB:-/usr/lib/postgresql/*/bin/initdb}"
 CHROMIUM_BIN="${CHROMIUM_BIN:-/usr/bin/chromium}"
+MELT_BIN="${MELT_BIN:-/usr/bin/melt}"
 
 missing=()
 compgen -G "$POSTGRES_INITDB_GLOB" > /dev/null || missing+=(postgresql)
 [ -x "$CHROMIUM_BIN" ] || missing+=(chromium)
+[ -x "$MELT_BIN" ] || missing+=(melt)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 how="apt-get install -y ${missing[*]}"

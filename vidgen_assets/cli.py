@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import warnings
@@ -389,6 +390,48 @@ def cmd_models(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write a rendered video's finished timeline for an editor; print where."""
+    from vidgen_assets.core.spec import ID_PATTERN
+    from vidgen_assets.editorial.export import ExportError, check_format, check_spec, export
+    from vidgen_assets.storage.store import StoreError
+
+    try:
+        check_format(args.format)
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = settings.replace(data_dir=args.data_dir)
+    except ExportError as exc:
+        _err(f"vidgen export: {exc}")
+        return EXIT_INVALID
+    except SettingsError as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
+    path = Path(args.spec)
+    try:
+        store = settings.store()
+        if path.is_file():
+            loaded = _load([args.spec])
+            if loaded is None:
+                return EXIT_INVALID
+            spec, _, _, references = loaded[0]
+            check_spec(store, spec, {r.planned.name: r.planned.sha256 for r in references}, args.spec)
+            video_id = spec.id
+        elif re.fullmatch(ID_PATTERN, args.spec):
+            video_id = args.spec
+        else:
+            _err(f"vidgen export: {args.spec!r} is neither a spec file nor a video id ({ID_PATTERN})")
+            return EXIT_INVALID
+        print(export(store, video_id, args.format))
+    except ExportError as exc:
+        _err(f"vidgen export: {exc}")
+        return EXIT_INVALID
+    except StoreError as exc:
+        _err(f"vidgen export: {exc}")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidgen", description="Turn video specs into finished MP4s with Dagster.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -407,6 +450,13 @@ def build_parser() -> argparse.ArgumentParser:
     estimate.set_defaults(func=cmd_estimate)
     models = sub.add_parser("models", help="list the models a spec can choose: capabilities, clips, prices")
     models.set_defaults(func=cmd_models)
+    export = sub.add_parser(
+        "export", help="write a rendered video's timeline for an editor (otio, edl, fcpxml, kdenlive)"
+    )
+    export.add_argument("spec", metavar="SPEC", help="a spec file or a registered video id")
+    export.add_argument("--format", default="otio", help="otio (default), edl, fcpxml or kdenlive")
+    export.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

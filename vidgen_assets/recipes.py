@@ -18,7 +18,7 @@ RECIPES: Mapping[str, str] = {
     "voice": "1",
     "soundtrack": "3",  # 2: the ducking key padded, the mix's end never cut; 3: finished to the loudness target
     "stitched_video": "1",
-    "final_video": "2",  # 2: the delivered loudness measured (metadata and a check)
+    "final_video": "3",  # 2: the delivered loudness measured (metadata and a check); 3: final.otio beside it
     "report": "1",
 }
 """asset -> recipe version."""

@@ -33,6 +33,7 @@ from vidgen_assets.core.generation import (
     VideoRequest,
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
+from vidgen_assets.editorial.assembly import assembly_files
 from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
 from vidgen_assets.recipes import RECIPES, recipe
@@ -669,6 +670,8 @@ def final_video(
         stitch_copy.finish(plan, stitched, music_out, out)
     else:
         stitch_reencode.finish(plan, stitched, music_out, scratch, out)
+    voice_record = voice_out.record if voice_out is not None else None
+    files.update(assembly_files(plan, store, scratch, voice_record, music_out.record))  # final.otio, for editors
     info = probe.probe(out)
     delivered = loudness.measure(out).as_record() if info.has_audio else None
     safe = safe_area_boxes(plan, out, stitched.path("stitched.mp4"), scratch, cue_times) if said or overlays else None

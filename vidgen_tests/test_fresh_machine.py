@@ -42,7 +42,8 @@ def test_with_everything_installed_the_script_is_silent(tmp_path):
     initdb = tmp_path / "pg" / "16" / "bin" / "initdb"
     initdb.parent.mkdir(parents=True)
     initdb.write_text("")
-    done = run_script(CHROMIUM_BIN=str(chromium), POSTGRES_INITDB_GLOB=str(tmp_path / "pg" / "*" / "bin" / "initdb"))
+    done = run_script(CHROMIUM_BIN=str(chromium), MELT_BIN=str(chromium),
+                      POSTGRES_INITDB_GLOB=str(tmp_path / "pg" / "*" / "bin" / "initdb"))  # fmt: skip
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
@@ -52,10 +53,11 @@ def test_without_root_or_sudo_it_says_exactly_what_to_install(tmp_path):
     done = run_script(
         "runuser", "-u", "nobody", "--",
         CHROMIUM_BIN=str(tmp_path / "no-chromium"), POSTGRES_INITDB_GLOB=str(tmp_path / "no-pg" / "initdb"),
+        MELT_BIN=str(tmp_path / "no-melt"),
     )  # fmt: skip
     assert done.returncode == 1
-    assert "not installed: postgresql chromium" in done.stderr
-    assert "as root (or with sudo), run: apt-get update && apt-get install -y postgresql chromium" in done.stderr
+    assert "not installed: postgresql chromium melt" in done.stderr
+    assert "as root (or with sudo), run: apt-get update && apt-get install -y postgresql chromium melt" in done.stderr
     assert "installing" not in done.stdout
 
 

@@ -13,7 +13,9 @@ import pytest
 import srt
 from PIL import Image
 
+from vidgen_assets.cli import main
 from vidgen_assets.core.spec import load_spec
+from vidgen_assets.editorial import otio_timeline
 from vidgen_assets.media import probe
 from vidgen_assets.references import read_local_references
 from vidgen_assets.runner import Runner
@@ -112,6 +114,15 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     # The offline report beside the final video links to it.
     assert 'href="final.mp4"' in (video / "report.html").read_text()
     out = capsys.readouterr().out
+
+    # For an editor: final.otio beside it reads back the plan's beats and length; every format exports.
+    found = otio_timeline.read_back(otio_timeline.from_json((video / "final.otio").read_text()), spec.fps)
+    assert [b[1:] for b in found.beats] == [(b["start_frame"], b["frames"]) for b in beats]
+    assert found.duration == round(spec.duration * spec.fps)
+    for fmt, name in (("otio", "final.otio"), ("edl", "final.edl"), ("fcpxml", "final.fcpxml"),
+                      ("kdenlive", "final.kdenlive")):  # fmt: skip
+        assert main(["export", str(spec_path), "--format", fmt, "--data-dir", str(settings.data_dir)]) == 0
+        assert capsys.readouterr().out.strip() == str(video / name)
     assert f"pair {len(beats)}/{len(beats)} done" in out
 
 

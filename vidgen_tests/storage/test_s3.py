@@ -95,9 +95,10 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
             "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
             "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p000.tail.mp4",
             "chunks/p001.head.mp4", "chunks/p001.json", "chunks/p001.piece.mp4", "contact_sheet.png",
-            "final.json", "final.mp4", "music.json", "music.m4a", "music.wav", "report.html",
+            "final.json", "final.mp4", "final.otio", "music.json", "music.m4a", "music.wav", "report.html",
             "soundtrack.json", "spec.json", "spec.source.yaml", "stitched.json", "stitched.mp4",
-            "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json", "voice/voice.json",
+            "storyboard/beat_00.png", "storyboard/beat_01.png", "storyboard/storyboard.json",
+            "titles/beat_00.png", "titles/cta.png", "voice/voice.json",
         )
     ]  # fmt: skip
     client = s3.client()
