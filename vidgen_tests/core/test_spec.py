@@ -306,7 +306,6 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
         ({"music": {"sync": "beats"}}, "music", "issue 22"),
         ({"subtitles": {"mode": "burn", "words": True}}, "subtitles", "issue 22"),
         ({"subtitles": {"safe_area": "tiktok"}}, "subtitles", "issue 22"),
-        ({"backend": "comfyui"}, "backend", "issue 24"),
     ],
 )
 def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fields, path, issue):
