@@ -71,7 +71,7 @@ from vidgen_assets.core.comfy_workflow import (
     size_to_ask,
     stage_price,
 )  # fmt: skip
-from vidgen_assets.core.cost import as_float, music_seconds
+from vidgen_assets.core.cost import as_float, music_seconds, usd
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
 from vidgen_assets.core.spec import Spec
@@ -110,8 +110,9 @@ class Ledger:
         with self.lock:
             if budget is not None and self.spent + self.reserved + amount > budget:
                 raise ComfyUIFailed(
-                    f"{what}: not started: budget_usd ${budget} would be passed (spent ${self.spent} in GPU time so "
-                    f"far, ${self.reserved} reserved by calls running, this call is estimated at ${amount})",
+                    f"{what}: not started: budget_usd {usd(budget)} would be passed (spent {usd(self.spent)} in GPU "
+                    f"time so far, {usd(self.reserved)} reserved by calls running, this call is estimated at "
+                    f"{usd(amount)})",
                     retryable=False,
                 )
             self.reserved += amount
@@ -325,11 +326,14 @@ class ComfyUIBackend:
             ran = 0.0
             try:
                 path, ext, ran, prompt_id = self._attempt(server, flow, values, images, kind, work, where)
-            except (ServerUnreachable, PromptLost) as exc:
-                retryable = not isinstance(exc, ServerUnreachable) or exc.retryable
-                if not retryable:
+            except PromptLost as exc:  # the server answers again, without the prompt: queue it again
+                last = str(exc)
+                self._say(f"{exc}: its {stage} job is queued again")
+                continue
+            except ServerUnreachable as exc:
+                if not exc.retryable:
                     raise ComfyUIFailed(f"{where}: {exc}", False) from None
-                why = str(exc).rsplit("last error: ", 1)[-1] if isinstance(exc, ServerUnreachable) else str(exc)
+                why = str(exc).rsplit("last error: ", 1)[-1]
                 self.pool.mark_down(server, why)
                 failed.append(server)
                 last = f"{display_url(server)}: {why}"
