@@ -17,7 +17,7 @@ from vidgen_assets.core.comfy_workflow import NativeClip, Workflow, WorkflowErro
 from vidgen_assets.core.comfy_workflow import parse_workflow as parse_nodes
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.spec import WORKFLOW_STAGES, FieldError, Spec, SpecError, WorkflowBinding
-from vidgen_assets.references import Reader, TooLarge, inside_folder, local_reader
+from vidgen_assets.references import Reader, local_reader, read_beside
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.store import ArtifactStore
 
@@ -81,24 +81,10 @@ def read_workflows(spec: Spec, source: str, folder: Path | None, read: Reader) -
         return ()
     loaded = []
     errors: list[FieldError] = []
-    where = "the spec's folder" if folder is None else f"the spec's folder ({folder})"
     for stage, binding in bindings(spec):
-        field = f"comfyui.workflows.{stage}.file"
-        relative = inside_folder(binding.file, folder)
-        if relative is None:
-            errors.append(FieldError(field, f"{binding.file!r} leaves {where}; put the workflow in that folder or "
-                                     "below it"))  # fmt: skip
-            continue
-        try:
-            data = read(relative)
-        except FileNotFoundError:
-            errors.append(FieldError(field, f"no file {binding.file!r} in {where}"))
-            continue
-        except TooLarge as big:
-            errors.append(FieldError(field, f"{binding.file!r} is {big.size:,} bytes: not a workflow file"))
-            continue
-        except OSError as exc:
-            errors.append(FieldError(field, f"cannot read {binding.file!r}: {exc.strerror or exc}"))
+        data, problem = read_beside(binding.file, f"comfyui.workflows.{stage}.file", folder, read, "workflow")
+        if data is None:
+            errors += [problem] if problem else []
             continue
         nodes, problems = check_workflow(stage, binding, data)
         if nodes is None:

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -59,7 +57,7 @@ from vidgen_assets.backends.comfyui_client import (
 )  # fmt: skip
 from vidgen_assets.backends.comfyui_pool import NoServer, ServerPool, shared_pool
 from vidgen_assets.backends.replicate_inputs import image_prompt, motion_prompt, music_prompt, reference_words
-from vidgen_assets.backends.replicate_output import fit_image, write_speech_wav, write_wav
+from vidgen_assets.backends.replicate_output import fit_clip, fit_image, write_speech_wav, write_wav
 from vidgen_assets.backends.replicate_retry import Clock, SystemClock, is_transient_model_error
 from vidgen_assets.comfy_workflows import LoadedWorkflow
 from vidgen_assets.core.comfy_workflow import (
@@ -76,6 +74,7 @@ from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.media import ops
+from vidgen_assets.media.files import private_dir
 from vidgen_assets.storage.store import ArtifactStore
 
 log = logging.getLogger("vidgen.comfyui")
@@ -253,13 +252,7 @@ class ComfyUIBackend:
             images["end_image"] = Path(request.end_image).read_bytes()
         with self._workdir(out.parent) as work:
             result = self._generate(stage, values, images, "clip", work)
-            if bridge:
-                ops.retime_chunk(result.path, out, frame.width, frame.height, frame.fps, request.frames)
-            else:
-                ops.normalise_chunk(
-                    result.path, out, frame.width, frame.height, frame.fps, request.frames,
-                    drop_first=request.kind == "continuous",
-                )  # fmt: skip
+            fit_clip(result.path, out, request)
         gen = self._generation(stage, request.seed, result)
         gen.extra["source_image_sha256"] = digest_bytes(images["start_image"])
         gen.extra["frames_asked"] = str(asked)
@@ -505,15 +498,8 @@ class ComfyUIBackend:
             self.spent += amount
 
     @staticmethod
-    @contextlib.contextmanager
-    def _workdir(parent: Path | None) -> Iterator[Path]:
-        if parent is not None:
-            parent.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(dir=parent, prefix=".comfyui."))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+    def _workdir(parent: Path | None) -> contextlib.AbstractContextManager[Path]:
+        return private_dir(parent, ".comfyui.")
 
     def __repr__(self) -> str:
         return f"ComfyUIBackend({self.identity}, servers={[display_url(s) for s in self.pool.servers]})"

@@ -28,6 +28,7 @@ from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, V
 from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import (
     LoadedReference,
+    Reader,
     read_references,
     store_reader,
     store_references,
@@ -157,11 +158,16 @@ def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[
     spec-file sensor checks them."""
     if not spec.references:
         return ()
+    return read_references(spec, where, *_spec_folder(vidgen))
+
+
+def _spec_folder(vidgen: VidgenResource) -> tuple[Path | None, Reader]:
+    """The spec folder (`VIDGEN_SPEC_DIR`: a local folder, or None for an S3 prefix) and a reader of its
+    files, for the files a spec given in the run config names."""
     settings = vidgen.settings
     location = settings.spec_dir
     source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
-    folder = None if location.startswith("s3://") else Path(location)
-    return read_references(spec, where, folder, store_reader(source))
+    return (None if location.startswith("s3://") else Path(location)), store_reader(source)
 
 
 def _config_workflows(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[LoadedWorkflow, ...]:
@@ -169,11 +175,7 @@ def _config_workflows(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[L
     reference images."""
     if spec.backend != "comfyui":
         return ()
-    settings = vidgen.settings
-    location = settings.spec_dir
-    source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
-    folder = None if location.startswith("s3://") else Path(location)
-    return read_workflows(spec, where, folder, store_reader(source))
+    return read_workflows(spec, where, *_spec_folder(vidgen))
 
 
 @dg.asset(

@@ -30,13 +30,13 @@ import email.policy
 import hashlib
 import io
 import json
+import math
 import os
 import subprocess
 import tempfile
 import threading
 import time
 import uuid
-import wave
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +49,7 @@ from PIL import Image, ImageOps
 
 from vidgen_assets.media import ops
 from vidgen_assets.media.runner import ffmpeg_exe
+from vidgen_tests.fakes.replicate_server import wav_bytes
 
 
 @dataclass(frozen=True)
@@ -448,7 +449,7 @@ class FakeComfyUI:
         name = f"{stem}_{prompt_id[:8]}_00001_"
         if kind == "SaveAudio":
             seconds = float(latent["inputs"].get("seconds", 8)) if latent else 8.0
-            return {"audio": [self._store(subfolder, f"{name}.flac", flac_tone(seconds, seed))]}
+            return {"audio": [self._store(subfolder, f"{name}.flac", flac_tone(seconds))]}
         if latent is None:
             raise _NodeFailure(node_id, kind, "RuntimeError", "no latent upstream of the output node (fake)")
         width, height = (int(latent["inputs"]["width"]) // 8 * 8, int(latent["inputs"]["height"]) // 8 * 8)
@@ -601,20 +602,12 @@ def webp_bytes(frames: list[np.ndarray[Any, Any]], fps: int) -> bytes:
     return buffer.getvalue()
 
 
-def flac_tone(seconds: float, seed: int, rate: int = 44100) -> bytes:
-    """A stereo FLAC of `seconds` (what `SaveAudio` writes)."""
-    t = np.arange(round(seconds * rate)) / rate
-    tone = (0.2 * np.sin(2 * np.pi * (220 + seed % 50) * t) * 32767).astype(np.int16)
-    wav = io.BytesIO()
-    with wave.open(wav, "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(np.repeat(tone, 2).tobytes())
+def flac_tone(seconds: float) -> bytes:
+    """A stereo FLAC of `seconds` (whole seconds: what `SaveAudio` writes of an ACE-Step latent)."""
     done = subprocess.run(
         [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "wav", "-i", "pipe:0", "-c:a", "flac", "-f", "flac",
          "pipe:1"],
-        input=wav.getvalue(), capture_output=True, check=True,
+        input=wav_bytes(max(1, math.ceil(seconds))), capture_output=True, check=True,
     )  # fmt: skip
     return done.stdout
 
