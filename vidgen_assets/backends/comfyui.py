@@ -310,12 +310,13 @@ class ComfyUIBackend:
         seconds_billed = 0.0
         last = ""
         for attempt in range(1, PROMPT_ATTEMPTS + 1):
+            books.reserve(estimate, self.budget, where)  # before a server is taken: a refusal holds none
             try:
                 server = self.pool.checkout(avoid=failed)
             except NoServer as exc:
+                books.settle(estimate, Decimal(0))
                 self._add_spent(gpu_cost(rate, seconds_billed))
                 raise ComfyUIFailed(f"{where}: {exc}" + (f"; last error: {last}" if last else ""), True) from None
-            books.reserve(estimate, self.budget, where)
             ran = 0.0
             try:
                 path, ext, ran, prompt_id = self._attempt(server, flow, values, images, kind, work, where)
@@ -457,19 +458,15 @@ class ComfyUIBackend:
             paths.append((final, ext))
         if kind != "clip":
             return paths[0]
-        stills = [p for p, ext in paths if ext in ("png", "jpg") or (ext == "webp" and _frame_count(p) == 1)]
-        if len(paths) > 1:
-            if len(stills) != len(paths):
-                raise ComfyUIFailed(f"{where}: output node {flow.binding.output} wrote {len(paths)} files of mixed "
-                                    "kinds; bind a node that saves one video (or only the frames)", False)  # fmt: skip
+        moving = [(p, ext) for p, ext in paths if ext not in ("png", "jpg") and _frame_count(p, ext) > 1]
+        if len(moving) == 1:  # one video (beside, say, a preview image)
+            path, ext = moving[0]
+            return (_to_mp4([path], work / "clip.mp4", flow.native), "mp4") if ext in ("webp", "gif") else (path, ext)
+        if not moving and len(paths) > 1:  # an image sequence: its frames in order
             return _to_mp4([p for p, _ in paths], work / "clip.mp4", flow.native), "mp4"
-        path, ext = paths[0]
-        if stills:
-            raise ComfyUIFailed(f"{where}: output node {flow.binding.output} wrote one still image, not a video; "
-                                "bind the node that saves the video", False)  # fmt: skip
-        if ext in ("webp", "gif"):
-            return _to_mp4([path], work / "clip.mp4", flow.native), "mp4"
-        return path, ext
+        what = "one still image" if not moving else f"{len(moving)} videos"
+        raise ComfyUIFailed(f"{where}: output node {flow.binding.output} wrote {what}, not one video; bind the node "
+                            "that saves the video", False)  # fmt: skip
 
     # -- helpers -------------------------------------------------------------------------------------
 
@@ -505,7 +502,10 @@ class ComfyUIBackend:
         return f"ComfyUIBackend({self.identity}, servers={[display_url(s) for s in self.pool.servers]})"
 
 
-def _frame_count(path: Path) -> int:
+def _frame_count(path: Path, ext: str) -> int:
+    """Frames in an animated WebP or GIF (1 for a still one); video files count as moving."""
+    if ext not in ("webp", "gif"):
+        return 2
     with Image.open(path) as image:
         return int(getattr(image, "n_frames", 1))
 

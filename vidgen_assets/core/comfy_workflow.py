@@ -86,7 +86,7 @@ def binding_errors(stage: str, binding: WorkflowBinding, workflow: Workflow) -> 
                                  f"{_nodes(workflow)}"))  # fmt: skip
     for name in BOUND_FIELDS:
         value = getattr(binding, name)
-        if value is None:
+        if value is None or not isinstance(value, str):  # `fps` may be the rate itself
             continue
         node_id, input_name = split_binding(value)
         node = workflow.get(node_id)
@@ -122,9 +122,9 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def find_fps(workflow: Workflow, binding: WorkflowBinding) -> str | None:
-    """The `NODE_ID.INPUT_NAME` holding the frame rate: `fps` as bound, else an `fps`/`frame_rate` number on
-    the output node or on a node linked into it."""
+def find_fps(workflow: Workflow, binding: WorkflowBinding) -> str | int | None:
+    """The `NODE_ID.INPUT_NAME` holding the frame rate (or the rate, when the spec gives it): `fps` as
+    given, else an `fps`/`frame_rate` number on the output node or on a node linked into it."""
     if binding.fps is not None:
         return binding.fps
     output = workflow.get(binding.output)
@@ -167,7 +167,8 @@ def native_clip(workflow: Workflow, binding: WorkflowBinding) -> NativeClip:
     if where is None:
         raise WorkflowError("has no frame rate vidgen can read (bind fps)")
     frames = int(read_input(workflow, binding.frames))
-    fps = Fraction(str(read_input(workflow, where))).limit_denominator(1001)
+    rate = where if isinstance(where, int) else read_input(workflow, where)
+    fps = Fraction(str(rate)).limit_denominator(1001)
     return NativeClip(frames=frames, fps=fps)
 
 

@@ -302,9 +302,10 @@ class WorkflowBinding(_Model):
     height: Binding | None = None
     frames: Binding | None = None
     """Video and bridge: the frame count input (e.g. a `WanImageToVideo`'s `length`)."""
-    fps: Binding | None = None
-    """Video and bridge: the input holding the frame rate the workflow writes (read, never written);
-    found on the output node or the node feeding it (`fps`, `frame_rate`) when not bound."""
+    fps: Binding | Annotated[int, Field(ge=1, le=240)] | None = None
+    """Video and bridge: the input holding the frame rate the workflow writes (read, never written), or
+    the rate itself (a workflow that saves its frames as images has none); found on the output node or
+    the node feeding it (`fps`, `frame_rate`) when not given."""
     start_image: Binding | None = None
     end_image: Binding | None = None
     duration: Binding | None = None

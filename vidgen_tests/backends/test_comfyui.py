@@ -296,6 +296,9 @@ def test_gpu_time_is_billed_at_the_price_and_the_budget_stops_a_call_before_it_s
     with pytest.raises(ComfyUIFailed, match=r"not started: budget_usd \$7.00 would be passed") as refused:
         backend.image(image_request(seed=503), tmp_path / "c.png")
     assert not refused.value.retryable and len(fake.prompts) == before
+    ledger(backend.video_id).spent -= Decimal(5)  # the refused call held no server: the next one runs
+    backend.image(image_request(seed=504), tmp_path / "d.png")
+    assert len(fake.prompts) == before + 1
 
 
 def test_music_and_voice_workflows_make_the_bed_and_the_lines_and_without_them_the_local_ones_do(fake, tmp_path):
@@ -320,6 +323,31 @@ def _fresh(tmp: Path) -> Path:
     path = tmp / "fresh"
     path.mkdir()
     return path
+
+
+@pytest.mark.parametrize(
+    ("output", "listed"),
+    [
+        ({"class_type": "VHS_VideoCombine", "inputs": {"images": ["8", 0], "frame_rate": 16, "loop_count": 0,
+          "filename_prefix": "vidgen", "format": "video/h264-mp4", "pingpong": False, "save_output": True}}, "gifs"),
+        ({"class_type": "SaveImage", "inputs": {"images": ["8", 0], "filename_prefix": "frames/vidgen"}}, "images"),
+    ],
+)  # fmt: skip
+def test_a_video_is_judged_by_its_files_not_the_list_they_come_under(fake, tmp_path, output, listed):
+    # VideoHelperSuite's MP4 under `gifs`, or the frames saved one PNG each: both become the chunk.
+    backend = broken_workflow(tmp_path, [fake], {"61": output})
+    flow = backend.flows["video"]
+    if output["class_type"] == "VHS_VideoCombine":
+        del flow.nodes["60"]  # its frame rate is the combine node's own
+    else:  # frames saved as images carry no rate: the spec gives it (`fps: 16`)
+        object.__setattr__(flow, "binding", flow.binding.model_copy(update={"fps": 16}))
+    start = a_png(tmp_path / "s.png", (40, 90, 160))
+    backend.video(video_request("reference", 60, seed=70 + len(listed)), start, tmp_path / "c.mp4")
+    pid = fake.prompts[-1][0]
+    files = fake.history(pid)[pid]["outputs"]["61"][listed]
+    assert len(files) == (1 if listed == "gifs" else 41)  # 60 frames at 24 fps: 41 at 16
+    info = probe.probe(tmp_path / "c.mp4")
+    assert (info.frames, info.width, info.height, info.fps) == (60, 854, 480, Fraction(24))
 
 
 def test_editing_a_workflow_file_changes_the_cache_key_of_what_it_makes(fake, tmp_path):

@@ -88,6 +88,8 @@ def test_frames_and_fps_must_be_numbers_and_an_unreadable_fps_asks_for_the_bindi
     assert error.path == "comfyui.workflows.video.fps" and "bind it" in error.message
     bound = VIDEO.model_copy(update={"fps": "57.cfg"})  # any number input may be named
     assert native_clip(I2V, bound).fps == Fraction(7, 2)
+    given = VIDEO.model_copy(update={"fps": 16})  # or the rate itself, for frames saved as images
+    assert binding_errors("video", given, no_fps) == [] and native_clip(no_fps, given).fps == 16
 
 
 def test_bind_writes_each_value_where_its_binding_points_and_nowhere_else():

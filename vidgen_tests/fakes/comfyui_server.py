@@ -453,7 +453,7 @@ class FakeComfyUI:
         if latent is None:
             raise _NodeFailure(node_id, kind, "RuntimeError", "no latent upstream of the output node (fake)")
         width, height = (int(latent["inputs"]["width"]) // 8 * 8, int(latent["inputs"]["height"]) // 8 * 8)
-        if kind == "SaveImage":
+        if kind == "SaveImage" and "length" not in latent["inputs"]:
             return {"images": [self._store(subfolder, f"{name}.png", png_image(width, height, text, seed))]}
         length = int(latent["inputs"].get("length", 1))
         frames = max(1, (length - 1) // 4 * 4 + 1)  # Wan latents: 4n+1 frames
@@ -461,6 +461,9 @@ class FakeComfyUI:
         end = self._loaded(prompt, latent["inputs"].get("end_image"))
         fps = _fps(prompt, node_id)
         pictures = video_frames(width, height, frames, text, seed, start, end)
+        if kind == "SaveImage":  # a video's frames saved as images: one PNG each, as SaveImage saves a batch
+            return {"images": [self._store(subfolder, f"{stem}_{prompt_id[:8]}_{n + 1:05d}_.png", png_of(p))
+                               for n, p in enumerate(pictures)]}  # fmt: skip
         if kind == "SaveAnimatedWEBP":
             item = self._store(subfolder, f"{name}.webp", webp_bytes(pictures, fps))
             return {"images": [item], "animated": [True]}
@@ -562,6 +565,12 @@ def png_image(width: int, height: int, text: str, seed: int) -> bytes:
     pixels = np.stack([(base[i] + (x * (i + 1) + y * (3 - i)) // 8 % 48) for i in range(3)], axis=-1)
     buffer = io.BytesIO()
     Image.fromarray(pixels.clip(0, 255).astype(np.uint8), "RGB").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def png_of(frame: np.ndarray[Any, Any]) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(frame, "RGB").save(buffer, format="PNG")
     return buffer.getvalue()
 
 
