@@ -135,12 +135,3 @@ def shared_pool(servers: Sequence[str]) -> ServerPool:
         if pool is None:
             pool = _POOLS[key] = ServerPool(key)
         return pool
-
-
-def forget_pools() -> None:
-    """Drop every shared pool (tests that restart servers on the same ports start afresh)."""
-    with _POOLS_LOCK:
-        for pool in _POOLS.values():
-            for server in pool.servers:
-                pool.client(server).close()
-        _POOLS.clear()
