@@ -29,6 +29,7 @@ from vidgen_assets.backends.models import (
     spec_models,
 )
 from vidgen_assets.backends.voices import line_lengths
+from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, read_local_workflows
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
@@ -114,8 +115,8 @@ def describe_voice(plan: Plan) -> list[str]:
     return out
 
 
-Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...]]
-"""A spec, its text, its file and its reference images (read and checked)."""
+Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]
+"""A spec, its text, its file, its reference images and its ComfyUI workflows (read and checked)."""
 
 
 def describe_references(plan: Plan) -> list[str]:
@@ -147,6 +148,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
         try:
             spec = check_available(load_spec(path), str(path))
             references = read_local_references(spec, path)
+            workflows = read_local_workflows(spec, path)
         except SpecError as exc:
             _err(str(exc))
             ok = False
@@ -156,7 +158,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
             ok = False
             continue
         ids[spec.id] = path
-        loaded.append((spec, path.read_text(encoding="utf-8"), path, references))
+        loaded.append((spec, path.read_text(encoding="utf-8"), path, references, workflows))
     return loaded if ok else None
 
 
@@ -169,9 +171,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
-    for spec, _, path, references in specs:
+    for spec, _, path, references, workflows in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
             plan = with_references(plan, (r.planned for r in references))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
@@ -180,6 +182,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
         print(describe_plan(plan, str(path)))
+        if workflows:
+            print("\n".join(["comfyui workflows:", *describe_workflows(workflows)]))
     return EXIT_OK
 
 
@@ -193,9 +197,9 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
     except (ValueError, SettingsError) as exc:
         _err(f"settings: {exc}")
         return None
-    for spec, _, path, references in specs:
+    for spec, _, path, references, workflows in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk))
+            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
             plan = with_references(plan, (r.planned for r in references))
             out.append((spec, path, estimate_plan(plan, prices)))
         except SpecError as exc:
@@ -241,9 +245,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
-    for spec, _, path, _ in specs:
+    for spec, _, path, _, workflows in specs:
         try:
-            get_backend(spec.backend, settings, spec_models(spec))
+            backend = get_backend(spec.backend, settings, spec_models(spec), spec=spec, workflows=workflows)
+            start_render = getattr(backend, "start_render", None)
+            if start_render is not None:
+                start_render()  # a pool of servers: none answering is one clear error before any work
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID
@@ -275,9 +282,9 @@ def cmd_render(args: argparse.Namespace) -> int:
                 gone = "the process that ran them is gone (killed or crashed)"
                 print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
-            for spec, text, path, references in specs:
+            for spec, text, path, references, workflows in specs:
                 try:
-                    report = runner.render(spec, text, references)
+                    report = runner.render(spec, text, references, workflows)
                 except RenderFailed as exc:
                     _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
                     if not args.verbose:
@@ -414,7 +421,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             loaded = _load([args.spec])
             if loaded is None:
                 return EXIT_INVALID
-            spec, _, _, references = loaded[0]
+            spec, _, _, references, _ = loaded[0]
             check_spec(store, spec, {r.planned.name: r.planned.sha256 for r in references}, args.spec)
             video_id = spec.id
         elif re.fullmatch(ID_PATTERN, args.spec):

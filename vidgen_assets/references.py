@@ -130,27 +130,34 @@ def _has_transparency(image: Image.Image) -> bool:
     return False
 
 
+def read_beside(
+    path: str, field: str, folder: Path | None, read: Reader, what: str
+) -> tuple[bytes | None, FieldError | None]:
+    """A file the spec names (`path`, relative to its folder) as bytes, or the field error saying why not:
+    it leaves the folder, is missing, too large or unreadable. `what` names it in the message."""
+    where = "the spec's folder" if folder is None else f"the spec's folder ({folder})"
+    relative = inside_folder(path, folder)
+    if relative is None:
+        return None, FieldError(field, f"{path!r} leaves {where}; put the {what} in that folder or below it")
+    try:
+        return read(relative), None
+    except FileNotFoundError:
+        return None, FieldError(field, f"no file {path!r} in {where}")
+    except TooLarge as big:
+        return None, FieldError(field, f"{path!r} is {_mb(big.size)}; at most {_mb(MAX_BYTES)} is allowed")
+    except OSError as exc:
+        return None, FieldError(field, f"cannot read {path!r}: {exc.strerror or exc}")
+
+
 def read_references(spec: Spec, source: str, folder: Path | None, read: Reader) -> tuple[LoadedReference, ...]:
     """Every reference of `spec` read and checked; SpecError listing each bad one by field."""
     loaded = []
     errors = []
     for name, ref in spec.references.items():
         field = f"references.{name}.image"
-        where = "the spec's folder" if folder is None else f"the spec's folder ({folder})"
-        relative = inside_folder(ref.image, folder)
-        if relative is None:
-            errors.append(FieldError(field, f"{ref.image!r} leaves {where}; put the image in that folder or below it"))
-            continue
-        try:
-            data = read(relative)
-        except FileNotFoundError:
-            errors.append(FieldError(field, f"no file {ref.image!r} in {where}"))
-            continue
-        except TooLarge as big:
-            errors.append(FieldError(field, f"{ref.image!r} is {_mb(big.size)}; at most {_mb(MAX_BYTES)} is allowed"))
-            continue
-        except OSError as exc:
-            errors.append(FieldError(field, f"cannot read {ref.image!r}: {exc.strerror or exc}"))
+        data, problem = read_beside(ref.image, field, folder, read, "image")
+        if data is None:
+            errors += [problem] if problem else []
             continue
         try:
             ext, width, height, alpha = inspect_image(data)

@@ -21,6 +21,7 @@ from typing import Any
 import dagster as dg
 
 from vidgen_assets import processes
+from vidgen_assets.comfy_workflows import LoadedWorkflow, store_workflows
 from vidgen_assets.core.errors import short_cause
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.defs import build_definitions
@@ -174,9 +175,17 @@ class Runner:
         self.defs = build_definitions(settings)
         self.store = settings.store()
 
-    def register(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> None:
-        """Save the spec as written and its reference images, and add its `videos` partition."""
+    def register(
+        self,
+        spec: Spec,
+        source_text: str,
+        references: Sequence[LoadedReference] = (),
+        workflows: Sequence[LoadedWorkflow] = (),
+    ) -> None:
+        """Save the spec as written, its reference images and its ComfyUI workflows, and add its `videos`
+        partition."""
         store_references(self.store, spec.id, references)
+        store_workflows(self.store, spec.id, workflows)
         key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         data = source_text.encode("utf-8")
         if not self.store.exists(key) or self.store.get_bytes(key) != data:
@@ -188,25 +197,38 @@ class Runner:
         tags = processes.run_tags(self.session)
         _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
-    def render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference] = ()) -> RenderReport:
+    def render(
+        self,
+        spec: Spec,
+        source_text: str,
+        references: Sequence[LoadedReference] = (),
+        workflows: Sequence[LoadedWorkflow] = (),
+    ) -> RenderReport:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair).
 
-        `references`: the spec's reference images, read and checked (`references.read_local_references`)."""
+        `references`: the spec's reference images, read and checked (`references.read_local_references`);
+        `workflows`: its ComfyUI workflows, likewise (`comfy_workflows.read_local_workflows`)."""
         handler = _ProgressHandler(self.progress)
         PROGRESS.addHandler(handler)
         PROGRESS.setLevel(logging.INFO)
         try:
             with video_lock(self.store, spec.id, "vidgen render"):
-                return self._render(spec, source_text, references)
+                return self._render(spec, source_text, references, workflows)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
             PROGRESS.removeHandler(handler)
 
-    def _render(self, spec: Spec, source_text: str, references: Sequence[LoadedReference]) -> RenderReport:
+    def _render(
+        self,
+        spec: Spec,
+        source_text: str,
+        references: Sequence[LoadedReference],
+        workflows: Sequence[LoadedWorkflow] = (),
+    ) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
-        self.register(spec, source_text, references)
+        self.register(spec, source_text, references, workflows)
         self.progress(f"[{video_id}] render_video: one run, every stage whose inputs changed")
         self._run(RENDER_JOB, video_id, f"video {video_id!r}")
         plan = load_plan(self.store, video_id)

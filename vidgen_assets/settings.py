@@ -43,6 +43,8 @@ TOKEN_ENV = "REPLICATE_API_TOKEN"
 BASE_URL_ENV = "REPLICATE_BASE_URL"
 POLL_ENV = "REPLICATE_POLL_INTERVAL"
 DEADLINE_ENV = "VIDGEN_REPLICATE_DEADLINE"
+COMFYUI_DEADLINE_ENV = "VIDGEN_COMFYUI_DEADLINE"
+COMFYUI_POLL_ENV = "VIDGEN_COMFYUI_POLL_INTERVAL"
 MIN_DEADLINE_S = 5
 HOME_ENV = "DAGSTER_HOME"
 DEFAULT_DATA_DIR = "vidgen_data"
@@ -114,6 +116,12 @@ class Settings(BaseSettings):
     replicate_deadline: int = Field(1800, ge=0, le=86400, validation_alias=_env(DEADLINE_ENV, "replicate_deadline"))
     """Seconds a prediction may take before Replicate cancels it (sent as `Cancel-After`; before it starts
     running, it is `aborted` and not billed). 0 sends no deadline; otherwise at least 5."""
+    comfyui_deadline: int = Field(1800, ge=5, le=86400, validation_alias=_env(COMFYUI_DEADLINE_ENV, "comfyui_deadline"))
+    """Seconds one ComfyUI prompt may take, queued and running, before vidgen interrupts it and gives up."""
+    comfyui_poll_interval: float = Field(
+        0.5, gt=0.0, le=60.0, validation_alias=_env(COMFYUI_POLL_ENV, "comfyui_poll_interval")
+    )
+    """Seconds between two looks at a ComfyUI prompt's history (and queue) at most."""
     dagster_home: Path | None = Field(None, validation_alias=_env(HOME_ENV, "dagster_home"))
     """The Dagster instance the CLI records into (default `./.dagster_home`)."""
 
@@ -321,11 +329,12 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def pair_workers(settings: Settings, backend_name: str, pairs: int | None) -> int:
+def pair_workers(settings: Settings, backend_name: str, pairs: int | None, pool: int | None = None) -> int:
     """How many chunk pairs are made at once: `max_parallel_pairs`, no more than there are pairs and,
     for a backend that computes on this machine (the animatic), no more than its CPUs: more would only
-    add memory."""
-    workers = settings.max_parallel_pairs
+    add memory. A backend with a pool of servers (comfyui: one prompt per server at a time) makes as many
+    pairs at once as it has servers (`pool`)."""
+    workers = pool if pool else settings.max_parallel_pairs
     if pairs is not None:
         workers = min(workers, pairs)
     if backend_name in LOCAL_BACKENDS:

@@ -32,9 +32,13 @@ from vidgen_assets.storage.store import ArtifactStore
 SOUNDTRACK = "soundtrack.m4a"
 
 
-def speech_identity(plan: Plan) -> str:
+def speech_identity(plan: Plan, backend: Backend | None = None) -> str:
     """What a line's clip is fingerprinted by: the backend and its speech model (from the spec alone, so
-    the pipeline can tell what is stale without a backend)."""
+    the pipeline can tell what is stale without a backend), or the one the backend gives (`comfyui`: its
+    voice workflow's bytes and binding)."""
+    own = getattr(backend, "speech_identity", None)
+    if own:
+        return str(own)
     spec = plan.spec
     if spec.backend == "replicate":
         from vidgen_assets.backends.models import select_models, spec_models
@@ -46,12 +50,12 @@ def speech_identity(plan: Plan) -> str:
     return f"{spec.backend}:{espeak.ENGINE}"
 
 
-def line_fingerprint(plan: Plan, line: VoiceLine) -> str:
+def line_fingerprint(plan: Plan, line: VoiceLine, backend: Backend | None = None) -> str:
     voice = plan.spec.voice
     assert voice is not None
     return fingerprint(
-        recipe("voice_line"), speech_identity(plan), line.text, voice.voice, voice.speed, line.max_frames, plan.fps,
-        plan.spec.seed + line.beat_index, MAX_SPEEDUP, sound.SPEECH_LUFS,
+        recipe("voice_line"), speech_identity(plan, backend), line.text, voice.voice, voice.speed, line.max_frames,
+        plan.fps, plan.spec.seed + line.beat_index, MAX_SPEEDUP, sound.SPEECH_LUFS,
     )  # fmt: skip
 
 
@@ -64,12 +68,13 @@ def _unvoiced(plan: Plan) -> list[dict[str, Any]]:
     return out
 
 
-def voice_fingerprint(plan: Plan) -> str:
-    """The voice stage's fingerprint: its lines' own fingerprints and places (pure: from the plan)."""
+def voice_fingerprint(plan: Plan, backend: Backend | None = None) -> str:
+    """The voice stage's fingerprint: its lines' own fingerprints and places (pure: from the plan, and
+    the backend's own speech identity when it has one)."""
     lines = plan.voice_lines
     if plan.spec.voice is None or not lines:
         return fingerprint(recipe("voice"), None, _unvoiced(plan))
-    return fingerprint(recipe("voice"), [line_fingerprint(plan, line) for line in lines],
+    return fingerprint(recipe("voice"), [line_fingerprint(plan, line, backend) for line in lines],
                        [(line.start_frame, line.end_frame) for line in lines])  # fmt: skip
 
 
@@ -114,14 +119,14 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
     spec = plan.spec
     manifest = layout.MANIFESTS["voice"]
     lines = plan.voice_lines
-    fp = voice_fingerprint(plan)
+    fp = voice_fingerprint(plan, backend)
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached  # also an unchanged empty record: nothing to make
     if spec.voice is None or not lines:
         empty = {"fingerprint": fp, "voice": None, "lines": _unvoiced(plan), "cost_usd": 0.0, "cached": False}
         return Artifacts(plan.video_id, manifest, {}, empty, scratch)
-    fingerprints = [line_fingerprint(plan, line) for line in lines]
+    fingerprints = [line_fingerprint(plan, line, backend) for line in lines]
 
     def make(line: VoiceLine, line_fp: str) -> tuple[bool, dict[str, Any], Path]:
         """(made?, the line's record, its clip): reused when stored with this fingerprint, else spoken and

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.storage.store import ArtifactStore
 
 if TYPE_CHECKING:
+    from vidgen_assets.comfy_workflows import LoadedWorkflow
+    from vidgen_assets.core.spec import Spec
     from vidgen_assets.settings import Settings
 
 
@@ -30,6 +32,8 @@ def get_backend(
     settings: Settings,
     models: Mapping[str, str] | None = None,
     store: ArtifactStore | None = None,
+    spec: Spec | None = None,
+    workflows: Sequence[LoadedWorkflow] | None = None,
 ) -> Backend:
     """The backend a spec's `backend:` field names, as `settings` configure it.
 
@@ -37,6 +41,8 @@ def get_backend(
     overrides, the token, base URL and poll interval from the settings (the official client's variables
     `REPLICATE_API_TOKEN`, `REPLICATE_BASE_URL`, `REPLICATE_POLL_INTERVAL`), prices overridden by
     `settings.prices`, and `store` for its generation cache; its chunk length is its video model's.
+    `comfyui` drives the `spec`'s servers with its `workflows` (read and checked, `comfy_workflows`),
+    caching in `store`; its chunk length is its video workflow's clip.
     """
     if name == "animatic":
         from vidgen_assets.backends.animatic import AnimaticBackend
@@ -61,4 +67,16 @@ def get_backend(
             poll_interval=settings.replicate_poll_interval,
             limits=Limits(deadline_s=settings.replicate_deadline or None),
         )  # fmt: skip
-    raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate")
+    if name == "comfyui":
+        from vidgen_assets.backends.comfyui import ComfyUIBackend
+
+        if spec is None or spec.comfyui is None or workflows is None:
+            raise BackendUnavailable("backend 'comfyui' needs the spec's comfyui section and its workflows")
+        try:
+            return ComfyUIBackend(
+                spec, workflows, store=store, deadline_s=settings.comfyui_deadline,
+                poll_s=settings.comfyui_poll_interval,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise BackendUnavailable(str(exc)) from None
+    raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate, comfyui")

@@ -10,16 +10,20 @@ file named by `VIDGEN_PRICES` (see `load_prices`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from vidgen_assets.core.comfy_workflow import comfy_estimate
 from vidgen_assets.core.cost import REFERENCE_STORYBOARD, Estimate, Price, StageModel, estimate
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
 from vidgen_assets.settings import PRICES_ENV
+
+if TYPE_CHECKING:
+    from vidgen_assets.comfy_workflows import LoadedWorkflow
 
 ModelKind = Literal["image", "video", "music", "llm", "tts"]
 STAGE_KINDS: dict[str, ModelKind] = {
@@ -442,8 +446,13 @@ def select_models(overrides: Mapping[str, str], prices: Mapping[str, Price] | No
     return ModelSelection(**chosen, reference_image=refs)
 
 
-def chunk_seconds_for(spec: Spec, default: float) -> float:
-    """The chunk length the planner lays a spec out with: its video model's clip for `replicate`."""
+def chunk_seconds_for(spec: Spec, default: float, workflows: Sequence[LoadedWorkflow] = ()) -> float:
+    """The chunk length the planner lays a spec out with: its video model's clip for `replicate`, its
+    video workflow's clip (of `workflows`, read and checked) for `comfyui`."""
+    if spec.backend == "comfyui":
+        video = next((w for w in workflows if w.stage == "video"), None)
+        native = video.native if video is not None else None
+        return native.seconds if native is not None else default
     if spec.backend != "replicate":
         return default
     clip = select_for_spec(spec, {}, spec.id).video.clip_seconds
@@ -496,6 +505,8 @@ def uses_llm_planner(spec: Spec) -> bool:
 def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner_calls: int | None = None) -> Estimate:
     """What rendering `plan` costs with its spec's backend and models ($0.00 for the animatic)."""
     spec = plan.spec
+    if spec.backend == "comfyui" and spec.comfyui is not None:
+        return comfy_estimate(plan)
     if spec.backend != "replicate":
         free = {stage: StageModel(model) for stage, model in ANIMATIC_MODELS.items()}
         return estimate(plan, free, backend=spec.backend)

@@ -36,10 +36,8 @@ import contextlib
 import io
 import logging
 import random
-import shutil
-import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -76,6 +74,7 @@ from vidgen_assets.backends.replicate_inputs import (
 )
 from vidgen_assets.backends.replicate_output import (
     MUSIC_RATE,
+    fit_clip,
     fit_image,
     music_to_wav,
     speech_to_wav,
@@ -97,7 +96,7 @@ from vidgen_assets.backends.replicate_retry import (
 from vidgen_assets.core.cost import as_float, call_cost, speech_characters
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest
-from vidgen_assets.media import ops
+from vidgen_assets.media.files import private_dir
 from vidgen_assets.settings import DEFAULT_BASE_URL, TOKEN_ENV
 from vidgen_assets.storage.store import ArtifactStore
 
@@ -237,13 +236,7 @@ class ReplicateBackend:
         billed = Decimal(seconds) if seconds is not None else model.billed_seconds
         with self._workdir(out.parent) as work:
             result = self._generate(model, inputs, images, "video", billed, work)
-            if bridge:
-                ops.retime_chunk(result.path, out, frame.width, frame.height, frame.fps, request.frames)
-            else:
-                ops.normalise_chunk(
-                    result.path, out, frame.width, frame.height, frame.fps, request.frames,
-                    drop_first=request.kind == "continuous",
-                )  # fmt: skip
+            fit_clip(result.path, out, request)
         gen = self._generation(model, request.seed, result)
         gen.extra["source_image_sha256"] = digest_bytes(source_image.read_bytes())
         if refs:
@@ -513,16 +506,9 @@ class ReplicateBackend:
         return text.replace(self._token, "[redacted]") if self._token else text
 
     @staticmethod
-    @contextlib.contextmanager
-    def _workdir(parent: Path | None) -> Iterator[Path]:
+    def _workdir(parent: Path | None) -> contextlib.AbstractContextManager[Path]:
         """A private directory for downloads (beside the output, so moves are cheap), removed after."""
-        if parent is not None:
-            parent.mkdir(parents=True, exist_ok=True)
-        path = Path(tempfile.mkdtemp(dir=parent, prefix=".replicate."))
-        try:
-            yield path
-        finally:
-            shutil.rmtree(path, ignore_errors=True)
+        return private_dir(parent, ".replicate.")
 
     def __repr__(self) -> str:
         return f"ReplicateBackend({self.identity}, base_url={self.base_url!r})"

@@ -17,7 +17,15 @@ from vidgen_assets.backends.replicate_retry import Clock, Permanent, Transient
 from vidgen_assets.media import probe
 from vidgen_assets.media.runner import MediaError
 
-MEDIA_KINDS = {"image": ("png", "jpg", "webp"), "video": ("mp4", "mov", "webm"), "audio": ("wav", "mp3")}
+MEDIA_KINDS = {
+    "image": ("png", "jpg", "webp"),
+    "video": ("mp4", "mov", "webm"),
+    "audio": ("wav", "mp3"),
+    "clip": ("mp4", "mov", "webm", "webp", "gif", "png", "jpg"),
+    "sound": ("wav", "mp3", "flac", "ogg"),
+}
+"""What each kind of download may be. `clip`: anything ComfyUI's save nodes write for a moving picture
+(video files, an animated WebP or GIF, or one frame of an image sequence); `sound`: its audio nodes'."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Limits:
 
 
 def sniff(head: bytes) -> str | None:
-    """The media type the first bytes of a file announce: png, jpg, webp, mp4, mov, webm, wav, mp3."""
+    """The media type the first bytes of a file announce: png, jpg, webp, gif, mp4, mov, webm, wav, mp3,
+    flac, ogg."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if head.startswith(b"\xff\xd8\xff"):
@@ -51,6 +60,12 @@ def sniff(head: bytes) -> str | None:
         return "mov" if head[8:12] == b"qt  " else "mp4"
     if head[4:8] in (b"moov", b"mdat", b"wide", b"free"):
         return "mov"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head.startswith(b"fLaC"):
+        return "flac"
+    if head.startswith(b"OggS"):
+        return "ogg"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "webm"
     if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
@@ -87,16 +102,18 @@ def output_text(output: Any) -> str:
 def check_content(path: Path, kind: str) -> None:
     """Decode enough of the file to know it is whole; a broken file is transient (download again)."""
     try:
-        if kind == "image":
+        if kind == "image" or (kind == "clip" and sniff(path.read_bytes()[:16]) in ("webp", "gif", "png", "jpg")):
             with Image.open(path) as image:
-                image.load()
+                for index in range(getattr(image, "n_frames", 1)):  # every frame of an animation decodes
+                    image.seek(index)
+                    image.load()
             return
         info = probe.probe(path)
     except (OSError, MediaError, SyntaxError, ValueError) as exc:
         raise Transient(f"the downloaded {kind} does not decode: {str(exc).splitlines()[0]}") from None
-    if kind == "video" and info.frames < 1:
+    if kind in ("video", "clip") and info.frames < 1:
         raise Transient("the downloaded video has no frames")
-    if kind == "audio" and not info.has_audio:
+    if kind in ("audio", "sound") and not info.has_audio:
         raise Transient("the downloaded audio has no audio stream")
 
 
@@ -128,7 +145,7 @@ class Downloader:
                 raise Permanent("the inline (data:) output is not valid base64") from None
             dest.write_bytes(data)
         else:
-            headers = {"Authorization": f"Bearer {self._token}"} if self.same_origin(url) else {}
+            headers = {"Authorization": f"Bearer {self._token}"} if self._token and self.same_origin(url) else {}
             start = self.clock.monotonic()
             with self.http.stream("GET", url, headers=headers) as response:
                 if response.status_code == 429 or response.status_code >= 500:

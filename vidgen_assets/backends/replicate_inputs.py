@@ -37,13 +37,22 @@ def reference_words(references: tuple[ReferenceImage, ...]) -> str:
     return f", featuring {'; '.join(words)}" if words else ""
 
 
-def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]:
-    """A storyboard image's inputs: the beat's prompt (with its references' words), the style and palette,
-    the aspect, the seed (the reference images themselves are sent apart)."""
+def image_prompt(request: ImageRequest) -> str:
+    """A storyboard image's prompt: the beat's prompt with its references' words, the style and palette."""
     prompt = f"{request.prompt}{reference_words(request.references)}. Style: {request.aesthetic}"
     if request.palette:
         prompt += f"; colour palette {', '.join(request.palette)}"
-    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: prompt}
+    return prompt
+
+
+def music_prompt(request: MusicRequest) -> str:
+    return f"{request.mood} instrumental background music for an advert, {request.bpm} bpm"
+
+
+def image_inputs(model: ReplicateModel, request: ImageRequest) -> dict[str, Any]:
+    """A storyboard image's inputs: the beat's prompt (with its references' words), the style and palette,
+    the aspect, the seed (the reference images themselves are sent apart)."""
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: image_prompt(request)}
     if model.aspect_key:
         inputs[model.aspect_key] = flux_aspect(request.frame.width, request.frame.height)
     if model.seed_key:
@@ -73,10 +82,7 @@ def video_inputs(model: ReplicateModel, request: VideoRequest, seconds: int | No
 def music_inputs(model: ReplicateModel, request: MusicRequest) -> tuple[dict[str, Any], int]:
     """A music bed's inputs and the whole seconds asked for (the bed is cut to the exact length after)."""
     asked = music_seconds(request.seconds)
-    inputs: dict[str, Any] = {
-        **model.defaults,
-        model.prompt_key: f"{request.mood} instrumental background music for an advert, {request.bpm} bpm",
-    }
+    inputs: dict[str, Any] = {**model.defaults, model.prompt_key: music_prompt(request)}
     if model.duration_key:
         inputs[model.duration_key] = asked
     if model.seed_key:

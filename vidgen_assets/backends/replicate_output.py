@@ -1,5 +1,5 @@
 """A model's output made into what the plan asks for: images cover-fitted to the frame as PNG, music
-as a WAV of exact length, speech as a mono WAV. (Chunks are normalised by `media.ops.normalise_chunk`.)"""
+as a WAV of exact length, speech as a mono WAV, clips as the plan's chunks (`fit_clip`)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
+from vidgen_assets.core.generation import VideoRequest
+from vidgen_assets.media import ops
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.runner import run
 
@@ -21,6 +23,19 @@ def fit_image(src: Path, out: Path, width: int, height: int) -> None:
         picture = ImageOps.fit(picture, (width, height), method=Image.Resampling.LANCZOS)
     with atomic_output(out) as tmp:
         picture.save(tmp, format="PNG")
+
+
+def fit_clip(src: Path, out: Path, request: VideoRequest) -> None:
+    """A model's clip as the plan's chunk: a bridge's whole clip retimed to exactly its frames (so it ends on
+    the end image), any other clip normalised to exactly its frames at the plan's size and fps (a
+    continuous chunk drops the first frame, its start image, which ends the chunk before)."""
+    frame = request.frame
+    if request.kind == "bridge":
+        ops.retime_chunk(src, out, frame.width, frame.height, frame.fps, request.frames)
+    else:
+        ops.normalise_chunk(
+            src, out, frame.width, frame.height, frame.fps, request.frames, drop_first=request.kind == "continuous"
+        )
 
 
 def music_to_wav(src: Path, out: Path, seconds: float) -> list[str]:

@@ -112,6 +112,9 @@ def classify(exc: Exception) -> tuple[bool, str]:
         if status in (401, 403):
             return False, f"{text} (check {TOKEN_ENV})"
         return status == 429 or status >= 500, text
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500, f"HTTP {status}: {exc.response.text[:200] or 'no detail'}"
     if isinstance(exc, httpx.TimeoutException):
         return True, f"timed out ({type(exc).__name__})"
     if isinstance(exc, httpx.TransportError):
@@ -134,7 +137,12 @@ class Retrier:
         rng: random.Random,
         redact: Callable[[str], str],
         log: Callable[..., None],
+        label: str = "replicate model",
+        failure: type[GenerationFailed] = ReplicateFailed,
     ) -> None:
+        self.label = label
+        """What a message calls the thing being called (`replicate model`, `comfyui server`)."""
+        self.failure = failure
         self.policy = policy
         self.clock = clock
         self.rng = rng
@@ -164,9 +172,8 @@ class Retrier:
                     # No Retry-After header, but the body may say when the limit resets.
                     self._local.retry_after = reset_seconds(str(exc.detail or exc.title or ""))
                 if not transient:
-                    raise ReplicateFailed(
-                        self._failure(model_id, what, prediction_id, attempt, start, last), False
-                    ) from None
+                    failure = self._failure(model_id, what, prediction_id, attempt, start, last)
+                    raise self.failure(failure, False) from None
             if attempt >= self.policy.attempts:
                 break
             delay = self.policy.delay(attempt - 1, self.rng)
@@ -181,11 +188,11 @@ class Retrier:
             )  # fmt: skip
             self.clock.sleep(delay)
         # Out of retries on transient errors: a later run may succeed, unless a prediction was already paid for.
-        raise ReplicateFailed(self._failure(model_id, what, prediction_id, attempt, start, last), not prediction_id)
+        raise self.failure(self._failure(model_id, what, prediction_id, attempt, start, last), not prediction_id)
 
     def _failure(self, model_id: str, what: str, prediction_id: str, attempts: int, start: float, last: str) -> str:
         where = f" (prediction {prediction_id})" if prediction_id else ""
         return (
-            f"replicate model {model_id}: could not {what}{where} after {attempts} attempt(s) in "
+            f"{self.label} {model_id}: could not {what}{where} after {attempts} attempt(s) in "
             f"{self.clock.monotonic() - start:.1f} s; last error: {last}"
         )

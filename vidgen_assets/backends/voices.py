@@ -17,8 +17,15 @@ from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, estimate_seconds,
 SHOWN_VOICES = 12
 
 
+def _comfy_voice(spec: Spec) -> bool:
+    """Whether a comfyui spec speaks through a voice workflow of its own (else espeak-ng, locally)."""
+    return spec.backend == "comfyui" and spec.comfyui is not None and spec.comfyui.workflows.voice is not None
+
+
 def known_voices(spec: Spec) -> tuple[tuple[str, ...], str]:
     """The voice names the spec's backend accepts (the first few are shown in errors) and a note."""
+    if _comfy_voice(spec):
+        return ("narrator",), "a comfyui voice workflow speaks with its own voice"
     if spec.backend == "replicate":
         from vidgen_assets.backends.models import UnknownModel, select_models
 
@@ -37,7 +44,9 @@ def voice_errors(spec: Spec) -> list[FieldError]:
     if spec.voice is None or not spec.speaks:
         return []
     name = spec.voice.voice
-    if spec.backend == "replicate":
+    if _comfy_voice(spec):
+        found = name == "narrator"
+    elif spec.backend == "replicate":
         from vidgen_assets.backends.models import UnknownModel, select_models
         from vidgen_assets.backends.replicate import speech_voice
 
@@ -90,7 +99,7 @@ def line_lengths(plan: Plan) -> list[LineLength]:
         return []
     out = []
     for line in plan.voice_lines:
-        if plan.spec.backend == "replicate":
+        if plan.spec.backend == "replicate" or _comfy_voice(plan.spec):
             spoken, measured = estimate_seconds(line.text, voice.speed), False
         else:
             from vidgen_assets.backends import espeak

@@ -31,7 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from vidgen_assets.core.spec import BRIDGE, BeatSpec, Camera, Spec
+from vidgen_assets.core.spec import BRIDGE, BeatSpec, Camera, Spec, comfyui_notes
 
 MIN_BEAT_SECONDS = 5
 VOICE_LEAD_IN_S = 0.25
@@ -364,6 +364,7 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
         raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
     fps = spec.fps
     placed, warnings, truncation = fit_beats(spec.beats, spec.duration, fps, spec.id)
+    warnings += comfyui_notes(spec)
     chunk_frames = max(1, round(chunk_seconds * fps))
 
     transition_frames: list[int] = []

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -280,26 +281,65 @@ class VariantMatrix(_Model):
     matrix: dict[str, Annotated[tuple[Any, ...], Field(min_length=1)]]
 
 
+Binding = Annotated[str, Field(pattern=BINDING_PATTERN)]
+"""`NODE_ID.INPUT_NAME` of a workflow in API format."""
+
+
 class WorkflowBinding(_Model):
-    """A ComfyUI workflow in API format and where vidgen's inputs go in it (`NODE_ID.INPUT_NAME`)."""
+    """A ComfyUI workflow in API format and where vidgen's inputs go in it (`NODE_ID.INPUT_NAME`).
+
+    vidgen writes the bound inputs (prompt, seed, size, frames, start and end image, a music bed's length)
+    and reads two: `frames` (the workflow's own value is its native length, which lays the chunks out)
+    and `fps` (the frame rate it writes). `seconds` is the GPU time one run takes, for estimates."""
 
     file: Annotated[str, Field(min_length=1, max_length=500)]
     """The workflow JSON (ComfyUI's "Export (API)"), a path relative to the spec file."""
     output: Annotated[str, Field(min_length=1, max_length=64)]
     """The node whose files are the result."""
-    prompt: Annotated[str, Field(pattern=BINDING_PATTERN)]
-    seed: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
-    width: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
-    height: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
-    frames: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
-    start_image: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
-    end_image: Annotated[str, Field(pattern=BINDING_PATTERN)] | None = None
+    prompt: Binding
+    seed: Binding | None = None
+    width: Binding | None = None
+    height: Binding | None = None
+    frames: Binding | None = None
+    """Video and bridge: the frame count input (e.g. a `WanImageToVideo`'s `length`)."""
+    fps: Binding | Annotated[int, Field(ge=1, le=240)] | None = None
+    """Video and bridge: the input holding the frame rate the workflow writes (read, never written), or
+    the rate itself (a workflow that saves its frames as images has none); found on the output node or
+    the node feeding it (`fps`, `frame_rate`) when not given."""
+    start_image: Binding | None = None
+    end_image: Binding | None = None
+    duration: Binding | None = None
+    """Music: the input taking the bed's length in seconds."""
+    seconds: Annotated[float, Field(gt=0, le=86400)] | None = None
+    """The GPU seconds one run of this workflow takes, as the user measured it: with `price_per_second`,
+    what the estimate (and so the budget check) counts per call."""
+
+
+WORKFLOW_STAGES = ("image", "video", "bridge", "music", "voice")
+REQUIRED_BINDINGS: dict[str, tuple[str, ...]] = {
+    "image": (),
+    "video": ("start_image", "frames"),
+    "bridge": ("start_image", "end_image", "frames"),
+    "music": (),
+    "voice": (),
+}
+"""Besides `file`, `prompt` and `output`, what each workflow must bind."""
+FALLBACK_MUSIC = "animatic-music-v1"
+FALLBACK_VOICE = "espeak-ng-1.52"
+"""What a comfyui render uses without a music or voice workflow (the animatic's bed, espeak-ng)."""
 
 
 class ComfyWorkflows(_Model):
     image: WorkflowBinding | None = None
+    """Text to image: the storyboard."""
     video: WorkflowBinding | None = None
+    """Image to video: every chunk, from its start image."""
     bridge: WorkflowBinding | None = None
+    """First and last frame to video: every `transition: bridge`."""
+    music: WorkflowBinding | None = None
+    """Optional: the music bed (else the animatic's local bed)."""
+    voice: WorkflowBinding | None = None
+    """Optional: the voiceover lines, `prompt` bound to the text (else the local espeak-ng voice)."""
 
 
 class ComfyUISpec(_Model):
@@ -311,6 +351,80 @@ class ComfyUISpec(_Model):
     workflows: ComfyWorkflows = ComfyWorkflows()
     price_per_second: Annotated[float, Field(ge=0)] = 0.0
     """What a second of the user's GPU time costs, for estimates and budgets."""
+
+
+def comfyui_errors(spec: Spec) -> list[FieldError]:
+    """What `backend: comfyui` needs of the spec alone: a `comfyui` section, servers that parse (once
+    each), the workflows its beats use, each with the bindings its job needs. (A binding against its
+    workflow file is checked when the file is read: `comfy_workflows`.)"""
+    if spec.backend != "comfyui":
+        return []
+    section = spec.comfyui
+    if section is None:
+        return [FieldError("comfyui", "backend comfyui needs a comfyui section: {servers: [...], workflows: "
+                           "{image: ..., video: ...}} (see README.md, 'ComfyUI backend')")]  # fmt: skip
+    errors = []
+    seen: set[str] = set()
+    for i, server in enumerate(section.servers):
+        problem = _server_problem(server)
+        if problem:
+            errors.append(FieldError(f"comfyui.servers[{i}]", f"{server!r} {problem}; e.g. 'http://127.0.0.1:8188'"))
+        elif server.rstrip("/") in seen:
+            errors.append(FieldError(f"comfyui.servers[{i}]", f"{server!r} is listed twice; list each server once"))
+        seen.add(server.rstrip("/"))
+    flows = section.workflows
+    for stage in ("image", "video"):
+        if getattr(flows, stage) is None:
+            job = "the storyboard (text to image)" if stage == "image" else "the chunks (image to video)"
+            errors.append(FieldError(f"comfyui.workflows.{stage}", f"required: the workflow that makes {job}"))
+    bridged = [i for i, beat in enumerate((spec.beats or ())[:-1]) if beat.transition == BRIDGE]
+    if bridged and flows.bridge is None:
+        errors.append(FieldError("comfyui.workflows.bridge", "required: beats "
+                                 f"{', '.join(str(i) for i in bridged)} have transition bridge (a first and last "
+                                 "frame to video workflow makes it)"))  # fmt: skip
+        errors += [FieldError(f"beats[{i}].transition", "bridge needs comfyui.workflows.bridge") for i in bridged]
+    for stage in WORKFLOW_STAGES:
+        binding = getattr(flows, stage)
+        for name in REQUIRED_BINDINGS[stage] if binding is not None else ():
+            if getattr(binding, name) is None:
+                errors.append(FieldError(f"comfyui.workflows.{stage}.{name}", f"required for the {stage} workflow: "
+                                         "the NODE_ID.INPUT_NAME vidgen sets (e.g. '52.image')"))  # fmt: skip
+        if binding is not None and section.price_per_second and binding.seconds is None and spec.budget_usd:
+            errors.append(FieldError(f"comfyui.workflows.{stage}.seconds", "required with price_per_second and "
+                                     "budget_usd: the GPU seconds one run takes, which the estimate the budget is "
+                                     "checked against counts"))  # fmt: skip
+    return errors
+
+
+def comfyui_notes(spec: Spec) -> list[str]:
+    """What a comfyui render makes locally for want of a workflow: the music bed, the voice."""
+    if spec.backend != "comfyui" or spec.comfyui is None:
+        return []
+    flows = spec.comfyui.workflows
+    notes = []
+    if spec.music is not None and flows.music is None:
+        notes.append("comfyui: no music workflow (comfyui.workflows.music): the music bed is the animatic's, made "
+                     "locally")  # fmt: skip
+    if spec.voice is not None and spec.speaks and flows.voice is None:
+        notes.append("comfyui: no voice workflow (comfyui.workflows.voice): the lines are spoken locally by "
+                     "espeak-ng")  # fmt: skip
+    return notes
+
+
+def _server_problem(url: str) -> str | None:
+    """Why a server URL does not parse (None when it does): http(s), a host, a port that is a number."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"does not parse ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "is not an http:// or https:// URL with a host"
+    if port == 0:
+        return "has port 0"
+    if parts.query or parts.fragment:
+        return "has a query or fragment; give the server's base URL"
+    return None
 
 
 class Spec(_Model):
@@ -534,7 +648,7 @@ def cross_field_errors(spec: Spec) -> list[FieldError]:
             if name not in spec.references:
                 known = ", ".join(sorted(spec.references)) or "none: the spec has no references"
                 errors.append(FieldError(f"beats[{i}].uses[{j}]", f"unknown reference {name!r}; defined: {known}"))
-    return errors + variant_errors(spec) + not_built_errors(spec)
+    return errors + variant_errors(spec) + comfyui_errors(spec) + not_built_errors(spec)
 
 
 VARIANT_FIELDS = frozenset(Spec.model_fields) - {"id", "variants"}
@@ -609,8 +723,6 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
         errors.append(FieldError("variants", f"variants: {later}, issue 21; use one spec file per variant"))
     if spec.music is not None and {"file", "sync"} & spec.music.model_fields_set:
         errors.append(FieldError("music", f"a music file and beat sync: {later}, issue 22; use mood and bpm"))
-    if spec.backend == "comfyui" or spec.comfyui is not None:
-        errors.append(FieldError("backend", f"the comfyui backend: {later}, issue 24; use animatic or replicate"))
     return errors
 
 

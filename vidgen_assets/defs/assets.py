@@ -15,6 +15,7 @@ from vidgen_assets import stages, voiceover
 from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
+from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, store_workflows
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import fingerprint
@@ -27,6 +28,7 @@ from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, V
 from vidgen_assets.media import preview, timeline
 from vidgen_assets.references import (
     LoadedReference,
+    Reader,
     read_references,
     store_reader,
     store_references,
@@ -156,11 +158,24 @@ def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[
     spec-file sensor checks them."""
     if not spec.references:
         return ()
+    return read_references(spec, where, *_spec_folder(vidgen))
+
+
+def _spec_folder(vidgen: VidgenResource) -> tuple[Path | None, Reader]:
+    """The spec folder (`VIDGEN_SPEC_DIR`: a local folder, or None for an S3 prefix) and a reader of its
+    files, for the files a spec given in the run config names."""
     settings = vidgen.settings
     location = settings.spec_dir
     source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
-    folder = None if location.startswith("s3://") else Path(location)
-    return read_references(spec, where, folder, store_reader(source))
+    return (None if location.startswith("s3://") else Path(location)), store_reader(source)
+
+
+def _config_workflows(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[LoadedWorkflow, ...]:
+    """The ComfyUI workflows of a spec given in the run config, read from the spec folder like its
+    reference images."""
+    if spec.backend != "comfyui":
+        return ()
+    return read_workflows(spec, where, *_spec_folder(vidgen))
 
 
 @dg.asset(
@@ -198,7 +213,11 @@ def video_spec(
         if spec.id != video_id:
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         loaded = _config_references(vidgen, spec, where) if given is not None else ()
-        backend = backends.get(spec.backend, spec_models(spec))
+        flows = _config_workflows(vidgen, spec, where) if given is not None else None
+        backend = backends.get(spec.backend, spec_models(spec), spec, flows)
+        start_render = getattr(backend, "start_render", None)
+        if start_render is not None:
+            start_render()  # before any work: a pool of servers is asked whether it answers
         prices = vidgen.price_overrides()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
         if ask_llm is not None:
@@ -213,6 +232,7 @@ def video_spec(
         raise dg.Failure(str(exc)) from None
     if given is not None:
         store_references(store, video_id, loaded)
+        store_workflows(store, video_id, flows or ())
         store.put_bytes(source_key, given.encode("utf-8"))
         context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
     for warning in plan.warnings:
@@ -264,7 +284,7 @@ def storyboard(
     """One storyboard image per beat (beat_00.png ...): the reference image each beat's first chunk is
     generated from. Image count always equals beat count (checked)."""
     store = vidgen.store()
-    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+    backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec), video_spec.spec)
     try:
         out = stages.storyboard(video_spec, backend, store, vidgen.scratch())
     except GenerationFailed as exc:
@@ -414,7 +434,7 @@ def _chunk_pairs(
     models = spec_models(plan.spec)
 
     def one(beat: PlannedBeat) -> Artifacts:
-        backend = backends.get(plan.spec.backend, models)  # one per pair: a backend is not shared by threads
+        backend = backends.get(plan.spec.backend, models, plan.spec)  # one per pair: a backend is not shared by threads
         image = storyboard.path(layout.storyboard_image(beat.index))
         out = stages.chunk_pair(
             plan, beat, image, backend, store, vidgen.scratch(), settings.stitch, remake=beat.pair_key in config.remake
@@ -427,7 +447,8 @@ def _chunk_pairs(
         loaded.record["cached"] = bool(out.record.get("cached"))
         return loaded
 
-    workers = pair_workers(settings, plan.spec.backend, len(plan.beats))
+    pool = len(plan.spec.comfyui.servers) if plan.spec.backend == "comfyui" and plan.spec.comfyui else None
+    workers = pair_workers(settings, plan.spec.backend, len(plan.beats), pool)
 
     def say(message: str) -> None:
         context.log.info(f"{plan.video_id}: {message}")
@@ -494,7 +515,7 @@ def _chunk_pairs(
 def _music(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[Artifacts]:
     start = time.perf_counter()
     store = vidgen.store()
-    backend = backends.get(plan.spec.backend, spec_models(plan.spec))
+    backend = backends.get(plan.spec.backend, spec_models(plan.spec), plan.spec)
     try:
         out = stages.music(plan, backend, store, vidgen.scratch())
     except GenerationFailed as exc:
@@ -509,7 +530,7 @@ def _music(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[
 def _voice(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[Artifacts]:
     start = time.perf_counter()
     store = vidgen.store()
-    backend = backends.get(plan.spec.backend, spec_models(plan.spec))
+    backend = backends.get(plan.spec.backend, spec_models(plan.spec), plan.spec)
     try:
         out = voiceover.voice(plan, backend, store, vidgen.scratch())
     except stages.StageError as exc:
@@ -583,7 +604,7 @@ def stitched_video(
     try:
         made: dict[str, Artifacts] = {}
         if video_spec.bridges:
-            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec))
+            backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec), video_spec.spec)
             made = stages.bridges(video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode)
             for key, bridge in made.items():
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")

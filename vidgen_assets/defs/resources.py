@@ -1,7 +1,7 @@
 """Resources: vidgen's settings, the generation backends and the IO manager that stores real files."""
 
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,13 @@ from dagster._config.pythonic_config import PartialResource  # the type configur
 from dagster_aws.s3 import S3Resource
 from pydantic import Field, PrivateAttr, create_model
 
-from vidgen_assets.backends import get_backend
+from vidgen_assets.backends import BackendUnavailable, get_backend
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.models import load_prices
+from vidgen_assets.comfy_workflows import LoadedWorkflow, stored_workflows
 from vidgen_assets.core.cost import Price
 from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import Spec
 from vidgen_assets.settings import (
     SECRETS,
     TOKEN_ENV,
@@ -124,9 +126,22 @@ class Backends(dg.ConfigurableResource):  # type: ignore[type-arg]
 
     vidgen: dg.ResourceDependency[VidgenResource]
 
-    def get(self, name: str, models: Mapping[str, str] | None = None) -> Backend:
-        store = self.vidgen.store() if name == "replicate" else None
-        return get_backend(name, self.vidgen.settings, models=models, store=store)
+    def get(
+        self,
+        name: str,
+        models: Mapping[str, str] | None = None,
+        spec: Spec | None = None,
+        workflows: Sequence[LoadedWorkflow] | None = None,
+    ) -> Backend:
+        """The backend `name`; `comfyui` drives the `spec`'s servers with its `workflows` (by default the
+        ones registered with the video, from the store)."""
+        store = self.vidgen.store() if name in ("replicate", "comfyui") else None
+        if name == "comfyui" and workflows is None and spec is not None and store is not None:
+            try:
+                workflows = stored_workflows(store, spec)
+            except ValueError as exc:
+                raise BackendUnavailable(str(exc)) from None
+        return get_backend(name, self.vidgen.settings, models=models, store=store, spec=spec, workflows=workflows)
 
 
 VidgenParam = VidgenResource

@@ -25,6 +25,7 @@ import dagster as dg
 from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
+from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename, read_spec_text
 from vidgen_assets.defs.jobs import render_video
@@ -90,17 +91,21 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         # unchanged spec is a change too (the digest covers the images' hashes, or why they could not be
         # read).
         references: tuple[LoadedReference, ...] = ()
+        flows: tuple[LoadedWorkflow, ...] = ()
         problem: Exception | None = None
         try:
             spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
             check_available(spec, where)
-            backends.get(spec.backend, spec_models(spec))
+            flows = read_workflows(spec, where, folder, store_reader(source))
+            backends.get(spec.backend, spec_models(spec), spec, flows)
             references = read_references(spec, where, folder, store_reader(source))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             problem = exc
         digest = raw
-        if references or (problem is not None and "references." in str(problem)):
-            digest = fingerprint(digest, [r.planned.sha256 for r in references], str(problem or ""))
+        beside = [r.planned.sha256 for r in references] + [f.sha256 for f in flows]
+        if beside or (problem is not None and ("references." in str(problem) or "comfyui.workflows." in str(problem))):
+            # A changed image or workflow beside an unchanged spec is a change too.
+            digest = fingerprint(digest, beside, str(problem or ""))
         current[name] = digest
         if seen.get(name) == digest:
             continue
@@ -126,6 +131,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
             and store.get_bytes(source_key) == data
             and store.exists(final_key)
             and _same_references(store, spec, references)
+            and _same_workflows(store, spec, flows)
         ):
             context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
             continue
@@ -157,6 +163,15 @@ def _same_references(store: ArtifactStore, spec: Spec, references: tuple[LoadedR
     except ValueError:
         return False
     return [r.sha256 for r in stored] == [r.planned.sha256 for r in references]
+
+
+def _same_workflows(store: ArtifactStore, spec: Spec, flows: tuple[LoadedWorkflow, ...]) -> bool:
+    """Whether the video's stored ComfyUI workflows are these very files."""
+    try:
+        stored = stored_workflows(store, spec)
+    except (ValueError, SpecError):
+        return False
+    return [f.sha256 for f in stored] == [f.sha256 for f in flows]
 
 
 FINAL = dg.AssetKey("final_video")

@@ -1,9 +1,11 @@
-"""Atomic file output: write to a temporary file beside the destination, then rename over it."""
+"""Atomic file output: write to a temporary file beside the destination, then rename over it; private
+work directories beside an output."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,3 +26,16 @@ def atomic_output(out: Path) -> Iterator[Path]:
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def private_dir(parent: Path | None, prefix: str) -> Iterator[Path]:
+    """A private directory for downloads (in `parent`, beside the output, so moves are cheap; a temp dir
+    without one), removed after."""
+    if parent is not None:
+        parent.mkdir(parents=True, exist_ok=True)
+    path = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)

@@ -303,7 +303,6 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
         ({"variants": [{"name": "b", "cta": "x"}]}, "variants", "issue 21"),
         ({"music": {"file": "track.mp3"}}, "music", "issue 22"),
         ({"music": {"sync": "beats"}}, "music", "issue 22"),
-        ({"backend": "comfyui"}, "backend", "issue 24"),
     ],
 )
 def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fields, path, issue):

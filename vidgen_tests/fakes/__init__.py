@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from vidgen_tests.fakes.comfyui_server import FakeComfyUI
 from vidgen_tests.fakes.replicate_server import TOKEN, FakeReplicate, Outcome
 
-__all__ = ["TOKEN", "FakeReplicate", "Outcome", "fake_replicate", "replicate_env"]
+__all__ = ["TOKEN", "FakeComfyUI", "FakeReplicate", "Outcome", "fake_replicate", "replicate_env"]
 
 
 @pytest.fixture
