@@ -4,6 +4,7 @@ on the music's beats, and the music's kicks are heard there."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 from typing import Any
 
 import av
@@ -28,7 +29,7 @@ SPEC: dict[str, Any] = {
 def cuts(path) -> list[int]:
     """The frames where the picture changes at once (a beat's first frame after a cut)."""
     frames = probe.read_frames(path, list(range(12 * FPS)))
-    change = [float(np.abs(b.astype(int) - a.astype(int)).mean()) for a, b in zip(frames, frames[1:], strict=False)]
+    change = [float(np.abs(b.astype(int) - a.astype(int)).mean()) for a, b in pairwise(frames)]
     typical = float(np.median(change))
     return [i + 1 for i, c in enumerate(change) if c > 10 * typical + 5]
 
