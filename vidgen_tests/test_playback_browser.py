@@ -32,7 +32,8 @@ PLAY = """async () => {
   await v.play();
   await new Promise(ok => setTimeout(ok, 800));
   return {duration: v.duration, width: v.videoWidth, height: v.videoHeight, played: v.currentTime,
-          error: v.error && v.error.code, cues: Array.from(t.track.cues).map(c => [c.startTime, c.endTime, c.getCueAsHTML().textContent])};
+          error: v.error && v.error.code,
+          cues: Array.from(t.track.cues).map(c => [c.startTime, c.endTime, c.getCueAsHTML().textContent])};
 }"""
 
 
