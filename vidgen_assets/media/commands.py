@@ -349,6 +349,22 @@ def finalise(
     return _args(ffmpeg.output(*streams, str(out), **options))
 
 
+CAPTION_PROBE_GREY = 128
+"""The flat grey a caption is drawn on alone, to find where libass puts it (text and box both show on it)."""
+
+
+def caption_frame(
+    captions: Path, fonts_dir: Path | None, width: int, height: int, fps: int, frame: int, out: Path
+) -> list[str]:
+    """Frame `frame` of `captions` (an ASS file) drawn by libass alone over a flat grey `width` x
+    `height` picture, as a PNG: where the captions sit at that moment, whatever the video under them."""
+    grey = f"0x{CAPTION_PROBE_GREY:02x}{CAPTION_PROBE_GREY:02x}{CAPTION_PROBE_GREY:02x}"
+    source = ffmpeg.input(f"color=c={grey}:s={width}x{height}:r={fps}:d={decimal(Fraction(frame + 1, fps))}", f="lavfi")
+    drawn = source.video.filter("ass", str(captions), **({"fontsdir": str(fonts_dir)} if fonts_dir else {}))
+    picked = drawn.filter("trim", start_frame=frame).filter("setpts", "PTS-STARTPTS")
+    return _args(picked.output(str(out), **{"frames:v": 1, "format": "image2", "c:v": "png"}))
+
+
 # --- the copy path: per-pair pieces, short transition pieces, stream-copy assembly -----------------
 # Pieces are encoded once at final quality and never again; without B-frames every piece starts and
 # ends on plain, gap-free timestamps, so the concat demuxer can join them with stream copy exactly.
