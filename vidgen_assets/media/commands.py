@@ -610,3 +610,41 @@ def still_motion(
     last_key = {"force_key_frames": f"expr:eq(n,{frames - 1})"}
     options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **last_key, **MP4}
     return _args(video.output(str(out), **options))
+
+
+# --- quality checks on a generated clip (`media.qc`; the thresholds are `core.qc`'s) -------------------
+
+
+def clip_analysis(
+    clip: Path, metadata_file: Path, black_pixel_luma: int, freeze_noise_db: float, freeze_min_s: float,
+    cut_score: float,
+) -> list[str]:  # fmt: skip
+    """One decode of `clip` through ffmpeg's detectors, every frame's findings written to `metadata_file`
+    (`metadata=print`): `signalstats` (luma mean, range and difference from the frame before),
+    `blackframe` (the share of pixels under `black_pixel_luma`, on every frame: `amount=0`),
+    `freezedetect` (stretches still to within `freeze_noise_db` for `freeze_min_s` or longer) and `scdet`
+    (a scene-change score per frame, a cut at `cut_score`). The output is discarded."""
+    video = (
+        ffmpeg.input(str(clip)).video.filter("signalstats")
+        .filter("blackframe", amount=0, threshold=black_pixel_luma)
+        .filter("freezedetect", n=f"{freeze_noise_db:g}dB", d=decimal(freeze_min_s))
+        .filter("scdet", threshold=f"{cut_score:g}")
+        .filter("metadata", mode="print", file=str(metadata_file))
+    )  # fmt: skip
+    return ["-nostats", *_args(video.output("-", format="null"))]
+
+
+def frame_match(clip: Path, picture: Path, frame: int, width: int, height: int) -> list[str]:
+    """PSNR of frame `frame` of `clip` against the image `picture`, both converted to RGB and then shrunk
+    to `width` x `height` (area average; shrinking the clip's 4:2:0 frame before the conversion would blur
+    its colour more than the picture's): ffmpeg's `psnr` logs it (`average:`)."""
+    if frame < 0 or width <= 0 or height <= 0:
+        raise ValueError(f"expected a frame >= 0 and a positive size, got {frame}, {width}x{height}")
+    clip_in, picture_in = _inputs([clip, picture])
+    one = frame_range(clip_in.video, frame, frame + 1)
+
+    def small(stream: Stream) -> Stream:
+        return stream.filter("format", "rgb24").filter("scale", width, height, flags="area")
+
+    psnr = ffmpeg.filter([small(one), small(picture_in.video)], "psnr")
+    return ["-nostats", *_args(psnr.output("-", format="null"))]

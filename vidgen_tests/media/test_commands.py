@@ -190,3 +190,25 @@ def test_building_commands_never_imports_the_future_module_that_runs_a_local_tes
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert not (tmp_path / "ran").exists()
     assert done.stdout.strip() == "['future', 'future.utils']"
+
+
+def test_clip_analysis_runs_every_detector_in_one_decode_and_prints_each_frame() -> None:
+    args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0)
+    assert args == [
+        "-nostats", "-i", "c.mp4", "-filter_complex",
+        "[0:v]signalstats[s0];[s0]blackframe=amount=0:threshold=32[s1];[s1]freezedetect=d=0.200000:n=-60dB[s2];"
+        "[s2]scdet=threshold=5[s3];[s3]metadata=file=m.txt:mode=print[s4]",
+        "-map", "[s4]", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def test_frame_match_compares_one_frame_with_a_picture_both_shrunk_in_rgb() -> None:
+    args = commands.frame_match(Path("c.mp4"), Path("p.png"), 47, 32, 18)
+    assert args == [
+        "-nostats", "-i", "c.mp4", "-i", "p.png", "-filter_complex",
+        "[0:v]trim=end_frame=48:start_frame=47[s0];[s0]setpts=PTS-STARTPTS[s1];[s1]format=rgb24[s2];"
+        "[s2]scale=32:18:flags=area[s3];[1:v]format=rgb24[s4];[s4]scale=32:18:flags=area[s5];[s3][s5]psnr[s6]",
+        "-map", "[s6]", "-f", "null", "-",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="frame >= 0"):
+        commands.frame_match(Path("c.mp4"), Path("p.png"), -1, 32, 18)

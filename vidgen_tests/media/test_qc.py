@@ -1,0 +1,158 @@
+"""The checks on real clips: synthetic clips made with real ffmpeg either side of each threshold, measured
+by ffmpeg's own detectors (`media.qc`). The values asserted are what ffmpeg measured on these clips."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from PIL import Image
+
+from vidgen_assets.core import qc
+from vidgen_assets.core.qc import CheckResult, blocking_failures
+from vidgen_assets.media import ops
+from vidgen_assets.media.qc import check_clip
+
+Frame = npt.NDArray[np.uint8]
+WIDTH, HEIGHT, FPS = 640, 360, 30
+PAN = 2  # pixels a frame
+
+
+def canvas(seed: int, width: int = WIDTH * 3) -> Frame:
+    """A smooth, detailed picture wider than the frame (blobs of colour): something for a pan to cross."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.integers(30, 226, (HEIGHT // 24, width // 24, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(coarse).resize((width, HEIGHT), Image.Resampling.BICUBIC), dtype=np.uint8)
+
+
+def pan(picture: Frame, first: int, count: int) -> Iterator[Frame]:
+    """Frames `first` .. of a pan of `PAN` pixels a frame across `picture`."""
+    for n in range(first, first + count):
+        yield picture[:, n * PAN : n * PAN + WIDTH]
+
+
+def clip(path: Path, frames: Iterator[Frame] | list[Frame]) -> Path:
+    ops.encode_frames(frames, path, WIDTH, HEIGHT, FPS)
+    return path
+
+
+def png(path: Path, frame: Frame) -> Path:
+    Image.fromarray(frame).save(path)
+    return path
+
+
+A, B, C = canvas(1), canvas(2), canvas(3)
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("qc")
+    moving = list(pan(A, 0, 120))  # 4 s
+    made = {
+        "moving": clip(d / "moving.mp4", moving),
+        "still": clip(d / "still.mp4", [moving[0]] * 120),
+        "freeze_after_2s": clip(d / "freeze.mp4", moving[:60] + [moving[59]] * 60),
+        "freeze_last_half_s": clip(d / "short_freeze.mp4", moving[:105] + [moving[104]] * 15),
+        "black_first_1s": clip(d / "black.mp4", [np.zeros_like(A[:, :WIDTH])] * 30 + moving[30:]),
+        "black_first_quarter_s": clip(d / "black_short.mp4", [np.zeros_like(A[:, :WIDTH])] * 8 + moving[8:]),
+        "blank_grey": clip(d / "blank.mp4", [np.full_like(A[:, :WIDTH], 128)] * 60),
+        "a_first": png(d / "a_first.png", moving[0]),
+        "b_first": png(d / "b_first.png", B[:, :WIDTH]),
+        "a_last": png(d / "a_last.png", moving[-1]),
+        # A continuous chunk: the next frames of the pan, or frames one second further on (a jump).
+        "continues": clip(d / "continues.mp4", pan(A, 120, 60)),
+        "jumps": clip(d / "jumps.mp4", pan(A, 150, 60)),
+        # A hidden cut: the pan over A, then over C from 1.5 s.
+        "cut": clip(d / "cut.mp4", list(pan(A, 0, 45)) + list(pan(C, 45, 45))),
+    }
+    # Flashes: the pan with every other stretch of frames dimmed to a fifth, 5 and 2 times a second.
+    for hz in (5, 2):
+        period = FPS // hz
+        flashing = [f if (n % period) < period // 2 else (f // 5 + 8) for n, f in enumerate(moving)]
+        made[f"flashes_{hz}hz"] = clip(d / f"flash{hz}.mp4", flashing)
+    # A bridge: a crossfade from A's last frame into B's first over 1 s; and one that ends on C instead.
+    start, end, wrong = moving[-1].astype(np.float64), B[:, :WIDTH].astype(np.float64), C[:, :WIDTH]
+    blend = [((1 - t) * start + t * end).round().astype(np.uint8) for t in np.linspace(0, 1, 30)]
+    made["bridge"] = clip(d / "bridge.mp4", blend)
+    made["bridge_wrong_end"] = clip(d / "bridge_wrong.mp4", [*blend[:-1], wrong])
+    return made
+
+
+def checks(results: list[CheckResult]) -> dict[str, CheckResult]:
+    return {r.name: r for r in results}
+
+
+def test_a_moving_clip_that_starts_on_its_picture_passes_every_check(media: dict[str, Path]) -> None:
+    results = checks(check_clip(media["moving"], "reference", media["a_first"], None, FPS))
+    assert all(r.passed for r in results.values()), results
+    assert results["still"].value > 1.0  # mean luma difference between frames, in levels
+    assert results["frozen"].value == 0.0
+    assert results["black"].value == 0.0
+    assert results["flashes"].value == 0
+    assert results["start"].value >= 45.0
+    assert results["cut"].value < 2.0
+
+
+def test_a_still_and_a_freeze_after_two_seconds_fail_a_short_freeze_passes(media: dict[str, Path]) -> None:
+    still = checks(check_clip(media["still"], "reference", None, None, FPS))
+    assert not still["still"].passed and still["still"].value < 0.05
+    assert not still["frozen"].passed and still["frozen"].value == 1.0
+    frozen = checks(check_clip(media["freeze_after_2s"], "reference", None, None, FPS))
+    assert frozen["still"].passed  # it moves for two seconds
+    assert not frozen["frozen"].passed and frozen["frozen"].value == pytest.approx(0.5, abs=0.02)
+    assert [r.name for r in blocking_failures(list(frozen.values()))] == ["frozen"]
+    short = checks(check_clip(media["freeze_last_half_s"], "reference", None, None, FPS))
+    assert short["frozen"].passed and short["frozen"].value == pytest.approx(15 / 120, abs=0.02)
+
+
+def test_black_and_blank_frames(media: dict[str, Path]) -> None:
+    black = checks(check_clip(media["black_first_1s"], "reference", None, None, FPS))
+    assert not black["black"].passed and black["black"].value == pytest.approx(0.25)
+    short = checks(check_clip(media["black_first_quarter_s"], "reference", None, None, FPS))
+    assert short["black"].passed and short["black"].value == pytest.approx(8 / 120)
+    blank = checks(check_clip(media["blank_grey"], "reference", None, None, FPS, moves=False))
+    assert not blank["black"].passed and blank["black"].value == 1.0
+
+
+def test_five_flashes_a_second_fail_two_pass(media: dict[str, Path]) -> None:
+    five = checks(check_clip(media["flashes_5hz"], "reference", None, None, FPS))
+    assert not five["flashes"].passed and five["flashes"].value == 5
+    assert five["flashes"].severity == qc.BLOCKING
+    two = checks(check_clip(media["flashes_2hz"], "reference", None, None, FPS))
+    assert two["flashes"].passed and two["flashes"].value == 2
+
+
+def test_a_clip_that_starts_on_another_picture_fails(media: dict[str, Path]) -> None:
+    own = checks(check_clip(media["moving"], "reference", media["a_first"], None, FPS))["start"]
+    other = checks(check_clip(media["moving"], "reference", media["b_first"], None, FPS))["start"]
+    assert own.passed and not other.passed
+    assert own.value >= 45.0 and other.value < 25.0, (own.value, other.value)
+
+
+def test_a_continuous_chunk_continues_the_last_frame_a_jump_at_the_seam_fails(media: dict[str, Path]) -> None:
+    seamless = checks(check_clip(media["continues"], "continuous", media["a_last"], None, FPS))["start"]
+    jump = checks(check_clip(media["jumps"], "continuous", media["a_last"], None, FPS))["start"]
+    # One frame of a 2 px pan over fine, contrasty detail: the hardest step tried, 4 dB over the threshold.
+    assert seamless.passed and seamless.value == pytest.approx(34.2, abs=1.5), seamless
+    assert not jump.passed and jump.value < 16.0, jump  # one second (60 px of pan) further on
+    assert jump.severity == qc.BLOCKING
+
+
+def test_a_bridge_starts_on_the_outgoing_frame_and_ends_on_the_incoming_picture(media: dict[str, Path]) -> None:
+    good = checks(check_clip(media["bridge"], "bridge", media["a_last"], media["b_first"], FPS))
+    assert good["start"].passed and good["end"].passed, (good["start"], good["end"])
+    assert min(good["start"].value, good["end"].value) >= 42.0
+    assert good["cut"].passed  # a dissolve is no cut
+    wrong = checks(check_clip(media["bridge_wrong_end"], "bridge", media["a_last"], media["b_first"], FPS))
+    assert wrong["start"].passed and not wrong["end"].passed and wrong["end"].value < 25.0
+
+
+def test_a_hidden_cut_is_a_warning(media: dict[str, Path]) -> None:
+    results = check_clip(media["cut"], "reference", None, None, FPS)
+    cut = checks(results)["cut"]
+    assert not cut.passed and cut.value == pytest.approx(10.0, abs=1.0) and cut.severity == qc.WARNING
+    assert cut.detail.endswith("(frame 45)")
+    assert blocking_failures(results) == []
