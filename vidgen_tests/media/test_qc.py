@@ -11,10 +11,18 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from vidgen_assets import stages
+from vidgen_assets.backends.animatic import AnimaticBackend, card_canvas
+from vidgen_assets.backends.camera_motion import Move
 from vidgen_assets.core import qc
+from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.qc import CheckResult, blocking_failures
+from vidgen_assets.core.spec import read_spec_text
 from vidgen_assets.media import ops
-from vidgen_assets.media.qc import check_clip
+from vidgen_assets.media.qc import check_clip, match_psnr
+from vidgen_assets.storage import layout
+from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, save_artifacts
+from vidgen_assets.storage.store import LocalStore
 
 Frame = npt.NDArray[np.uint8]
 WIDTH, HEIGHT, FPS = 640, 360, 30
@@ -156,3 +164,105 @@ def test_a_hidden_cut_is_a_warning(media: dict[str, Path]) -> None:
     assert not cut.passed and cut.value == pytest.approx(10.0, abs=1.0) and cut.severity == qc.WARNING
     assert cut.detail.endswith("(frame 45)")
     assert blocking_failures(results) == []
+
+
+# --- the animatic's own clips: every check passes (no false alarms) -----------------------------------
+ANIMATIC_SPEC = """
+id: qc-animatic
+prompt: every camera move and both kinds of seam
+duration: 21
+aspect_ratio: "16:9"
+resolution: 480p
+fps: 24
+beats:
+  - {name: one, duration: 5, prompt: a lighthouse at dawn, camera: push_in, transition: bridge}
+  - {name: two, duration: 4, prompt: a red kettle, camera: pull_out, transition: fade}
+  - {name: three, duration: 4, prompt: a forest road, camera: pan_left, transition: bridge}
+  - {name: four, duration: 4, prompt: a city at night, camera: static, transition: dissolve}
+  - {name: five, duration: 4, prompt: a beach, camera: pan_right}
+"""
+
+
+def first_view(storyboard: Path, move: Move) -> Image.Image:
+    """The picture the animatic's move starts on: the whole card for push_in and static, a close-up of
+    it for pull_out, one end of the card drawn wider for a pan (`camera_motion.Move.view(0)`)."""
+    view = move.view(0)
+    card = card_canvas(storyboard, move).resize((view.scaled_width, view.scaled_height), Image.Resampling.BICUBIC)
+    return card.crop((view.x, view.y, view.x + move.width, view.y + move.height))
+
+
+@pytest.fixture(scope="module")
+def animatic(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, list[CheckResult], float | None]]:
+    """Every chunk and bridge of the spec rendered by the animatic through the stages, checked: (clip,
+    its checks, a reference chunk's first-frame PSNR against its storyboard image as drawn)."""
+    tmp = tmp_path_factory.mktemp("qc-animatic")
+    plan = plan_spec(read_spec_text(ANIMATIC_SPEC, "qc-animatic.yaml"), 2.0)
+    store, backend = LocalStore(tmp / "store"), AnimaticBackend(chunk_seconds=2.0)
+
+    def saved(out: Artifacts) -> Artifacts:
+        save_artifacts(store, out)
+        loaded = load_artifacts(store, plan.video_id, out.manifest)
+        assert loaded is not None
+        return loaded
+
+    def scratch(name: str) -> Path:
+        path = tmp / "scratch" / name
+        path.mkdir(parents=True)
+        return path
+
+    board = saved(stages.storyboard(plan, backend, store, scratch("storyboard")))
+    pairs = {}
+    for beat in plan.beats:
+        image = board.path(layout.storyboard_image(beat.index))
+        pairs[beat.pair_key] = saved(
+            stages.chunk_pair(plan, beat, image, backend, store, scratch(beat.pair_key), "reencode")
+        )
+    bridges = stages.bridges(plan, pairs, board, backend, store, scratch("bridges"), "reencode")
+    checked: list[tuple[str, list[CheckResult], float | None]] = []
+    for beat in plan.beats:
+        pair = pairs[beat.pair_key]
+        storyboard = board.path(layout.storyboard_image(beat.index))
+        previous_last: Path | None = None
+        for chunk in beat.chunks:
+            video = pair.path(layout.chunk_video(chunk.index))
+            drawn: float | None = None
+            if chunk.kind == "reference":
+                move = Move(beat.camera, plan.width, plan.height, plan.fps, beat.clip_frames)
+                expected = png(tmp / f"first_view_{chunk.index}.png", np.asarray(first_view(storyboard, move)))
+                drawn = match_psnr(video, 0, storyboard, plan.width, plan.height)
+            else:
+                assert previous_last is not None
+                expected = previous_last
+            results = check_clip(video, chunk.kind, expected, None, plan.fps, moves=beat.camera != "static")
+            checked.append((f"chunk {chunk.index} ({beat.camera}, {chunk.kind})", results, drawn))
+            previous_last = pair.path(layout.chunk_last_frame(chunk.index))
+    for planned in plan.bridges:
+        start, end = stages.bridge_sources(plan, planned, pairs, board)
+        video = bridges[planned.key].path(layout.bridge_video(planned.key))
+        checked.append((f"bridge {planned.key}", check_clip(video, "bridge", start, end, plan.fps), None))
+    return checked
+
+
+def test_the_animatics_chunks_and_bridges_pass_every_check(
+    animatic: list[tuple[str, list[CheckResult], float | None]],
+) -> None:
+    names = [name for name, _, _ in animatic]
+    assert sum("bridge" in n for n in names) == 2 and sum("reference" in n for n in names) == 5, names
+    assert len(names) == 13, names
+    failed = {name: [r for r in results if not r.passed] for name, results, _ in animatic}
+    assert all(not found for found in failed.values()), failed
+    for name, results, _ in animatic:
+        start = checks(results)["start"].value
+        assert start >= 40.0, (name, start)  # 10 dB clear of the threshold
+        assert checks(results)["cut"].value < 2.0, name
+
+
+def test_the_animatics_pull_out_and_pans_do_not_start_on_the_storyboard_image_as_drawn(
+    animatic: list[tuple[str, list[CheckResult], float | None]],
+) -> None:
+    """What wiring takes must know: the animatic's pull_out starts close on the card and a pan on one end
+    of a wider drawing of it, so against the storyboard image as drawn their first frames read like
+    another picture; push_in and static start on it exactly."""
+    drawn = {name.split(" (")[1].split(",")[0]: value for name, _, value in animatic if value is not None}
+    assert drawn["push_in"] >= 45.0 and drawn["static"] >= 45.0, drawn
+    assert max(drawn["pull_out"], drawn["pan_left"], drawn["pan_right"]) < qc.MATCH_MIN_PSNR_DB, drawn
