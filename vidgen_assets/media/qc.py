@@ -2,9 +2,9 @@
 
 `check_clip` measures a chunk or a bridge in one decode (`commands.clip_analysis`: `signalstats`,
 `blackframe`, `freezedetect`, `scdet`, each frame's findings printed to a file by `metadata=print` and
-read back here), compares its first frame, and a bridge's last, with the picture it must be
-(`commands.frame_match`: ffmpeg's `psnr` on both shrunk to `core.qc.MATCH_WIDTH` pixels wide), and returns
-every check's result. Nothing here is wired into the pipeline yet: a library for the takes to come.
+read back here); the same decode compares its first frame, and a bridge's last, with the picture it must
+be (ffmpeg's `psnr` on both shrunk to `core.qc.MATCH_WIDTH` pixels wide, written to a stats file). It
+returns every check's result. Nothing here is wired into the pipeline yet: a library for the takes to come.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from vidgen_assets.media import commands
 from vidgen_assets.media.probe import probe
 from vidgen_assets.media.runner import MediaError, run
 
-_PSNR = re.compile(r"PSNR .*average:(?P<db>[0-9.]+|inf)")
+_PSNR_AVG = re.compile(r"psnr_avg:(?P<db>[0-9.]+|inf)")
 INF_PSNR_DB = 99.0
 """What an exact match (ffmpeg's `inf`) is recorded as."""
 
@@ -29,7 +29,7 @@ def _frames_metadata(text: str) -> list[dict[str, str]]:
     frames: list[dict[str, str]] = []
     for line in text.splitlines():
         if line.startswith("frame:"):
-            frames.append({"pts_time": line.rsplit("pts_time:", 1)[-1].strip()})
+            frames.append({})
         elif "=" in line and frames:
             key, value = line.strip().split("=", 1)
             frames[-1][key] = value
@@ -52,17 +52,48 @@ def _freezes(frames: list[dict[str, str]], fps: float) -> tuple[tuple[int, int],
     return tuple(found)
 
 
-def measure(clip: Path, fps: float) -> ClipMeasures:
-    """Every frame of `clip` through the detectors (one ffmpeg decode); no picture comparisons."""
+def _match_size(width: int, height: int) -> tuple[int, int]:
+    """A `width` x `height` frame shrunk to `MATCH_WIDTH` pixels wide (an even height, at least 2)."""
+    return qc.MATCH_WIDTH, max(2, round(qc.MATCH_WIDTH * height / width / 2) * 2)
+
+
+def _psnr(stats: str) -> float | None:
+    """The PSNR of the one frame `psnr` compared (its stats file: `n:1 mse_avg:... psnr_avg:...`)."""
+    found = _PSNR_AVG.search(stats)
+    if found is None:
+        return None
+    return INF_PSNR_DB if found["db"] == "inf" else float(found["db"])
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def measure(clip: Path, fps: float, first: Path | None = None, last: Path | None = None) -> ClipMeasures:
+    """Every frame of `clip` through the detectors, and its first and last frames against the pictures
+    `first` and `last` (None: not compared; two different files), in one ffmpeg decode."""
+    info = probe(clip)
     with tempfile.TemporaryDirectory(prefix="vidgen-qc-") as tmp:
-        metadata_file = Path(tmp) / "frames.txt"
+        folder = Path(tmp)
+        wanted = {"start": (0, first), "end": (info.frames - 1, last)}
+        matches = {
+            name: commands.FrameMatch(frame, picture, folder / f"{name}.psnr.txt")
+            for name, (frame, picture) in wanted.items()
+            if picture is not None
+        }
+        metadata = folder / "frames.txt"
         args = commands.clip_analysis(
-            clip, metadata_file, qc.BLACK_PIXEL_LUMA, qc.FREEZE_NOISE_DB, qc.FREEZE_MIN_S, qc.CUT_SCORE
-        )
+            clip, metadata, qc.BLACK_PIXEL_LUMA, qc.FREEZE_NOISE_DB, qc.FREEZE_MIN_S, qc.CUT_SCORE,
+            list(matches.values()), _match_size(info.width, info.height),
+        )  # fmt: skip
         log = run(args)
-        frames = _frames_metadata(metadata_file.read_text() if metadata_file.exists() else "")
+        frames = _frames_metadata(_read(metadata))
+        psnr = {name: _psnr(_read(match.stats_file)) for name, match in matches.items()}
     if not frames:
         raise MediaError(f"ffmpeg's detectors saw no frames in {clip}", args, log)
+    unmeasured = sorted(name for name, value in psnr.items() if value is None)
+    if unmeasured:
+        raise MediaError(f"ffmpeg compared no {' or '.join(unmeasured)} frame of {clip}", args, log)
     try:
         stats = tuple(
             FrameStats(
@@ -70,26 +101,14 @@ def measure(clip: Path, fps: float) -> ClipMeasures:
                 luma_min=int(meta["lavfi.signalstats.YMIN"]),
                 luma_max=int(meta["lavfi.signalstats.YMAX"]),
                 luma_diff=float(meta["lavfi.signalstats.YDIF"]) if n else 0.0,
-                black_share=float(meta.get("lavfi.blackframe.pblack", "0")) / 100,
-                cut_score=float(meta.get("lavfi.scd.score", "0")),
+                black_share=float(meta["lavfi.blackframe.pblack"]) / 100,
+                cut_score=float(meta["lavfi.scd.score"]) if n else 0.0,
             )
             for n, meta in enumerate(frames)
         )
     except (KeyError, ValueError) as exc:
         raise MediaError(f"ffmpeg's detectors left a frame of {clip} unmeasured: {exc}", args, log) from exc
-    return ClipMeasures(fps=fps, frames=stats, freezes=_freezes(frames, fps))
-
-
-def match_psnr(clip: Path, frame: int, picture: Path, width: int, height: int) -> float:
-    """PSNR (dB) of frame `frame` of `clip` against `picture`, both at `MATCH_WIDTH` pixels wide (the
-    clip's `width` x `height` sets the height); an exact match is `INF_PSNR_DB`."""
-    small = (qc.MATCH_WIDTH, max(2, round(qc.MATCH_WIDTH * height / width / 2) * 2))
-    args = commands.frame_match(clip, picture, frame, *small)
-    log = run(args)
-    found = _PSNR.search(log)
-    if found is None:
-        raise MediaError(f"ffmpeg printed no PSNR for frame {frame} of {clip} against {picture}", args, log)
-    return INF_PSNR_DB if found["db"] == "inf" else float(found["db"])
+    return ClipMeasures(fps, stats, _freezes(frames, fps), psnr.get("start"), psnr.get("end"))
 
 
 def check_clip(
@@ -100,19 +119,11 @@ def check_clip(
     fps: float,
     moves: bool = True,
 ) -> list[CheckResult]:
-    """Every check of `clip` (a chunk of `kind` reference or continuous, or a bridge) at `fps`.
+    """Every check of `clip` (a chunk of `kind` reference or continuous, or a bridge) at `fps`, from one
+    ffmpeg decode.
 
     `expected_first`: the picture its first frame must be (a reference-image chunk's storyboard image, a
     continuous chunk's previous last frame, a bridge's outgoing frame); `expected_last`: the picture its
-    last frame must be (a bridge's incoming storyboard image). None skips that comparison. `moves`: see
-    `core.qc.evaluate`."""
-    measures = measure(clip, fps)
-    start = end = None
-    if expected_first is not None or expected_last is not None:
-        info = probe(clip)
-        if expected_first is not None:
-            start = match_psnr(clip, 0, expected_first, info.width, info.height)
-        if expected_last is not None:
-            end = match_psnr(clip, len(measures.frames) - 1, expected_last, info.width, info.height)
-    measured = ClipMeasures(measures.fps, measures.frames, measures.freezes, start, end)
-    return qc.evaluate(measured, kind, moves)
+    last frame must be (a bridge's incoming storyboard image); two different files. None skips that
+    comparison. `moves`: see `core.qc.evaluate`."""
+    return qc.evaluate(measure(clip, fps, expected_first, expected_last), kind, moves)

@@ -16,6 +16,7 @@ from vidgen_assets.media.commands import (
     FINAL_PRESET,
     STITCH_CRF,
     STITCH_PRESET,
+    FrameMatch,
     Join,
     Overlay,
 )
@@ -202,13 +203,20 @@ def test_clip_analysis_runs_every_detector_in_one_decode_and_prints_each_frame()
     ]  # fmt: skip
 
 
-def test_frame_match_compares_one_frame_with_a_picture_both_shrunk_in_rgb() -> None:
-    args = commands.frame_match(Path("c.mp4"), Path("p.png"), 47, 32, 18)
+def test_clip_analysis_compares_frames_with_pictures_in_the_same_decode() -> None:
+    matches = [FrameMatch(0, Path("a.png"), Path("a.txt")), FrameMatch(47, Path("b.png"), Path("b.txt"))]
+    args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0, matches, (32, 18))
     assert args == [
-        "-nostats", "-i", "c.mp4", "-i", "p.png", "-filter_complex",
-        "[0:v]trim=end_frame=48:start_frame=47[s0];[s0]setpts=PTS-STARTPTS[s1];[s1]format=rgb24[s2];"
-        "[s2]scale=32:18:flags=area[s3];[1:v]format=rgb24[s4];[s4]scale=32:18:flags=area[s5];[s3][s5]psnr[s6]",
-        "-map", "[s6]", "-f", "null", "-",
+        "-nostats", "-i", "c.mp4", "-i", "a.png", "-i", "b.png", "-filter_complex",
+        "[0:v]split=3[s0][s1][s2];[s0]signalstats[s3];[s3]blackframe=amount=0:threshold=32[s4];"
+        "[s4]freezedetect=d=0.200000:n=-60dB[s5];[s5]scdet=threshold=5[s6];[s6]metadata=file=m.txt:mode=print[s7];"
+        "[s1]trim=end_frame=1:start_frame=0[s8];[s8]setpts=PTS-STARTPTS[s9];[s9]format=rgb24[s10];"
+        "[s10]scale=32:18:flags=area[s11];[1:v]format=rgb24[s12];[s12]scale=32:18:flags=area[s13];"
+        "[s11][s13]psnr=stats_file=a.txt[s14];"
+        "[s2]trim=end_frame=48:start_frame=47[s15];[s15]setpts=PTS-STARTPTS[s16];[s16]format=rgb24[s17];"
+        "[s17]scale=32:18:flags=area[s18];[2:v]format=rgb24[s19];[s19]scale=32:18:flags=area[s20];"
+        "[s18][s20]psnr=stats_file=b.txt[s21]",
+        "-map", "[s7]", "-f", "null", "-", "-map", "[s14]", "-f", "null", "-", "-map", "[s21]", "-f", "null", "-",
     ]  # fmt: skip
     with pytest.raises(ValueError, match="frame >= 0"):
-        commands.frame_match(Path("c.mp4"), Path("p.png"), -1, 32, 18)
+        FrameMatch(-1, Path("a.png"), Path("a.txt"))

@@ -19,7 +19,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.qc import CheckResult, blocking_failures
 from vidgen_assets.core.spec import read_spec_text
 from vidgen_assets.media import ops
-from vidgen_assets.media.qc import check_clip, match_psnr
+from vidgen_assets.media.qc import check_clip, measure
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, load_artifacts, save_artifacts
 from vidgen_assets.storage.store import LocalStore
@@ -229,7 +229,7 @@ def animatic(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, list[C
             if chunk.kind == "reference":
                 move = Move(beat.camera, plan.width, plan.height, plan.fps, beat.clip_frames)
                 expected = png(tmp / f"first_view_{chunk.index}.png", np.asarray(first_view(storyboard, move)))
-                drawn = match_psnr(video, 0, storyboard, plan.width, plan.height)
+                drawn = measure(video, plan.fps, storyboard).start_psnr_db
             else:
                 assert previous_last is not None
                 expected = previous_last
