@@ -3,12 +3,15 @@ by ffmpeg's own detectors (`media.qc`). The values asserted are what ffmpeg meas
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from vidgen_assets import stages
@@ -191,12 +194,14 @@ def first_view(storyboard: Path, move: Move) -> Image.Image:
     return card.crop((view.x, view.y, view.x + move.width, view.y + move.height))
 
 
-@pytest.fixture(scope="module")
-def animatic(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, list[CheckResult], float | None]]:
-    """Every chunk and bridge of the spec rendered by the animatic through the stages, checked: (clip,
-    its checks, a reference chunk's first-frame PSNR against its storyboard image as drawn)."""
-    tmp = tmp_path_factory.mktemp("qc-animatic")
-    plan = plan_spec(read_spec_text(ANIMATIC_SPEC, "qc-animatic.yaml"), 2.0)
+Checked = list[tuple[str, list[CheckResult], float | None]]
+"""(clip, its checks, a reference chunk's first-frame PSNR against its storyboard image as drawn)."""
+
+
+def render_and_check(spec_text: str, tmp: Path) -> Checked:
+    """Every chunk and bridge of a spec rendered by the animatic through the stages (2 s chunks), checked
+    as takes would check them."""
+    plan = plan_spec(read_spec_text(spec_text, "qc-animatic.yaml"), 2.0)
     store, backend = LocalStore(tmp / "store"), AnimaticBackend(chunk_seconds=2.0)
 
     def saved(out: Artifacts) -> Artifacts:
@@ -218,7 +223,7 @@ def animatic(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, list[C
             stages.chunk_pair(plan, beat, image, backend, store, scratch(beat.pair_key), "reencode")
         )
     bridges = stages.bridges(plan, pairs, board, backend, store, scratch("bridges"), "reencode")
-    checked: list[tuple[str, list[CheckResult], float | None]] = []
+    checked: Checked = []
     for beat in plan.beats:
         pair = pairs[beat.pair_key]
         storyboard = board.path(layout.storyboard_image(beat.index))
@@ -243,14 +248,22 @@ def animatic(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[str, list[C
     return checked
 
 
+def false_alarms(checked: Checked) -> dict[str, list[CheckResult]]:
+    return {name: failed for name, results, _ in checked if (failed := [r for r in results if not r.passed])}
+
+
+@pytest.fixture(scope="module")
+def animatic(tmp_path_factory: pytest.TempPathFactory) -> Checked:
+    return render_and_check(ANIMATIC_SPEC, tmp_path_factory.mktemp("qc-animatic"))
+
+
 def test_the_animatics_chunks_and_bridges_pass_every_check(
-    animatic: list[tuple[str, list[CheckResult], float | None]],
+    animatic: Checked,
 ) -> None:
     names = [name for name, _, _ in animatic]
     assert sum("bridge" in n for n in names) == 2 and sum("reference" in n for n in names) == 5, names
     assert len(names) == 13, names
-    failed = {name: [r for r in results if not r.passed] for name, results, _ in animatic}
-    assert all(not found for found in failed.values()), failed
+    assert false_alarms(animatic) == {}
     for name, results, _ in animatic:
         start = checks(results)["start"].value
         assert start >= 40.0, (name, start)  # 10 dB clear of the threshold
@@ -258,7 +271,7 @@ def test_the_animatics_chunks_and_bridges_pass_every_check(
 
 
 def test_the_animatics_pull_out_and_pans_do_not_start_on_the_storyboard_image_as_drawn(
-    animatic: list[tuple[str, list[CheckResult], float | None]],
+    animatic: Checked,
 ) -> None:
     """What wiring takes must know: the animatic's pull_out starts close on the card and a pan on one end
     of a wider drawing of it, so against the storyboard image as drawn their first frames read like
@@ -266,3 +279,32 @@ def test_the_animatics_pull_out_and_pans_do_not_start_on_the_storyboard_image_as
     drawn = {name.split(" (")[1].split(",")[0]: value for name, _, value in animatic if value is not None}
     assert drawn["push_in"] >= 45.0 and drawn["static"] >= 45.0, drawn
     assert max(drawn["pull_out"], drawn["pan_left"], drawn["pan_right"]) < qc.MATCH_MIN_PSNR_DB, drawn
+
+
+CAMERAS = ["push_in", "pull_out", "pan_left", "pan_right", "static"]
+
+
+@settings(max_examples=3, deadline=None, derandomize=True, database=None)
+@given(
+    aspect=st.sampled_from(["16:9", "9:16", "1:1"]),
+    fps=st.sampled_from([24, 25, 30]),
+    beats=st.lists(
+        st.tuples(st.sampled_from(CAMERAS), st.sampled_from(["cut", "fade", "bridge"]), st.integers(3, 5)),
+        min_size=2,
+        max_size=2,
+    ),
+)
+def test_generated_animatic_specs_raise_no_false_alarm(
+    aspect: str, fps: int, beats: list[tuple[str, str, int]]
+) -> None:
+    """A few generated specs (frame shape, frame rate, camera moves, seams, beat lengths): every clip the
+    animatic makes passes every check."""
+    lines = [f"  - {{name: b{i}, duration: {d}, prompt: shot {i}, camera: {c}, transition: {t}}}"
+             for i, (c, t, d) in enumerate(beats)]  # fmt: skip
+    total = sum(d for _, _, d in beats)
+    spec = f'id: qc-gen\nprompt: generated\nduration: {total}\naspect_ratio: "{aspect}"\nresolution: 480p\n'
+    spec += f"fps: {fps}\nbeats:\n" + "\n".join(lines) + "\n"
+    with tempfile.TemporaryDirectory(prefix="qc-gen-") as tmp:
+        checked = render_and_check(spec, Path(tmp))
+    assert len(checked) >= len(beats)
+    assert false_alarms(checked) == {}
