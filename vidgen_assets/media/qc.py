@@ -25,11 +25,12 @@ INF_PSNR_DB = 99.0
 
 
 def _frames_metadata(text: str) -> list[dict[str, str]]:
-    """`metadata=print`'s file: a `frame:N pts:... pts_time:...` line per frame, then its `key=value`s."""
+    """`metadata=print`'s file: a `frame:N pts:... pts_time:...` line per frame, then its `key=value`s
+    (each frame's `pts_time` kept as a key of its own)."""
     frames: list[dict[str, str]] = []
     for line in text.splitlines():
         if line.startswith("frame:"):
-            frames.append({})
+            frames.append({"pts_time": line.rsplit("pts_time:", 1)[-1].strip()})
         elif "=" in line and frames:
             key, value = line.strip().split("=", 1)
             frames[-1][key] = value
@@ -38,14 +39,20 @@ def _frames_metadata(text: str) -> list[dict[str, str]]:
 
 def _freezes(frames: list[dict[str, str]], fps: float) -> tuple[tuple[int, int], ...]:
     """The frozen stretches `freezedetect` reported, as (first frame, end frame); one still running at the
-    end of the clip ends with it (`freezedetect` reports no end there)."""
+    end of the clip ends with it (`freezedetect` reports no end there). Its times are timestamps, counted
+    here from the first frame's."""
+    origin = float(frames[0]["pts_time"]) if frames else 0.0
+
+    def frame_at(seconds: str) -> int:
+        return round((float(seconds) - origin) * fps)
+
     found: list[tuple[int, int]] = []
     start: int | None = None
     for meta in frames:
         if "lavfi.freezedetect.freeze_start" in meta:
-            start = round(float(meta["lavfi.freezedetect.freeze_start"]) * fps)
+            start = frame_at(meta["lavfi.freezedetect.freeze_start"])
         if "lavfi.freezedetect.freeze_end" in meta and start is not None:
-            found.append((start, round(float(meta["lavfi.freezedetect.freeze_end"]) * fps)))
+            found.append((start, frame_at(meta["lavfi.freezedetect.freeze_end"])))
             start = None
     if start is not None:
         found.append((start, len(frames)))

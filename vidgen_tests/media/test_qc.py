@@ -122,6 +122,8 @@ def test_a_still_and_a_freeze_after_two_seconds_fail_a_short_freeze_passes(media
 def test_black_and_blank_frames(media: dict[str, Path]) -> None:
     black = checks(check_clip(media["black_first_1s"], "reference", None, None, FPS))
     assert not black["black"].passed and black["black"].value == pytest.approx(0.25)
+    # The black second is also a frozen stretch that ends (`freezedetect`'s end read back): 30 of 120 frames.
+    assert black["frozen"].value == pytest.approx(0.25) and black["frozen"].passed
     short = checks(check_clip(media["black_first_quarter_s"], "reference", None, None, FPS))
     assert short["black"].passed and short["black"].value == pytest.approx(8 / 120)
     blank = checks(check_clip(media["blank_grey"], "reference", None, None, FPS, moves=False))
