@@ -1,6 +1,7 @@
 """The assets: each gathers its inputs, calls a stage, and tells the UI what it made."""
 
 import logging
+import shutil
 import textwrap
 import time
 from collections.abc import Callable, Iterator
@@ -436,12 +437,16 @@ def _chunk_pairs(
     def one(beat: PlannedBeat) -> Artifacts:
         backend = backends.get(plan.spec.backend, models, plan.spec)  # one per pair: a backend is not shared by threads
         image = storyboard.path(layout.storyboard_image(beat.index))
-        out = stages.chunk_pair(
-            plan, beat, image, backend, store, vidgen.scratch(), settings.stitch, remake=beat.pair_key in config.remake
-        )
-        if not out.record.get("cached"):
-            with artifact_lock(store, plan.video_id, out.manifest, f"run {context.run_id}"):
-                save_artifacts(store, out)
+        scratch = vidgen.scratch()
+        try:
+            out = stages.chunk_pair(
+                plan, beat, image, backend, store, scratch, settings.stitch, remake=beat.pair_key in config.remake
+            )
+            if not out.record.get("cached"):
+                with artifact_lock(store, plan.video_id, out.manifest, f"run {context.run_id}"):
+                    save_artifacts(store, out)
+        finally:  # a reused pair (or a failed one) leaves no scratch folder behind
+            shutil.rmtree(scratch, ignore_errors=True)
         loaded = load_artifacts(store, plan.video_id, out.manifest)
         assert loaded is not None
         loaded.record["cached"] = bool(out.record.get("cached"))

@@ -79,6 +79,8 @@ def test_a_pair_chosen_for_remaking_is_made_again_and_only_it(settings, home, in
     after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
     assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
                                                            "p001.piece.mp4"}  # fmt: skip
+    # Every stage's work folder is gone, the reused pair's and the cached stages' as well as the made ones'.
+    assert [p.name for p in settings.scratch_dir.iterdir()] == []
 
 
 def failing_ffmpeg(tmp_path: Path, marker: str) -> Path:
