@@ -33,9 +33,10 @@ from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, re
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import Spec, SpecError, load_spec
+from vidgen_assets.core.spec import Spec, SpecError
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
+from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -146,19 +147,26 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
     for name in paths:
         path = Path(name)
         try:
-            spec = check_available(load_spec(path), str(path))
-            references = read_local_references(spec, path)
-            workflows = read_local_workflows(spec, path)
+            members = load_members(path)  # the spec, then each of its variants (`core.variants`)
         except SpecError as exc:
             _err(str(exc))
             ok = False
             continue
-        if spec.id in ids:
-            _err(f"invalid spec {path}:\n  id: {spec.id!r} is also the id of {ids[spec.id]}; ids must be unique")
-            ok = False
-            continue
-        ids[spec.id] = path
-        loaded.append((spec, path.read_text(encoding="utf-8"), path, references, workflows))
+        for spec, text in members:
+            try:
+                spec = check_available(spec, str(path))
+                references = read_local_references(spec, path)
+                workflows = read_local_workflows(spec, path)
+            except SpecError as exc:
+                _err(str(exc))
+                ok = False
+                continue
+            if spec.id in ids:
+                _err(f"invalid spec {path}:\n  id: {spec.id!r} is also the id of {ids[spec.id]}; ids must be unique")
+                ok = False
+                continue
+            ids[spec.id] = path
+            loaded.append((spec, text, path, references, workflows))
     return loaded if ok else None
 
 
@@ -171,6 +179,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
+    variants = variant_index(spec for spec, *_ in specs)
     for spec, _, path, references, workflows in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
@@ -181,7 +190,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
+        if spec.id in variants:
+            print(describe_variant(plan, variants[spec.id]))
+            continue
         print(describe_plan(plan, str(path)))
+        if spec.variants is not None:
+            print(describe_set(spec))
         if workflows:
             print("\n".join(["comfyui workflows:", *describe_workflows(workflows)]))
     return EXIT_OK
@@ -226,6 +240,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             verdict = "OVER BUDGET: render would refuse it" if refusal else "within budget"
             print(f"budget_usd {usd(Decimal(str(spec.budget_usd)))}: {verdict}")
         print()
+    for spec, _, _ in found:
+        if spec.variants is not None:
+            print(set_total(spec, [(s, e) for s, _, e in found]))
     return EXIT_OK
 
 

@@ -1,0 +1,65 @@
+"""A spec file and its variants as the CLI and the sensor use them: read the file, expand its variants
+(`core.variants`), describe a variant and a set's cost. Every variant is a video of its own; this module
+only reads and describes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+
+from vidgen_assets.core.cost import Estimate, usd
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename
+from vidgen_assets.core.variants import VariantChanges, describe_changes, read_spec_set, variant_changes
+
+
+def load_members(path: Path) -> list[tuple[Spec, str]]:
+    """The spec in `path` (with its text as written), then each of its variants (with its whole spec as
+    YAML). Raise `SpecError` naming the file and every problem of the spec or any variant."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), [FieldError("(file)", f"cannot read: {exc}")]) from None
+    return list(read_spec_set(text, str(path), default_id=id_from_filename(path)).members(text, path.name))
+
+
+def variant_index(specs: Iterable[Spec]) -> dict[str, VariantChanges]:
+    """Variant video id -> what the variant changes, for every spec with `variants`."""
+    return {f"{spec.id}{VARIANT_SEPARATOR}{v.name}": v for spec in specs for v in variant_changes(spec)}
+
+
+def describe_variant(plan: Plan, variant: VariantChanges) -> str:
+    """A variant as `vidgen validate` shows it: what it changes, its plan line, its warnings."""
+    fps = plan.fps
+    spec = plan.spec
+    lines = [
+        f"variant {spec.id} ({variant.where}): changes {describe_changes(variant.changes)}",
+        f"  video {spec.id}: {seconds(plan.total_frames, fps)} ({plan.total_frames} frames) at "
+        f"{plan.width}x{plan.height} {fps} fps, {spec.aspect_ratio}, backend {spec.backend}, "
+        f"{len(plan.beats)} beat(s), {len(plan.chunks)} chunk(s)"
+        + (f", cta {spec.cta!r}" if spec.cta else "")
+        + f"; warnings: {len(plan.warnings)}",
+    ]
+    return "\n".join(lines + [f"    - {w}" for w in plan.warnings])
+
+
+def describe_set(spec: Spec) -> str:
+    """The line under a spec's plan naming its variants' videos."""
+    ids = [f"{spec.id}{VARIANT_SEPARATOR}{v.name}" for v in variant_changes(spec)]
+    return f"variants: {len(ids)} more video(s): {', '.join(ids)}"
+
+
+def set_total(base: Spec, estimates: Sequence[tuple[Spec, Estimate]]) -> str:
+    """A set's cost: the sum of its videos' estimates. A call two videos share (the very same request:
+    same model, prompt, seed, size and input images) is answered by the generation cache and paid once,
+    so the set costs at most this; the estimate does not work out which calls are shared."""
+    prefix = f"{base.id}{VARIANT_SEPARATOR}"
+    members = [est for spec, est in estimates if spec.id == base.id or spec.id.startswith(prefix)]
+    total = sum((est.total for est in members), Decimal(0))
+    calls = sum(est.calls for est in members)
+    return (
+        f"set {base.id} ({len(members)} videos: the spec and {len(members) - 1} variant(s)): {calls} calls, "
+        f"{usd(total)} summed over the videos; at most that: a request two videos share is paid once "
+        "(the generation cache), which this estimate does not subtract"
+    )
