@@ -201,8 +201,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tuple[Spec, Path, Estimate]] | None:
-    """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
+def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tuple[Spec, Path, Estimate, Plan]] | None:
+    """Each spec's estimate and plan (no network: plans and prices only); None after printing any problem."""
     out = []
     try:
         settings = settings or Settings.from_env()
@@ -215,7 +215,7 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
             plan = with_references(plan, (r.planned for r in references))
-            out.append((spec, path, estimate_plan(plan, prices)))
+            out.append((spec, path, estimate_plan(plan, prices), plan))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return None
@@ -232,7 +232,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     found = _estimates(specs)
     if found is None:
         return EXIT_INVALID
-    for spec, path, estimate in found:
+    for spec, path, estimate, _ in found:
         print(f"{path}: video {spec.id}, backend {spec.backend}")
         print(estimate.table())
         if spec.budget_usd is not None:
@@ -240,9 +240,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             verdict = "OVER BUDGET: render would refuse it" if refusal else "within budget"
             print(f"budget_usd {usd(Decimal(str(spec.budget_usd)))}: {verdict}")
         print()
-    for spec, _, _ in found:
+    prices = load_prices(Settings.from_env().prices)  # read without a problem by `_estimates`
+    for spec, *_ in found:
         if spec.variants is not None:
-            print(set_total(spec, [(s, e) for s, _, e in found]))
+            print(set_total(spec, [(plan, est) for _, _, est, plan in found], prices))
     return EXIT_OK
 
 
@@ -275,7 +276,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     estimates = _estimates(specs, settings)
     if estimates is None:
         return EXIT_INVALID
-    refusals = [r for spec, _, est in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
+    refusals = [r for spec, _, est, _ in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
     if refusals:
         for refusal in refusals:
             _err(f"refused: {refusal}")

@@ -4,14 +4,14 @@ only reads and describes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from vidgen_assets.core.cost import Estimate, usd
+from vidgen_assets.core.cost import Estimate, Price, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename
 from vidgen_assets.core.variants import VariantChanges, describe_changes, read_spec_set, variant_changes
+from vidgen_assets.set_estimate import set_estimate
 
 
 def load_members(path: Path) -> list[tuple[Spec, str]]:
@@ -50,16 +50,15 @@ def describe_set(spec: Spec) -> str:
     return f"variants: {len(ids)} more video(s): {', '.join(ids)}"
 
 
-def set_total(base: Spec, estimates: Sequence[tuple[Spec, Estimate]]) -> str:
-    """A set's cost: the sum of its videos' estimates. A call two videos share (the very same request:
-    same model, prompt, seed, size and input images) is answered by the generation cache and paid once,
-    so the set costs at most this; the estimate does not work out which calls are shared."""
+def set_total(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price]) -> str:
+    """A set's cost as `vidgen estimate` shows it: the sum over its videos, the calls that are another
+    video's very request (answered by the generation cache, paid once: `set_estimate`) and what is left."""
     prefix = f"{base.id}{VARIANT_SEPARATOR}"
-    members = [est for spec, est in estimates if spec.id == base.id or spec.id.startswith(prefix)]
-    total = sum((est.total for est in members), Decimal(0))
-    calls = sum(est.calls for est in members)
+    mine = [(plan, est) for plan, est in members if plan.spec.id == base.id or plan.spec.id.startswith(prefix)]
+    found = set_estimate(mine, prices)
+    shared = ", ".join(f"{n} {stage}" for stage, n in found.shared.items() if n) or "none"
     return (
-        f"set {base.id} ({len(members)} videos: the spec and {len(members) - 1} variant(s)): {calls} calls, "
-        f"{usd(total)} summed over the videos; at most that: a request two videos share is paid once "
-        "(the generation cache), which this estimate does not subtract"
+        f"set {base.id} ({len(mine)} videos: the spec and {len(mine) - 1} variant(s)): {found.calls} calls, "
+        f"{usd(found.summed)} summed over the videos; shared with an earlier video (paid once): {shared}, "
+        f"{usd(found.saved)}; the set: {usd(found.total)} (voice lines and bridges counted in full)"
     )

@@ -41,7 +41,9 @@ def test_estimate_prices_each_video_and_the_set(tmp_path: Path, capsys) -> None:
     for vid in ("ad", "ad--b", "ad--vertical", "ad--hook2"):
         assert f"video {vid}, backend replicate" in out
     assert "set ad (4 videos: the spec and 3 variant(s)):" in out
-    assert "summed over the videos; at most that: a request two videos share is paid once" in out
+    # b changes the CTA, hook2 one beat's text: drawn after generation, so their every call is the spec's
+    # very request, answered by the generation cache. vertical changes the frame: nothing is shared.
+    assert "shared with an earlier video (paid once): 4 storyboard, 4 chunks," in out
 
 
 @pytest.mark.parametrize(

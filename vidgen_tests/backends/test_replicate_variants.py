@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
+from vidgen_assets.cli import main
+from vidgen_assets.core.cost import usd
 from vidgen_assets.runner import Runner
 from vidgen_assets.variant_sets import load_members
 
@@ -26,10 +29,14 @@ variants:
 IMAGE, VIDEO = "black-forest-labs/flux-schnell", "wan-video/wan-2.2-i2v-fast"
 
 
-def test_a_variant_pays_only_for_the_calls_its_changes_make_new(replicate_env, settings, home, tmp_path: Path):
+def test_a_variant_pays_only_for_the_calls_its_changes_make_new(replicate_env, settings, home, tmp_path: Path, capsys):
     fake = replicate_env
     path = tmp_path / "share.yaml"
     path.write_text(SPEC)
+    assert main(["estimate", str(path)]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("set share ")]
+    assert "shared with an earlier video (paid once): 3 storyboard, 3 chunks" in line
+    estimated = line.rsplit("the set: ", 1)[1].split()[0]
     runner = Runner(settings, home, progress=lambda _: None)
     costs = {}
     for spec, text in load_members(path):
@@ -47,3 +54,5 @@ def test_a_variant_pays_only_for_the_calls_its_changes_make_new(replicate_env, s
         "share--hook2": (1, 1),
     }
     assert costs["share--b"]["usd"] == 0.0 and costs["share"]["usd"] > costs["share--hook2"]["usd"] > 0
+    # The set's estimate, its shared calls counted once, is what the set paid.
+    assert estimated == usd(Decimal(str(round(sum(c["usd"] for c in costs.values()), 6))))
