@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from vidgen_assets.available import check_available
 from vidgen_assets.backends.models import (
     BRIDGE_DEFAULTS,
     DEFAULTS,
@@ -36,6 +35,7 @@ from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
+from vidgen_assets.variant_page import write_page
 from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -147,14 +147,13 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
     for name in paths:
         path = Path(name)
         try:
-            members = load_members(path)  # the spec, then each of its variants (`core.variants`)
+            members = load_members(path)  # the spec, then each of its variants, checked (`check_available`)
         except SpecError as exc:
             _err(str(exc))
             ok = False
             continue
         for spec, text in members:
             try:
-                spec = check_available(spec, str(path))
                 references = read_local_references(spec, path)
                 workflows = read_local_workflows(spec, path)
             except SpecError as exc:
@@ -315,6 +314,11 @@ def cmd_render(args: argparse.Namespace) -> int:
                 for warning in report.warnings:
                     print(f"[{spec.id}] warning: {warning}")
                 print(report.final_uri)
+            for spec, *_ in specs:  # a spec with variants: its videos side by side, to compare
+                if spec.variants is not None:
+                    ids = {spec.id, *variant_index([spec])}
+                    page = write_page(runner.store, [s for s, *_ in specs if s.id in ids])
+                    print(f"[{spec.id}] variants to compare: {page}")
             return failed
 
         def interrupted(signum: int) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from vidgen_assets.available import check_available
 from vidgen_assets.core.cost import Estimate, Price, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename
-from vidgen_assets.core.variants import VariantChanges, describe_changes, read_spec_set, variant_changes
+from vidgen_assets.core.variants import SpecSet, VariantChanges, describe_changes, read_spec_set, variant_changes
 from vidgen_assets.set_estimate import set_estimate
 
 
@@ -21,7 +22,22 @@ def load_members(path: Path) -> list[tuple[Spec, str]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError(str(path), [FieldError("(file)", f"cannot read: {exc}")]) from None
-    return list(read_spec_set(text, str(path), default_id=id_from_filename(path)).members(text, path.name))
+    return checked_members(read_spec_set(text, str(path), default_id=id_from_filename(path)), text, str(path))
+
+
+def checked_members(found: SpecSet, text: str, source: str) -> list[tuple[Spec, str]]:
+    """`found`'s videos (spec, text), each checked for what this machine must have (`check_available`),
+    a variant's problems named where it wrote the field. `SpecError` listing every problem."""
+    members = list(found.members(text, Path(source).name))
+    errors: list[FieldError] = []
+    for spec, _ in members:
+        try:
+            check_available(spec, source)
+        except SpecError as exc:
+            errors += found.placed(spec.id, exc.errors)
+    if errors:
+        raise SpecError(source, errors)
+    return members
 
 
 def variant_index(specs: Iterable[Spec]) -> dict[str, VariantChanges]:

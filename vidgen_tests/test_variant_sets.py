@@ -67,3 +67,11 @@ def test_a_variant_id_taken_by_another_spec_is_refused(tmp_path: Path, capsys) -
     (tmp_path / "other.yaml").write_text("id: ad--b\nprompt: p\n")
     assert main(["validate", str(tmp_path / "ad.yaml"), str(tmp_path / "other.yaml")]) == 2
     assert "id: 'ad--b' is also the id of" in capsys.readouterr().err
+
+
+def test_a_variant_naming_a_voice_this_machine_lacks_is_named_at_the_variant(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "ad.yaml"
+    spoken = SPEC.replace("prompt: a glass}", "prompt: a glass, say: Order today.}")
+    spec.write_text(spoken + "  - {name: k, voice: {voice: klingon}}\n")
+    assert main(["validate", str(spec)]) == 2
+    assert "  variants[3].voice.voice: unknown voice 'klingon' for backend animatic" in capsys.readouterr().err

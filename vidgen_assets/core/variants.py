@@ -82,6 +82,14 @@ class SpecSet:
     base: Spec
     variants: tuple[VariantVideo, ...]
 
+    def placed(self, video_id: str, errors: list[FieldError]) -> list[FieldError]:
+        """Errors found later in one video's whole spec (a voice this machine lacks, say), named where
+        the variant wrote the field; the base's as they are."""
+        for variant in self.variants:
+            if variant.video_id == video_id:
+                return [_placed(e, variant.changes, video_id) for e in errors]
+        return errors
+
     def members(self, base_text: str, source: str = "") -> Iterator[tuple[Spec, str]]:
         """(spec, its text) for the base (as written) and each variant (`VariantVideo.source_text`)."""
         yield self.base, base_text

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
@@ -43,6 +42,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.store import ArtifactStore
+from vidgen_assets.variant_sets import checked_members
 
 REJECTED_PREFIX = "rejected/"
 
@@ -96,9 +96,8 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         beside_each: dict[str, tuple[tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]] = {}
         try:
             text = data.decode("utf-8")
-            members = list(read_spec_set(text, where, id_from_filename(Path(name))).members(text, name))
+            members = checked_members(read_spec_set(text, where, id_from_filename(Path(name))), text, where)
             for spec, _ in members:
-                check_available(spec, where)
                 own_flows = read_workflows(spec, where, folder, store_reader(source))
                 backends.get(spec.backend, spec_models(spec), spec, own_flows)
                 beside_each[spec.id] = (read_references(spec, where, folder, store_reader(source)), own_flows)
