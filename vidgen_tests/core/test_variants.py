@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from vidgen_assets.core.spec import SpecError, parse_spec
 from vidgen_assets.core.variants import describe_changes, expand, read_spec_set
-from vidgen_tests.core.spec_strategies import SPEC_FIELDS
+from vidgen_tests.core.spec_strategies import BEAT_FIELDS, SPEC_FIELDS
 
 BEAT = {"name": "hero", "duration": 5, "prompt": "a bottle"}
 BASE: dict[str, Any] = {
@@ -151,3 +151,49 @@ def test_generated_override_sets_make_valid_variants_or_errors_at_their_own_path
     for variant, written in zip(found.variants, variants, strict=True):
         assert {k: variant.data[k] for k in written if k != "name"} == {k: v for k, v in written.items() if k != "name"}
         assert parse_spec(variant.data) == variant.spec
+
+
+BEATS = [{"name": f"b{i}", "duration": 5, "prompt": f"shot {i}"} for i in range(3)]
+
+
+@st.composite
+def beat_override_sets(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[set[str]]]:
+    """Variants changing beats by index (0-5 of a 3-beat spec), each field's value valid or not; with the
+    paths (`variants[i].beats.k`) that must be reported."""
+    variants, expected = [], []
+    for i in range(draw(st.integers(1, 3))):
+        beats: dict[int, dict[str, Any]] = {}
+        bad: set[str] = set()
+        for index in draw(st.lists(st.integers(0, 5), min_size=1, max_size=3, unique=True)):
+            name = draw(st.sampled_from(sorted(BEAT_FIELDS)))
+            good = draw(st.booleans()) or draw(st.booleans()) or name == "text"  # text has no length limit
+            beats[index] = {name: draw(BEAT_FIELDS[name][0 if good else 1])}
+            if index >= len(BEATS) or not good:
+                bad.add(f"variants[{i}].beats.{index}")
+        variants.append({"name": f"v{i}", "beats": beats})
+        expected.append(bad)
+    return variants, expected
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(beat_override_sets())
+def test_generated_beat_changes_land_on_their_beats_or_are_reported_at_their_index(
+    drawn: tuple[list[dict[str, Any]], list[set[str]]],
+) -> None:
+    variants, expected = drawn
+    data = {"id": "gen", "prompt": "p", "duration": 15, "beats": BEATS, "variants": variants}
+    want = set().union(*expected)
+    try:
+        found = expand(data)
+    except SpecError as exc:
+        # Each problem at the beat index the variant wrote (`variants[i].beats.k...`).
+        got = {".".join(e.path.split(".")[:3]) for e in exc.errors}
+        assert want and got == want, exc.errors
+        return
+    assert not want
+    for variant, written in zip(found.variants, variants, strict=True):
+        beats = variant.data["beats"]
+        for index, fields in written["beats"].items():
+            assert beats[index] == {**BEATS[index], **fields}
+        untouched = [k for k in range(len(BEATS)) if k not in written["beats"]]
+        assert all(beats[k] == BEATS[k] for k in untouched)
