@@ -14,14 +14,14 @@ from vidgen_assets.variant_sets import load_members
 SPEC = """\
 id: share
 prompt: "a short ad for a cold brew"
-duration: 10
+duration: 6
 resolution: 480p
 music: false
 cta: "Order today"
 backend: replicate
 beats:
-  - {name: hero, duration: 5, prompt: "a bottle on a sunlit counter", text: "Wake up"}
-  - {name: pour, duration: 5, prompt: "cold brew poured over ice"}
+  - {name: hero, duration: 3, prompt: "a bottle on a sunlit counter", text: "Wake up"}
+  - {name: pour, duration: 3, prompt: "cold brew poured over ice"}
 variants:
   - {name: b, cta: "Try it free"}
   - {name: hook2, beats: {1: {prompt: "a hand reaching for the glass"}}}
