@@ -7,10 +7,13 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
 .PHONY: venv demo test lint dev bench clean system-deps
 
+# The install's own chatter (setuptools' notice that an editable install is one) goes to a log, shown
+# only when the install fails.
 $(BIN)/vidgen: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	@echo "installing vidgen and its dependencies into $(VENV) (log: $(VENV)/install.log)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(BIN)/pip install --quiet -e ".[dev]" >> $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
 venv: $(BIN)/vidgen

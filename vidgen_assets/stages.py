@@ -675,7 +675,7 @@ def final_video(
     files.update(assembly_files(plan, store, scratch, voice_record, music_out.record))  # final.otio, for editors
     info = probe.probe(out)
     delivered = loudness.measure(out).as_record() if info.has_audio else None
-    safe = safe_area_boxes(plan, out, stitched.path("stitched.mp4"), scratch, cue_times) if said or overlays else None
+    safe = safe_area_boxes(plan, scratch, cue_times) if said or overlays else None
     record = {
         "fingerprint": fp,
         "loudness": delivered,
@@ -700,12 +700,11 @@ def final_video(
     return Artifacts(plan.video_id, manifest, files, record, scratch)
 
 
-def safe_area_boxes(
-    plan: Plan, final: Path, stitched: Path, scratch: Path, cue_times: Sequence[Sequence[float]]
-) -> dict[str, Any] | None:
+def safe_area_boxes(plan: Plan, scratch: Path, cue_times: Sequence[Sequence[float]]) -> dict[str, Any] | None:
     """With `subtitles.safe_area`, where each on-screen text and each burnt caption is drawn, against the
     area's inner rectangle (pixels; x1, y1 exclusive): each text's PNG as burnt in (its opaque box), each
-    caption's as the final frame at its middle differs from the stitched one. None without a safe area."""
+    caption as libass draws `final.ass` at the caption's middle (`captions.drawn_box`). None without a
+    safe area."""
     from vidgen_assets.media import captions
 
     spec = plan.spec
@@ -720,9 +719,10 @@ def safe_area_boxes(
         with Image.open(png.png) as image:
             box = image.getchannel("A").getbbox()
         boxes.append({"what": f"{overlay.style}: {overlay.text}", "box": list(box) if box else None})
-    if spec.subtitle_mode == "burn" and plan.voice_lines and stitched.exists():
+    ass = scratch / "final.ass"
+    if spec.subtitle_mode == "burn" and plan.voice_lines and ass.exists():
         for start, end in cue_times:
-            box = captions.drawn_box(final, stitched, round((start + end) / 2 * plan.fps))
+            box = captions.drawn_box(ass, w, h, plan.fps, round((start + end) / 2 * plan.fps))
             boxes.append({"what": f"caption at {start:.2f} s", "box": list(box) if box else None})
     for entry in boxes:
         b = entry["box"]

@@ -31,6 +31,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from vidgen_assets.core.beat_sync import beat_grid_s, snap_starts
 from vidgen_assets.core.spec import BRIDGE, BeatSpec, Camera, Spec, comfyui_notes
 
 MIN_BEAT_SECONDS = 5
@@ -356,6 +357,28 @@ def layout_chunks(beat_index: int, clip_frames: int, chunk_frames: int, first_in
     )
 
 
+def sync_to_music(
+    spec: Spec, placed: list[tuple[BeatSpec, int, int]], fps: int
+) -> tuple[list[tuple[BeatSpec, int, int]], list[str]]:
+    """With `music: {sync: beats}`, the beats' boundaries moved onto the music's beat grid
+    (`core.beat_sync`), and a line for each boundary moved (or not); unchanged otherwise. The grid is
+    the generated bed's, `k * 60 / bpm` s (the animatic's bed has a kick on every one of them)."""
+    music = spec.music
+    if music is None or music.sync != "beats" or len(placed) < 2:
+        return placed, []
+    total = round(spec.duration * fps)
+    starts = [start for _, start, _ in placed]
+    new, moved, notes = snap_starts(starts, total, fps, beat_grid_s(music.bpm, spec.duration))
+    ends = [*new[1:], total]
+    lines = [
+        f"music sync: beat {m.index} ({placed[m.index][0].name}) starts at {m.new_frame / fps:.3f} s, not "
+        f"{m.old_frame / fps:.3f} s: on beat {m.music_beat} of the music ({m.music_beat * 60 / music.bpm:.3f} s "
+        f"at {music.bpm:g} bpm)"
+        for m in moved
+    ]
+    return [(beat, s, e - s) for (beat, _, _), s, e in zip(placed, new, ends, strict=True)], lines + notes
+
+
 def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
     """Lay a spec (with beats) out in frames. `chunk_seconds` is the backend's native chunk length."""
     if spec.beats is None:
@@ -364,6 +387,8 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
         raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
     fps = spec.fps
     placed, warnings, truncation = fit_beats(spec.beats, spec.duration, fps, spec.id)
+    placed, synced = sync_to_music(spec, placed, fps)
+    warnings += synced
     warnings += comfyui_notes(spec)
     chunk_frames = max(1, round(chunk_seconds * fps))
 

@@ -719,8 +719,19 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     for i, beat in enumerate(spec.beats or ()):
         if beat.take is not None:
             errors.append(FieldError(f"beats[{i}].take", f"pinning a take: {later}, issue 20; leave take out"))
-    if spec.music is not None and {"file", "sync"} & spec.music.model_fields_set:
-        errors.append(FieldError("music", f"a music file and beat sync: {later}, issue 22; use mood and bpm"))
+    if spec.music is not None and "file" in spec.music.model_fields_set:
+        errors.append(FieldError("music", f"a music file: {later}, issue 22; use mood and bpm"))
+    local_bed = spec.backend == "animatic" or (
+        spec.backend == "comfyui" and (spec.comfyui is None or spec.comfyui.workflows.music is None)
+    )
+    if spec.music is not None and spec.music.sync is not None and spec.music.file is None and not local_bed:
+        errors.append(
+            FieldError(
+                "music",
+                f"beat sync with a model's music needs beat tracking: {later}, issue 22; it works with the "
+                "animatic's bed (backend animatic, or comfyui without a music workflow)",
+            )
+        )
     return errors
 
 

@@ -150,15 +150,23 @@ def write(
     return timings
 
 
-def drawn_box(final: Path, plain: Path, frame: int, threshold: int = 40) -> tuple[int, int, int, int] | None:
-    """The box (x0, y0, x1, y1; x1, y1 exclusive) of what `final` draws over `plain` at `frame`: where the
-    two decoded frames differ by more than `threshold` (a caption and its box); None when they do not."""
+def drawn_box(ass: Path, width: int, height: int, fps: int, frame: int) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1; x1, y1 exclusive) where libass draws `ass` at `frame`: the captions drawn
+    alone over flat grey (`commands.caption_frame`), every pixel they change; None when nothing is drawn."""
+    import tempfile
+
     import numpy as np
+    from PIL import Image
 
-    from vidgen_assets.media.probe import read_frames
+    from vidgen_assets.media import commands, fonts
+    from vidgen_assets.media.runner import run
 
-    (a,), (b,) = read_frames(final, [frame]), read_frames(plain, [frame])
-    changed = np.abs(a.astype(np.int16) - b.astype(np.int16)).max(axis=2) > threshold
+    with tempfile.TemporaryDirectory() as tmp:
+        png = Path(tmp) / "caption.png"
+        run(commands.caption_frame(ass, fonts.font_dir(), width, height, fps, frame, png))
+        with Image.open(png) as image:
+            pixels = np.asarray(image.convert("RGB"), dtype=np.int16)
+    changed = np.abs(pixels - commands.CAPTION_PROBE_GREY).max(axis=2) > 8
     rows, cols = np.nonzero(changed.any(axis=1))[0], np.nonzero(changed.any(axis=0))[0]
     if rows.size == 0:
         return None

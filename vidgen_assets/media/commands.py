@@ -349,6 +349,22 @@ def finalise(
     return _args(ffmpeg.output(*streams, str(out), **options))
 
 
+CAPTION_PROBE_GREY = 128
+"""The flat grey a caption is drawn on alone, to find where libass puts it (text and box both show on it)."""
+
+
+def caption_frame(
+    captions: Path, fonts_dir: Path | None, width: int, height: int, fps: int, frame: int, out: Path
+) -> list[str]:
+    """Frame `frame` of `captions` (an ASS file) drawn by libass alone over a flat grey `width` x
+    `height` picture, as a PNG: where the captions sit at that moment, whatever the video under them."""
+    grey = f"0x{CAPTION_PROBE_GREY:02x}{CAPTION_PROBE_GREY:02x}{CAPTION_PROBE_GREY:02x}"
+    source = ffmpeg.input(f"color=c={grey}:s={width}x{height}:r={fps}:d={decimal(Fraction(frame + 1, fps))}", f="lavfi")
+    drawn = source.video.filter("ass", str(captions), **({"fontsdir": str(fonts_dir)} if fonts_dir else {}))
+    picked = drawn.filter("trim", start_frame=frame).filter("setpts", "PTS-STARTPTS")
+    return _args(picked.output(str(out), **{"frames:v": 1, "format": "image2", "c:v": "png"}))
+
+
 # --- the copy path: per-pair pieces, short transition pieces, stream-copy assembly -----------------
 # Pieces are encoded once at final quality and never again; without B-frames every piece starts and
 # ends on plain, gap-free timestamps, so the concat demuxer can join them with stream copy exactly.
@@ -610,3 +626,64 @@ def still_motion(
     last_key = {"force_key_frames": f"expr:eq(n,{frames - 1})"}
     options: Options = {"frames:v": frames, **NO_AUDIO, **h264(crf, MOTION_PRESET, fps), **last_key, **MP4}
     return _args(video.output(str(out), **options))
+
+
+# --- quality checks on a generated clip (`media.qc`; the thresholds are `core.qc`'s) -------------------
+
+
+@dataclass(frozen=True)
+class FrameMatch:
+    """Frame `frame` of a clip compared with the image `picture` (`clip_analysis`), its PSNR written to
+    `stats_file` by ffmpeg's `psnr`."""
+
+    frame: int
+    picture: Path
+    stats_file: Path
+
+    def __post_init__(self) -> None:
+        if self.frame < 0:
+            raise ValueError(f"expected a frame >= 0, got {self.frame}")
+
+
+def clip_analysis(
+    clip: Path,
+    metadata_file: Path,
+    black_pixel_luma: int,
+    freeze_noise_db: float,
+    freeze_min_s: float,
+    cut_score: float,
+    matches: Sequence[FrameMatch] = (),
+    match_size: tuple[int, int] = (32, 18),
+) -> list[str]:
+    """One decode of `clip` through ffmpeg's detectors, every frame's findings written to `metadata_file`
+    (`metadata=print`): `signalstats` (luma mean, range and difference from the frame before),
+    `blackframe` (the share of pixels under `black_pixel_luma`, on every frame: `amount=0`),
+    `freezedetect` (stretches still to within `freeze_noise_db` for `freeze_min_s` or longer) and `scdet`
+    (a scene-change score per frame, a cut at `cut_score`). The same decode (`split`) also compares each
+    of `matches`' frames with its picture: both converted to RGB, then shrunk to `match_size` (area
+    average; shrinking the clip's 4:2:0 frame first would blur its colour more than the picture's), their
+    PSNR written to the match's `stats_file` by `psnr`. Every output is discarded."""
+    width, height = match_size
+    if width <= 0 or height <= 0:
+        raise ValueError(f"expected a positive match size, got {width}x{height}")
+    inputs = _inputs([clip, *(m.picture for m in matches)])
+    video = inputs[0].video
+    split = video.split() if matches else None
+    branches = [video] if split is None else [split[i] for i in range(len(matches) + 1)]
+
+    def small(stream: Stream) -> Stream:
+        return stream.filter("format", "rgb24").filter("scale", width, height, flags="area")
+
+    detected = (
+        branches[0].filter("signalstats")
+        .filter("blackframe", amount=0, threshold=black_pixel_luma)
+        .filter("freezedetect", n=f"{freeze_noise_db:g}dB", d=decimal(freeze_min_s))
+        .filter("scdet", threshold=f"{cut_score:g}")
+        .filter("metadata", mode="print", file=str(metadata_file))
+    )  # fmt: skip
+    outputs = [detected.output("-", format="null")]
+    for match, branch, picture in zip(matches, branches[1:], inputs[1:], strict=True):
+        one = small(frame_range(branch, match.frame, match.frame + 1))
+        psnr = ffmpeg.filter([one, small(picture.video)], "psnr", stats_file=str(match.stats_file))
+        outputs.append(psnr.output("-", format="null"))
+    return ["-nostats", *_args(ffmpeg.merge_outputs(*outputs))]

@@ -16,6 +16,7 @@ from vidgen_assets.media.commands import (
     FINAL_PRESET,
     STITCH_CRF,
     STITCH_PRESET,
+    FrameMatch,
     Join,
     Overlay,
 )
@@ -190,3 +191,32 @@ def test_building_commands_never_imports_the_future_module_that_runs_a_local_tes
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert not (tmp_path / "ran").exists()
     assert done.stdout.strip() == "['future', 'future.utils']"
+
+
+def test_clip_analysis_runs_every_detector_in_one_decode_and_prints_each_frame() -> None:
+    args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0)
+    assert args == [
+        "-nostats", "-i", "c.mp4", "-filter_complex",
+        "[0:v]signalstats[s0];[s0]blackframe=amount=0:threshold=32[s1];[s1]freezedetect=d=0.200000:n=-60dB[s2];"
+        "[s2]scdet=threshold=5[s3];[s3]metadata=file=m.txt:mode=print[s4]",
+        "-map", "[s4]", "-f", "null", "-",
+    ]  # fmt: skip
+
+
+def test_clip_analysis_compares_frames_with_pictures_in_the_same_decode() -> None:
+    matches = [FrameMatch(0, Path("a.png"), Path("a.txt")), FrameMatch(47, Path("b.png"), Path("b.txt"))]
+    args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0, matches, (32, 18))
+    assert args == [
+        "-nostats", "-i", "c.mp4", "-i", "a.png", "-i", "b.png", "-filter_complex",
+        "[0:v]split=3[s0][s1][s2];[s0]signalstats[s3];[s3]blackframe=amount=0:threshold=32[s4];"
+        "[s4]freezedetect=d=0.200000:n=-60dB[s5];[s5]scdet=threshold=5[s6];[s6]metadata=file=m.txt:mode=print[s7];"
+        "[s1]trim=end_frame=1:start_frame=0[s8];[s8]setpts=PTS-STARTPTS[s9];[s9]format=rgb24[s10];"
+        "[s10]scale=32:18:flags=area[s11];[1:v]format=rgb24[s12];[s12]scale=32:18:flags=area[s13];"
+        "[s11][s13]psnr=stats_file=a.txt[s14];"
+        "[s2]trim=end_frame=48:start_frame=47[s15];[s15]setpts=PTS-STARTPTS[s16];[s16]format=rgb24[s17];"
+        "[s17]scale=32:18:flags=area[s18];[2:v]format=rgb24[s19];[s19]scale=32:18:flags=area[s20];"
+        "[s18][s20]psnr=stats_file=b.txt[s21]",
+        "-map", "[s7]", "-f", "null", "-", "-map", "[s14]", "-f", "null", "-", "-map", "[s21]", "-f", "null", "-",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match="frame >= 0"):
+        FrameMatch(-1, Path("a.png"), Path("a.txt"))

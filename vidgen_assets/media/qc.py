@@ -1,0 +1,136 @@
+"""Quality checks on a generated clip, measured with ffmpeg's own detectors (the decisions are `core.qc`).
+
+`check_clip` measures a chunk or a bridge in one decode (`commands.clip_analysis`: `signalstats`,
+`blackframe`, `freezedetect`, `scdet`, each frame's findings printed to a file by `metadata=print` and
+read back here); the same decode compares its first frame, and a bridge's last, with the picture it must
+be (ffmpeg's `psnr` on both shrunk to `core.qc.MATCH_WIDTH` pixels wide, written to a stats file). It
+returns every check's result. Nothing here is wired into the pipeline yet: a library for the takes to come.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from vidgen_assets.core import qc
+from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FrameStats
+from vidgen_assets.media import commands
+from vidgen_assets.media.probe import probe
+from vidgen_assets.media.runner import MediaError, run
+
+_PSNR_AVG = re.compile(r"psnr_avg:(?P<db>[0-9.]+|inf)")
+INF_PSNR_DB = 99.0
+"""What an exact match (ffmpeg's `inf`) is recorded as."""
+
+
+def _frames_metadata(text: str) -> list[dict[str, str]]:
+    """`metadata=print`'s file: a `frame:N pts:... pts_time:...` line per frame, then its `key=value`s
+    (each frame's `pts_time` kept as a key of its own)."""
+    frames: list[dict[str, str]] = []
+    for line in text.splitlines():
+        if line.startswith("frame:"):
+            frames.append({"pts_time": line.rsplit("pts_time:", 1)[-1].strip()})
+        elif "=" in line and frames:
+            key, value = line.strip().split("=", 1)
+            frames[-1][key] = value
+    return frames
+
+
+def _freezes(frames: list[dict[str, str]], fps: float) -> tuple[tuple[int, int], ...]:
+    """The frozen stretches `freezedetect` reported, as (first frame, end frame); one still running at the
+    end of the clip ends with it (`freezedetect` reports no end there). Its times are timestamps, counted
+    here from the first frame's."""
+    origin = float(frames[0]["pts_time"]) if frames else 0.0
+
+    def frame_at(seconds: str) -> int:
+        return round((float(seconds) - origin) * fps)
+
+    found: list[tuple[int, int]] = []
+    start: int | None = None
+    for meta in frames:
+        if "lavfi.freezedetect.freeze_start" in meta:
+            start = frame_at(meta["lavfi.freezedetect.freeze_start"])
+        if "lavfi.freezedetect.freeze_end" in meta and start is not None:
+            found.append((start, frame_at(meta["lavfi.freezedetect.freeze_end"])))
+            start = None
+    if start is not None:
+        found.append((start, len(frames)))
+    return tuple(found)
+
+
+def _match_size(width: int, height: int) -> tuple[int, int]:
+    """A `width` x `height` frame shrunk to `MATCH_WIDTH` pixels wide (an even height, at least 2)."""
+    return qc.MATCH_WIDTH, max(2, round(qc.MATCH_WIDTH * height / width / 2) * 2)
+
+
+def _psnr(stats: str) -> float | None:
+    """The PSNR of the one frame `psnr` compared (its stats file: `n:1 mse_avg:... psnr_avg:...`)."""
+    found = _PSNR_AVG.search(stats)
+    if found is None:
+        return None
+    return INF_PSNR_DB if found["db"] == "inf" else float(found["db"])
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if path.exists() else ""
+
+
+def measure(clip: Path, fps: float, first: Path | None = None, last: Path | None = None) -> ClipMeasures:
+    """Every frame of `clip` through the detectors, and its first and last frames against the pictures
+    `first` and `last` (None: not compared; two different files), in one ffmpeg decode."""
+    info = probe(clip)
+    with tempfile.TemporaryDirectory(prefix="vidgen-qc-") as tmp:
+        folder = Path(tmp)
+        wanted = {"start": (0, first), "end": (info.frames - 1, last)}
+        matches = {
+            name: commands.FrameMatch(frame, picture, folder / f"{name}.psnr.txt")
+            for name, (frame, picture) in wanted.items()
+            if picture is not None
+        }
+        metadata = folder / "frames.txt"
+        args = commands.clip_analysis(
+            clip, metadata, qc.BLACK_PIXEL_LUMA, qc.FREEZE_NOISE_DB, qc.FREEZE_MIN_S, qc.CUT_SCORE,
+            list(matches.values()), _match_size(info.width, info.height),
+        )  # fmt: skip
+        log = run(args)
+        frames = _frames_metadata(_read(metadata))
+        psnr = {name: _psnr(_read(match.stats_file)) for name, match in matches.items()}
+    if not frames:
+        raise MediaError(f"ffmpeg's detectors saw no frames in {clip}", args, log)
+    unmeasured = sorted(name for name, value in psnr.items() if value is None)
+    if unmeasured:
+        raise MediaError(f"ffmpeg compared no {' or '.join(unmeasured)} frame of {clip}", args, log)
+    try:
+        stats = tuple(
+            FrameStats(
+                luma_mean=float(meta["lavfi.signalstats.YAVG"]),
+                luma_min=int(meta["lavfi.signalstats.YMIN"]),
+                luma_max=int(meta["lavfi.signalstats.YMAX"]),
+                luma_diff=float(meta["lavfi.signalstats.YDIF"]) if n else 0.0,
+                black_share=float(meta["lavfi.blackframe.pblack"]) / 100,
+                cut_score=float(meta["lavfi.scd.score"]) if n else 0.0,
+            )
+            for n, meta in enumerate(frames)
+        )
+    except (KeyError, ValueError) as exc:
+        raise MediaError(f"ffmpeg's detectors left a frame of {clip} unmeasured: {exc}", args, log) from exc
+    return ClipMeasures(fps, stats, _freezes(frames, fps), psnr.get("start"), psnr.get("end"))
+
+
+def check_clip(
+    clip: Path,
+    kind: ClipKind,
+    expected_first: Path | None,
+    expected_last: Path | None,
+    fps: float,
+    moves: bool = True,
+) -> list[CheckResult]:
+    """Every check of `clip` (a chunk of `kind` reference or continuous, or a bridge) at `fps`, from one
+    ffmpeg decode.
+
+    `expected_first`: the picture its first frame must be (a reference-image chunk's storyboard image, a
+    continuous chunk's previous last frame, a bridge's outgoing frame); `expected_last`: the picture its
+    last frame must be (a bridge's incoming storyboard image); two different files. None skips that
+    comparison. `moves`: see `core.qc.evaluate`."""
+    return qc.evaluate(measure(clip, fps, expected_first, expected_last), kind, moves)

@@ -1,0 +1,46 @@
+"""Cuts on the beat: boundaries moved onto the music's beat grid, never further than half a second."""
+
+import itertools
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vidgen_assets.core.beat_sync import MAX_SHIFT_S, beat_grid_s, snap_starts
+
+
+def test_the_animatics_grid_is_every_60_over_bpm_seconds_from_zero():
+    assert beat_grid_s(120, 2.0) == [0.0, 0.5, 1.0, 1.5, 2.0]
+    assert len(beat_grid_s(110, 30)) == 56  # 30 s at 110 bpm: beats 0 .. 55
+
+
+def test_each_boundary_moves_to_the_nearest_beat_within_half_a_second():
+    # 110 bpm: a beat every 0.5454 s. Boundaries at 5 s and 10 s (24 fps) go to its beats 9 and 18,
+    # 4.909 s and 9.818 s: frames 118 (4.917 s) and 236 (9.833 s), each within half a frame of its beat.
+    starts, moved, notes = snap_starts([0, 120, 240], 720, 24, beat_grid_s(110, 30))
+    assert starts == [0, 118, 236] and notes == []
+    assert [(m.index, m.old_frame, m.new_frame, m.music_beat) for m in moved] == [(1, 120, 118, 9), (2, 240, 236, 18)]
+
+
+def test_a_boundary_that_would_empty_a_beat_stays():
+    # Beats of 2 and 10 frames at 10 fps; the grid has a beat only at 0 and at 1.0 s.
+    starts, moved, notes = snap_starts([0, 2, 12], 20, 10, [0.0, 1.0], max_shift_s=1.0)
+    assert starts[1] == 2 or starts[1] == 10
+    assert all(b > a for a, b in itertools.pairwise(starts))
+    assert notes or moved
+
+
+@given(
+    st.lists(st.integers(1, 240), min_size=1, max_size=10),
+    st.sampled_from([24, 25, 30]),
+    st.integers(40, 220),
+)
+def test_the_video_keeps_its_length_every_beat_a_frame_and_every_move_lands_on_a_beat(lengths, fps, bpm):
+    starts = [sum(lengths[:i]) for i in range(len(lengths))]
+    total = sum(lengths)
+    grid = beat_grid_s(bpm, total / fps)
+    new, moved, _ = snap_starts(starts, total, fps, grid)
+    assert new[0] == 0 and len(new) == len(starts)
+    assert all(b > a for a, b in zip(new, [*new[1:], total], strict=False))  # every beat keeps a frame
+    for m in moved:
+        assert abs(m.new_frame / fps - grid[m.music_beat]) <= 0.5 / fps + 1e-9  # on the beat, to a frame
+        assert abs(m.new_frame - m.old_frame) / fps <= MAX_SHIFT_S + 0.5 / fps + 1e-9
