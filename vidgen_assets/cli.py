@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from vidgen_assets.available import check_available
 from vidgen_assets.backends.models import (
     BRIDGE_DEFAULTS,
     DEFAULTS,
@@ -33,9 +32,11 @@ from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, re
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import Spec, SpecError, load_spec
+from vidgen_assets.core.spec import Spec, SpecError
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
+from vidgen_assets.variant_page import write_page
+from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -146,19 +147,25 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
     for name in paths:
         path = Path(name)
         try:
-            spec = check_available(load_spec(path), str(path))
-            references = read_local_references(spec, path)
-            workflows = read_local_workflows(spec, path)
+            members = load_members(path)  # the spec, then each of its variants, checked (`check_available`)
         except SpecError as exc:
             _err(str(exc))
             ok = False
             continue
-        if spec.id in ids:
-            _err(f"invalid spec {path}:\n  id: {spec.id!r} is also the id of {ids[spec.id]}; ids must be unique")
-            ok = False
-            continue
-        ids[spec.id] = path
-        loaded.append((spec, path.read_text(encoding="utf-8"), path, references, workflows))
+        for spec, text in members:
+            try:
+                references = read_local_references(spec, path)
+                workflows = read_local_workflows(spec, path)
+            except SpecError as exc:
+                _err(str(exc))
+                ok = False
+                continue
+            if spec.id in ids:
+                _err(f"invalid spec {path}:\n  id: {spec.id!r} is also the id of {ids[spec.id]}; ids must be unique")
+                ok = False
+                continue
+            ids[spec.id] = path
+            loaded.append((spec, text, path, references, workflows))
     return loaded if ok else None
 
 
@@ -171,6 +178,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         _err(f"settings: {exc}")
         return EXIT_INVALID
+    variants = variant_index(spec for spec, *_ in specs)
     for spec, _, path, references, workflows in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
@@ -181,14 +189,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
+        if spec.id in variants:
+            print(describe_variant(plan, variants[spec.id]))
+            continue
         print(describe_plan(plan, str(path)))
+        if spec.variants is not None:
+            print(describe_set(spec))
         if workflows:
             print("\n".join(["comfyui workflows:", *describe_workflows(workflows)]))
     return EXIT_OK
 
 
-def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tuple[Spec, Path, Estimate]] | None:
-    """Each spec's estimate (no network: plans and prices only); None after printing any problem."""
+def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tuple[Spec, Path, Estimate, Plan]] | None:
+    """Each spec's estimate and plan (no network: plans and prices only); None after printing any problem."""
     out = []
     try:
         settings = settings or Settings.from_env()
@@ -201,7 +214,7 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
             plan = with_references(plan, (r.planned for r in references))
-            out.append((spec, path, estimate_plan(plan, prices)))
+            out.append((spec, path, estimate_plan(plan, prices), plan))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return None
@@ -218,7 +231,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     found = _estimates(specs)
     if found is None:
         return EXIT_INVALID
-    for spec, path, estimate in found:
+    for spec, path, estimate, _ in found:
         print(f"{path}: video {spec.id}, backend {spec.backend}")
         print(estimate.table())
         if spec.budget_usd is not None:
@@ -226,6 +239,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
             verdict = "OVER BUDGET: render would refuse it" if refusal else "within budget"
             print(f"budget_usd {usd(Decimal(str(spec.budget_usd)))}: {verdict}")
         print()
+    prices = load_prices(Settings.from_env().prices)  # read without a problem by `_estimates`
+    for spec, *_ in found:
+        if spec.variants is not None:
+            print(set_total(spec, [(plan, est) for _, _, est, plan in found], prices))
     return EXIT_OK
 
 
@@ -258,7 +275,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     estimates = _estimates(specs, settings)
     if estimates is None:
         return EXIT_INVALID
-    refusals = [r for spec, _, est in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
+    refusals = [r for spec, _, est, _ in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
     if refusals:
         for refusal in refusals:
             _err(f"refused: {refusal}")
@@ -297,6 +314,11 @@ def cmd_render(args: argparse.Namespace) -> int:
                 for warning in report.warnings:
                     print(f"[{spec.id}] warning: {warning}")
                 print(report.final_uri)
+            for spec, *_ in specs:  # a spec with variants: its videos side by side, to compare
+                if spec.variants is not None:
+                    ids = {spec.id, *variant_index([spec])}
+                    page = write_page(runner.store, [s for s, *_ in specs if s.id in ids])
+                    print(f"[{spec.id}] variants to compare: {page}")
             return failed
 
         def interrupted(signum: int) -> None:

@@ -91,7 +91,8 @@ def _cached(store: ArtifactStore, video_id: str, manifest: str, fp: str, scratch
     return found
 
 
-def _image_request(plan: Plan, beat: PlannedBeat, references: tuple[ReferenceImage, ...] = ()) -> ImageRequest:
+def image_request(plan: Plan, beat: PlannedBeat, references: tuple[ReferenceImage, ...] = ()) -> ImageRequest:
+    """What the backend is asked for one beat's storyboard image."""
     spec = plan.spec
     return ImageRequest(
         video_id=plan.video_id, beat_index=beat.index, beat_count=len(plan.beats), beat_name=beat.name,
@@ -116,7 +117,7 @@ def image_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, reference_ba
     """What one storyboard image depends on: the request its backend is given (its references by name,
     bytes and words, not where they are)."""
     refs = [reference_identity(plan, beat), reference_backend] if beat.uses and plan.references else []
-    return fingerprint(recipe("storyboard-image"), identity, asdict(_image_request(plan, beat)), *refs)
+    return fingerprint(recipe("storyboard-image"), identity, asdict(image_request(plan, beat)), *refs)
 
 
 def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> Artifacts:
@@ -148,7 +149,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
             generation = dict(old.get("generation") or {})
             return {**generation, "cost_usd": 0.0, "cache_hit": True, "kept": True, "beat": beat.index}
         out = scratch / Path(relative).name
-        request = _image_request(plan, beat, beat_references(plan, beat, store))
+        request = image_request(plan, beat, beat_references(plan, beat, store))
         record = _generation_record(backend.image(request, out), beat=beat.index)
         if request.references:
             record["references"] = {r.name: r.sha256 for r in request.references}

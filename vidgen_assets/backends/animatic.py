@@ -54,8 +54,9 @@ class AnimaticBackend:
     """Storyboard cards, camera-motion chunks and a synthesised music bed, made locally for free."""
 
     name = "animatic"
-    identity = "animatic@2"
-    """What outputs are fingerprinted by: changes when the animatic draws differently."""
+    identity = "animatic@3"
+    """What outputs are fingerprinted by: changes when the animatic draws differently (3: a card is a
+    function of its beat and seed, not of the video's id)."""
 
     def __init__(self, chunk_seconds: float = 5.0) -> None:
         if chunk_seconds <= 0:
@@ -66,7 +67,9 @@ class AnimaticBackend:
         """Write the beat's storyboard card as a PNG of `request.frame` size."""
         card = render_card(request)
         info = PngImagePlugin.PngInfo()
-        info.add_text(CARD_KEY, json.dumps(dataclasses.asdict(request), default=str))
+        # The video's id is left out: the same beat in two videos (a spec and its variant) is the same file.
+        drawn = dataclasses.replace(request, video_id="")
+        info.add_text(CARD_KEY, json.dumps(dataclasses.asdict(drawn), default=str))
         with _atomic(out, ".png") as tmp:
             card.save(tmp, format="PNG", pnginfo=info)
         return Generation(

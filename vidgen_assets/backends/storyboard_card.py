@@ -135,8 +135,12 @@ def wrap_text(text: str, font: Font, max_width: float, max_lines: int) -> list[s
 
 
 def card_rng(request: ImageRequest) -> np.random.Generator:
-    """The random source for a card's small details: a function of the video, beat and seed only."""
-    key = f"{request.video_id}\x1f{request.beat_index}\x1f{request.seed}".encode("utf-8", "replace")
+    """The random source for a card's small details: a function of the beat (its index, name and prompt)
+    and the seed only, never of the video, so that a variant draws exactly the card its base draws for
+    the same beat (issue 21)."""
+    key = f"{request.beat_index}\x1f{request.beat_name}\x1f{request.prompt}\x1f{request.seed}".encode(
+        "utf-8", "replace"
+    )
     return np.random.default_rng(int.from_bytes(hashlib.sha256(key).digest()[:8], "big"))
 
 

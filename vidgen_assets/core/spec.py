@@ -719,8 +719,6 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     for i, beat in enumerate(spec.beats or ()):
         if beat.take is not None:
             errors.append(FieldError(f"beats[{i}].take", f"pinning a take: {later}, issue 20; leave take out"))
-    if spec.variants is not None:
-        errors.append(FieldError("variants", f"variants: {later}, issue 21; use one spec file per variant"))
     if spec.music is not None and "file" in spec.music.model_fields_set:
         errors.append(FieldError("music", f"a music file: {later}, issue 22; use mood and bpm"))
     local_bed = spec.backend == "animatic" or (
@@ -745,8 +743,9 @@ def _dedupe(errors: list[FieldError]) -> list[FieldError]:
     return list(seen.values())
 
 
-def read_spec_text(text: str, source: str, default_id: str | None = None) -> Spec:
-    """Parse YAML or JSON text (JSON first when it looks like JSON) and validate it."""
+def spec_data(text: str, source: str, default_id: str | None = None) -> Any:
+    """Parse YAML or JSON text (JSON first when it looks like JSON) into spec data, not yet validated
+    (`id` defaults to `default_id`). Raise `SpecError` for text that is neither."""
     try:
         if text.lstrip().startswith("{"):
             data = json.loads(text)
@@ -754,11 +753,20 @@ def read_spec_text(text: str, source: str, default_id: str | None = None) -> Spe
             stream = io.StringIO(text)
             stream.name = source  # so that YAML's error names the file, not "<unicode string>"
             data = yaml.safe_load(stream)
-        if isinstance(data, dict) and "id" not in data and default_id is not None:
-            data = {"id": default_id, **data}
-        return parse_spec(data, source)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecError(source, [FieldError("(file)", f"not valid YAML or JSON: {exc}")]) from None
+    except RecursionError:  # thousands of nested brackets: no spec is shaped like that
+        raise SpecError(source, [FieldError("(file)", "nested too deeply to be a spec")]) from None
+    if isinstance(data, dict) and "id" not in data and default_id is not None:
+        data = {"id": default_id, **data}
+    return data
+
+
+def read_spec_text(text: str, source: str, default_id: str | None = None) -> Spec:
+    """Parse YAML or JSON text (JSON first when it looks like JSON) and validate it."""
+    data = spec_data(text, source, default_id)
+    try:
+        return parse_spec(data, source)
     except RecursionError:  # thousands of nested brackets: no spec is shaped like that
         raise SpecError(source, [FieldError("(file)", "nested too deeply to be a spec")]) from None
 

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable
 from vidgen_assets.backends.models import spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
-from vidgen_assets.core.spec import Spec, SpecError, id_from_filename, read_spec_text
+from vidgen_assets.core.spec import Spec, SpecError, id_from_filename
+from vidgen_assets.core.variants import read_spec_set
 from vidgen_assets.defs.jobs import render_video
 from vidgen_assets.defs.partitions import VIDEOS, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
@@ -42,6 +42,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.store import ArtifactStore
+from vidgen_assets.variant_sets import checked_members
 
 REJECTED_PREFIX = "rejected/"
 
@@ -90,17 +91,20 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         # A spec with reference images is read with them on every tick: a changed photo beside an
         # unchanged spec is a change too (the digest covers the images' hashes, or why they could not be
         # read).
-        references: tuple[LoadedReference, ...] = ()
-        flows: tuple[LoadedWorkflow, ...] = ()
         problem: Exception | None = None
+        members: list[tuple[Spec, str]] = []  # the spec, then each of its variants (`core.variants`)
+        beside_each: dict[str, tuple[tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]] = {}
         try:
-            spec = read_spec_text(data.decode("utf-8"), where, default_id=id_from_filename(Path(name)))
-            check_available(spec, where)
-            flows = read_workflows(spec, where, folder, store_reader(source))
-            backends.get(spec.backend, spec_models(spec), spec, flows)
-            references = read_references(spec, where, folder, store_reader(source))
+            text = data.decode("utf-8")
+            members = checked_members(read_spec_set(text, where, id_from_filename(Path(name))), text, where)
+            for spec, _ in members:
+                own_flows = read_workflows(spec, where, folder, store_reader(source))
+                backends.get(spec.backend, spec_models(spec), spec, own_flows)
+                beside_each[spec.id] = (read_references(spec, where, folder, store_reader(source)), own_flows)
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             problem = exc
+        references = tuple(r for refs, _ in beside_each.values() for r in refs)
+        flows = tuple(f for _, fs in beside_each.values() for f in fs)
         digest = raw
         beside = [r.planned.sha256 for r in references] + [f.sha256 for f in flows]
         if beside or (problem is not None and ("references." in str(problem) or "comfyui.workflows." in str(problem))):
@@ -114,39 +118,42 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
             context.log.warning(f"rejected {where}: {problem} (record: {store.uri(key)})")
             rejected.append(f"rejected {name}: {problem}")
             continue
-        owner = owners.get(spec.id)
-        if owner is not None and owner != name and owner in current | seen:
-            reason = f"id {spec.id!r} is already used by {owner}; give this spec another id"
+        taken = [(m.id, owners[m.id]) for m, _ in members if owners.get(m.id) not in (None, name)]
+        taken = [(video, owner) for video, owner in taken if owner in current | seen]
+        if taken:
+            reason = f"id {taken[0][0]!r} is already used by {taken[0][1]}; give this spec another id"
             key = _reject(store, location, name, reason)
             context.log.warning(f"rejected {where}: {reason} (record: {store.uri(key)})")
             rejected.append(f"rejected {name}: {reason}")
             continue
-        owners[spec.id] = name
         if store.exists(rejection_key(name)):
             store.delete(rejection_key(name))  # the file is fine now: its old rejection no longer applies
-        source_key = layout.video_key(spec.id, layout.SPEC_SOURCE)
-        final_key = layout.video_key(spec.id, layout.MANIFESTS["final_video"])
-        if (
-            store.exists(source_key)
-            and store.get_bytes(source_key) == data
-            and store.exists(final_key)
-            and _same_references(store, spec, references)
-            and _same_workflows(store, spec, flows)
-        ):
-            context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
-            continue
-        if not context.instance.has_dynamic_partition(VIDEOS, spec.id) and spec.id not in new_videos:
-            new_videos.append(spec.id)
-        requests.append(
-            dg.RunRequest(
-                run_key=f"{spec.id}:{digest[:16]}",
-                partition_key=spec.id,
-                job_name=render_video.name,
-                run_config={"ops": {"video_spec": {"config": {"spec_yaml": data.decode("utf-8")}}}},
-                tags={"vidgen/spec_file": name},
+        for spec, spec_text in members:  # each variant is a video of its own: its partition, its run
+            owners[spec.id] = name
+            own_references, own_flows = beside_each[spec.id]
+            source_key = layout.video_key(spec.id, layout.SPEC_SOURCE)
+            final_key = layout.video_key(spec.id, layout.MANIFESTS["final_video"])
+            if (
+                store.exists(source_key)
+                and store.get_bytes(source_key) == spec_text.encode("utf-8")
+                and store.exists(final_key)
+                and _same_references(store, spec, own_references)
+                and _same_workflows(store, spec, own_flows)
+            ):
+                context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
+                continue
+            if not context.instance.has_dynamic_partition(VIDEOS, spec.id) and spec.id not in new_videos:
+                new_videos.append(spec.id)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{spec.id}:{digest[:16]}",
+                    partition_key=spec.id,
+                    job_name=render_video.name,
+                    run_config={"ops": {"video_spec": {"config": {"spec_yaml": spec_text}}}},
+                    tags={"vidgen/spec_file": name},
+                )
             )
-        )
-        context.log.info(f"{where}: registered video {spec.id!r}")
+            context.log.info(f"{where}: registered video {spec.id!r}")
 
     return dg.SensorResult(
         run_requests=requests,

@@ -309,7 +309,14 @@ def test_video_fits_a_source_of_another_size(tmp_path: Path) -> None:
 
 
 def test_card_png_carries_its_request(card: Path) -> None:
-    assert card_request(card) == card_request_of_fixture()
+    assert card_request(card) == replace(card_request_of_fixture(), video_id="")
+
+
+def test_the_same_beat_in_two_videos_is_the_same_card(tmp_path: Path) -> None:
+    backend = AnimaticBackend()
+    backend.image(card_request_for(video_id="cold-brew"), tmp_path / "a.png")
+    backend.image(card_request_for(video_id="cold-brew--b"), tmp_path / "b.png")
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
 
 
 def card_request_of_fixture() -> ImageRequest:

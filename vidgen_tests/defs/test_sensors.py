@@ -279,3 +279,46 @@ def test_malformed_spec_files_are_rejected_without_crashing_a_tick(tmp_path, set
         path.unlink()
     again = tick("spec_files", instance, settings, first.cursor)
     assert requested(again) == [] and list(rejected.iterdir()) == []
+
+
+VARIANT_SPEC = (
+    "prompt: one\nduration: 5\nresolution: 480p\nmusic: false\ncta: Order today\n"
+    "beats: [{name: a, duration: 5, prompt: x}]\nvariants:\n  - {name: b, cta: Try it free}\n"
+)
+
+
+def test_a_spec_with_variants_registers_every_variant_as_a_video_of_its_own(tmp_path, settings, instance):
+    settings = spec_settings(tmp_path, settings)
+    specs = Path(settings.spec_dir)
+    (specs / "ad.yaml").write_text(VARIANT_SPEC + "  - {name: vertical, aspect_ratio: '9:16'}\n")
+    first = tick("spec_files", instance, settings)
+    assert requested(first) == [("render_video", "ad"), ("render_video", "ad--b"), ("render_video", "ad--vertical")]
+    [add] = first.dynamic_partitions_requests or []
+    assert isinstance(add, dg.AddDynamicPartitionsRequest)
+    assert sorted(add.partition_keys) == ["ad", "ad--b", "ad--vertical"]
+    # Each variant's run carries its whole spec; it stores it and makes its own video.
+    variant = [r for r in first.run_requests or [] if r.partition_key == "ad--b"]
+    [run] = launch(dg.SensorResult(run_requests=variant, dynamic_partitions_requests=[add]), settings, instance)
+    assert run.success
+    video = settings.data_dir / "videos" / "ad--b"
+    stored = (video / "spec.source.yaml").read_text()
+    assert "id: ad--b" in stored and "cta: Try it free" in stored
+    assert (video / "final.mp4").is_file() and not (settings.data_dir / "videos" / "ad").exists()
+
+    # A variant removed from the file: its outputs and its partition stay; the unchanged variant, already
+    # rendered from identical content, is not run again; the spec itself (its text changed) is.
+    (specs / "ad.yaml").write_text(VARIANT_SPEC)
+    again = tick("spec_files", instance, settings, first.cursor)
+    assert requested(again) == [("render_video", "ad")]
+    assert (video / "final.mp4").is_file()
+    assert instance.has_dynamic_partition("videos", "ad--vertical")
+
+
+def test_a_spec_with_a_bad_variant_is_rejected_naming_the_variant(tmp_path, settings, instance):
+    settings = spec_settings(tmp_path, settings)
+    (Path(settings.spec_dir) / "ad.yaml").write_text(VARIANT_SPEC + "  - {name: c, beats: {3: {text: x}}}\n")
+    result = tick("spec_files", instance, settings)
+    assert requested(result) == [] and not result.dynamic_partitions_requests
+    record = (settings.data_dir / "rejected" / "ad.yaml.error.txt").read_text()
+    assert "variants[1].beats.3: no beat 3; the spec has 1" in record
+    assert not (settings.data_dir / "videos").exists()

@@ -1,0 +1,98 @@
+"""What a set of videos (a spec and its variants) costs once the calls they share are counted once.
+
+A replicate call is answered by the generation cache when its request is another video's very request
+(`backends.cache.request_key`: model, version, inputs, the input images' bytes). Before anything is made
+the images' bytes are not known, but what decides them is: a storyboard image is the image model's answer
+to its request, fitted to the frame; a chunk starts from that image (or from the chunk before it). So each
+planned call gets an identity built the way its request is, from the same input builders the backend uses,
+with an input image stood for by the identity of the call that makes it (and the frame it is fitted to).
+Two calls with the same identity send the same request. Counted: storyboard images, chunks, the music bed;
+voiceover lines and bridges are counted in full (an upper bound for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from vidgen_assets.backends.models import ModelSelection, select_for_spec
+from vidgen_assets.backends.replicate_inputs import image_inputs, music_inputs, video_inputs
+from vidgen_assets.core.cost import Estimate, Price
+from vidgen_assets.core.fingerprint import fingerprint
+from vidgen_assets.core.generation import Frame, MusicRequest, ReferenceImage, VideoRequest
+from vidgen_assets.core.plan import Plan
+from vidgen_assets.stages import image_request
+
+SHARED_STAGES = ("storyboard", "chunks", "music")
+
+
+def call_identities(plan: Plan, models: ModelSelection) -> list[tuple[str, str, str]]:
+    """(stage, model id, identity) of every storyboard image, chunk and music call a replicate render of
+    `plan` makes."""
+    frame = Frame(width=plan.width, height=plan.height, fps=plan.fps)
+    spec = plan.spec
+    calls = []
+    for beat in plan.beats:
+        refs = tuple(
+            ReferenceImage(name=r.name, path="", sha256=r.sha256, describe=r.describe)
+            for name in (beat.uses if plan.references else ())
+            if (r := plan.reference(name)) is not None
+        )
+        image = (models.reference_image or models.image) if refs else models.image
+        sent = refs[: max(1, image.max_input_images)] if image.input_images_key else ()
+        request = image_request(plan, beat, refs)
+        image_id = fingerprint(image.id, image.version, image_inputs(image, request), [r.sha256 for r in sent])
+        calls.append(("storyboard", image.id, image_id))
+        video = models.video
+        source = fingerprint(image_id, frame.width, frame.height)  # the image as the chunk is given it
+        for chunk in beat.chunks:
+            chunk_request = VideoRequest(
+                video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
+                prompt=beat.prompt, camera=beat.camera, frames=chunk.frames, motion_offset=chunk.motion_offset,
+                frame=frame, seed=spec.seed + chunk.index, clip_frames=beat.clip_frames, reference_images=refs,
+            )  # fmt: skip
+            shown = [r.sha256 for r in refs] if video.reference_images_key else []
+            chunk_id = fingerprint(video.id, video.version, video_inputs(video, chunk_request), source, shown)
+            calls.append(("chunks", video.id, chunk_id))
+            source = fingerprint(chunk_id, frame.width, frame.height)  # its last frame starts the next chunk
+    if spec.music is not None:
+        music = models.music
+        bed = MusicRequest(plan.video_id, spec.music_mood, spec.music.bpm, plan.total_frames / plan.fps, spec.seed)
+        calls.append(("music", music.id, fingerprint(music.id, music.version, music_inputs(music, bed)[0])))
+    return calls
+
+
+@dataclass(frozen=True)
+class SetEstimate:
+    """A set's estimate: the sum over its videos, and what the calls shared between them take off it."""
+
+    summed: Decimal
+    calls: int
+    shared: dict[str, int]
+    """Per stage: calls that are an earlier video's very request (answered by the cache)."""
+    saved: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.summed - self.saved
+
+
+def set_estimate(members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price] | None = None) -> SetEstimate:
+    """The set's cost, rendered in this order, each call that repeats an earlier video's request counted
+    once (at the price of the line it is in)."""
+    seen: set[str] = set()
+    shared = dict.fromkeys(SHARED_STAGES, 0)
+    saved = Decimal(0)
+    for plan, estimate in members:
+        if plan.spec.backend != "replicate":
+            continue
+        unit = {(line.stage, line.model): line.unit_usd for line in estimate.lines}
+        calls = call_identities(plan, select_for_spec(plan.spec, prices, plan.spec.id))
+        for stage, model, identity in calls:
+            if identity in seen:
+                shared[stage] += 1
+                saved += unit.get((stage, model), Decimal(0))
+        seen |= {identity for _, _, identity in calls}
+    summed = sum((estimate.total for _, estimate in members), Decimal(0))
+    return SetEstimate(summed, sum(e.calls for _, e in members), shared, saved)

@@ -1,0 +1,80 @@
+"""A spec file and its variants as the CLI and the sensor use them: read the file, expand its variants
+(`core.variants`), describe a variant and a set's cost. Every variant is a video of its own; this module
+only reads and describes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from vidgen_assets.available import check_available
+from vidgen_assets.core.cost import Estimate, Price, usd
+from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename
+from vidgen_assets.core.variants import SpecSet, VariantChanges, describe_changes, read_spec_set, variant_changes
+from vidgen_assets.set_estimate import set_estimate
+
+
+def load_members(path: Path) -> list[tuple[Spec, str]]:
+    """The spec in `path` (with its text as written), then each of its variants (with its whole spec as
+    YAML). Raise `SpecError` naming the file and every problem of the spec or any variant."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), [FieldError("(file)", f"cannot read: {exc}")]) from None
+    return checked_members(read_spec_set(text, str(path), default_id=id_from_filename(path)), text, str(path))
+
+
+def checked_members(found: SpecSet, text: str, source: str) -> list[tuple[Spec, str]]:
+    """`found`'s videos (spec, text), each checked for what this machine must have (`check_available`),
+    a variant's problems named where it wrote the field. `SpecError` listing every problem."""
+    members = list(found.members(text, Path(source).name))
+    errors: list[FieldError] = []
+    for spec, _ in members:
+        try:
+            check_available(spec, source)
+        except SpecError as exc:
+            errors += found.placed(spec.id, exc.errors)
+    if errors:
+        raise SpecError(source, errors)
+    return members
+
+
+def variant_index(specs: Iterable[Spec]) -> dict[str, VariantChanges]:
+    """Variant video id -> what the variant changes, for every spec with `variants`."""
+    return {f"{spec.id}{VARIANT_SEPARATOR}{v.name}": v for spec in specs for v in variant_changes(spec)}
+
+
+def describe_variant(plan: Plan, variant: VariantChanges) -> str:
+    """A variant as `vidgen validate` shows it: what it changes, its plan line, its warnings."""
+    fps = plan.fps
+    spec = plan.spec
+    lines = [
+        f"variant {spec.id} ({variant.where}): changes {describe_changes(variant.changes)}",
+        f"  video {spec.id}: {seconds(plan.total_frames, fps)} ({plan.total_frames} frames) at "
+        f"{plan.width}x{plan.height} {fps} fps, {spec.aspect_ratio}, backend {spec.backend}, "
+        f"{len(plan.beats)} beat(s), {len(plan.chunks)} chunk(s)"
+        + (f", cta {spec.cta!r}" if spec.cta else "")
+        + f"; warnings: {len(plan.warnings)}",
+    ]
+    return "\n".join(lines + [f"    - {w}" for w in plan.warnings])
+
+
+def describe_set(spec: Spec) -> str:
+    """The line under a spec's plan naming its variants' videos."""
+    ids = [f"{spec.id}{VARIANT_SEPARATOR}{v.name}" for v in variant_changes(spec)]
+    return f"variants: {len(ids)} more video(s): {', '.join(ids)}"
+
+
+def set_total(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price]) -> str:
+    """A set's cost as `vidgen estimate` shows it: the sum over its videos, the calls that are another
+    video's very request (answered by the generation cache, paid once: `set_estimate`) and what is left."""
+    prefix = f"{base.id}{VARIANT_SEPARATOR}"
+    mine = [(plan, est) for plan, est in members if plan.spec.id == base.id or plan.spec.id.startswith(prefix)]
+    found = set_estimate(mine, prices)
+    shared = ", ".join(f"{n} {stage}" for stage, n in found.shared.items() if n) or "none"
+    return (
+        f"set {base.id} ({len(mine)} videos: the spec and {len(mine) - 1} variant(s)): {found.calls} calls, "
+        f"{usd(found.summed)} summed over the videos; shared with an earlier video (paid once): {shared}, "
+        f"{usd(found.saved)}; the set: {usd(found.total)} (voice lines and bridges counted in full)"
+    )
