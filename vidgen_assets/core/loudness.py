@@ -24,8 +24,9 @@ AAC_HEADROOM_DB = 1.0
 """How far below the true-peak target the limiter's ceiling sits: what AAC encoding and resampling
 add to the peaks, with a margin (measured: 0.3-0.7 dB at 192 kb/s)."""
 RETRY_MARGIN_DB = 0.3
-AIM_LU = 0.3
-"""A delivered mix further than this below its target is finished again with more gain."""
+AIM_LU = 0.5
+"""A delivered mix further than this from its target is finished again (half the tolerance: one encode
+is enough for most mixes, the limiter taking a few tenths of a LU from a bed of strong beats)."""
 MAX_PASSES = 5
 MAX_STEP_DB = 12.0
 """The most gain one correction adds or takes away."""

@@ -18,6 +18,7 @@ from vidgen_assets.core.plan import Plan
 from vidgen_assets.editorial import otio_timeline
 from vidgen_assets.media import commands, ops
 from vidgen_assets.media.text import render_text_overlay
+from vidgen_assets.stitching import safe_margins
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import read_manifest
 from vidgen_assets.storage.store import ArtifactStore
@@ -155,7 +156,9 @@ def assembly_files(
     for overlay in plan.overlays:
         beat = next(b for b in plan.beats if b.start_frame == overlay.start_frame)
         relative = title_image(title_key(overlay.style, beat.index))
-        files[relative] = render_text_overlay(overlay.text, plan.width, plan.height, scratch / relative, overlay.style)
+        files[relative] = render_text_overlay(
+            overlay.text, plan.width, plan.height, scratch / relative, overlay.style, safe_margins(plan)
+        )  # as burnt in: inside the spec's safe area
     gathered = gather(plan, store, voice_record, music_record)
     for beat in plan.beats:
         tail = gathered.paths.get(("tail", beat.pair_key))
