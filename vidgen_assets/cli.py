@@ -33,6 +33,7 @@ from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError
+from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 from vidgen_assets.variant_page import write_page
@@ -81,7 +82,12 @@ def describe_plan(plan: Plan, source: str) -> str:
     if spec.cta:
         lines.append(f"cta over the last beat: {spec.cta}")
     music = spec.music
-    lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    if music is not None and music.file is not None:
+        track = plan.music_track
+        found = f"{track.seconds:.1f} s, sha256 {track.sha256[:12]}" if track else "not read"
+        lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}")
+    else:
+        lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
     lines += describe_references(plan)
     lines += describe_voice(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
@@ -116,7 +122,7 @@ def describe_voice(plan: Plan) -> list[str]:
     return out
 
 
-Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]
+Loaded = tuple[Spec, str, Path, tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...], LoadedMusic | None]
 """A spec, its text, its file, its reference images and its ComfyUI workflows (read and checked)."""
 
 
@@ -156,6 +162,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
             try:
                 references = read_local_references(spec, path)
                 workflows = read_local_workflows(spec, path)
+                track = read_local_music(spec, path)
             except SpecError as exc:
                 _err(str(exc))
                 ok = False
@@ -165,7 +172,7 @@ def _load(paths: Sequence[str]) -> list[Loaded] | None:
                 ok = False
                 continue
             ids[spec.id] = path
-            loaded.append((spec, text, path, references, workflows))
+            loaded.append((spec, text, path, references, workflows, track))
     return loaded if ok else None
 
 
@@ -179,10 +186,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _err(f"settings: {exc}")
         return EXIT_INVALID
     variants = variant_index(spec for spec, *_ in specs)
-    for spec, _, path, references, workflows in specs:
+    for spec, _, path, references, workflows, track in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_references(plan, (r.planned for r in references))
+            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return EXIT_INVALID
@@ -210,10 +217,10 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
     except (ValueError, SettingsError) as exc:
         _err(f"settings: {exc}")
         return None
-    for spec, _, path, references, workflows in specs:
+    for spec, _, path, references, workflows, track in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_references(plan, (r.planned for r in references))
+            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
             out.append((spec, path, estimate_plan(plan, prices), plan))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
@@ -262,7 +269,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     from vidgen_assets.backends import BackendUnavailable, get_backend
 
-    for spec, _, path, _, workflows in specs:
+    for spec, _, path, _, workflows, _ in specs:
         try:
             backend = get_backend(spec.backend, settings, spec_models(spec), spec=spec, workflows=workflows)
             start_render = getattr(backend, "start_render", None)
@@ -299,9 +306,9 @@ def cmd_render(args: argparse.Namespace) -> int:
                 gone = "the process that ran them is gone (killed or crashed)"
                 print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
-            for spec, text, path, references, workflows in specs:
+            for spec, text, path, references, workflows, track in specs:
                 try:
-                    report = runner.render(spec, text, references, workflows)
+                    report = runner.render(spec, text, references, workflows, track)
                 except RenderFailed as exc:
                     _err(f"render of {path} failed: {exc.detail if args.verbose else exc}")
                     if not args.verbose:
@@ -443,7 +450,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             loaded = _load([args.spec])
             if loaded is None:
                 return EXIT_INVALID
-            spec, _, _, references, _ = loaded[0]
+            spec, _, _, references, _, _ = loaded[0]
             check_spec(store, spec, {r.planned.name: r.planned.sha256 for r in references}, args.spec)
             video_id = spec.id
         elif re.fullmatch(ID_PATTERN, args.spec):

@@ -39,9 +39,10 @@ FileNotFoundError when there is no such file, or `TooLarge`."""
 
 
 class TooLarge(Exception):
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, limit: int = MAX_BYTES) -> None:
         super().__init__(size)
         self.size = size
+        self.limit = limit
 
 
 @dataclass(frozen=True)
@@ -76,28 +77,28 @@ def inside_folder(image: str, folder: Path | None) -> str | None:
     return normal
 
 
-def local_reader(folder: Path) -> Reader:
+def local_reader(folder: Path, max_bytes: int = MAX_BYTES) -> Reader:
     def read(relative: str) -> bytes:
         path = folder / relative
         if not path.is_file():
             raise FileNotFoundError(relative)
         size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise TooLarge(size)
+        if size > max_bytes:
+            raise TooLarge(size, max_bytes)
         return path.read_bytes()
 
     return read
 
 
-def store_reader(store: ArtifactStore) -> Reader:
+def store_reader(store: ArtifactStore, max_bytes: int = MAX_BYTES) -> Reader:
     """Files in a store over the spec folder (the sensor's local folder or S3 prefix)."""
 
     def read(relative: str) -> bytes:
         if not store.exists(relative):
             raise FileNotFoundError(relative)
         data = store.get_bytes(relative)
-        if len(data) > MAX_BYTES:
-            raise TooLarge(len(data))
+        if len(data) > max_bytes:
+            raise TooLarge(len(data), max_bytes)
         return data
 
     return read
@@ -144,7 +145,7 @@ def read_beside(
     except FileNotFoundError:
         return None, FieldError(field, f"no file {path!r} in {where}")
     except TooLarge as big:
-        return None, FieldError(field, f"{path!r} is {_mb(big.size)}; at most {_mb(MAX_BYTES)} is allowed")
+        return None, FieldError(field, f"{path!r} is {_mb(big.size)}; at most {_mb(big.limit)} is allowed")
     except OSError as exc:
         return None, FieldError(field, f"cannot read {path!r}: {exc.strerror or exc}")
 

@@ -178,7 +178,9 @@ def build_report(
         "beats / chunks / pairs": f"{len(plan.beats)} / {len(plan.chunks)} / {len(plan.pair_keys)}",
         "backend": spec.backend,
         "planner": plan.planner,
-        "music": f"{spec.music_mood}, {spec.music.bpm} bpm" if spec.music else "none",
+        "music": (f"your track {spec.music.file}" if spec.music.file else f"{spec.music_mood}, {spec.music.bpm} bpm")
+        if spec.music
+        else "none",
         "cta": spec.cta or "none",
         "cost": _money(final.get("cost_usd", 0)) if final else "not rendered yet",
     }

@@ -28,6 +28,7 @@ from vidgen_assets.defs import build_definitions
 from vidgen_assets.defs.assets import PROGRESS
 from vidgen_assets.defs.jobs import RENDER_JOB
 from vidgen_assets.defs.report import stage_timings
+from vidgen_assets.music_file import LoadedMusic, store_music
 from vidgen_assets.references import LoadedReference, store_references
 from vidgen_assets.settings import Settings
 from vidgen_assets.storage import layout
@@ -181,11 +182,13 @@ class Runner:
         source_text: str,
         references: Sequence[LoadedReference] = (),
         workflows: Sequence[LoadedWorkflow] = (),
+        track: LoadedMusic | None = None,
     ) -> None:
-        """Save the spec as written, its reference images and its ComfyUI workflows, and add its `videos`
-        partition."""
+        """Save the spec as written, its reference images, its ComfyUI workflows and its music file, and add
+        its `videos` partition."""
         store_references(self.store, spec.id, references)
         store_workflows(self.store, spec.id, workflows)
+        store_music(self.store, spec.id, track)
         key = layout.video_key(spec.id, layout.SPEC_SOURCE)
         data = source_text.encode("utf-8")
         if not self.store.exists(key) or self.store.get_bytes(key) != data:
@@ -203,6 +206,7 @@ class Runner:
         source_text: str,
         references: Sequence[LoadedReference] = (),
         workflows: Sequence[LoadedWorkflow] = (),
+        track: LoadedMusic | None = None,
     ) -> RenderReport:
         """Render one spec to its final video; raises `RenderFailed` naming the stage (and pair).
 
@@ -213,7 +217,7 @@ class Runner:
         PROGRESS.setLevel(logging.INFO)
         try:
             with video_lock(self.store, spec.id, "vidgen render"):
-                return self._render(spec, source_text, references, workflows)
+                return self._render(spec, source_text, references, workflows, track)
         except Locked as exc:
             raise RenderFailed(f"video {spec.id!r}: not rendered: {exc}") from None
         finally:
@@ -225,10 +229,11 @@ class Runner:
         source_text: str,
         references: Sequence[LoadedReference],
         workflows: Sequence[LoadedWorkflow] = (),
+        track: LoadedMusic | None = None,
     ) -> RenderReport:
         start = time.perf_counter()
         video_id = spec.id
-        self.register(spec, source_text, references, workflows)
+        self.register(spec, source_text, references, workflows, track)
         self.progress(f"[{video_id}] render_video: one run, every stage whose inputs changed")
         self._run(RENDER_JOB, video_id, f"video {video_id!r}")
         plan = load_plan(self.store, video_id)

@@ -56,7 +56,7 @@ def call_identities(plan: Plan, models: ModelSelection) -> list[tuple[str, str, 
             chunk_id = fingerprint(video.id, video.version, video_inputs(video, chunk_request), source, shown)
             calls.append(("chunks", video.id, chunk_id))
             source = fingerprint(chunk_id, frame.width, frame.height)  # its last frame starts the next chunk
-    if spec.music is not None:
+    if spec.music is not None and spec.music.file is None:  # the user's own track is no call
         music = models.music
         bed = MusicRequest(plan.video_id, spec.music_mood, spec.music.bpm, plan.total_frames / plan.fps, spec.seed)
         calls.append(("music", music.id, fingerprint(music.id, music.version, music_inputs(music, bed)[0])))

@@ -32,10 +32,11 @@ from vidgen_assets.core.generation import (
     ReferenceImage,
     VideoRequest,
 )  # fmt: skip
-from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
+from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge, PlannedMusic
 from vidgen_assets.editorial.assembly import assembly_files
 from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
+from vidgen_assets.music_file import music_key
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
 from vidgen_assets.settings import StitchMode
@@ -356,6 +357,11 @@ def music_fingerprint(plan: Plan, identity: str) -> str:
     spec = plan.spec
     if spec.music is None:
         return fingerprint(recipe("music"), None)
+    if plan.music_track is not None:  # the user's own track: its bytes, not a backend, make the bed
+        return fingerprint(
+            recipe("music"), "file", plan.music_track.sha256, spec.music.volume, plan.total_frames, plan.fps,
+            music_fades(plan), "mix", loudness_target(plan),
+        )  # fmt: skip
     return fingerprint(
         recipe("music"), identity, spec.music.model_dump(exclude={"file", "sync"}), spec.music_mood,
         plan.total_frames, plan.fps, spec.seed, music_fades(plan), "mix", loudness_target(plan),
@@ -484,6 +490,8 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         return cached
     relative = "music.wav"
     out = scratch / relative
+    if plan.music_track is not None:
+        return _music_from_file(plan, plan.music_track, store, scratch, fp)
     request = MusicRequest(
         video_id=plan.video_id,
         mood=spec.music_mood,
@@ -513,6 +521,35 @@ def music(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, {relative: out, mix: scratch / mix}, record, scratch)
+
+
+def _music_from_file(plan: Plan, track: PlannedMusic, store: ArtifactStore, scratch: Path, fp: str) -> Artifacts:
+    """The bed from the user's own track (stored at registration): decoded to 48 kHz stereo as `music.wav`,
+    then mixed like a generated bed (volume, fades, cut or padded to the video's length, its loudness)."""
+    spec = plan.spec
+    assert spec.music is not None
+    source = store.local_path(music_key(plan.video_id, track.file))
+    out = scratch / "music.wav"
+    ops.decode_music(source, out)
+    mix = "music.m4a"
+    _, finished = ops.music_mix(
+        out, scratch / mix, spec.music.volume, plan.total_frames, plan.fps, *music_fades(plan), loudness_target(plan)
+    )
+    record = {
+        "fingerprint": fp,
+        "music": "music.wav",
+        "mix": mix,
+        "file": spec.music.file,
+        "sha256": track.sha256,
+        "track_seconds": track.seconds,
+        "volume": spec.music.volume,
+        "seconds": plan.total_frames / plan.fps,
+        "loudness": finished.as_record(*loudness_target(plan)),
+        "cost_usd": 0.0,
+        "generations": [{"model": "user file", "cost_usd": 0.0, "file": spec.music.file}],
+        "cached": False,
+    }
+    return Artifacts(plan.video_id, layout.MANIFESTS["music"], {"music.wav": out, mix: scratch / mix}, record, scratch)
 
 
 def check_pairs(plan: Plan, pairs: Mapping[str, Artifacts]) -> None:

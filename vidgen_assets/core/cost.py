@@ -166,7 +166,7 @@ def estimate(
         "planner": planner_calls,
         "storyboard": len(plan.beats),
         "chunks": len(plan.chunks),
-        "music": 1 if plan.spec.music is not None else 0,
+        "music": 1 if plan.spec.music is not None and plan.spec.music.file is None else 0,  # a user's file is free
         "voice": len(lines_said),
     }
     seconds = {"music": Decimal(music_seconds(plan.total_frames / plan.fps))}

@@ -175,6 +175,15 @@ class TextOverlay(_Frozen):
     end_frame: int
 
 
+class PlannedMusic(_Frozen):
+    """The user's own music track as stored with the video (`videos/<id>/music/<file>`), keyed by its bytes."""
+
+    file: str
+    """The stored file name, `track.<ext>`."""
+    sha256: str
+    seconds: float
+
+
 class Plan(_Frozen):
     """Everything the pipeline needs to render a spec, in integer frames."""
 
@@ -193,6 +202,8 @@ class Plan(_Frozen):
     truncation: Truncation | None = None
     references: tuple[PlannedReference, ...] = ()
     """The spec's references as stored (filled at registration, when the files are read)."""
+    music_track: PlannedMusic | None = None
+    """The spec's `music.file` as stored (filled at registration, like the references)."""
 
     @property
     def video_id(self) -> str:

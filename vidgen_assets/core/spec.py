@@ -195,7 +195,10 @@ class MusicSpec(_Model):
 
     @model_validator(mode="after")
     def _file_or_generated(self) -> MusicSpec:
-        given = {"mood", "bpm"} & self.model_fields_set
+        # Set and not the default (a stored plan writes every field back, defaults included).
+        given = {
+            f for f in {"mood", "bpm"} & self.model_fields_set if getattr(self, f) != type(self).model_fields[f].default
+        }
         if self.file is not None and given:
             raise ValueError(
                 f"a music file has its own tempo and mood: leave {' and '.join(sorted(given))} out with file"
@@ -719,8 +722,8 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     for i, beat in enumerate(spec.beats or ()):
         if beat.take is not None:
             errors.append(FieldError(f"beats[{i}].take", f"pinning a take: {later}, issue 20; leave take out"))
-    if spec.music is not None and "file" in spec.music.model_fields_set:
-        errors.append(FieldError("music", f"a music file: {later}, issue 22; use mood and bpm"))
+    if spec.music is not None and spec.music.file is not None and spec.music.sync is not None:
+        errors.append(FieldError("music.sync", f"beat sync with your own track needs beat tracking: {later}, issue 22"))
     local_bed = spec.backend == "animatic" or (
         spec.backend == "comfyui" and (spec.comfyui is None or spec.comfyui.workflows.music is None)
     )

@@ -27,6 +27,9 @@ from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
 from vidgen_assets.media import preview, timeline
+from vidgen_assets.music_file import MAX_BYTES as MAX_MUSIC_BYTES
+from vidgen_assets.music_file import LoadedMusic, read_music, store_music, stored_music, with_music
+from vidgen_assets.references import MAX_BYTES as MAX_REFERENCE_BYTES
 from vidgen_assets.references import (
     LoadedReference,
     Reader,
@@ -162,13 +165,20 @@ def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[
     return read_references(spec, where, *_spec_folder(vidgen))
 
 
-def _spec_folder(vidgen: VidgenResource) -> tuple[Path | None, Reader]:
+def _spec_folder(vidgen: VidgenResource, max_bytes: int = MAX_REFERENCE_BYTES) -> tuple[Path | None, Reader]:
     """The spec folder (`VIDGEN_SPEC_DIR`: a local folder, or None for an S3 prefix) and a reader of its
-    files, for the files a spec given in the run config names."""
+    files (at most `max_bytes` each), for the files a spec given in the run config names."""
     settings = vidgen.settings
     location = settings.spec_dir
     source = spec_store(location, cache_dir=settings.work_root / "spec-cache", **vidgen.s3_args)
-    return (None if location.startswith("s3://") else Path(location)), store_reader(source)
+    return (None if location.startswith("s3://") else Path(location)), store_reader(source, max_bytes)
+
+
+def _config_music(vidgen: VidgenResource, spec: Spec, where: str) -> LoadedMusic | None:
+    """The music file of a spec given in the run config, read from the spec folder like its images."""
+    if spec.music is None or spec.music.file is None:
+        return None
+    return read_music(spec, where, *_spec_folder(vidgen, MAX_MUSIC_BYTES))
 
 
 def _config_workflows(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[LoadedWorkflow, ...]:
@@ -215,6 +225,7 @@ def video_spec(
             raise dg.Failure(f"spec in {where} has id {spec.id!r}, not {video_id!r} (the partition)")
         loaded = _config_references(vidgen, spec, where) if given is not None else ()
         flows = _config_workflows(vidgen, spec, where) if given is not None else None
+        track = _config_music(vidgen, spec, where) if given is not None else None
         backend = backends.get(spec.backend, spec_models(spec), spec, flows)
         start_render = getattr(backend, "start_render", None)
         if start_render is not None:
@@ -227,6 +238,7 @@ def video_spec(
         plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
         planned = tuple(r.planned for r in loaded) if given is not None else stored_references(store, spec)
         plan = with_references(plan, planned)
+        plan = with_music(plan, track.planned if track is not None else stored_music(store, spec))
         found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:
@@ -234,6 +246,7 @@ def video_spec(
     if given is not None:
         store_references(store, video_id, loaded)
         store_workflows(store, video_id, flows or ())
+        store_music(store, video_id, track)
         store.put_bytes(source_key, given.encode("utf-8"))
         context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
     for warning in plan.warnings:
@@ -527,8 +540,11 @@ def _music(vidgen: VidgenResource, backends: Backends, plan: Plan) -> dg.Output[
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     meta: dict[str, Any] = {**_common(out), "music": bool(out.files), "wall_s": _timed(start)}
     if out.files:
-        meta |= {"seconds": out.record["seconds"], "bpm": out.record["bpm"], "mood": out.record["mood"],
-                 "path": _uri(store, plan.video_id, "music.wav")}  # fmt: skip
+        meta |= {"seconds": out.record["seconds"], "path": _uri(store, plan.video_id, "music.wav")}
+        if "file" in out.record:  # the user's own track
+            meta |= {"file": str(out.record["file"]), "sha256": str(out.record["sha256"])}
+        else:
+            meta |= {"bpm": out.record["bpm"], "mood": out.record["mood"]}
     return dg.Output(out, output_name="music", data_version=_version(out), metadata=meta)
 
 

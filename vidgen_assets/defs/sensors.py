@@ -31,6 +31,8 @@ from vidgen_assets.core.variants import read_spec_set
 from vidgen_assets.defs.jobs import render_video
 from vidgen_assets.defs.partitions import VIDEOS, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
+from vidgen_assets.music_file import MAX_BYTES as MAX_MUSIC_BYTES
+from vidgen_assets.music_file import LoadedMusic, read_music, stored_music
 from vidgen_assets.references import (
     LoadedReference,
     read_references,
@@ -94,6 +96,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         problem: Exception | None = None
         members: list[tuple[Spec, str]] = []  # the spec, then each of its variants (`core.variants`)
         beside_each: dict[str, tuple[tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]] = {}
+        tracks: dict[str, LoadedMusic | None] = {}
         try:
             text = data.decode("utf-8")
             members = checked_members(read_spec_set(text, where, id_from_filename(Path(name))), text, where)
@@ -101,13 +104,16 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 own_flows = read_workflows(spec, where, folder, store_reader(source))
                 backends.get(spec.backend, spec_models(spec), spec, own_flows)
                 beside_each[spec.id] = (read_references(spec, where, folder, store_reader(source)), own_flows)
+                tracks[spec.id] = read_music(spec, where, folder, store_reader(source, MAX_MUSIC_BYTES))
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             problem = exc
         references = tuple(r for refs, _ in beside_each.values() for r in refs)
         flows = tuple(f for _, fs in beside_each.values() for f in fs)
         digest = raw
         beside = [r.planned.sha256 for r in references] + [f.sha256 for f in flows]
-        if beside or (problem is not None and ("references." in str(problem) or "comfyui.workflows." in str(problem))):
+        beside += [t.planned.sha256 for t in tracks.values() if t is not None]
+        besides = ("references.", "comfyui.workflows.", "music.file")
+        if beside or (problem is not None and any(field in str(problem) for field in besides)):
             # A changed image or workflow beside an unchanged spec is a change too.
             digest = fingerprint(digest, beside, str(problem or ""))
         current[name] = digest
@@ -139,6 +145,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 and store.exists(final_key)
                 and _same_references(store, spec, own_references)
                 and _same_workflows(store, spec, own_flows)
+                and _same_music(store, spec, tracks.get(spec.id))
             ):
                 context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
                 continue
@@ -179,6 +186,15 @@ def _same_workflows(store: ArtifactStore, spec: Spec, flows: tuple[LoadedWorkflo
     except (ValueError, SpecError):
         return False
     return [f.sha256 for f in stored] == [f.sha256 for f in flows]
+
+
+def _same_music(store: ArtifactStore, spec: Spec, track: LoadedMusic | None) -> bool:
+    """Whether the video's stored music file is this very track (or neither has one)."""
+    try:
+        stored = stored_music(store, spec)
+    except ValueError:
+        return False
+    return (stored.sha256 if stored else None) == (track.planned.sha256 if track else None)
 
 
 FINAL = dg.AssetKey("final_video")

@@ -493,6 +493,12 @@ def concat_copy(list_file: Path, out: Path) -> list[str]:
     return _args(pieces.video.output(str(out), c="copy", **NO_AUDIO, **MP4))
 
 
+def decode_music(src: Path, out: Path) -> list[str]:
+    """An audio file (the user's track: WAV, MP3, M4A, FLAC) as a 48 kHz stereo 16-bit WAV."""
+    audio = _audio_format(ffmpeg.input(str(src)).audio)
+    return _args(audio.output(str(out), **NO_VIDEO, **{"c:a": "pcm_s16le", "format": "wav"}))
+
+
 def music_mix(
     music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float
 ) -> list[str]:

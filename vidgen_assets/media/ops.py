@@ -194,6 +194,14 @@ def _mix_path(out: Path) -> Path:
     return out.with_name(f".{out.stem}.mix.wav")
 
 
+def decode_music(src: Path, out: Path) -> MediaInfo:
+    """The user's track (any audio ffmpeg reads) as a 48 kHz stereo 16-bit WAV (`commands.decode_music`)."""
+    with atomic_output(out) as tmp:
+        run(commands.decode_music(src, tmp))
+        info = probe(tmp)
+    return info
+
+
 def music_mix(
     music: Path, out: Path, volume: float, total_frames: int, fps: int, fade_in_s: float, fade_out_s: float,
     target: LoudnessTarget,
