@@ -602,7 +602,18 @@ def _union_member(part: int | str) -> bool:
     pydantic reports per member, rather than a field."""
     if not isinstance(part, str):
         return False
-    return part in ("constrained-str", "float", "str", "int", "bool") or part[:1].isupper() or "[" in part
+    return part in ("constrained-str", "float", "str", "int", "bool") or part in _model_names() or "[" in part
+
+
+def _model_names() -> set[str]:
+    """The names of this module's models (a user's key, a reference named `Product`, is not one of them)."""
+    names: set[str] = set()
+    todo: list[type] = [_Model]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
 
 
 def parse_spec(data: Any, source: str = "<spec>") -> Spec:

@@ -309,3 +309,10 @@ def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fie
     assert list(found) == [path]
     assert "not built in this version yet" in found[path] and issue in found[path]
     assert message.startswith("invalid spec s.yaml:")
+
+
+def test_a_field_error_keeps_a_users_own_key_in_its_path():
+    """Union members pydantic names in a location (`MusicSpec`, `str`) are dropped from the path; a key the
+    user chose (a reference named `Product`) is not one of them."""
+    found, _ = errors({**BASE, "references": {"Product": {"image": ""}}})
+    assert "references.Product.image" in found
