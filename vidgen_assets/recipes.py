@@ -13,11 +13,11 @@ from collections.abc import Mapping
 RECIPES: Mapping[str, str] = {
     "video_spec": "1",
     "storyboard": "1",
-    "chunk_pairs": "1",
+    "chunk_pairs": "2",  # 2: every chunk checked, failing ones re-taken, every take kept
     "music": "2",  # 2: the mix finished to the loudness target (two passes: gain + true-peak limiter)
     "voice": "1",
     "soundtrack": "3",  # 2: the ducking key padded, the mix's end never cut; 3: finished to the loudness target
-    "stitched_video": "1",
+    "stitched_video": "2",  # 2: every bridge checked, failing ones re-taken, every take kept
     "final_video": "3",  # 2: the delivered loudness measured (metadata and a check); 3: final.otio beside it
     "report": "1",
 }

@@ -16,11 +16,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
+from vidgen_assets import takes
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
@@ -32,7 +34,8 @@ from vidgen_assets.core.generation import (
     ReferenceImage,
     VideoRequest,
 )  # fmt: skip
-from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge, PlannedMusic
+from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge, PlannedChunk, PlannedMusic
+from vidgen_assets.core.takes import clip_moves, take_seed
 from vidgen_assets.editorial.assembly import assembly_files
 from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
@@ -224,17 +227,69 @@ def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: Artifact
     return buffer.getvalue()
 
 
-def pair_fingerprint(plan: Plan, beat: PlannedBeat, identity: str, image_sha256: str, mode: StitchMode = "copy") -> str:
+def pair_fingerprint(
+    plan: Plan,
+    beat: PlannedBeat,
+    identity: str,
+    image_sha256: str,
+    mode: StitchMode = "copy",
+    policy: takes.TakePolicy = takes.NO_CHECKS,
+) -> str:
     """What a chunk pair depends on: its beat (not its voiceover line), the backend, the frame, the seed,
-    its storyboard image's bytes (`image_sha256`) and, on the copy path, what its piece and edges carry."""
+    its storyboard image's bytes (`image_sha256`), how its clips are checked and re-taken (`policy`) and,
+    on the copy path, what its piece and edges carry. A beat's `take` is part of its beat: pinning one
+    re-assembles the pair from stored takes."""
     piece = (mode, "edges", incoming_frames(plan, beat), beat_texts_key(plan, beat)) if mode == "copy" else None
     # The voiceover line is not part of the picture: editing it re-makes the voice, never the chunks.
     pictured = beat.model_copy(update={"say": None})
     return fingerprint(
         recipe("chunk_pair"), identity, plan.width, plan.height, plan.fps, plan.spec.seed,
-        pictured.model_dump(), image_sha256, piece,
+        pictured.model_dump(), image_sha256, piece, policy.key(),
         *([reference_identity(plan, beat)] if beat.uses and plan.references else []),
     )  # fmt: skip
+
+
+def _checked_shape(backend: Backend, what: str, out: Path, frames: int, plan: Plan) -> None:
+    info = probe.probe(out)
+    if (info.frames, info.width, info.height) != (frames, plan.width, plan.height) or info.fps != plan.fps:
+        raise StageError(
+            f"backend {backend.name!r} made {what} as {info.width}x{info.height} {float(info.fps):g} fps with "
+            f"{info.frames} frames; the plan needs {plan.width}x{plan.height} {plan.fps} fps with {frames} frames"
+        )
+
+
+def _take_record(got: takes.ClipTakes) -> dict[str, Any]:
+    """What a pair's or bridge's record says of one clip: the take used (its file, checks, verdict, model
+    and seed), every take the clip has, those made now, and what this render paid for them."""
+    chosen = got.chosen
+    made_now = int(chosen["take"]) in got.made
+    extra = dict(chosen.get("extra") or {})
+    if not made_now and "cache" in extra:
+        extra["cache"] = "hit"  # answered from a stored take: nothing asked, nothing paid
+    return {
+        **extra,
+        "clip": chosen["clip"],
+        "take": chosen["take"],
+        "file": chosen["file"],
+        "last_frame": chosen.get("last_frame"),
+        "takes": [r["take"] for r in got.records],
+        "made_takes": got.made,
+        "retakes": got.retakes_made,
+        "retake_cost_usd": round(
+            sum(float(r["cost_usd"]) for r in got.records if r["take"] in got.made and int(r["attempt"]) > 0), 6
+        ),
+        "model": chosen.get("model"),
+        "seed": chosen.get("seed"),
+        "cost_usd": float(got.paid_usd),
+        "cache_hit": not made_now or bool(chosen.get("cache_hit")),
+        "checks": chosen.get("checks", []),
+        "passed": chosen.get("passed", True),
+        "failed": chosen.get("failed", []),
+        "warnings": chosen.get("warnings", []),
+        "score": chosen.get("score"),
+        "reason": chosen.get("reason"),
+        "qc_warnings": got.warnings,
+    }
 
 
 def chunk_pair(
@@ -246,58 +301,77 @@ def chunk_pair(
     scratch: Path,
     mode: StitchMode = "copy",
     remake: bool = False,
+    policy: takes.TakePolicy | None = None,
 ) -> Artifacts:
     """A beat's chunks in strict order: the reference-image chunk from the storyboard image, then each
     continuous chunk from the exact last frame of the chunk before it. `remake`: make it even though a
     current output is stored.
 
+    Each chunk is checked as it is made and, while it fails a blocking check, taken again with a new seed
+    as `policy` allows (`takes.take_clip`); the next chunk continues from the take used. Every take is
+    kept; a chunk asked for exactly as before reuses its stored take. With the beat's `take` pinned, the
+    chunks are that take, as stored, and no model is called.
+
     With the `copy` stitch mode the pair also makes its piece of the final video, here where pairs run in
     parallel: the beat's frames outside any transition, its text burnt in, encoded once at final quality."""
-    fp = pair_fingerprint(plan, beat, backend_identity(backend), digest_bytes(storyboard_image.read_bytes()), mode)
+    policy = policy if policy is not None else takes.policy_for(plan, Decimal(0), Decimal(0))
+    identity = backend_identity(backend)
+    fp = pair_fingerprint(plan, beat, identity, digest_bytes(storyboard_image.read_bytes()), mode, policy)
     manifest = layout.pair_manifest(beat.pair_key)
     cached = None if remake else _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     files: dict[str, Path] = {}
+    stored: set[str] = set()
     chunks = []
+    warnings: list[str] = []
     source = storyboard_image
+    previous: str | None = None
     references = beat_references(plan, beat, store)
+    moves = clip_moves(backend.name, beat.camera)
     for chunk in beat.chunks:
-        video_rel = layout.chunk_video(chunk.index)
-        last_rel = layout.chunk_last_frame(chunk.index)
-        out = scratch / Path(video_rel).name
-        request = VideoRequest(
-            video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
-            prompt=beat.prompt, camera=beat.camera, frames=chunk.frames,
-            motion_offset=chunk.motion_offset, frame=_frame(plan), seed=plan.spec.seed + chunk.index,
-            clip_frames=beat.clip_frames, storyboard_image=storyboard_image, reference_images=references,
+
+        def request(attempt: int, chunk: PlannedChunk = chunk) -> VideoRequest:
+            return VideoRequest(
+                video_id=plan.video_id, chunk_index=chunk.index, beat_index=beat.index, kind=chunk.kind,
+                prompt=beat.prompt, camera=beat.camera, frames=chunk.frames, motion_offset=chunk.motion_offset,
+                frame=_frame(plan), seed=take_seed(plan.spec.seed + chunk.index, attempt),
+                clip_frames=beat.clip_frames, storyboard_image=storyboard_image, reference_images=references,
+            )  # fmt: skip
+
+        def make(req: VideoRequest, out: Path, chunk: PlannedChunk = chunk, source: Path = source) -> Generation:
+            gen = backend.video(req, source, out)
+            _checked_shape(backend, f"chunk {chunk.index}", out, chunk.frames, plan)
+            return gen
+
+        def named(take: int, chunk: PlannedChunk = chunk) -> tuple[str, str | None]:
+            return layout.chunk_video(chunk.index, take), layout.chunk_last_frame(chunk.index, take)
+
+        job = takes.ClipJob(
+            clip=takes.chunk_clip_name(chunk.index), kind=chunk.kind, beat=beat.index, identity=identity,
+            source=source, request=request, make=make, files=named,
+            fps=plan.fps, moves=moves, references=tuple(Path(r.path) for r in references), prompt=beat.prompt,
         )  # fmt: skip
-        gen = backend.video(request, source, out)
-        info = probe.probe(out)
-        if (info.frames, info.width, info.height) != (
-            chunk.frames,
-            plan.width,
-            plan.height,
-        ) or info.fps != plan.fps:
-            raise StageError(
-                f"backend {backend.name!r} made chunk {chunk.index} as {info.width}x{info.height} "
-                f"{float(info.fps):g} fps with {info.frames} frames; the plan needs {plan.width}x{plan.height} "
-                f"{plan.fps} fps with {chunk.frames} frames"
+        try:
+            got = takes.take_clip(
+                job, store, plan.video_id, scratch, policy, beat.take, previous if chunk.kind == "continuous" else None
             )
-        last = scratch / Path(last_rel).name
-        probe.last_frame(out, last)
-        files[video_rel] = out
-        files[last_rel] = last
+        except takes.TakeNotFound as exc:
+            raise StageError(f"beats[{beat.index}].take: {exc}") from None
+        files.update(got.files)
+        stored |= got.stored
+        warnings += got.warnings
         chunks.append(
-            _generation_record(
-                gen, index=chunk.index, kind=chunk.kind, frames=chunk.frames, source=source.name,
-                source_sha256=digest_bytes(source.read_bytes()),
-            )
+            {"index": chunk.index, "kind": chunk.kind, "frames": chunk.frames, "source": source.name,
+             "source_sha256": digest_bytes(source.read_bytes()), **_take_record(got)}
         )  # fmt: skip
+        last = got.last_frame
+        assert last is not None  # a chunk's take always has its last frame
         source = last
+        previous = digest_bytes(last.read_bytes())
     pieces: dict[str, Any] | None = None
     if mode == "copy":
-        clips = [files[layout.chunk_video(c.index)] for c in beat.chunks]
+        clips = [files[str(c["file"])] for c in chunks]
         pieces = stitch_copy.pair_pieces(plan, beat, clips, scratch, files)
     record = {
         "fingerprint": fp,
@@ -310,9 +384,12 @@ def chunk_pair(
         "chunks": chunks,
         "frames": sum(c.frames for c in beat.chunks),
         "cost_usd": _cost(chunks),
+        "retakes": sum(int(c["retakes"]) for c in chunks),
+        "qc_warnings": warnings,
+        "pinned_take": beat.take,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, files, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch, frozenset(stored))
 
 
 PairResults = tuple[dict[str, tuple[Artifacts, float]], dict[str, BaseException]]
@@ -376,27 +453,40 @@ def loudness_target(plan: Plan) -> tuple[float, float]:
 def bridge_sources(
     plan: Plan, bridge: PlannedBridge, pairs: Mapping[str, Artifacts], storyboard_out: Artifacts
 ) -> tuple[Path, Path]:
-    """A bridge's start frame (the exact last frame of the outgoing beat's last chunk) and end frame (the
-    incoming beat's storyboard image)."""
+    """A bridge's start frame (the exact last frame of the take the outgoing beat's last chunk uses) and
+    end frame (the incoming beat's storyboard image)."""
     outgoing = plan.beats[bridge.from_beat]
-    last = layout.chunk_last_frame(outgoing.chunks[-1].index)
-    if outgoing.pair_key not in pairs or last not in pairs[outgoing.pair_key].files:
+    if outgoing.pair_key not in pairs:
         raise StageError(
             f"bridge {bridge.key} of {plan.video_id!r} needs chunk pair {outgoing.pair_key}'s last frame: "
-            f"materialize the pair first (chunk_pair partition '{outgoing.pair_key}|{plan.video_id}')"
+            "materialize chunk_pairs first"
         )
-    return pairs[outgoing.pair_key].path(last), storyboard_out.path(layout.storyboard_image(bridge.to_beat))
+    try:
+        start = takes.chunk_file(pairs[outgoing.pair_key], outgoing.chunks[-1].index, last_frame=True)
+    except KeyError:
+        raise StageError(
+            f"bridge {bridge.key} of {plan.video_id!r}: chunk pair {outgoing.pair_key} has no last frame: "
+            "re-materialize chunk_pairs"
+        ) from None
+    return start, storyboard_out.path(layout.storyboard_image(bridge.to_beat))
 
 
 def bridge_fingerprint(
-    plan: Plan, bridge: PlannedBridge, identity: str, start_sha256: str, end_sha256: str, mode: StitchMode = "copy"
+    plan: Plan,
+    bridge: PlannedBridge,
+    identity: str,
+    start_sha256: str,
+    end_sha256: str,
+    mode: StitchMode = "copy",
+    policy: takes.TakePolicy = takes.NO_CHECKS,
 ) -> str:
     """Everything a bridge depends on: its two frames (by their bytes' sha256), its prompt and length, the
-    model (`identity`). Changing one beat changes only the bridges that touch it."""
+    model (`identity`), how it is checked and re-taken. Changing one beat changes only the bridges that
+    touch it."""
     texts = beat_texts_key(plan, plan.beats[bridge.to_beat]) if mode == "copy" else None
     return fingerprint(
         recipe("bridge"), identity, plan.width, plan.height, plan.fps, plan.spec.seed, bridge.model_dump(),
-        start_sha256, end_sha256, mode, texts,
+        start_sha256, end_sha256, mode, texts, policy.key(),
     )  # fmt: skip
 
 
@@ -409,35 +499,47 @@ def bridge(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    policy: takes.TakePolicy | None = None,
 ) -> Artifacts:
     """One bridge: a clip from `start` (the outgoing beat's last frame) to `end` (the incoming beat's
-    storyboard image), exactly `planned.frames` long; with the copy path also its piece, text burnt in."""
+    storyboard image), exactly `planned.frames` long, checked (it must start on `start` and land on
+    `end`) and re-taken as `policy` allows; with the copy path also its piece, text burnt in."""
+    policy = policy if policy is not None else takes.policy_for(plan, Decimal(0), Decimal(0))
+    identity = backend_identity(backend)
     start_sha256, end_sha256 = digest_bytes(start.read_bytes()), digest_bytes(end.read_bytes())
-    fp = bridge_fingerprint(plan, planned, backend_identity(backend), start_sha256, end_sha256, mode)
+    fp = bridge_fingerprint(plan, planned, identity, start_sha256, end_sha256, mode, policy)
     manifest = layout.bridge_manifest(planned.key)
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
     if cached is not None:
         return cached
     incoming = plan.beats[planned.to_beat]
-    relative = layout.bridge_video(planned.key)
-    out = scratch / Path(relative).name
-    request = VideoRequest(
-        video_id=plan.video_id, chunk_index=incoming.chunks[0].index, beat_index=incoming.index, kind="bridge",
-        prompt=planned.prompt, camera=incoming.camera, frames=planned.frames, motion_offset=0, frame=_frame(plan),
-        seed=plan.spec.seed + planned.from_beat, end_image=str(end),
+
+    def request(attempt: int) -> VideoRequest:
+        return VideoRequest(
+            video_id=plan.video_id, chunk_index=incoming.chunks[0].index, beat_index=incoming.index, kind="bridge",
+            prompt=planned.prompt, camera=incoming.camera, frames=planned.frames, motion_offset=0,
+            frame=_frame(plan), seed=take_seed(plan.spec.seed + planned.from_beat, attempt), end_image=str(end),
+        )  # fmt: skip
+
+    def make(req: VideoRequest, out: Path) -> Generation:
+        gen = backend.video(req, start, out)
+        _checked_shape(backend, f"bridge {planned.key}", out, planned.frames, plan)
+        return gen
+
+    job = takes.ClipJob(
+        clip=planned.key, kind="bridge", beat=planned.to_beat, identity=identity, source=start, request=request,
+        make=make, files=lambda n: (layout.bridge_video(planned.key, n), None), fps=plan.fps,
+        moves=True, expected_last=end, prompt=planned.prompt,
     )  # fmt: skip
-    gen = backend.video(request, start, out)
-    info = probe.probe(out)
-    if (info.frames, info.width, info.height) != (planned.frames, plan.width, plan.height) or info.fps != plan.fps:
-        raise StageError(
-            f"backend {backend.name!r} made bridge {planned.key} as {info.width}x{info.height} {float(info.fps):g} fps "
-            f"with {info.frames} frames; the plan needs {plan.width}x{plan.height} {plan.fps} fps with "
-            f"{planned.frames} frames"
-        )
-    files = {relative: out}
+    got = takes.take_clip(job, store, plan.video_id, scratch, policy)
+    files = dict(got.files)
     if mode == "copy":
-        files[layout.bridge_piece(planned.key)] = stitch_copy.bridge_piece(plan, planned, out, scratch)
-    generation = _generation_record(gen, source_sha256=start_sha256, end_sha256=end_sha256)
+        files[layout.bridge_piece(planned.key)] = stitch_copy.bridge_piece(plan, planned, got.path, scratch)
+    taken = _take_record(got)
+    generation = {
+        "model": taken["model"], "seed": taken["seed"], "cost_usd": taken["cost_usd"],
+        "cache_hit": taken["cache_hit"], "source_sha256": start_sha256, "end_sha256": end_sha256,
+    }  # fmt: skip
     record = {
         "fingerprint": fp,
         "backend": backend.name,
@@ -448,10 +550,10 @@ def bridge(
         "frames": planned.frames,
         "stitch": mode,
         "generations": [generation],
-        "cost_usd": _cost([generation]),
+        **taken,
         "cached": False,
     }
-    return Artifacts(plan.video_id, manifest, files, record, scratch)
+    return Artifacts(plan.video_id, manifest, files, record, scratch, frozenset(got.stored))
 
 
 def bridges(
@@ -462,13 +564,14 @@ def bridges(
     store: ArtifactStore,
     scratch: Path,
     mode: StitchMode = "copy",
+    policy: takes.TakePolicy | None = None,
 ) -> dict[str, Artifacts]:
     """Every bridge of the plan, each its own artifact (`bridges/b003.mp4` + json), saved as soon as it is
     made: a bridge whose two frames, prompt and model did not change is reused as it is, for free."""
     out: dict[str, Artifacts] = {}
     for planned in plan.bridges:
         start, end = bridge_sources(plan, planned, pairs, storyboard_out)
-        made = bridge(plan, planned, start, end, backend, store, scratch / planned.key, mode)
+        made = bridge(plan, planned, start, end, backend, store, scratch / planned.key, mode, policy)
         if not made.record.get("cached"):
             save_artifacts(store, made)
             loaded = load_artifacts(store, plan.video_id, made.manifest)

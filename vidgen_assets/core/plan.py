@@ -78,6 +78,8 @@ class PlannedBeat(_Frozen):
     """Its voiceover line, if any."""
     bridge_in_frames: int = 0
     """The first frames of this beat that the bridge from the beat before fills (its clip starts after)."""
+    take: int | None = None
+    """The take of its clips to use, already made (`beats[i].take`); None: the best take."""
 
     @property
     def end_frame(self) -> int:
@@ -433,7 +435,7 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
             PlannedBeat(
                 index=k, name=beat.name, prompt=beat.prompt, camera=beat.camera, text=beat.text,
                 start_frame=start, frames=frames, transition=transition, transition_frames=t, chunks=chunks,
-                uses=spec.beat_references(beat), say=beat.say, bridge_in_frames=bridge_in,
+                uses=spec.beat_references(beat), say=beat.say, bridge_in_frames=bridge_in, take=beat.take,
             )
         )  # fmt: skip
 

@@ -728,11 +728,8 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     feature lands."""
     later = "not built in this version yet (its format is agreed: DESIGN.md, Version 3)"
     errors: list[FieldError] = []
-    if spec.qc is not None and spec.qc.model_fields_set:
-        errors.append(FieldError("qc", f"takes and clip checks: {later}, issue 20; leave qc out"))
-    for i, beat in enumerate(spec.beats or ()):
-        if beat.take is not None:
-            errors.append(FieldError(f"beats[{i}].take", f"pinning a take: {later}, issue 20; leave take out"))
+    if spec.qc is not None and spec.qc.judge == "replicate":
+        errors.append(FieldError("qc.judge", f"the replicate judge: {later}, issue 20; use judge: local"))
     if spec.music is not None and spec.music.file is not None and spec.music.sync is not None:
         errors.append(FieldError("music.sync", f"beat sync with your own track needs beat tracking: {later}, issue 22"))
     local_bed = spec.backend == "animatic" or (

@@ -6,13 +6,14 @@ import textwrap
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import Field
 
-from vidgen_assets import stages, voiceover
+from vidgen_assets import stages, takes, voiceover
 from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
@@ -127,6 +128,15 @@ def stage_model_ids(found: Estimate) -> dict[str, str]:
     for line in found.lines:
         out.setdefault(line.stage, []).append(line.model)
     return {stage: ", ".join(dict.fromkeys(models)) for stage, models in out.items()}
+
+
+def take_policy(vidgen: VidgenResource, plan: Plan, retakes_paid: Decimal = Decimal(0)) -> takes.TakePolicy:
+    """How this render takes its clips (the spec's `qc`): the money `budget_usd` leaves for retakes is
+    the budget less the estimate without them and less what retakes of this video were already paid
+    (`retakes_paid`); a retake is set aside at the dearest clip of the estimate."""
+    found = estimate_plan(plan, vidgen.price_overrides())
+    unit = max((line.unit_usd for line in found.lines if line.stage in ("chunks", "bridges")), default=Decimal(0))
+    return takes.policy_for(plan, found.total + retakes_paid, unit)
 
 
 def _refuse_over_budget(budget_usd: float | None, found: Estimate) -> None:
@@ -446,6 +456,7 @@ def _chunk_pairs(
     storyboard = load_stored(store, plan.video_id, "storyboard")
     settings = vidgen.settings
     models = spec_models(plan.spec)
+    policy = take_policy(vidgen, plan)  # one for every pair: they share what the budget leaves for retakes
 
     def one(beat: PlannedBeat) -> Artifacts:
         backend = backends.get(plan.spec.backend, models, plan.spec)  # one per pair: a backend is not shared by threads
@@ -453,8 +464,10 @@ def _chunk_pairs(
         scratch = vidgen.scratch()
         try:
             out = stages.chunk_pair(
-                plan, beat, image, backend, store, scratch, settings.stitch, remake=beat.pair_key in config.remake
+                plan, beat, image, backend, store, scratch, settings.stitch, beat.pair_key in config.remake, policy
             )
+            for warning in out.record.get("qc_warnings", []) if not out.record.get("cached") else []:
+                context.log.warning(f"{plan.video_id}: {beat.pair_key}: {warning}")
             if not out.record.get("cached"):
                 with artifact_lock(store, plan.video_id, out.manifest, f"run {context.run_id}"):
                     save_artifacts(store, out)
@@ -515,11 +528,11 @@ def _chunk_pairs(
             "pair_seconds": dg.MetadataValue.json({k: round(made[k][1], 3) for k in plan.pair_keys}),
             "wall_s": _timed(start),
             "chunks": len(plan.chunks),
-            "first_chunk": _uri(store, plan.video_id, layout.chunk_video(first.chunks[0].index)),
+            "first_chunk": _uri(store, plan.video_id, str(pairs.pairs[first.pair_key].record["chunks"][0]["file"])),
             "preview": dg.MetadataValue.md(
                 preview.safe(
                     lambda: preview.sheet_markdown(
-                        [pairs.pairs[b.pair_key].path(layout.chunk_last_frame(b.chunks[-1].index)) for b in plan.beats],
+                        [takes.chunk_file(pairs.pairs[b.pair_key], b.chunks[-1].index, True) for b in plan.beats],
                         "each pair's last frame",
                     ),
                     "the chunk pairs' contact sheet",
@@ -626,9 +639,22 @@ def stitched_video(
         made: dict[str, Artifacts] = {}
         if video_spec.bridges:
             backend = backends.get(video_spec.spec.backend, spec_models(video_spec.spec), video_spec.spec)
-            made = stages.bridges(video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode)
+            spent = sum(
+                (
+                    Decimal(str(c.get("retake_cost_usd", 0)))
+                    for p in chunk_pairs.pairs.values()
+                    for c in p.record["chunks"]
+                ),
+                Decimal(0),
+            )
+            policy = take_policy(vidgen, video_spec, spent)
+            made = stages.bridges(
+                video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode, policy
+            )
             for key, bridge in made.items():
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
+                for warning in bridge.record.get("qc_warnings", []) if not bridge.record.get("cached") else []:
+                    context.log.warning(f"{video_spec.video_id}: {key}: {warning}")
         out = stages.stitched_video(video_spec, chunk_pairs.pairs, store, vidgen.scratch(), mode, made)
     except stages.StageError as exc:
         raise dg.Failure(str(exc), allow_retries=False) from None

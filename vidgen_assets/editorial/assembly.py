@@ -62,6 +62,13 @@ def _record(store: ArtifactStore, plan: Plan, manifest: str, what: str) -> dict[
     return found
 
 
+def _used_files(record: Mapping[str, Any]) -> dict[int, str]:
+    """A pair record's chunks -> the file of the take each uses (relative to the video)."""
+    return {
+        int(c["index"]): str(c.get("file") or layout.chunk_video(int(c["index"]))) for c in record.get("chunks", [])
+    }
+
+
 def clip_facts(generation: Mapping[str, Any]) -> ClipFacts:
     seed = generation.get("seed")
     return ClipFacts(
@@ -84,10 +91,13 @@ def gather(
     paths: dict[tuple[str, str], str] = {}
     for beat in plan.beats:
         record = _record(store, plan, layout.pair_manifest(beat.pair_key), f"chunk pair {beat.pair_key}")
+        used = {
+            int(c["index"]): str(c.get("file") or layout.chunk_video(int(c["index"]))) for c in record.get("chunks", [])
+        }
         for chunk in record.get("chunks", []):
             facts[chunk_key(int(chunk["index"]))] = clip_facts(chunk)
         for chunk in beat.chunks:
-            paths[("chunk", chunk_key(chunk.index))] = layout.chunk_video(chunk.index)
+            paths[("chunk", chunk_key(chunk.index))] = used.get(chunk.index, layout.chunk_video(chunk.index))
         if needs_tail(beat):
             kept = layout.pair_edge(beat.pair_key, "tail")
             paths[("tail", beat.pair_key)] = kept if kept in record.get("files", []) else made_tail(beat.pair_key)
@@ -95,7 +105,7 @@ def gather(
         record = _record(store, plan, layout.bridge_manifest(bridge.key), f"bridge {bridge.key}")
         generations = record.get("generations") or [{}]
         facts[bridge.key] = clip_facts(generations[0])
-        paths[("bridge", bridge.key)] = layout.bridge_video(bridge.key)
+        paths[("bridge", bridge.key)] = str(record.get("file") or layout.bridge_video(bridge.key))
     music = bool(music_record and music_record.get("mix"))
     if music and music_record is not None:
         paths[("music", "music")] = str(music_record["mix"])
@@ -135,7 +145,11 @@ def _make_tail(plan: Plan, beat_index: int, store: ArtifactStore, out: Path) -> 
     """A beat's tail (its last own frame and the frames it plays into the next beat), from its chunks,
     lossless: for a video stitched without keeping one (reencode)."""
     beat = plan.beats[beat_index]
-    clips = [store.local_path(layout.video_key(plan.video_id, layout.chunk_video(c.index))) for c in beat.chunks]
+    record = _record(store, plan, layout.pair_manifest(beat.pair_key), f"chunk pair {beat.pair_key}")
+    used = {
+        int(c["index"]): str(c.get("file") or layout.chunk_video(int(c["index"]))) for c in record.get("chunks", [])
+    }
+    clips = [store.local_path(layout.video_key(plan.video_id, used[c.index])) for c in beat.chunks]
     end = beat.own_frames + beat.overlap_frames
     ops.pair_pieces(clips, [], plan.fps, None, [commands.Stretch(beat.own_frames - 1, end, out)])
     return out

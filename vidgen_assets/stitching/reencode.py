@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from vidgen_assets import takes
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import BRIDGE
 from vidgen_assets.media import ops
 from vidgen_assets.media.commands import Join
 from vidgen_assets.stitching import text_overlays
-from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
 
 
@@ -26,8 +26,8 @@ def stitch(plan: Plan, pairs: Mapping[str, Artifacts], out: Path, bridges: Mappi
     ]
     bridge_into = {b.to_beat: b.key for b in plan.bridges}
     clips = [
-        ([bridges[bridge_into[b.index]].path(layout.bridge_video(bridge_into[b.index]))] if b.index in bridge_into
-         else []) + [pairs[b.pair_key].path(layout.chunk_video(c.index)) for c in b.chunks]
+        ([takes.bridge_file(bridges[bridge_into[b.index]])] if b.index in bridge_into else [])
+        + [takes.chunk_file(pairs[b.pair_key], c.index) for c in b.chunks]
         for b in plan.beats
     ]  # fmt: skip
     ops.stitch(clips, joins, plan.fps, out)

@@ -56,6 +56,15 @@ def chunk_last_frame(chunk_index: int, take: int = 1) -> str:
     return f"chunks/chunk_{chunk_index:03d}{_take(take)}.last.png"
 
 
+def takes_index(clip: str) -> str:
+    """The list of every take of a clip, in the order made (`chunk_003` or the bridge key `b003`)."""
+    if clip.startswith("chunk_"):
+        return f"chunks/{clip}.takes.json"
+    if clip.startswith("b") and clip[1:].isdigit():
+        return f"bridges/{clip}.takes.json"
+    raise ValueError(f"a clip is chunk_NNN or bNNN, got {clip!r}")
+
+
 def pair_piece(pair: str) -> str:
     """The pair's piece of the final video (copy stitch mode): its beat, text burnt in."""
     return f"chunks/{pair}.piece.mp4"

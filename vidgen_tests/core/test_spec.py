@@ -298,8 +298,7 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
 @pytest.mark.parametrize(
     ("fields", "path", "issue"),
     [
-        ({"qc": {"retakes": 2}}, "qc", "issue 20"),
-        ({"beats": [{**BEAT, "take": 2}]}, "beats[0].take", "issue 20"),
+        ({"qc": {"judge": "replicate"}}, "qc.judge", "issue 20"),
         ({"music": {"file": "track.mp3", "sync": "beats"}}, "music.sync", "issue 22"),
         ({"music": {"sync": "beats"}, "backend": "replicate"}, "music", "issue 22"),
     ],

@@ -131,6 +131,24 @@ class _Prediction:
         }
 
 
+DEFECTS = ("still", "freeze", "black", "flashes", "wrong_start", "cut", "seam_jump")
+"""The defective takes the fake can return for chosen inputs (`FakeReplicate.defect`): a clip that does not
+move, one that freezes after 2 s, a black one, one flashing 5 times a second, one that starts on another
+picture, one that cuts to another shot halfway, one whose start jumps away from the picture it was given
+(what a continuous chunk's seam shows)."""
+
+
+@dataclass
+class Defect:
+    """Video creates whose prompt contains `prompt` (and, when set, whose seed is `seed`) answer a
+    defective clip of `kind`, `times` times."""
+
+    prompt: str
+    kind: str
+    times: int = 1
+    seed: int | None = None
+
+
 @dataclass
 class Faults:
     create: deque[tuple[Any, ...]] = field(default_factory=deque)
@@ -145,6 +163,8 @@ class Faults:
     """Statuses answered to the next prediction GETs."""
     downloads: deque[str] = field(default_factory=deque)
     """`truncate` or `html` for the next downloads."""
+    defects: list[Defect] = field(default_factory=list)
+    """Defective takes to answer to matching video creates."""
 
 
 class FakeReplicate:
@@ -166,6 +186,7 @@ class FakeReplicate:
         self.predictions: dict[str, _Prediction] = {}
         self.files: dict[str, tuple[bytes, str]] = {}
         self.uploads: list[bytes] = []
+        self._served: list[tuple[str, int, str]] = []
         self.received: list[list[ReceivedImage]] = []
         """Per create (in the order of `creates`): the images its inputs carried, decoded."""
         self._lock = threading.Lock()
@@ -200,6 +221,29 @@ class FakeReplicate:
     def fail_next(self, model: str, *outcomes: Outcome) -> None:
         with self._lock:
             self.faults.outcomes.setdefault(model, deque()).extend(outcomes)
+
+    def defect(self, prompt: str, kind: str, times: int = 1, seed: int | None = None) -> None:
+        """Answer the next `times` image-to-video creates whose prompt contains `prompt` (and whose seed is
+        `seed`, when given) with a defective clip of `kind` (one of `DEFECTS`)."""
+        if kind not in DEFECTS:
+            raise ValueError(f"unknown defect {kind!r}; one of {', '.join(DEFECTS)}")
+        with self._lock:
+            self.faults.defects.append(Defect(prompt, kind, times, seed))
+
+    def defects_served(self) -> list[tuple[str, int, str]]:
+        """(prompt, seed, defect) of every create answered with a defective clip, in order."""
+        with self._lock:
+            return list(self._served)
+
+    def _take_defect(self, inputs: dict[str, Any]) -> str | None:
+        prompt, seed = str(inputs.get("prompt", "")), inputs.get("seed")
+        with self._lock:
+            for defect in self.faults.defects:
+                if defect.times > 0 and defect.prompt in prompt and defect.seed in (None, seed):
+                    defect.times -= 1
+                    self._served.append((prompt, int(seed) if seed is not None else -1, defect.kind))
+                    return defect.kind
+        return None
 
     def sent_images(self, index: int) -> dict[str, list[bytes]]:
         """The images create number `index` carried, by input name (data URIs or uploaded files)."""
@@ -340,13 +384,21 @@ class FakeReplicate:
             data, ext = wav_bytes(int(inputs.get("duration", 8))), "wav"
         elif model in TTS_MODELS:  # speech: about 15 characters a second at speed 1, like a person
             data, ext = speech_wav(len(str(inputs.get("text", ""))) / 15 / float(inputs.get("speed", 1))), "wav"
-        elif model == "wan-video/wan-2.2-i2v-fast":
-            data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
         elif any(key in inputs for key in END_FRAME_KEYS):
             # A first-to-last-frame model: the clip moves from the start image to the end image.
             start = self._image(next(inputs[k] for k in START_FRAME_KEYS if k in inputs))
             end = self._image(next(inputs[k] for k in END_FRAME_KEYS if k in inputs))
             data, ext = morph_mp4(start, end, int(inputs.get("duration", 5)), 24), "mp4"
+        elif model == "wan-video/wan-2.2-i2v-fast" or any(key in inputs for key in START_FRAME_KEYS):
+            # An image-to-video model: the clip starts on the image it was given and moves (a slow push in).
+            start = self._image(next(inputs[k] for k in START_FRAME_KEYS if k in inputs))
+            wan = model == "wan-video/wan-2.2-i2v-fast"
+            fps = int(inputs.get("frames_per_second", 16)) if wan else 24
+            frames = int(inputs.get("num_frames", 81)) if wan else int(inputs.get("duration", 5)) * fps
+            size = (832, 480) if wan else (160, 90)
+            data, ext = i2v_mp4(start, frames, fps, size, self._take_defect(inputs)), "mp4"
+        elif model == "wan-video/wan-2.2-i2v-fast":
+            data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
         else:
             data, ext = small_mp4(int(inputs.get("duration", 5)), 24), "mp4"
         name = f"{prediction.id}.{ext}"
@@ -595,6 +647,51 @@ def morph_mp4(start: bytes, end: bytes, seconds: int, fps: int, size: tuple[int,
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "morph.mp4"
         ops.encode_frames(blend(), out, size[0], size[1], fps)
+        return out.read_bytes()
+
+
+@cache
+def i2v_mp4(start: bytes, frames: int, fps: int, size: tuple[int, int], defect: str | None = None) -> bytes:
+    """What an image-to-video model returns: `frames` frames at `fps` and `size` that start on `start` and
+    push in slowly (4% over the clip, drifting right), or, with `defect`, one of `DEFECTS`."""
+    import tempfile
+
+    width, height = size
+    with Image.open(io.BytesIO(start)) as opened:
+        picture = opened.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+    other = Image.fromarray(255 - np.asarray(picture), "RGB").transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+    def view(image: Image.Image, t: float) -> Any:
+        zoom = 1 + 0.04 * t
+        w, h = width / zoom, height / zoom
+        left = (width - w) / 2 + 0.3 * (width - w) * t
+        top = (height - h) / 2
+        box = (left, top, left + w, top + h)
+        return np.asarray(image.resize(size, Image.Resampling.BICUBIC, box=box), dtype=np.uint8)
+
+    def clip() -> Any:
+        for n in range(frames):
+            t = n / max(1, frames - 1)
+            if defect == "still":
+                yield np.asarray(picture)
+            elif defect == "black":
+                yield np.zeros((height, width, 3), np.uint8)
+            elif defect == "freeze":
+                yield view(picture, min(t, 2 * fps / max(1, frames - 1)))
+            elif defect == "flashes":  # 5 full flashes a second: 10 changes of bright and dark
+                yield view(picture, t) if (n * 10 // fps) % 2 == 0 else np.full((height, width, 3), 250, np.uint8)
+            elif defect == "wrong_start":
+                yield view(other, t)
+            elif defect == "cut":
+                yield view(picture if n < frames // 2 else other, t)
+            elif defect == "seam_jump":  # starts as far into its move as a whole second of a fast pan
+                yield view(picture, 0.6 + 0.4 * t)
+            else:
+                yield view(picture, t)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "i2v.mp4"
+        ops.encode_frames(clip(), out, width, height, fps)
         return out.read_bytes()
 
 
