@@ -7,6 +7,7 @@ what failed and where.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -15,6 +16,7 @@ import warnings
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from vidgen_assets.backends.models import (
     BRIDGE_DEFAULTS,
@@ -36,6 +38,7 @@ from vidgen_assets.core.spec import Spec, SpecError
 from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
+from vidgen_assets.storage import layout
 from vidgen_assets.variant_page import write_page
 from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
 
@@ -468,6 +471,83 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _video_ids(arg: str) -> list[str] | None:
+    """The video ids a SPEC argument names: a spec file's id and its variants' ids, or a video id."""
+    from vidgen_assets.core.spec import ID_PATTERN, VARIANT_SEPARATOR, variant_names
+
+    if Path(arg).is_file():
+        loaded = _load([arg])
+        if loaded is None:
+            return None
+        spec = loaded[0][0]
+        return [spec.id, *(f"{spec.id}{VARIANT_SEPARATOR}{name}" for name in variant_names(spec))]
+    if re.fullmatch(ID_PATTERN, arg):
+        return [arg]
+    _err(f"{arg!r} is neither a spec file nor a video id ({ID_PATTERN})")
+    return None
+
+
+def describe_takes(video_id: str, rows: Sequence[dict[str, Any]]) -> str:
+    """Every take of a video's clips as a table: `*` marks the take each clip uses."""
+    clips = {str(r["clip"]) for r in rows}
+    retakes = sum(1 for r in rows if int(r.get("attempt", 0)) > 0)
+    lines = [
+        f"video {video_id}: {len(clips)} clip(s), {len(rows)} take(s), {retakes} retake(s); * = the take used",
+        f"{'clip':<10} {'beat':<16} {'take':>4} {'':1} {'checks':<30} {'score':>5} {'seed':>10} {'cost':>9}  file",
+    ]
+    for r in rows:
+        failed = list(r.get("failed") or [])
+        warned = list(r.get("warnings") or [])
+        verdict = ("FAILED " + ", ".join(failed)) if failed else "passed" if r.get("checks") else "not checked"
+        if warned:
+            verdict += f" (warning: {', '.join(warned)})"
+        score = f"{float(r['score']):.2f}" if r.get("score") is not None else "-"
+        used = "*" if r.get("chosen") else ""
+        cost = usd(Decimal(str(r.get("cost_usd", 0))))
+        lines.append(
+            f"{r['clip']:<10} {str(r.get('beat_name', ''))[:16]:<16} {r['take']:>4} {used:1} "
+            f"{verdict:<30} {score:>5} {r.get('seed', ''):>10} {cost:>9}  {r['file']}"
+        )
+        if r.get("reason"):
+            lines.append(f"{'':<10} judge: {r['reason']}")
+    return "\n".join(lines)
+
+
+def cmd_takes(args: argparse.Namespace) -> int:
+    """List every take of every clip of rendered videos, with its checks, score, seed and cost."""
+    from vidgen_assets.storage.artifacts import load_plan
+    from vidgen_assets.storage.store import StoreError
+    from vidgen_assets.takes import video_takes
+
+    try:
+        settings = Settings.from_env()
+        if args.data_dir:
+            settings = settings.replace(data_dir=args.data_dir)
+    except SettingsError as exc:
+        _err(f"settings: {exc}")
+        return EXIT_INVALID
+    ids = _video_ids(args.spec)
+    if ids is None:
+        return EXIT_INVALID
+    try:
+        store = settings.store()
+        plans = [(video_id, load_plan(store, video_id)) for video_id in ids]
+        missing = [video_id for video_id, plan in plans if plan is None]
+        if len(missing) == len(plans):
+            _err(f"vidgen takes: video {missing[0]!r} is not rendered yet: nothing at "
+                 f"{store.uri(layout.video_prefix(missing[0]))}; run `vidgen render {args.spec}`")  # fmt: skip
+            return EXIT_INVALID
+        found = {video_id: video_takes(store, plan) for video_id, plan in plans if plan is not None}
+    except StoreError as exc:
+        _err(f"vidgen takes: {exc}")
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(found, indent=2, sort_keys=True))
+    else:
+        print("\n\n".join(describe_takes(video_id, rows) for video_id, rows in found.items()))
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vidgen", description="Turn video specs into finished MP4s with Dagster.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -493,6 +573,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default="otio", help="otio (default), edl, fcpxml or kdenlive")
     export.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
     export.set_defaults(func=cmd_export)
+    takes = sub.add_parser("takes", help="list every take of a rendered video's clips: checks, scores, seeds, costs")
+    takes.add_argument("spec", metavar="SPEC", help="a spec file (its video and variants) or a registered video id")
+    takes.add_argument("--data-dir", help=f"artifact root (default ${DATA_ENV} or ./vidgen_data)")
+    takes.add_argument("--json", action="store_true", help="print the takes as JSON")
+    takes.set_defaults(func=cmd_takes)
     return parser
 
 
