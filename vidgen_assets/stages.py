@@ -362,8 +362,8 @@ def chunk_pair(
         stored |= got.stored
         warnings += got.warnings
         chunks.append(
-            {"index": chunk.index, "kind": chunk.kind, "frames": chunk.frames, "source": source.name,
-             "source_sha256": digest_bytes(source.read_bytes()), **_take_record(got)}
+            {**_take_record(got), "index": chunk.index, "kind": chunk.kind, "frames": chunk.frames,
+             "source": source.name, "source_sha256": digest_bytes(source.read_bytes())}
         )  # fmt: skip
         last = got.last_frame
         assert last is not None  # a chunk's take always has its last frame
@@ -541,6 +541,7 @@ def bridge(
         "cache_hit": taken["cache_hit"], "source_sha256": start_sha256, "end_sha256": end_sha256,
     }  # fmt: skip
     record = {
+        **taken,
         "fingerprint": fp,
         "backend": backend.name,
         "bridge": planned.key,
@@ -550,7 +551,6 @@ def bridge(
         "frames": planned.frames,
         "stitch": mode,
         "generations": [generation],
-        **taken,
         "cached": False,
     }
     return Artifacts(plan.video_id, manifest, files, record, scratch, frozenset(got.stored))

@@ -27,7 +27,7 @@ from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
 from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
-from vidgen_assets.media import preview, timeline
+from vidgen_assets.media import preview, probe, timeline
 from vidgen_assets.music_file import MAX_BYTES as MAX_MUSIC_BYTES
 from vidgen_assets.music_file import LoadedMusic, read_music, store_music, stored_music, with_music
 from vidgen_assets.references import MAX_BYTES as MAX_REFERENCE_BYTES
@@ -392,6 +392,7 @@ PAIR_HEADER = ["pair", "beat", "chunks", "frames", "seconds", "status", "cost", 
     can_subset=True,
     retry_policy=PAIR_RETRY,
     pool="vidgen_video",
+    check_specs=[checks.spec_for(checks.CLIPS_CHECK)],
 )  # fmt: skip
 def generate(
     context: dg.AssetExecutionContext,
@@ -399,7 +400,7 @@ def generate(
     vidgen: VidgenParam,
     backends: BackendsParam,
     video_spec: Plan,
-) -> Iterator[dg.Output[Any]]:
+) -> Iterator[dg.Output[Any] | dg.AssetCheckResult]:
     """Everything made from the plan (and the storyboard) by a model, at once, in one step: the chunk
     pairs (in parallel among themselves), the music bed and the voiceover, each an asset of its own,
     each stored and shown as soon as it is done. A failure of one lets the others finish and keep
@@ -422,6 +423,8 @@ def generate(
                 failures[name] = exc
                 continue
             yield output  # stored now, whatever the others do
+            if name == "chunk_pairs" and CLIPS_CHECK_KEY in context.selected_asset_check_keys:
+                yield _clips_check(checks.CLIPS_CHECK, vidgen.store(), video_spec, _pair_clips(output.value))
     if len(failures) == 1:
         raise next(iter(failures.values()))
     if failures:
@@ -430,6 +433,35 @@ def generate(
         raise dg.Failure(f"{len(failures)} of {len(futures)} outputs failed:\n{lines}", allow_retries=retry) from (
             next(iter(failures.values()))
         )
+
+
+CLIPS_CHECK_KEY = dg.AssetCheckKey(dg.AssetKey("chunk_pairs"), checks.CLIPS_CHECK)
+
+
+def _pair_clips(pairs: PairSet) -> list[dict[str, Any]]:
+    return [dict(c) for pair in pairs.pairs.values() for c in pair.record.get("chunks", [])]
+
+
+def _clips_check(name: str, store: ArtifactStore, plan: Plan, clips: list[dict[str, Any]]) -> dg.AssetCheckResult:
+    """The clip check `name`, with each clip's takes side by side (a middle frame of each) as its strip."""
+
+    def strip() -> str:
+        rows = [takes.stored_takes(store, plan.video_id, str(c["clip"])) for c in clips]
+        columns = max((len(r) for r in rows), default=1)
+        frames, names = [], []
+        for clip_takes in rows:
+            for n in range(columns):
+                if n < len(clip_takes):
+                    take = clip_takes[n]
+                    video = store.local_path(layout.video_key(plan.video_id, str(take["file"])))
+                    frames.append(preview.frames_at(video, [probe.probe(video).frames // 2])[0])
+                    names.append(f"{take['clip']} take {take['take']}")
+                else:
+                    frames.append(frames[-1] * 0)
+        return preview.frames_markdown(frames, "each clip's takes, side by side: " + ", ".join(names), columns)
+
+    drawn = preview.safe(strip, "the takes strip") if clips else "no clips"
+    return checks.clips_pass_qc(name, clips, drawn)
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -618,7 +650,7 @@ def soundtrack(
     retry_policy=PAIR_RETRY,
     pool="vidgen_video",
     code_version=stages.RECIPES["stitched_video"],
-    check_specs=[checks.spec_for(checks.STITCHED_CHECK)],
+    check_specs=[checks.spec_for(checks.STITCHED_CHECK), checks.spec_for(checks.BRIDGES_CHECK)],
 )
 def stitched_video(
     context: dg.AssetExecutionContext,
@@ -661,6 +693,7 @@ def stitched_video(
     except GenerationFailed as exc:
         raise dg.Failure(str(exc), allow_retries=exc.retryable) from None
     check = checks.stitched_matches_plan(out, video_spec)
+    bridged = _clips_check(checks.BRIDGES_CHECK, store, video_spec, [dict(b.record) for b in made.values()])
     yield dg.Output(
         out,
         data_version=_version(out),
@@ -674,6 +707,7 @@ def stitched_video(
         },
     )
     yield check  # measured on the files before they left the scratch directory
+    yield bridged
 
 
 @dg.asset(

@@ -1,8 +1,14 @@
-"""Blocking checks: what a user would verify by hand, verified on the real files every run.
+"""Checks: what a user would verify by hand, verified on the real files every run.
 
 Each is declared on its asset (`check_specs`) and evaluated in the asset's own step, right after the
 output is stored: no step (and, under a multiprocess executor, no process) of its own. A failed blocking
-check stops the run before anything downstream of the asset is made."""
+check stops the run before anything downstream of the asset is made. The clip checks (`CLIPS_CHECK`,
+`BRIDGES_CHECK`) are not blocking: a clip that failed was already re-taken as far as `qc` allowed, and
+the best take is used; the check shows what each clip measured, and fails (as a warning) when a clip in
+use still fails a blocking check of `core.qc`."""
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import dagster as dg
 
@@ -17,6 +23,9 @@ STITCHED_CHECK = "stitched_matches_plan"
 FINAL_CHECK = "final_matches_spec"
 LOUDNESS_CHECK = "final_loudness_on_target"
 SAFE_AREA_CHECK = "final_text_in_safe_area"
+CLIPS_CHECK = "chunks_pass_qc"
+BRIDGES_CHECK = "bridges_pass_qc"
+NOT_BLOCKING = frozenset({CLIPS_CHECK, BRIDGES_CHECK})
 CHECK_DESCRIPTIONS = {
     STORYBOARD_CHECK: "Exactly one storyboard image per beat, each at the video's size.",
     STITCHED_CHECK: "Every planned chunk went into the stitched video and its length is the plan's, to the frame.",
@@ -32,6 +41,16 @@ CHECK_DESCRIPTIONS = {
         "With `subtitles.safe_area`, every on-screen text and burnt caption is drawn inside the platform's "
         "safe area (measured on the rendered text and on final.mp4's frames); passes when no safe area is set."
     ),
+    CLIPS_CHECK: (
+        "Every chunk's take in use passes its blocking checks (it moves, is not black or flashing, starts on "
+        "the picture it must, and the judge's score when there is one); a failing take was re-taken with a new "
+        "seed within `qc.retakes` and the budget. Fails as a warning when the best take still fails; the "
+        "non-blocking checks (a cut inside a clip) are listed."
+    ),
+    BRIDGES_CHECK: (
+        "Every bridge's take in use passes its blocking checks (moves, not black or flashing, starts on the "
+        "outgoing frame and lands on the incoming storyboard image); passes when the video has no bridge."
+    ),
 }
 CHECK_ASSETS = {
     STORYBOARD_CHECK: "storyboard",
@@ -39,6 +58,8 @@ CHECK_ASSETS = {
     FINAL_CHECK: "final_video",
     LOUDNESS_CHECK: "final_video",
     SAFE_AREA_CHECK: "final_video",
+    CLIPS_CHECK: "chunk_pairs",
+    BRIDGES_CHECK: "stitched_video",
 }
 
 
@@ -46,8 +67,9 @@ def spec_for(name: str) -> dg.AssetCheckSpec:
     """The blocking check `name`, declared on its asset, partitioned as it is (each result is recorded for
     its video: the UI shows it on the partition, and `report.check_results` finds it there)."""
     return dg.AssetCheckSpec(
-        name, asset=CHECK_ASSETS[name], blocking=True, description=CHECK_DESCRIPTIONS[name], partitions_def=videos
-    )
+        name, asset=CHECK_ASSETS[name], blocking=name not in NOT_BLOCKING, description=CHECK_DESCRIPTIONS[name],
+        partitions_def=videos,
+    )  # fmt: skip
 
 
 ALL_CHECK_KEYS = [dg.AssetCheckKey(dg.AssetKey(asset), name) for name, asset in CHECK_ASSETS.items()]
@@ -165,5 +187,41 @@ def final_text_in_safe_area(final_video: Artifacts, video_spec: Plan) -> dg.Asse
             "inner_box": str(found["inner"]),
             "drawn": dg.MetadataValue.json(found["boxes"]),
             "outside": "; ".join(outside) or "none",
+        },
+    )
+
+
+def _measured(checks: Sequence[Mapping[str, Any]]) -> str:
+    """A clip's checks in one cell: `still 2.31>0.1`, a failed one marked `FAILED`."""
+    out = []
+    for c in checks:
+        mark = "" if c["passed"] else (" FAILED" if c["severity"] == "blocking" else " warning")
+        out.append(f"{c['check']} {c['value']:g} (limit {c['threshold']:g}){mark}")
+    return "; ".join(out) or "not checked"
+
+
+def clips_pass_qc(name: str, clips: Sequence[Mapping[str, Any]], strip: str) -> dg.AssetCheckResult:
+    """The clip check `name` over `clips` (the records of each clip's take in use: `stages._take_record`),
+    with `strip` (markdown: each clip's takes side by side) in its metadata."""
+    failing = [c for c in clips if c.get("failed")]
+    warned = [c for c in clips if c.get("warnings")]
+    rows = ["| clip | take used | takes | verdict | measured |", "|---|---|---|---|---|"]
+    for c in clips:
+        verdict = "FAILED " + ", ".join(c["failed"]) if c.get("failed") else "passed"
+        if c.get("score") is not None:
+            verdict += f" (judge {float(c['score']):.2f})"
+        measured = _measured(c.get("checks") or [])
+        rows.append(f"| {c['clip']} | {c['take']} | {len(c.get('takes') or [1])} | {verdict} | {measured} |")
+    return dg.AssetCheckResult(
+        check_name=name,
+        passed=not failing,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "clips": len(clips),
+            "retakes": sum(int(c.get("retakes") or 0) for c in clips),
+            "failing": ", ".join(f"{c['clip']} ({', '.join(c['failed'])})" for c in failing) or "none",
+            "warnings": ", ".join(f"{c['clip']} ({', '.join(c['warnings'])})" for c in warned) or "none",
+            "checks": dg.MetadataValue.md("\n".join(rows)),
+            "takes": dg.MetadataValue.md(strip),
         },
     )

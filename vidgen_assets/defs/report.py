@@ -58,7 +58,8 @@ def check_results(instance: dg.DagsterInstance, video_id: str, history: int = 50
             evaluation = event.event_specific_data if event is not None else None
             if record.partition != video_id or not isinstance(evaluation, dg.AssetCheckEvaluation):
                 continue
-            detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(evaluation.metadata.items()))
+            shown = {k: v for k, v in evaluation.metadata.items() if not isinstance(v, dg.MarkdownMetadataValue)}
+            detail = ", ".join(f"{k}: {getattr(v, 'value', v)}" for k, v in sorted(shown.items()))
             out.append(CheckResult(key.name, evaluation.passed, detail))
             break
     return out

@@ -7,11 +7,13 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import numpy as np
 import pytest
 
 from vidgen_assets.cli import main
 from vidgen_assets.core.spec import load_spec
+from vidgen_assets.defs.report import check_results
 from vidgen_assets.media import probe
 from vidgen_assets.runner import Runner
 
@@ -99,6 +101,11 @@ def test_defective_first_takes_are_retaken_and_the_final_video_holds_none_of_the
     right = probe.read_frames(video / takes[1][1]["file"], [0])[0]
     assert mean_abs(can_first, right) < 8 < mean_abs(can_first, wrong)
 
+    # The chunks' check in Dagster passed (every clip in use passes) and shows each clip's takes.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        found = {c.name: c for c in check_results(instance, spec.id)}
+    assert found["chunks_pass_qc"].passed and "retakes: 2" in found["chunks_pass_qc"].detail
+
     # Cost: the sum of the paid takes, within what the estimate said plus what retakes may add.
     record = json.loads((video / "final.json").read_text())
     assert Decimal(str(record["cost_usd"])) == base + 2 * CLIP_USD == Decimal(str(report.cost_usd))
@@ -151,6 +158,10 @@ def test_a_budget_with_no_room_for_a_retake_keeps_the_best_take_with_a_warning(
     assert "chunk_000: failed still, frozen, black, start; a retake" in warning
     assert "would pass budget_usd" in warning
     assert "no take passed its checks (take 1: still, frozen, black, start); using take 1" in warning
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        found = {c.name: c for c in check_results(instance, spec.id)}
+    assert not found["chunks_pass_qc"].passed
+    assert "failing: chunk_000 (still, frozen, black, start)" in found["chunks_pass_qc"].detail
 
 
 def test_a_pinned_take_the_video_does_not_have_fails_naming_the_takes_it_has(
