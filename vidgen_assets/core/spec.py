@@ -446,7 +446,7 @@ class Spec(_Model):
     backend: BackendName = "animatic"
     planner: PlannerName = "library"
     models: dict[str, str] = Field(default_factory=dict)
-    """Per-stage model overrides for the replicate backend: image, video, music, planner."""
+    """Per-stage model overrides for the replicate backend: image, video, music, planner, voice."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     budget_usd: Annotated[float, Field(gt=0)] | None = None
     references: dict[str, ReferenceSpec] = Field(default_factory=dict)
