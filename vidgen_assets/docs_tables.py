@@ -191,7 +191,7 @@ def settings_page() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
         kind, limits = _type(field.annotation, lambda cls: cls.__name__)
-        allowed = ", ".join([kind, *limits, *_limits(field.metadata)])
+        allowed = ", ".join([kind.removesuffix(" or null"), *limits, *_limits(field.metadata)])  # unset: empty
         rows.append((f"`{variable(name)}`", f"`{name}`", _default(field), allowed, docs.get(name, "")))
     lines = [
         GENERATED.format(source="vidgen_assets/settings.py (Settings)"),
