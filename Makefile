@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SPEC   ?= examples/specs/cold-brew-ad.yaml
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv demo test lint dev bench clean system-deps
+.PHONY: venv demo test lint docs docs-tables docs-serve dev bench clean system-deps
 
 # The install's own chatter (setuptools' notice that an editable install is one) goes to a log, shown
 # only when the install fails.
@@ -23,13 +23,26 @@ demo: venv
 	@mkdir -p $(DAGSTER_HOME)
 	$(BIN)/vidgen render $(SPEC)
 
-## ruff, mypy, the import contract of the pure core, then the whole test suite
-lint: venv
+## ruff, mypy, the import contracts, Dagster's definitions, the docs site (`make test` runs this first)
+lint: venv docs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	VIRTUAL_ENV=$(abspath .venv) $(BIN)/dg check defs
+
+## The docs site, built strictly into site/: fails on a broken link or a generated page the code has outgrown
+docs: venv
+	$(BIN)/python -m vidgen_assets.docs_tables --check
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+## Write the generated pages (docs/reference/models.md, settings.md, spec-fields.md) from the code
+docs-tables: venv
+	$(BIN)/python -m vidgen_assets.docs_tables
+
+## Serve the docs site on http://127.0.0.1:8000, rebuilt on every change
+docs-serve: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
 
 ## The system packages the tests drive (PostgreSQL, Chromium, melt): installed when missing (root or sudo), else named
 system-deps:
@@ -38,19 +51,19 @@ system-deps:
 test: system-deps lint
 	$(BIN)/pytest -n 2 --durations=15 vidgen_tests
 
-## Every benchmark, as in the README's Performance section (about 40 minutes on 2 cores; results in bench/results/)
+## Every benchmark in bench/README.md, one command per figure (about 40 minutes on 2 cores; results in bench/results/)
 bench: venv
-	$(BIN)/python -m bench.stitch       --runs 3
+	$(BIN)/python -m bench.local_render --runs 3 --durations 30 --formats 576p24 1080p30
 	$(BIN)/python -m bench.local_render --runs 3 --formats 576p24
 	$(BIN)/python -m bench.local_render --runs 1 --formats 1080p30
+	$(BIN)/python -m bench.stitch       --runs 3
 	$(BIN)/python -m bench.pipeline     --runs 3 --scale 0.1
 	$(BIN)/python -m bench.pipeline     --runs 1 --scale 1 --sequential 2
 	cp bench/results/pipeline-x1.json bench/results/pipeline-x1-all.json
 	$(BIN)/python -m bench.pipeline     --runs 1 --scale 1 --pairs 6 --sequential 6
 	mv bench/results/pipeline-x1.json bench/results/pipeline-x1-6pairs-sequential.json
-	$(BIN)/python -m bench.local_render --runs 3 --durations 30 --formats 576p24 1080p30
 	$(BIN)/python -m bench.daemon
-	$(BIN)/python -m bench.sensor_tick
+	$(BIN)/python -m bench.sensor_tick  --runs 3
 
 ## The Dagster UI over the same instance the CLI records into
 dev: venv
@@ -59,4 +72,4 @@ dev: venv
 	$(BIN)/dagster dev -w workspace.yaml
 
 clean:
-	rm -rf vidgen_data .dagster_home .pytest_cache .mypy_cache .ruff_cache
+	rm -rf vidgen_data .dagster_home .pytest_cache .mypy_cache .ruff_cache site

@@ -122,14 +122,19 @@ def daemon_render(spec_path: Path, video_id: str, interval: int, deadline: float
          "ended": (r["ended"] or dropped) - dropped} for r in runs]}  # fmt: skip
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line `make bench` and bench/README.md give this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spec", default=str(REPO / "examples" / "specs" / "cold-brew-ad.yaml"))
     parser.add_argument("--intervals", type=int, nargs="+", default=[Settings().sensor_interval, 5],
                         help="VIDGEN_SENSOR_INTERVAL values to measure (s)")  # fmt: skip
     parser.add_argument("--deadline", type=float, default=900)
     parser.add_argument("--runs", type=int, default=3, help="drops (each on a fresh daemon) per interval")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     spec_path = Path(args.spec)
     spec = load_spec(spec_path)
     work = Path(tempfile.mkdtemp(prefix="vidgen-bench-daemon-"))

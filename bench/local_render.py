@@ -117,14 +117,19 @@ def reference_encode(work: Path, width: int, height: int, fps: int, frames: int)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line `make bench` and bench/README.md give this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--durations", type=int, nargs="+", default=[15, 30, 60])
     parser.add_argument("--formats", nargs="+", default=list(FORMATS), choices=list(FORMATS))
     parser.add_argument("--stitch", default="copy", choices=["copy", "reencode"])
     parser.add_argument("--long-beats", action="store_true", help="two long beats (pull_out, pan_right)")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     rows, records = [], []
     stage_names: list[str] = []
     for fmt in args.formats:

@@ -61,14 +61,19 @@ def render(pairs: int, workers: int, run_s: dict[str, float], base: Settings) ->
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line `make bench` and bench/README.md give this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--pairs", type=int, nargs="+", default=[2, 3, 6, 12])
     parser.add_argument("--sequential", type=int, nargs="*", default=None,
                         help="pair counts also rendered one pair at a time (default: all of --pairs)")  # fmt: skip
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     sequential = set(args.pairs if args.sequential is None else args.sequential)
     run_s = {kind: seconds * args.scale for kind, seconds in RUN_S.items()}
     fake = FakeReplicate().start()

@@ -88,11 +88,16 @@ def tick(settings: Settings, instance: dg.DagsterInstance, cursor: str | None) -
     return result, took, sum(reads.values())
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line `make bench` and bench/README.md give this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, nargs="+", default=[2, 200])
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     rows, records = [], []
     for videos in args.videos:
         work = Path(tempfile.mkdtemp(prefix="vidgen-bench-tick-"))

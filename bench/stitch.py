@@ -38,10 +38,15 @@ def spec_data() -> dict[str, object]:
             "cta": "Benchmark over", "music": {"bpm": 100}}  # fmt: skip
 
 
-def main() -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line `make bench` and bench/README.md give this benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = build_parser().parse_args()
     work = Path(tempfile.mkdtemp(prefix="vidgen-bench-stitch-"))
     try:
         plan = plan_spec(parse_spec(spec_data()), 5.0)

@@ -84,10 +84,14 @@ class Settings(BaseSettings):
     chunk_seconds: float = Field(5.0, ge=1.0, le=30.0, validation_alias=_env(CHUNK_SECONDS_ENV, "chunk_seconds"))
     """The animatic backend's chunk length (a Replicate model's comes from its registry entry)."""
     max_parallel_pairs: int = Field(4, ge=1, le=64, validation_alias=_env(MAX_PARALLEL_ENV, "max_parallel_pairs"))
-    """How many chunk pairs the CLI runner renders at once."""
+    """How many chunk pairs a video's `generate` step makes at once (the CLI's `--max-parallel`); for the
+    animatic no more than the CPUs this process may use, for comfyui one per server."""
     storage: StorageKind = Field("local", validation_alias=_env(STORAGE_ENV, "storage"))
+    """Where artifacts are stored: `local` (under `data_dir`) or `s3` (the bucket `s3_bucket`, under `s3_prefix`)."""
     s3_bucket: str | None = Field(None, validation_alias=_env(BUCKET_ENV, "s3_bucket"))
+    """The bucket that holds the artifacts with storage `s3` (required then)."""
     s3_prefix: str = Field("", validation_alias=_env(PREFIX_ENV, "s3_prefix"))
+    """A key prefix inside the bucket under which the artifact layout starts (slashes at either end dropped)."""
     spec_dir: str = Field(DEFAULT_SPEC_DIR, validation_alias=_env(SPEC_DIR_ENV, "spec_dir"))
     """Where the sensor looks for spec files: a local folder or `s3://bucket/prefix/`."""
     work_dir: Path | None = Field(None, validation_alias=_env(WORK_ENV, "work_dir"))

@@ -60,7 +60,7 @@ def get_backend(
         token = settings.replicate_api_token
         if token is None or not token.get_secret_value():
             raise BackendUnavailable(
-                f"backend 'replicate' needs an API token: set {TOKEN_ENV} (see README.md, 'Replicate backend')"
+                f"backend 'replicate' needs an API token: set {TOKEN_ENV} (see docs/backends.md, 'Replicate')"
             )
         return ReplicateBackend(
             selection, token.get_secret_value(), store=store, base_url=settings.replicate_base_url,

@@ -1,7 +1,7 @@
 """Local speech for the animatic: the espeak-ng library, driven through its C API with ctypes.
 
 The library and its voice data come from the `espeakng-loader` wheel (espeak-ng 1.52, GPL-3.0-or-later;
-see README "Dependencies"), so nothing is downloaded at run time. It is initialised once per process in
+see docs/media.md, "Dependency notes"), so nothing is downloaded at run time. It is initialised once per process in
 synchronous mode (`AUDIO_OUTPUT_SYNCHRONOUS`: `espeak_Synth` returns when every sample has been handed to
 our callback, no audio device, no thread), and every synthesis holds one lock (the library keeps global
 state). Word events give the exact sample where each word starts.

@@ -1,6 +1,6 @@
 """The video spec: what a user asks for, validated field by field.
 
-A spec is YAML or JSON. Field names are a contract (README.md, "The spec"). Every problem is reported as a
+A spec is YAML or JSON. Field names are a contract (docs/spec.md). Every problem is reported as a
 `FieldError` with a path such as `beats[2].transition`, what is wrong and what is allowed, gathered into
 one `SpecError` that names the file.
 """
@@ -365,7 +365,7 @@ def comfyui_errors(spec: Spec) -> list[FieldError]:
     section = spec.comfyui
     if section is None:
         return [FieldError("comfyui", "backend comfyui needs a comfyui section: {servers: [...], workflows: "
-                           "{image: ..., video: ...}} (see README.md, 'ComfyUI backend')")]  # fmt: skip
+                           "{image: ..., video: ...}} (see docs/backends.md, 'ComfyUI')")]  # fmt: skip
     errors = []
     seen: set[str] = set()
     for i, server in enumerate(section.servers):
@@ -446,7 +446,7 @@ class Spec(_Model):
     backend: BackendName = "animatic"
     planner: PlannerName = "library"
     models: dict[str, str] = Field(default_factory=dict)
-    """Per-stage model overrides for the replicate backend: image, video, music, planner."""
+    """Per-stage model overrides for the replicate backend: image, video, music, planner, voice."""
     seed: Annotated[int, Field(ge=0, le=2**31 - 1)] = 0
     budget_usd: Annotated[float, Field(gt=0)] | None = None
     references: dict[str, ReferenceSpec] = Field(default_factory=dict)
@@ -572,7 +572,7 @@ def _message(error: Any) -> str:
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
     if kind == "extra_forbidden":
-        return "unknown field (check the spelling; see the spec format in README.md)"
+        return "unknown field (check the spelling; every field is in docs/reference/spec-fields.md)"
     if kind == "missing":
         return "required field is missing"
     if kind == "literal_error":

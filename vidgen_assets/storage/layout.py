@@ -1,4 +1,4 @@
-"""The one key layout, the same on local disk and in S3 (README.md, "Architecture": the file layout).
+"""The one key layout, the same on local disk and in S3 (docs/architecture.md, "Storage": the file layout).
 
 Keys are POSIX-style relative paths under the store's root. Per-video artifacts live under
 `videos/<id>/`; each asset also writes a small JSON manifest (what it made, from what, at what cost)

@@ -81,7 +81,7 @@ def test_unknown_aspect_ratio_camera_and_field_are_reported_together():
     assert found == {
         "aspect_ratio": "got '4:3'; allowed: '16:9', '9:16' or '1:1'",
         "beats[0].camera": "got 'zoom'; allowed: 'push_in', 'pull_out', 'pan_left', 'pan_right' or 'static'",
-        "colour": "unknown field (check the spelling; see the spec format in README.md)",
+        "colour": "unknown field (check the spelling; every field is in docs/reference/spec-fields.md)",
     }
 
 

@@ -222,7 +222,7 @@ VIDEO_DEADLINE_S = 600
 
 
 def launch_video_spec(ui: UI, page: Any, video_id: str, spec_yaml: str) -> None:
-    """The clicks of README's "Start a video from the UI": video_spec > Materialize... > Add a partition >
+    """The clicks of docs/dagster.md's "Start a video from the UI": video_spec > Materialize... > Add a partition >
     Config > Add config > the spec in the config editor > Save config > Launch 1 run."""
     page.goto(f"{ui.url}/assets/video_spec")
     dismiss_welcome(page)
