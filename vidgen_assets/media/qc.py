@@ -5,6 +5,9 @@
 read back here); the same decode compares its first frame, and a bridge's last, with the picture it must
 be (ffmpeg's `psnr` on both shrunk to `core.qc.MATCH_WIDTH` pixels wide, written to a stats file). It
 returns every check's result. Nothing here is wired into the pipeline yet: a library for the takes to come.
+
+`check_final` measures the final video with the same decode and detectors, and `core.qc.evaluate_final`
+decides (its length against the plan's and its audio's, black, frozen and flashing stretches).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from vidgen_assets.core import qc
-from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FrameStats
+from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FinalAllowances, FrameStats
 from vidgen_assets.media import commands
 from vidgen_assets.media.probe import probe
 from vidgen_assets.media.runner import MediaError, run
@@ -134,3 +137,13 @@ def check_clip(
     last frame must be (a bridge's incoming storyboard image); two different files. None skips that
     comparison. `moves`: see `core.qc.evaluate`."""
     return qc.evaluate(measure(clip, fps, expected_first, expected_last), kind, moves)
+
+
+def check_final(
+    path: Path, fps: float, expected_frames: int, allowances: FinalAllowances = qc.NO_ALLOWANCES
+) -> list[CheckResult]:
+    """The final video's checks (`core.qc.evaluate_final`): every frame of `path` through the detectors
+    (one decode, as for a clip), its audio's length from the container; `expected_frames` the plan's,
+    `allowances` where the plan is black or frozen by design (`core.qc.final_allowances`)."""
+    info = probe(path)
+    return qc.evaluate_final(measure(path, fps), expected_frames, info.audio_duration_s, allowances)
