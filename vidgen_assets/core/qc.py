@@ -328,6 +328,12 @@ has its blocking `frozen` check already, and a model's clip of a still product c
 legitimately; a longer freeze in the final points at the assembly (a padded or repeated piece). The
 animatic's slowest moves step every frame at the examples' lengths (measured: no frozen stretch of
 `FREEZE_MIN_S` or more outside static beats)."""
+FINAL_ANALYSIS_WIDTH = 320
+"""The final video is measured shrunk to this width (area average): the black, blank and flash measures
+are means and spreads of luma, which shrinking keeps, and a frozen stretch is one of identical frames at
+any size, while a picture that moves by a pixel at full size still changes at this one (the animatic's
+slowest examples step every frame: no frozen stretch). A third of the CPU time of a full-size pass
+(measured on cold-brew-ad's 30 s 1024x576 final: 1.9 s against 6.2 s, decoding alone 0.9 s)."""
 THROUGH_DARK = frozenset({"fadeblack", "fadewhite"})
 """The transitions that pass through a black or a white frame by design."""
 
