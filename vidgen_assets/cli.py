@@ -31,7 +31,7 @@ from vidgen_assets.backends.models import (
 )
 from vidgen_assets.backends.voices import line_lengths
 from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, read_local_workflows
-from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
+from vidgen_assets.core.cost import Estimate, Price, budget_refusal, default_retakes, retake_allowance, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError
@@ -244,6 +244,13 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for spec, path, estimate, _ in found:
         print(f"{path}: video {spec.id}, backend {spec.backend}")
         print(estimate.table())
+        retakes = default_retakes(spec)
+        if retakes and estimate.total:
+            extra = retake_allowance(estimate.lines, retakes)
+            judged = ", and judged" if spec.qc is not None and spec.qc.judge == "replicate" else ""
+            print(f"retakes: {usd(estimate.total)} without retakes; {retakes} retake(s) per clip can add at most "
+                  f"{usd(extra)} (each chunk and bridge made again{judged}), only while the spend stays within "
+                  "budget_usd")  # fmt: skip
         if spec.budget_usd is not None:
             refusal = budget_refusal(spec.budget_usd, estimate)
             verdict = "OVER BUDGET: render would refuse it" if refusal else "within budget"

@@ -1,6 +1,8 @@
 """The `animatic` backend: local, free and deterministic previews.
 
-- `image`: a storyboard card per beat (`storyboard_card.render_card`), written as PNG. The PNG carries the
+- `image`: a storyboard card per beat (`storyboard_card.render_card`), written as PNG: the window of the
+  card the beat's camera move starts on (`camera_motion.start_window`; the whole card for push_in and
+  static), so that the beat's clip starts on its storyboard image exactly as drawn. The PNG carries the
   request it was drawn from (a `vidgen:card` text chunk), so the card can be drawn again at another size.
 - `video`: the beat's card under the beat's camera move (`camera_motion.Move`), planned over the beat's whole
   clip so that every frame shows only the card: the card goes to ffmpeg once, as one raw frame, and
@@ -28,7 +30,7 @@ from PIL import Image, ImageOps, PngImagePlugin
 
 from vidgen_assets.backends import espeak
 from vidgen_assets.backends.bridge_motion import bridge_frames
-from vidgen_assets.backends.camera_motion import Move
+from vidgen_assets.backends.camera_motion import Move, card_size, start_window
 from vidgen_assets.backends.music_synth import synthesize, write_wav
 from vidgen_assets.backends.storyboard_card import render_card
 from vidgen_assets.core.generation import (
@@ -42,8 +44,8 @@ from vidgen_assets.core.generation import (
 )
 from vidgen_assets.media import commands, runner
 
-CARD_MODEL = "animatic-card-v1"
-MOTION_MODEL = "animatic-motion-v2"
+CARD_MODEL = "animatic-card-v2"
+MOTION_MODEL = "animatic-motion-v3"
 MUSIC_MODEL = "animatic-music-v1"
 BRIDGE_MODEL = "animatic-bridge-v1"
 CARD_KEY = "vidgen:card"
@@ -54,9 +56,10 @@ class AnimaticBackend:
     """Storyboard cards, camera-motion chunks and a synthesised music bed, made locally for free."""
 
     name = "animatic"
-    identity = "animatic@3"
+    identity = "animatic@4"
     """What outputs are fingerprinted by: changes when the animatic draws differently (3: a card is a
-    function of its beat and seed, not of the video's id)."""
+    function of its beat and seed, not of the video's id; 4: the storyboard image is the window the
+    camera move starts on, so pull_out and pans start on it too)."""
 
     def __init__(self, chunk_seconds: float = 5.0) -> None:
         if chunk_seconds <= 0:
@@ -64,8 +67,15 @@ class AnimaticBackend:
         self.chunk_seconds = chunk_seconds
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
-        """Write the beat's storyboard card as a PNG of `request.frame` size."""
-        card = render_card(request)
+        """Write the beat's storyboard card as a PNG of `request.frame` size: the window of the card its
+        camera move starts on (`camera_motion.start_window`)."""
+        frame = request.frame
+        size = card_size(request.camera, frame.width, frame.height)
+        if size == (frame.width, frame.height):
+            card = render_card(request)
+        else:
+            x, y = start_window(request.camera, frame.width, frame.height)
+            card = render_card(request, size, x, y).crop((x, y, x + frame.width, y + frame.height))
         info = PngImagePlugin.PngInfo()
         # The video's id is left out: the same beat in two videos (a spec and its variant) is the same file.
         drawn = dataclasses.replace(request, video_id="")
@@ -173,14 +183,14 @@ def card_request(path: Path) -> ImageRequest | None:
 
 def card_canvas(path: Path, move: Move, references: tuple[ReferenceImage, ...] = ()) -> Image.Image:
     """The card a move travels over, at `move.card_size`: the storyboard image itself when the move
-    stays at the frame's size; for a pan, the card drawn again that much wider (an image that carries
-    no card request is cover-fitted instead: the pan then travels across it slightly enlarged).
+    stays at the frame's size; for a pan or a pull_out, the card drawn again that much larger, its
+    storyboard image the window the move starts on (an image that carries no card request is
+    cover-fitted instead: the move then travels across it enlarged).
     `references`: the beat's reference images where this process finds them (the card's request names
     the files where the storyboard was drawn, which may be another machine's)."""
     stat = path.stat()
-    text_left = move.pan_px if move.camera == "pan_left" else 0
     frame = (move.width, move.height)
-    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, frame, text_left, references)
+    return _card_canvas(str(path), stat.st_mtime_ns, stat.st_size, move.card_size, frame, move.start_window, references)
 
 
 @lru_cache(maxsize=4)
@@ -190,7 +200,7 @@ def _card_canvas(
     _size: int,
     canvas: tuple[int, int],
     frame: tuple[int, int],
-    text_left: int,
+    window: tuple[int, int],
     references: tuple[ReferenceImage, ...] = (),
 ) -> Image.Image:
     """Cached per file version: a beat's chunks (made one after the other in one process) share it."""
@@ -201,7 +211,7 @@ def _card_canvas(
                 here = {r.sha256: r for r in references}
                 moved = tuple(here.get(r.sha256, r) for r in request.references)
                 request = dataclasses.replace(request, references=moved)
-            return render_card(request, canvas, text_left)
+            return render_card(request, canvas, *window)
     return load_source(Path(path), *canvas)
 
 

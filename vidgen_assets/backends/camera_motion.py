@@ -4,10 +4,17 @@ A `Move` is planned once per beat, over the beat's whole clip (`clip_frames`, th
 it plays into the next), so that every frame of every chunk shows only the storyboard card:
 
 - `push_in` starts on the whole card and zooms in towards its centre;
-- `pull_out` starts close on the card's centre and ends on the whole card;
-- `pan_left` / `pan_right` travel across a card drawn wider than the frame (`card_size`), from one end
-  to the other, at zoom 1;
+- `pull_out` starts on the frame-sized middle of a card drawn `MAX_ZOOM` times larger (`card_size`) and
+  zooms out over it;
+- `pan_left` / `pan_right` travel across a card drawn `MAX_PAN` wider than the frame, from one end
+  towards the other, at zoom 1;
 - `static` shows the card as it is.
+
+Every move's first frame is the window `start_window` of its card, at zoom 1 (the whole card for
+push_in and static): the animatic's storyboard image is that window, so every beat's clip starts on its
+storyboard image exactly as drawn (as a video model's clip starts on its start image), and a bridge
+that ends on the storyboard image lands where the beat's own clip begins. The card's size does not
+depend on the clip's length, so the storyboard can be drawn before the clip is planned.
 
 Every move runs at constant speed (a constant zoom factor, or a constant number of pixels, per frame), so
 a beat cut into chunks moves on at the seams without a jump or a pause, and the frame a continuous chunk
@@ -89,8 +96,13 @@ class Move:
 
     @property
     def card_size(self) -> tuple[int, int]:
-        """The size the card is drawn at: the frame, made wider by the pan's travel for a pan."""
-        return self.width + self.pan_px, self.height
+        """The size the card is drawn at (`card_size`)."""
+        return card_size(self.camera, self.width, self.height)
+
+    @property
+    def start_window(self) -> tuple[int, int]:
+        """Where the first frame's window sits on the card (`start_window`)."""
+        return start_window(self.camera, self.width, self.height)
 
     @property
     def _rate(self) -> float:
@@ -108,14 +120,14 @@ class Move:
             raise ValueError(f"frame {n} is outside the clip's {self.clip_frames} frames")
         card_w, card_h = self.card_size
         if self.camera in ("push_in", "pull_out"):
-            zoomed = n if self.camera == "push_in" else self.steps - n
-            factor = math.exp(self._rate * zoomed)
-            half_w = math.floor(self.width // 2 * factor + 0.5)
-            half_h = math.floor(self.height // 2 * factor + 0.5)
+            # push_in: the frame-sized card scaled up; pull_out: the larger card scaled down.
+            factor = math.exp(self._rate * n if self.camera == "push_in" else -self._rate * n)
+            half_w = math.floor(card_w // 2 * factor + 0.5)
+            half_h = math.floor(card_h // 2 * factor + 0.5)
             return View(2 * half_w, 2 * half_h, half_w - self.width // 2, half_h - self.height // 2)
         if self.camera in ("pan_left", "pan_right"):
             travelled = math.floor(self._speed * n + 0.5)
-            x = travelled if self.camera == "pan_right" else self.pan_px - travelled
+            x = travelled if self.camera == "pan_right" else card_w - self.width - travelled
             return View(card_w, card_h, x, 0)
         return View(card_w, card_h, 0, 0)
 
@@ -128,11 +140,12 @@ class Move:
         if first < 0:
             raise ValueError(f"first must be >= 0, got {first}")
         frame = f"(floor(t*{self.fps}+0.5)+{first})"
+        card_w, card_h = self.card_size
         if self.camera in ("push_in", "pull_out"):
-            zoomed = frame if self.camera == "push_in" else f"({self.steps}-{frame})"
-            factor = f"exp({self._rate!r}*{zoomed})"
-            half_w = f"floor({self.width // 2}*{factor}+0.5)"
-            half_h = f"floor({self.height // 2}*{factor}+0.5)"
+            rate = self._rate if self.camera == "push_in" else -self._rate
+            factor = f"exp({rate!r}*{frame})"
+            half_w = f"floor({card_w // 2}*{factor}+0.5)"
+            half_h = f"floor({card_h // 2}*{factor}+0.5)"
             return [
                 ("scale", {"w": f"2*{half_w}", "h": f"2*{half_h}", "eval": "frame", "flags": "bicubic"}),
                 ("crop", {"w": self.width, "h": self.height, "x": f"{half_w}-{self.width // 2}",
@@ -140,6 +153,30 @@ class Move:
             ]  # fmt: skip
         if self.camera in ("pan_left", "pan_right"):
             travelled = f"floor({self._speed!r}*{frame}+0.5)"
-            x = travelled if self.camera == "pan_right" else f"{self.pan_px}-{travelled}"
+            x = travelled if self.camera == "pan_right" else f"{card_w - self.width}-{travelled}"
             return [("crop", {"w": self.width, "h": self.height, "x": x, "y": 0, "exact": 1})]
         return []
+
+
+def card_size(camera: Camera, width: int, height: int) -> tuple[int, int]:
+    """The size a `width` x `height` frame's card is drawn at for `camera`, whatever the clip's length:
+    `MAX_PAN` wider for a pan (a pan travels at most that far), `MAX_ZOOM` larger both ways for a
+    pull_out (it zooms out at most that much), the frame for the others (even sizes; a pull_out's
+    start window at even offsets)."""
+    if camera in ("pan_left", "pan_right"):
+        return width + 2 * math.ceil(width * MAX_PAN / 2), height
+    if camera == "pull_out":  # the margins around the start window even too (4:2:0 chroma stays aligned)
+        return width + 4 * math.ceil(width * (MAX_ZOOM - 1) / 4), height + 4 * math.ceil(height * (MAX_ZOOM - 1) / 4)
+    return width, height
+
+
+def start_window(camera: Camera, width: int, height: int) -> tuple[int, int]:
+    """Where (x, y) the frame-sized window a move starts on sits on its card: the left end for
+    pan_right, the right end for pan_left, the middle for pull_out, the corner (the whole card) else.
+    The animatic draws the card's texts in that window and stores the window as the storyboard image."""
+    card_w, card_h = card_size(camera, width, height)
+    if camera == "pan_left":
+        return card_w - width, 0
+    if camera == "pull_out":
+        return (card_w - width) // 2, (card_h - height) // 2
+    return 0, 0

@@ -25,7 +25,8 @@ from vidgen_assets.settings import PRICES_ENV
 if TYPE_CHECKING:
     from vidgen_assets.comfy_workflows import LoadedWorkflow
 
-ModelKind = Literal["image", "video", "music", "llm", "tts"]
+ModelKind = Literal["image", "video", "music", "llm", "tts", "vlm"]
+"""`vlm`: a vision-language model (images + a prompt -> text), the judge of `qc.judge: replicate`."""
 STAGE_KINDS: dict[str, ModelKind] = {
     "image": "image", "video": "video", "music": "music", "planner": "llm", "voice": "tts",
 }  # fmt: skip
@@ -315,6 +316,23 @@ REGISTRY: dict[str, ReplicateModel] = {
             seed_key="seed", defaults={"max_tokens": 1024, "temperature": 0.2}, output="text",
             unconfirmed="price (2025-08 reading, not re-checked from here)",
         ),
+        # The judge (`qc.judge: replicate`, `backends.judge`): scores sampled frames of each take.
+        ReplicateModel(
+            "openai/gpt-4o-mini", "vlm",
+            _price("0.008", "run",
+                   "OpenAI's gpt-4o-mini rates, $0.15/M input + $0.60/M output tokens (Replicate bills its official "
+                   "OpenAI models per token at OpenAI's rates: replicate.com/openai/gpt-4o lists OpenAI's $2.50/M "
+                   "input); charged as the bound for 6 images of one 512-px tile (8,500 tokens each at "
+                   "gpt-4o-mini's image rate, 2,833 + 5,667 per tile) + 1,000 prompt tokens in and 300 out",
+                   CHECKED),
+            seed_key=None, defaults={"temperature": 0, "max_completion_tokens": 300}, output="text",
+            input_images_key="image_input", input_images_list=True, max_input_images=6,
+            confirmed=SCHEMA_PAGE.format(id="openai/gpt-4o-mini") + " (version 167a3b6f): prompt, system_prompt, "
+            "image_input (array of images), temperature (0-2), max_completion_tokens, top_p; output an array of "
+            "strings (concatenated)",
+            unconfirmed="price on Replicate (OpenAI's list rates used; billed per token there, images as OpenAI "
+            "counts their tokens, which for gpt-4o-mini is about what gpt-4o charges per image)",
+        ),
         ReplicateModel(
             "minimax/speech-02-turbo", "tts",
             _price("0.00006", "character",
@@ -359,6 +377,9 @@ DEFAULTS: dict[str, str] = {
     "planner": "meta/meta-llama-3-8b-instruct",
     "voice": "minimax/speech-02-turbo",
 }
+JUDGE_MODEL = "openai/gpt-4o-mini"
+"""The judge of `qc.judge: replicate` (a current vision-language model that takes several images and a
+prompt; `backends.judge`)."""
 BRIDGE_DEFAULTS: dict[str, str] = {"video": "minimax/hailuo-02"}
 """The defaults that change when a spec uses `transition: bridge`: a video model with an end-frame input
 (hailuo-02: `last_frame_image` confirmed on its schema page, and the cheapest such clip, 6 s at 768p)."""
@@ -517,4 +538,8 @@ def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner
     notes: tuple[str, ...] = ()
     if calls and plan.planner.startswith("library"):
         notes = ("the LLM plans the beats at render time; chunks are counted from the library plan",)
-    return estimate(plan, selection.stage_models(), "replicate", calls, notes, bridge_seconds)
+    judge = None
+    if spec.qc is not None and spec.qc.judge == "replicate":  # one call per take of a clip (`backends.judge`)
+        judged = REGISTRY[JUDGE_MODEL]
+        judge = StageModel(judged.id, (prices or {}).get(judged.id, judged.price))
+    return estimate(plan, selection.stage_models(), "replicate", calls, notes, bridge_seconds, judge)

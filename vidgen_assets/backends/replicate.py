@@ -282,6 +282,20 @@ class ReplicateBackend:
             text = result.path.read_text(encoding="utf-8")
         return text, model.id
 
+    def ask_with_images(
+        self, model: ReplicateModel, system: str, prompt: str, images: list[bytes]
+    ) -> tuple[str, Decimal, bool]:
+        """A vision-language model's reply to `prompt` about `images` (sent in order as its
+        `input_images_key` list; the judge, `backends.judge`): (text, cost, answered from the cache).
+        Cached and retried like every call; each image keyed by its bytes' sha256."""
+        if not model.input_images_key:
+            raise ValueError(f"{model.id} takes no input images")
+        inputs = llm_inputs(model, system, prompt)
+        with self._workdir(None) as work:
+            result = self._generate(model, inputs, {model.input_images_key: images}, "text", Decimal(0), work)
+            text = result.path.read_text(encoding="utf-8")
+        return text, result.cost, result.cache_hit
+
     # -- one model call ------------------------------------------------------------------------------
 
     def _generate(

@@ -167,14 +167,22 @@ class _Geometry:
     """Where the frame-wide text block starts (0 unless the card is drawn wider than the frame)."""
     text_width: int
     """The width the texts are laid out in: the frame's."""
+    text_top: int = 0
+    """Where the frame-high text block starts (0 unless the card is drawn taller than the frame)."""
+    text_height: int = 0
+    """The height the texts are laid out in: the frame's (0: the card's)."""
 
 
-def render_card(request: ImageRequest, size: tuple[int, int] | None = None, text_left: int = 0) -> Image.Image:
+def render_card(
+    request: ImageRequest, size: tuple[int, int] | None = None, text_left: int = 0, text_top: int = 0
+) -> Image.Image:
     """The storyboard card for one beat, as an RGB image of `size` (default: `request.frame`'s size).
 
-    A card drawn larger than the frame (the canvas a pan travels across) keeps the frame's layout, sizes
-    and text block: the scene and the bands span the whole canvas, and the texts are laid out in a
-    frame-wide block starting at `text_left`, so that the view that starts the move shows all of them.
+    A card drawn larger than the frame (the canvas a pan travels across, or a pull_out zooms out over)
+    keeps the frame's layout, sizes and text block: the background, the floor and the bands span the
+    whole canvas, and the texts, the horizon, the sun and the subject are placed in the frame-sized window
+    at (`text_left`, `text_top`) as on a frame-sized card, so that the view that starts the move shows a
+    whole card.
     """
     frame_w, frame_h = request.frame.width, request.frame.height
     width, height = size or (frame_w, frame_h)
@@ -183,9 +191,12 @@ def render_card(request: ImageRequest, size: tuple[int, int] | None = None, text
     short = min(frame_w, frame_h)
     text_width = min(frame_w, width)
     text_left = max(0, min(text_left, width - text_width))
+    text_height = min(frame_h, height)
+    text_top = max(0, min(text_top, height - text_height))
     geo = _Geometry(
-        width, height, layout_of(frame_w, frame_h), short, max(4, round(short * 0.045)), text_left, text_width
-    )
+        width, height, layout_of(frame_w, frame_h), short, max(4, round(short * 0.045)), text_left, text_width,
+        text_top, text_height,
+    )  # fmt: skip
     colours = palette_colours(request.palette)
     rng = card_rng(request)
 
@@ -222,21 +233,23 @@ def _draw_scene(
     """Ground with perspective lines, a sun, and the subject on a third (a figure, unless `figure` is off:
     the beat's references stand there instead). Returns the horizon's y and the subject's box."""
     w, h = geo.width, geo.height
+    # Placed in the window a move starts on (the whole card unless it is drawn larger than the frame).
+    left, top, view_w, view_h = geo.text_left, geo.text_top, geo.text_width, geo.text_height or h
     horizon_share = {"landscape": 0.62, "portrait": 0.6, "square": 0.6}[geo.layout]
-    horizon = round(h * (horizon_share + float(rng.uniform(-0.03, 0.03))))
+    horizon = top + round(view_h * (horizon_share + float(rng.uniform(-0.03, 0.03))))
     ground = _mix(colours[0], (0, 0, 0), 0.35)
     draw.rectangle((0, horizon, w, h), fill=(*ground, 150))
     draw.line((0, horizon, w, horizon), fill=(255, 255, 255, 110), width=max(1, geo.short // 180))
 
     if geo.layout == "portrait":
-        subject_x = round(w * (0.5 + float(rng.uniform(-0.06, 0.06))))
-        sun_x = round(w * float(rng.choice([0.25, 0.75])))
-        sun_y = round(h * 0.2)
+        subject_x = left + round(view_w * (0.5 + float(rng.uniform(-0.06, 0.06))))
+        sun_x = left + round(view_w * float(rng.choice([0.25, 0.75])))
+        sun_y = top + round(view_h * 0.2)
     else:
         third = float(rng.choice([1 / 3, 2 / 3]))
-        subject_x = round(w * third)
-        sun_x = round(w * (1 - third))
-        sun_y = round(horizon * 0.45)
+        subject_x = left + round(view_w * third)
+        sun_x = left + round(view_w * (1 - third))
+        sun_y = top + round((horizon - top) * 0.45)
 
     # Perspective floor lines from a vanishing point on the horizon above the subject.
     spacing = max(8, w // 10)
@@ -305,8 +318,9 @@ def _draw_grid_marks(draw: ImageDraw.ImageDraw, geo: _Geometry, horizon: int) ->
 
 def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest) -> None:
     """Header (number, name, timecode) at the top; prompt and camera/aesthetic in a panel at the bottom."""
-    full_w, h, m = geo.width, geo.height, geo.margin
-    w, left = geo.text_width, geo.text_left
+    full_w, m = geo.width, geo.margin
+    w, left, top = geo.text_width, geo.text_left, geo.text_top
+    h = top + (geo.text_height or geo.height)
     title_font = load_font(max(8, round(geo.short * 0.06)), bold=True)
     body_font = load_font(max(7, round(geo.short * 0.042)))
     small_font = load_font(max(6, round(geo.short * 0.034)))
@@ -327,18 +341,18 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     # Header band.
     two_rows = geo.layout != "landscape"
     header_h = m + title_h + (gap + small_h if two_rows else 0) + m // 2
-    draw.rectangle((0, 0, full_w, header_h), fill=(0, 0, 0, 120))
+    draw.rectangle((0, top, full_w, top + header_h), fill=(0, 0, 0, 120))
     number_w = _width(title_font, number + "   ")
-    _text(draw, (left + m, m), number, title_font, (255, 255, 255, 255))
+    _text(draw, (left + m, top + m), number, title_font, (255, 255, 255, 255))
     if two_rows:
         name_line = fit_line(name, title_font, text_width - number_w)
-        _text(draw, (left + m + number_w, m), name_line, title_font, (255,) * 4)
-        _text(draw, (left + m, m + title_h + gap), timing, small_font, (230, 230, 230, 255))
+        _text(draw, (left + m + number_w, top + m), name_line, title_font, (255,) * 4)
+        _text(draw, (left + m, top + m + title_h + gap), timing, small_font, (230, 230, 230, 255))
     else:
         timing_w = _width(small_font, timing)
         room = text_width - number_w - timing_w - m
-        _text(draw, (left + m + number_w, m), fit_line(name, title_font, room), title_font, (255,) * 4)
-        timing_xy = (left + w - m - timing_w, m + (title_h - small_h) // 2)
+        _text(draw, (left + m + number_w, top + m), fit_line(name, title_font, room), title_font, (255,) * 4)
+        timing_xy = (left + w - m - timing_w, top + m + (title_h - small_h) // 2)
         _text(draw, timing_xy, timing, small_font, (230, 230, 230, 255))
 
     # Bottom panel: prompt, then camera move and aesthetic.

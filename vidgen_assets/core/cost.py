@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Literal
 
 from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.spec import Spec
 
 PriceUnit = Literal["run", "second", "character"]
 STAGES = ("planner", "storyboard", "chunks", "bridges", "music", "voice")
@@ -148,6 +149,7 @@ def estimate(
     planner_calls: int = 0,
     notes: tuple[str, ...] = (),
     bridge_seconds: Sequence[Decimal] | None = None,
+    judge: StageModel | None = None,
 ) -> Estimate:
     """The calls a render of `plan` makes per stage and what they cost.
 
@@ -159,7 +161,8 @@ def estimate(
     bridge is billed for (the model's shortest clip that covers it; the bridge is retimed to its frames,
     so nothing else is paid and thrown away); bridges of the same billed length share a line. With a
     `REFERENCE_STORYBOARD` model, the images of beats that use references are counted at that model's
-    price.
+    price. With a `judge` (`qc.judge: replicate`), one judge call per take of each generated clip (chunk
+    or bridge) without retakes, in stage `judge` (see `retake_allowance` for what retakes can add).
     """
     lines_said = plan.voice_lines if plan.spec.voice is not None else ()
     calls = {
@@ -200,6 +203,8 @@ def estimate(
             lines.append(EstimateLine(stage, refs.model, with_refs, call_cost(refs.price, per_call), refs.price))
         if count:
             lines.append(EstimateLine(stage, used.model, count, call_cost(used.price, per_call), used.price))
+    if judge is not None and judge_calls(plan):
+        lines.append(EstimateLine(JUDGE_STAGE, judge.model, judge_calls(plan), call_cost(judge.price), judge.price))
     if bridges and bridge_seconds is not None and any(b for b in billed):
         made = sum(billed, Decimal(0))
         used_s = Decimal(sum(b.frames for b in bridges)) / Decimal(plan.fps)
@@ -209,6 +214,38 @@ def estimate(
             f"{used_s.normalize():f} s they fill (the model's shortest clip that covers each one)",
         )
     return Estimate(video_id=plan.video_id, backend=backend, lines=tuple(lines), notes=notes)
+
+
+JUDGE_STAGE = "judge"
+"""The cost stage of the judge's calls (`qc.judge: replicate`): one per take of a generated clip."""
+RETAKE_STAGES = ("chunks", "bridges", JUDGE_STAGE)
+"""What a retake makes again: the clip (a chunk or a bridge), and its judging when there is a judge."""
+
+
+def judge_calls(plan: Plan) -> int:
+    """The judge's calls without retakes: one per generated clip (every chunk and bridge)."""
+    return len(plan.chunks) + len(plan.bridges)
+
+
+def default_retakes(spec: Spec) -> int:
+    """The retakes a spec allows per clip: `qc.retakes`, else 1 for model backends and 0 for the animatic
+    (where a failed check is a bug, not bad luck); 0 with `qc: false`."""
+    if spec.qc is None:
+        return 0
+    if spec.qc.retakes is not None:
+        return spec.qc.retakes
+    return 0 if spec.backend == "animatic" else 1
+
+
+def retake_allowance(lines: Sequence[EstimateLine], retakes: int) -> Decimal:
+    """The most `retakes` (extra takes per clip) can add to an estimate made of `lines` (its `lines`):
+    every generated clip (stages `chunks` and `bridges`) made `retakes` more times, each new take judged
+    again (stage `judge`). It bounds retakes in which each clip is made at most 1 + `retakes` times (a
+    continuous chunk made again because the chunk before it changed counts as one of its takes); the
+    budget stays hard whatever this says (a retake is made only while the spend stays within `budget_usd`)."""
+    if retakes < 0:
+        raise ValueError(f"retakes must be >= 0, got {retakes}")
+    return retakes * sum((line.usd for line in lines if line.stage in RETAKE_STAGES), Decimal(0))
 
 
 def budget_refusal(budget_usd: float | None, found: Estimate) -> str | None:

@@ -24,6 +24,16 @@ The checks (`CHECKS` names them, with their severity):
 - `end` (blocking, bridges): the last frame is the incoming storyboard image, the same measure;
 - `cut` (warning): no scene cut inside the clip: `scdet`'s score stays under `CUT_SCORE`.
 
+The final video has checks of its own (`evaluate_final`, measured by `media.qc.check_final`):
+
+- `duration` (blocking): it has exactly the plan's frames;
+- `av_length` (blocking): its audio lasts as long as its picture, to a frame (`AV_MAX_FRAMES`);
+- `black_stretch` (blocking): no black or blank stretch longer than `FINAL_BLACK_MAX_S`, outside the
+  transitions that pass through black or white by design (`fadeblack`, `fadewhite`);
+- `frozen_stretch` (warning): no frozen stretch longer than `FINAL_FROZEN_MAX_S`, outside the beats
+  whose camera is `static` (a held picture by design);
+- `flashes` (blocking): at most `FLASH_MAX_PER_SECOND` flashes in any one second, as for a clip.
+
 Everything is plain Python: no ffmpeg, no numpy; `media.qc` measures, this decides.
 """
 
@@ -33,9 +43,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from vidgen_assets.core.plan import Plan
+
 Severity = Literal["blocking", "warning"]
 ClipKind = Literal["reference", "continuous", "bridge"]
-CheckName = Literal["still", "frozen", "black", "flashes", "start", "end", "cut"]
+CheckName = Literal[
+    "still",
+    "frozen",
+    "black",
+    "flashes",
+    "start",
+    "end",
+    "cut",
+    "duration",
+    "av_length",
+    "black_stretch",
+    "frozen_stretch",
+]
 
 BLOCKING: Severity = "blocking"
 WARNING: Severity = "warning"
@@ -47,8 +71,12 @@ CHECKS: dict[CheckName, Severity] = {
     "start": BLOCKING,
     "end": BLOCKING,
     "cut": WARNING,
+    "duration": BLOCKING,
+    "av_length": BLOCKING,
+    "black_stretch": BLOCKING,
+    "frozen_stretch": WARNING,
 }
-"""Every check and its severity."""
+"""Every check and its severity (`duration` .. `frozen_stretch`, and `flashes`: the final video's)."""
 
 # --- motion ------------------------------------------------------------------------------------------
 STILL_MAX_YDIF = 0.1
@@ -281,3 +309,122 @@ def evaluate(measures: ClipMeasures, kind: ClipKind, moves: bool = True) -> list
 def blocking_failures(results: Sequence[CheckResult]) -> list[CheckResult]:
     """The failed blocking checks: empty when the clip is usable (a retake's trigger, once wired)."""
     return [r for r in results if r.blocks]
+
+
+# --- the final video ---------------------------------------------------------------------------------
+AV_MAX_FRAMES = 1.0
+"""The most the audio's length may differ from the picture's, in frames ("equal to a frame"): AAC
+ends on a whole 1024-sample packet (21 ms at 48 kHz, half a frame at 24 fps), so the two are never
+exactly equal, and more than a frame apart is a mix cut to the wrong length."""
+FINAL_BLACK_MAX_S = 0.5
+"""The longest stretch of black or blank frames (as `black` counts them) the final video may hold
+outside its through-black (`fadeblack`) and through-white (`fadewhite`) transitions: half a second is
+already a visible hole; vidgen's own titles are drawn over the picture, never on a black card, and its
+fades and dissolves blend two pictures, so the animatic has none (measured on every example: 0 frames)."""
+FINAL_FROZEN_MAX_S = 1.0
+"""The longest frozen stretch (`freezedetect`, as for a clip) the final video may hold outside its
+static beats: a second at 24 fps is a stop anyone sees. A warning, not blocking: every generated clip
+has its blocking `frozen` check already, and a model's clip of a still product can hold a second
+legitimately; a longer freeze in the final points at the assembly (a padded or repeated piece). The
+animatic's slowest moves step every frame at the examples' lengths (measured: no frozen stretch of
+`FREEZE_MIN_S` or more outside static beats)."""
+FINAL_ANALYSIS_WIDTH = 320
+"""The final video is measured shrunk to this width (area average): the black, blank and flash measures
+are means and spreads of luma, which shrinking keeps, and a frozen stretch is one of identical frames at
+any size, while a picture that moves by a pixel at full size still changes at this one (the animatic's
+slowest examples step every frame: no frozen stretch). A third of the CPU time of a full-size pass
+(measured on cold-brew-ad's 30 s 1024x576 final: 1.9 s against 6.2 s, decoding alone 0.9 s)."""
+THROUGH_DARK = frozenset({"fadeblack", "fadewhite"})
+"""The transitions that pass through a black or a white frame by design."""
+
+FrameRange = tuple[int, int]
+"""Frames [first, end) of the timeline."""
+
+
+@dataclass(frozen=True)
+class FinalAllowances:
+    """Where the final video may be black or blank (`dark`) and frozen (`still`) by design."""
+
+    dark: tuple[FrameRange, ...]
+    still: tuple[FrameRange, ...]
+
+
+NO_ALLOWANCES = FinalAllowances((), ())
+"""Nothing black or frozen by design."""
+
+
+def final_allowances(plan: Plan) -> FinalAllowances:
+    """From the plan: the frames of each through-black or through-white transition (the first frames of
+    the beat it leads into), and the frames of each beat whose camera is static."""
+    dark = tuple(
+        (nxt.start_frame, nxt.start_frame + beat.transition_frames)
+        for beat, nxt in zip(plan.beats, plan.beats[1:], strict=False)
+        if beat.transition in THROUGH_DARK and beat.transition_frames
+    )
+    still = tuple((b.start_frame, b.start_frame + b.frames) for b in plan.beats if b.camera == "static")
+    return FinalAllowances(dark, still)
+
+
+def longest_outside(flags: Sequence[bool], allowed: Sequence[FrameRange]) -> tuple[int, int]:
+    """The longest run of True in `flags` counting only frames outside every range of `allowed`: (its
+    length in frames, the frame it starts on)."""
+    excused = [False] * len(flags)
+    for first, end in allowed:
+        for n in range(max(0, first), min(len(flags), end)):
+            excused[n] = True
+    best, best_at, run, run_at = 0, 0, 0, 0
+    for n, flag in enumerate(flags):
+        if flag and not excused[n]:
+            if run == 0:
+                run_at = n
+            run += 1
+            if run > best:
+                best, best_at = run, run_at
+        else:
+            run = 0
+    return best, best_at
+
+
+def _is_dark(frame: FrameStats) -> bool:
+    return frame.black_share >= BLACK_PIXEL_SHARE or frame.luma_max - frame.luma_min <= BLANK_MAX_RANGE
+
+
+def evaluate_final(
+    measures: ClipMeasures,
+    expected_frames: int,
+    audio_s: float | None,
+    allowances: FinalAllowances = NO_ALLOWANCES,
+) -> list[CheckResult]:
+    """The final video's checks (see the module's docstring), from its `measures` (every frame through
+    the detectors), the plan's `expected_frames`, its audio's length (`audio_s`, None: no audio, which
+    `av_length` then passes) and what the plan allows (`final_allowances`)."""
+    frames, fps = measures.frames, measures.fps
+    count = len(frames)
+    results = [
+        _result(
+            "duration", count, expected_frames, count == expected_frames,
+            f"{count} frames; the plan has {expected_frames}",
+        )
+    ]  # fmt: skip
+    if audio_s is None:
+        results.append(_result("av_length", 0.0, AV_MAX_FRAMES, True, "no audio stream"))
+    else:
+        apart = abs(audio_s - count / fps) * fps
+        detail = f"audio {audio_s:.3f} s, picture {count / fps:.3f} s: {apart:.2f} frames apart"
+        results.append(_result("av_length", apart, AV_MAX_FRAMES, apart <= AV_MAX_FRAMES, detail))
+    dark, at = longest_outside([_is_dark(f) for f in frames], allowances.dark)
+    detail = f"longest black or blank stretch {dark} frames ({dark / fps:.2f} s) from frame {at}"
+    results.append(_result("black_stretch", dark / fps, FINAL_BLACK_MAX_S, dark / fps <= FINAL_BLACK_MAX_S, detail))
+    frozen_flags = [False] * count
+    for first, end in measures.freezes:
+        for n in range(max(0, first), min(count, end)):
+            frozen_flags[n] = True
+    frozen, at = longest_outside(frozen_flags, allowances.still)
+    detail = f"longest frozen stretch outside static beats {frozen} frames ({frozen / fps:.2f} s) from frame {at}"
+    results.append(
+        _result("frozen_stretch", frozen / fps, FINAL_FROZEN_MAX_S, frozen / fps <= FINAL_FROZEN_MAX_S, detail)
+    )
+    flashes = count_flashes([relative_luminance(f.luma_mean) for f in frames], fps)
+    detail = f"at most {flashes} flashes in one second"
+    results.append(_result("flashes", flashes, FLASH_MAX_PER_SECOND, flashes <= FLASH_MAX_PER_SECOND, detail))
+    return results

@@ -18,6 +18,7 @@ from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, store_workflows
+from vidgen_assets.core import qc as core_qc
 from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
 from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import fingerprint
@@ -28,6 +29,7 @@ from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
 from vidgen_assets.media import preview, probe, timeline
+from vidgen_assets.media import qc as media_qc
 from vidgen_assets.music_file import MAX_BYTES as MAX_MUSIC_BYTES
 from vidgen_assets.music_file import LoadedMusic, read_music, store_music, stored_music, with_music
 from vidgen_assets.references import MAX_BYTES as MAX_REFERENCE_BYTES
@@ -716,7 +718,10 @@ def stitched_video(
     group_name=GROUP,
     kinds={"mp4"},
     code_version=stages.RECIPES["final_video"],
-    check_specs=[checks.spec_for(c) for c in (checks.FINAL_CHECK, checks.LOUDNESS_CHECK, checks.SAFE_AREA_CHECK)],
+    check_specs=[
+        checks.spec_for(c)
+        for c in (checks.FINAL_CHECK, checks.LOUDNESS_CHECK, checks.SAFE_AREA_CHECK, checks.FINAL_QC_CHECK)
+    ],
 )
 def final_video(
     context: dg.AssetExecutionContext,
@@ -748,6 +753,11 @@ def final_video(
     check = checks.final_matches_spec(out, video_spec)
     on_target = checks.final_loudness_on_target(out, video_spec)
     in_safe_area = checks.final_text_in_safe_area(out, video_spec)
+    measured = None  # the final video's picture and sound, frame by frame (`qc: false`: not measured)
+    if video_spec.spec.qc is not None:
+        allowances = core_qc.final_allowances(video_spec)
+        measured = media_qc.check_final(final, video_spec.fps, video_spec.total_frames, allowances)
+    picture_and_sound = checks.final_picture_and_sound_qc(measured)
     heard = r.get("loudness") or {}
     yield dg.Output(
         out,
@@ -773,6 +783,7 @@ def final_video(
     yield check  # measured on the files before they left the scratch directory
     yield on_target
     yield in_safe_area
+    yield picture_and_sound
 
 
 ALL_ASSETS = [video_spec, storyboard, generate, stitched_video, soundtrack, final_video]

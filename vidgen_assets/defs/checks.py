@@ -12,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 
+from vidgen_assets.core import qc
 from vidgen_assets.core.loudness import TOLERANCE_LU, Loudness, problems
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.partitions import videos
@@ -26,6 +27,7 @@ SAFE_AREA_CHECK = "final_text_in_safe_area"
 CLIPS_CHECK = "chunks_pass_qc"
 BRIDGES_CHECK = "bridges_pass_qc"
 NOT_BLOCKING = frozenset({CLIPS_CHECK, BRIDGES_CHECK})
+FINAL_QC_CHECK = "final_picture_and_sound_qc"
 CHECK_DESCRIPTIONS = {
     STORYBOARD_CHECK: "Exactly one storyboard image per beat, each at the video's size.",
     STITCHED_CHECK: "Every planned chunk went into the stitched video and its length is the plan's, to the frame.",
@@ -51,6 +53,13 @@ CHECK_DESCRIPTIONS = {
         "Every bridge's take in use passes its blocking checks (moves, not black or flashing, starts on the "
         "outgoing frame and lands on the incoming storyboard image); passes when the video has no bridge."
     ),
+    FINAL_QC_CHECK: (
+        "final.mp4 measured frame by frame (ffmpeg's signalstats, blackframe, freezedetect): the plan's frames "
+        "exactly, audio as long as the picture to a frame, no black or blank stretch over "
+        f"{qc.FINAL_BLACK_MAX_S:g} s outside fadeblack/fadewhite transitions, no more than "
+        f"{qc.FLASH_MAX_PER_SECOND} flashes in any second (blocking: ERROR); no frozen stretch over "
+        f"{qc.FINAL_FROZEN_MAX_S:g} s outside static beats (a warning: WARN). Off with `qc: false`."
+    ),
 }
 CHECK_ASSETS = {
     STORYBOARD_CHECK: "storyboard",
@@ -60,6 +69,7 @@ CHECK_ASSETS = {
     SAFE_AREA_CHECK: "final_video",
     CLIPS_CHECK: "chunk_pairs",
     BRIDGES_CHECK: "stitched_video",
+    FINAL_QC_CHECK: "final_video",
 }
 
 
@@ -224,4 +234,26 @@ def clips_pass_qc(name: str, clips: Sequence[Mapping[str, Any]], strip: str) -> 
             "checks": dg.MetadataValue.md("\n".join(rows)),
             "takes": dg.MetadataValue.md(strip),
         },
+    )
+
+
+def final_picture_and_sound_qc(results: Sequence[qc.CheckResult] | None) -> dg.AssetCheckResult:
+    """The final video's measured checks (`media.qc.check_final`, decided by `core.qc.evaluate_final`) as
+    one asset check: each check's measured value, threshold, severity and verdict in the metadata. A
+    failed blocking check fails it with severity ERROR; failed warnings alone fail it with WARN. None:
+    `qc: false`, nothing measured."""
+    if results is None:
+        return dg.AssetCheckResult(check_name=FINAL_QC_CHECK, passed=True, metadata={"qc": "off (qc: false)"})
+    blocking = [r for r in results if r.blocks]
+    warned = [r for r in results if not r.passed and not r.blocks]
+    metadata: dict[str, Any] = {}
+    for r in results:
+        metadata[r.name] = r.value
+        metadata[f"{r.name}_threshold"] = r.threshold
+    metadata["checks"] = dg.MetadataValue.json([r.as_record() for r in results])
+    metadata["blocking_failures"] = "; ".join(f"{r.name}: {r.detail}" for r in blocking) or "none"
+    metadata["warnings"] = "; ".join(f"{r.name}: {r.detail}" for r in warned) or "none"
+    severity = dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN
+    return dg.AssetCheckResult(
+        check_name=FINAL_QC_CHECK, passed=not (blocking or warned), severity=severity, metadata=metadata
     )

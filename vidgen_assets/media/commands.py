@@ -660,6 +660,7 @@ def clip_analysis(
     cut_score: float,
     matches: Sequence[FrameMatch] = (),
     match_size: tuple[int, int] = (32, 18),
+    analysis_width: int | None = None,
 ) -> list[str]:
     """One decode of `clip` through ffmpeg's detectors, every frame's findings written to `metadata_file`
     (`metadata=print`): `signalstats` (luma mean, range and difference from the frame before),
@@ -668,7 +669,9 @@ def clip_analysis(
     (a scene-change score per frame, a cut at `cut_score`). The same decode (`split`) also compares each
     of `matches`' frames with its picture: both converted to RGB, then shrunk to `match_size` (area
     average; shrinking the clip's 4:2:0 frame first would blur its colour more than the picture's), their
-    PSNR written to the match's `stats_file` by `psnr`. Every output is discarded."""
+    PSNR written to the match's `stats_file` by `psnr`. `analysis_width`: the detectors see the clip shrunk
+    to this width first (area average, an even height), a third of the work on a long final video. Every
+    output is discarded."""
     width, height = match_size
     if width <= 0 or height <= 0:
         raise ValueError(f"expected a positive match size, got {width}x{height}")
@@ -680,8 +683,13 @@ def clip_analysis(
     def small(stream: Stream) -> Stream:
         return stream.filter("format", "rgb24").filter("scale", width, height, flags="area")
 
+    analysed = branches[0]
+    if analysis_width is not None:
+        if analysis_width <= 0 or analysis_width % 2:
+            raise ValueError(f"expected a positive, even analysis width, got {analysis_width}")
+        analysed = analysed.filter("scale", analysis_width, -2, flags="area")
     detected = (
-        branches[0].filter("signalstats")
+        analysed.filter("signalstats")
         .filter("blackframe", amount=0, threshold=black_pixel_luma)
         .filter("freezedetect", n=f"{freeze_noise_db:g}dB", d=decimal(freeze_min_s))
         .filter("scdet", threshold=f"{cut_score:g}")

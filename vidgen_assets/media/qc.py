@@ -5,6 +5,9 @@
 read back here); the same decode compares its first frame, and a bridge's last, with the picture it must
 be (ffmpeg's `psnr` on both shrunk to `core.qc.MATCH_WIDTH` pixels wide, written to a stats file). It
 returns every check's result. Nothing here is wired into the pipeline yet: a library for the takes to come.
+
+`check_final` measures the final video with the same decode and detectors, and `core.qc.evaluate_final`
+decides (its length against the plan's and its audio's, black, frozen and flashing stretches).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from vidgen_assets.core import qc
-from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FrameStats
+from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FinalAllowances, FrameStats
 from vidgen_assets.media import commands
 from vidgen_assets.media.probe import probe
 from vidgen_assets.media.runner import MediaError, run
@@ -76,9 +79,12 @@ def _read(path: Path) -> str:
     return path.read_text() if path.exists() else ""
 
 
-def measure(clip: Path, fps: float, first: Path | None = None, last: Path | None = None) -> ClipMeasures:
+def measure(
+    clip: Path, fps: float, first: Path | None = None, last: Path | None = None, width: int | None = None
+) -> ClipMeasures:
     """Every frame of `clip` through the detectors, and its first and last frames against the pictures
-    `first` and `last` (None: not compared; two different files), in one ffmpeg decode."""
+    `first` and `last` (None: not compared; two different files), in one ffmpeg decode. `width`: the
+    detectors see the frames shrunk to this width (None: as they are)."""
     info = probe(clip)
     with tempfile.TemporaryDirectory(prefix="vidgen-qc-") as tmp:
         folder = Path(tmp)
@@ -92,6 +98,7 @@ def measure(clip: Path, fps: float, first: Path | None = None, last: Path | None
         args = commands.clip_analysis(
             clip, metadata, qc.BLACK_PIXEL_LUMA, qc.FREEZE_NOISE_DB, qc.FREEZE_MIN_S, qc.CUT_SCORE,
             list(matches.values()), _match_size(info.width, info.height),
+            width if width is not None and width < info.width else None,
         )  # fmt: skip
         log = run(args)
         frames = _frames_metadata(_read(metadata))
@@ -134,3 +141,15 @@ def check_clip(
     last frame must be (a bridge's incoming storyboard image); two different files. None skips that
     comparison. `moves`: see `core.qc.evaluate`."""
     return qc.evaluate(measure(clip, fps, expected_first, expected_last), kind, moves)
+
+
+def check_final(
+    path: Path, fps: float, expected_frames: int, allowances: FinalAllowances = qc.NO_ALLOWANCES
+) -> list[CheckResult]:
+    """The final video's checks (`core.qc.evaluate_final`): every frame of `path` through the detectors
+    (one decode, as for a clip, the frames shrunk to `core.qc.FINAL_ANALYSIS_WIDTH` first), its audio's
+    length from the container; `expected_frames` the plan's,
+    `allowances` where the plan is black or frozen by design (`core.qc.final_allowances`)."""
+    info = probe(path)
+    measures = measure(path, fps, width=qc.FINAL_ANALYSIS_WIDTH)
+    return qc.evaluate_final(measures, expected_frames, info.audio_duration_s, allowances)

@@ -224,8 +224,23 @@ def test_every_frame_of_a_three_chunk_beat_shows_only_the_card(tmp_path: Path, c
     for n in (0, N - 1, N, 2 * N, len(frames) - 1):  # the test can fail: a wrong view is told apart
         wrong = expected_view(canvas, move, n, shift=2) if "pan" in camera else expected_view(canvas, move, n ^ 8)
         assert psnr(frames[n], wrong) < scores[n] - 4
-    if camera == "pull_out":
-        assert psnr(frames[-1], pixels(card)) > 34  # ends on the whole storyboard card
+
+
+@pytest.mark.parametrize("camera", ["push_in", "pull_out", "pan_left", "pan_right", "static"])
+def test_every_move_starts_on_its_storyboard_image_as_drawn(tmp_path: Path, camera: Camera) -> None:
+    """The storyboard image is the window of the card the move starts on, with every text of the card:
+    the beat's first frame is that image (as a video model's first frame is its start image), for a
+    short beat and a long one; another camera's card is another picture."""
+    storyboard = tmp_path / "beat_00.png"
+    AnimaticBackend().image(card_request_for(beat_index=0, start_frame=0, end_frame=2 * N, camera=camera), storyboard)
+    assert Image.open(storyboard).size == (W, H)
+    for chunks in ([N], [N, 4 * N]):
+        first = decode(make_beat(tmp_path / f"{len(chunks)}", storyboard, camera, chunks)[0])[0][0]
+        assert psnr(first, pixels(storyboard)) > 40, (camera, chunks)
+    other = tmp_path / "other.png"
+    moved = "pan_left" if camera != "pan_left" else "pull_out"
+    AnimaticBackend().image(card_request_for(beat_index=0, start_frame=0, end_frame=2 * N, camera=moved), other)
+    assert psnr(first, pixels(other)) < 30
 
 
 BIG = Frame(1024, 576, FPS)  # where a move covers more than a pixel a frame

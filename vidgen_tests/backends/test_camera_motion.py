@@ -15,6 +15,8 @@ from vidgen_assets.backends.camera_motion import (
     ZOOM_PER_SECOND,
     Move,
     View,
+    card_size,
+    start_window,
 )
 from vidgen_assets.core.generation import Camera
 
@@ -26,11 +28,13 @@ def views(move: Move) -> list[View]:
 
 
 def inside(move: Move, view: View) -> bool:
-    """The frame-sized window lies within the card scaled no smaller than the card itself."""
+    """The frame-sized window lies within the card, scaled no smaller than the card (a pull_out: no
+    smaller than the frame times the card's shape)."""
     card_w, card_h = move.card_size
+    smallest = (card_w / MAX_ZOOM, card_h / MAX_ZOOM) if move.camera == "pull_out" else (card_w, card_h)
     return (
-        view.scaled_width >= card_w
-        and view.scaled_height >= card_h
+        view.scaled_width >= smallest[0] - 1
+        and view.scaled_height >= smallest[1] - 1
         and 0 <= view.x <= view.scaled_width - move.width
         and 0 <= view.y <= view.scaled_height - move.height
     )
@@ -51,15 +55,19 @@ def test_every_view_stays_inside_the_card(camera: Camera, width: int, height: in
     assert all(inside(move, view) for view in views(move))
 
 
-def test_pull_out_starts_close_and_ends_on_the_whole_card() -> None:
+def test_pull_out_starts_on_the_middle_of_a_larger_card_and_zooms_out_over_it() -> None:
+    """Its first frame is the frame-sized middle of a card drawn MAX_ZOOM larger, at zoom 1 (the window
+    the animatic stores as the storyboard image), whatever the clip's length."""
     move = Move("pull_out", W, H, FPS, 72)
+    assert move.card_size == (480, 272) == card_size("pull_out", W, H)
     first, last = move.view(0), move.view(71)
-    assert last == View(W, H, 0, 0)
+    assert first == View(480, 272, 80, 46) and (first.x, first.y) == start_window("pull_out", W, H)
     assert move.zoom == pytest.approx(ZOOM_PER_SECOND ** (71 / FPS))
-    assert first.scaled_width == 2 * round(W / 2 * move.zoom)
-    assert first.x == (first.scaled_width - W) // 2  # centred
+    assert last.scaled_width == 2 * round(480 / 2 / move.zoom)
+    assert last.x == (last.scaled_width - W) // 2  # centred
     widths = [v.scaled_width for v in views(move)]
     assert widths == sorted(widths, reverse=True)
+    assert Move("pull_out", W, H, FPS, 500).view(0) == first  # the same first frame for any length
 
 
 def test_push_in_starts_on_the_whole_card() -> None:
@@ -80,9 +88,11 @@ def test_pan_travels_across_a_wider_card_at_constant_speed(camera: Camera) -> No
     move = Move(camera, W, H, FPS, 78)
     travel = move.pan_px
     assert travel == 2 * math.ceil(PAN_PER_SECOND * 77 / FPS * W / 2)
-    assert move.card_size == (W + travel, H)
+    assert move.card_size == (W + W * MAX_PAN, H)  # drawn for the longest pan, whatever this one's length
     xs = [v.x for v in views(move)]
-    start, end = (0, travel) if camera == "pan_right" else (travel, 0)
+    far = int(W * MAX_PAN)
+    start, end = (0, travel) if camera == "pan_right" else (far, far - travel)
+    assert (xs[0], 0) == start_window(camera, W, H)
     assert (xs[0], xs[-1]) == (start, end)
     steps = {abs(b - a) for a, b in itertools.pairwise(xs)}
     assert steps <= {math.floor(travel / 77), math.ceil(travel / 77)}  # never a pause, never a jump
@@ -99,12 +109,11 @@ def test_moves_are_bounded_on_long_beats() -> None:
     assert pan.card_size == (1620, 1920)
 
 
-def test_static_and_one_frame_clips_show_the_whole_card() -> None:
+def test_static_shows_the_whole_card_and_one_frame_clips_their_start_window() -> None:
     assert views(Move("static", W, H, FPS, 30)) == [View(W, H, 0, 0)] * 30
     for camera in CAMERAS:
         move = Move(camera, W, H, FPS, 1)
-        assert move.card_size == (W, H)
-        assert move.view(0) == View(W, H, 0, 0)
+        assert move.view(0) == View(*move.card_size, *move.start_window)
 
 
 def test_filters_name_the_same_arithmetic() -> None:
@@ -114,13 +123,13 @@ def test_filters_name_the_same_arithmetic() -> None:
     assert pan.filters(24) == [
         (
             "crop",
-            {"w": W, "h": H, "x": f"{pan.pan_px}-floor({speed!r}*(floor(t*{FPS}+0.5)+24)+0.5)", "y": 0, "exact": 1},
+            {"w": W, "h": H, "x": f"160-floor({speed!r}*(floor(t*{FPS}+0.5)+24)+0.5)", "y": 0, "exact": 1},
         )
     ]
     (scale_name, scale), (crop_name, crop) = Move("pull_out", W, H, FPS, 49).filters(0)
     assert (scale_name, crop_name) == ("scale", "crop")
-    assert str(scale["w"]).startswith("2*floor(160*exp(") and scale["eval"] == "frame"
-    assert (crop["w"], crop["h"]) == (W, H) and str(crop["x"]).startswith("floor(160*exp(")
+    assert str(scale["h"]).startswith("2*floor(136*exp(-") and scale["eval"] == "frame"
+    assert (crop["w"], crop["h"]) == (W, H) and str(crop["x"]).startswith("floor(240*exp(-")
 
 
 def test_bad_moves_are_refused() -> None:

@@ -20,6 +20,10 @@ N seconds) and `Cancel-After` (a prediction still unfinished at its deadline is 
 running, `aborted` when it had not started; aborted ones are not billed). With `data_uri_outputs` set,
 outputs come back inline as `data:` URIs. Every create's headers are recorded (`create_headers`), and the
 images it was sent (start frame, end frame, reference images) can be decoded (`sent_images`).
+
+The judge (`openai/gpt-4o-mini`, `qc.judge: replicate`) answers JSON tokens with a deterministic score
+per request; a test chooses a low one for chosen inputs (`Judge`: a marker in the prompt, or images by
+sha256) or an unreadable reply.
 """
 
 from __future__ import annotations
@@ -50,10 +54,15 @@ from vidgen_assets.media import ops
 TOKEN = "r8_FAKE0secret0token0never0in0logs0abcdef"
 START_FRAME_KEYS = ("image", "first_frame_image", "start_image")
 END_FRAME_KEYS = ("last_frame", "last_frame_image", "end_image")
+JUDGE_MODEL = "openai/gpt-4o-mini"
+"""The vision-language judge (`qc.judge: replicate`): replies with JSON `{"score", "reason"}` tokens."""
+JUDGE_LOW_MARKER = "[judge-low]"
+"""A judge prompt holding this scores `Judge.low` (a test's way to choose a bad verdict for an input)."""
 IMAGE_INPUTS = {
     "google/nano-banana": ("image_input", list),
     "bytedance/seedream-4": ("image_input", list),
     "black-forest-labs/flux-kontext-pro": ("input_image", str),
+    JUDGE_MODEL: ("image_input", list),
 }
 """Image models that take input images: the input's name and type (a list of images, or one)."""
 LIST_OUTPUT = ("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev", "bytedance/seedream-4")
@@ -167,6 +176,29 @@ class Faults:
     """Defective takes to answer to matching video creates."""
 
 
+@dataclass
+class Judge:
+    """How the fake judge scores. A take scores `low` when its prompt holds `JUDGE_LOW_MARKER` or one of
+    its images' sha256 is in `low_images`; otherwise a deterministic score from `high_range` picked by the
+    sha256 of its prompt and images (the same request, the same score). `reply`, when set, is sent as it
+    is instead (a reply that does not parse)."""
+
+    low: float = 0.2
+    high_range: tuple[float, float] = (0.7, 0.95)
+    low_images: set[str] = field(default_factory=set)
+    reply: str | None = None
+
+    def answer(self, prompt: str, image_digests: list[str]) -> str:
+        if self.reply is not None:
+            return self.reply
+        if JUDGE_LOW_MARKER in prompt or self.low_images.intersection(image_digests):
+            return json.dumps({"score": self.low, "reason": "the shot does not show what the prompt asks"})
+        key = hashlib.sha256("\x1f".join([prompt, *image_digests]).encode("utf-8")).digest()
+        low, high = self.high_range
+        score = round(low + (high - low) * int.from_bytes(key[:4], "big") / 2**32, 3)
+        return json.dumps({"score": score, "reason": f"the shot shows the prompt ({len(image_digests)} images)"})
+
+
 class FakeReplicate:
     """The server and everything it saw. Start with `start()`, stop with `stop()`."""
 
@@ -178,6 +210,8 @@ class FakeReplicate:
         """Per model id (or owner/ prefix): how long a prediction runs before it succeeds (a model's
         real run time, scaled down for benchmarks); 0 when absent."""
         self.faults = Faults()
+        self.judge = Judge()
+        """The judge model's verdicts (`Judge`)."""
         self.requests: list[Recorded] = []
         self.creates: list[tuple[str, dict[str, Any]]] = []
         self.create_headers: list[dict[str, str]] = []
@@ -373,6 +407,12 @@ class FakeReplicate:
         if model.startswith("meta/meta-llama"):
             reply = self.llm_reply
             return [reply[i : i + 7] for i in range(0, len(reply), 7)]
+        if model == JUDGE_MODEL:
+            with self._lock:
+                images = [self._image_bytes(v)[0] for v in inputs.get("image_input", [])]
+            digests = [hashlib.sha256(data).hexdigest() for data in images if data is not None]
+            reply = self.judge.answer(str(inputs.get("prompt", "")), digests)
+            return [reply[i : i + 5] for i in range(0, len(reply), 5)]
         if model in IMAGE_INPUTS:
             with self._lock:
                 first = self._first_image(model, inputs)

@@ -203,6 +203,13 @@ def test_clip_analysis_runs_every_detector_in_one_decode_and_prints_each_frame()
     ]  # fmt: skip
 
 
+def test_clip_analysis_can_shrink_the_frames_before_the_detectors() -> None:
+    args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0, analysis_width=320)
+    assert args[4].startswith("[0:v]scale=320:-2:flags=area[s0];[s0]signalstats[s1];")
+    with pytest.raises(ValueError, match="even analysis width"):
+        commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0, analysis_width=321)
+
+
 def test_clip_analysis_compares_frames_with_pictures_in_the_same_decode() -> None:
     matches = [FrameMatch(0, Path("a.png"), Path("a.txt")), FrameMatch(47, Path("b.png"), Path("b.txt"))]
     args = commands.clip_analysis(Path("c.mp4"), Path("m.txt"), 32, -60.0, 0.2, 5.0, matches, (32, 18))
