@@ -9,20 +9,54 @@ from pathlib import Path
 
 from vidgen_assets.available import check_available
 from vidgen_assets.core.cost import Estimate, Price, usd
+from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.plan import Plan, seconds
-from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename
-from vidgen_assets.core.variants import SpecSet, VariantChanges, describe_changes, read_spec_set, variant_changes
+from vidgen_assets.core.spec import VARIANT_SEPARATOR, FieldError, Spec, SpecError, id_from_filename, spec_data
+from vidgen_assets.core.variant_rows import FIELD as ROWS_FIELD
+from vidgen_assets.core.variant_rows import MAX_BYTES as MAX_ROWS_BYTES
+from vidgen_assets.core.variants import (
+    SpecSet,
+    VariantChanges,
+    describe_changes,
+    read_spec_set,
+    rows_file,
+    variant_changes,
+)
+from vidgen_assets.references import Reader, local_reader, read_beside
 from vidgen_assets.set_estimate import set_estimate
+
+
+def read_set(
+    text: str, source: str, default_id: str | None, folder: Path | None, read: Reader
+) -> tuple[SpecSet, str | None]:
+    """A spec file's text and its variants (`core.variants.read_spec_set`), the CSV file of its rows
+    (`variants: {file: rows.csv}`) read beside it with `read` (which must allow `MAX_ROWS_BYTES`); with
+    the sha256 of that file's bytes (None without one): a changed CSV is a changed set."""
+    wanted = rows_file(spec_data(text, source, default_id))
+    rows = None
+    if wanted is not None:
+        rows, problem = read_beside(wanted, ROWS_FIELD, folder, read, "CSV file")
+        if rows is None:
+            raise SpecError(source, [problem] if problem else [])
+    found = read_spec_set(text, source, default_id, rows)
+    return found, (digest_bytes(rows) if rows is not None else None)
+
+
+def load_set(path: Path) -> SpecSet:
+    """The spec file at `path` and its variants (with its CSV rows read beside it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(str(path), [FieldError("(file)", f"cannot read: {exc}")]) from None
+    folder = path.absolute().parent
+    return read_set(text, str(path), id_from_filename(path), folder, local_reader(folder, MAX_ROWS_BYTES))[0]
 
 
 def load_members(path: Path) -> list[tuple[Spec, str]]:
     """The spec in `path` (with its text as written), then each of its variants (with its whole spec as
     YAML). Raise `SpecError` naming the file and every problem of the spec or any variant."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(str(path), [FieldError("(file)", f"cannot read: {exc}")]) from None
-    return checked_members(read_spec_set(text, str(path), default_id=id_from_filename(path)), text, str(path))
+    found = load_set(path)
+    return checked_members(found, path.read_text(encoding="utf-8"), str(path))
 
 
 def checked_members(found: SpecSet, text: str, source: str) -> list[tuple[Spec, str]]:

@@ -27,7 +27,7 @@ from vidgen_assets.backends.models import spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename
-from vidgen_assets.core.variants import read_spec_set
+from vidgen_assets.core.variant_rows import MAX_BYTES as MAX_ROWS_BYTES
 from vidgen_assets.defs.jobs import render_video
 from vidgen_assets.defs.partitions import VIDEOS, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
@@ -44,7 +44,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.store import ArtifactStore
-from vidgen_assets.variant_sets import checked_members
+from vidgen_assets.variant_sets import checked_members, read_set
 
 REJECTED_PREFIX = "rejected/"
 
@@ -97,9 +97,13 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         members: list[tuple[Spec, str]] = []  # the spec, then each of its variants (`core.variants`)
         beside_each: dict[str, tuple[tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]] = {}
         tracks: dict[str, LoadedMusic | None] = {}
+        rows_sha256 = None  # the variants' CSV file (`variants: {file: ...}`): a changed file is a changed set
         try:
             text = data.decode("utf-8")
-            members = checked_members(read_spec_set(text, where, id_from_filename(Path(name))), text, where)
+            found, rows_sha256 = read_set(
+                text, where, id_from_filename(Path(name)), folder, store_reader(source, MAX_ROWS_BYTES)
+            )
+            members = checked_members(found, text, where)
             for spec, _ in members:
                 own_flows = read_workflows(spec, where, folder, store_reader(source))
                 backends.get(spec.backend, spec_models(spec), spec, own_flows)
@@ -112,7 +116,8 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         digest = raw
         beside = [r.planned.sha256 for r in references] + [f.sha256 for f in flows]
         beside += [t.planned.sha256 for t in tracks.values() if t is not None]
-        besides = ("references.", "comfyui.workflows.", "music.file")
+        beside += [rows_sha256] if rows_sha256 is not None else []
+        besides = ("references.", "comfyui.workflows.", "music.file", "variants.file")
         if beside or (problem is not None and any(field in str(problem) for field in besides)):
             # A changed image or workflow beside an unchanged spec is a change too.
             digest = fingerprint(digest, beside, str(problem or ""))
