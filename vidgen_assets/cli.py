@@ -36,7 +36,7 @@ from vidgen_assets.core.spec import Spec, SpecError
 from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
-from vidgen_assets.variant_page import write_page
+from vidgen_assets.variant_page import members_of, set_text, store_set, write_page
 from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
@@ -291,6 +291,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from vidgen_assets import processes
+        from vidgen_assets.defs.report import check_results
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
@@ -306,6 +307,10 @@ def cmd_render(args: argparse.Namespace) -> int:
                 gone = "the process that ran them is gone (killed or crashed)"
                 print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
+            sets = [(s, members_of(s, [m for m, *_ in specs])) for s, *_ in specs if s.variants is not None]
+            for base, members in sets:  # each video knows its set: its report step updates the set's page
+                for member in members:
+                    store_set(runner.store, member.video_id, set_text(base.id, members))
             for spec, text, path, references, workflows, track in specs:
                 try:
                     report = runner.render(spec, text, references, workflows, track)
@@ -321,11 +326,11 @@ def cmd_render(args: argparse.Namespace) -> int:
                 for warning in report.warnings:
                     print(f"[{spec.id}] warning: {warning}")
                 print(report.final_uri)
-            for spec, *_ in specs:  # a spec with variants: its videos side by side, to compare
-                if spec.variants is not None:
-                    ids = {spec.id, *variant_index([spec])}
-                    page = write_page(runner.store, [s for s, *_ in specs if s.id in ids])
-                    print(f"[{spec.id}] variants to compare: {page}")
+            for base, members in sets:  # a spec with variants: its videos side by side, to compare
+                page = write_page(
+                    runner.store, base.id, members, checks_of=lambda vid: check_results(runner.instance, vid)
+                )
+                print(f"[{base.id}] variants to compare: {page}")
             return failed
 
         def interrupted(signum: int) -> None:

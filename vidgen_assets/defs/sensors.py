@@ -44,6 +44,7 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.store import ArtifactStore
+from vidgen_assets.variant_page import NO_SET, SET_FILE, members_of, set_text
 from vidgen_assets.variant_sets import checked_members, read_set
 
 REJECTED_PREFIX = "rejected/"
@@ -139,6 +140,10 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
             continue
         if store.exists(rejection_key(name)):
             store.delete(rejection_key(name))  # the file is fine now: its old rejection no longer applies
+        # A spec with variants: every video of the set stores the set's membership (`variant_page`), and
+        # its report step re-writes the set's comparison page.
+        in_set = found.base.variants is not None
+        set_json = set_text(found.base.id, members_of(found.base, [m for m, _ in members])) if in_set else ""
         for spec, spec_text in members:  # each variant is a video of its own: its partition, its run
             owners[spec.id] = name
             own_references, own_flows = beside_each[spec.id]
@@ -151,6 +156,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 and _same_references(store, spec, own_references)
                 and _same_workflows(store, spec, own_flows)
                 and _same_music(store, spec, tracks.get(spec.id))
+                and (spec.id != found.base.id or _same_set(store, spec.id, set_json))
             ):
                 context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
                 continue
@@ -161,7 +167,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                     run_key=f"{spec.id}:{digest[:16]}",
                     partition_key=spec.id,
                     job_name=render_video.name,
-                    run_config={"ops": {"video_spec": {"config": {"spec_yaml": spec_text}}}},
+                    run_config={"ops": {"video_spec": {"config": _spec_config(store, spec.id, spec_text, set_json)}}},
                     tags={"vidgen/spec_file": name},
                 )
             )
@@ -173,6 +179,26 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         cursor=json.dumps({"files": current, "ids": owners}, sort_keys=True),
         skip_reason=("\n".join(rejected) or f"no new or changed spec file in {location}") if not requests else None,
     )
+
+
+def _spec_config(store: ArtifactStore, video_id: str, spec_text: str, set_json: str) -> dict[str, str]:
+    """`video_spec`'s config for a video of a spec file: its spec, and its set when it is in one (or the
+    word that it is in none any more, when a set was stored for it)."""
+    config = {"spec_yaml": spec_text}
+    if set_json:
+        config["variant_set"] = set_json
+    elif store.exists(layout.video_key(video_id, SET_FILE)):
+        config["variant_set"] = NO_SET
+    return config
+
+
+def _same_set(store: ArtifactStore, video_id: str, set_json: str) -> bool:
+    """Whether the set video's stored membership is this one (or it has none and is in no set): a set
+    whose rows changed runs its own video again, which re-writes the comparison page."""
+    key = layout.video_key(video_id, SET_FILE)
+    if not set_json:
+        return not store.exists(key)
+    return store.exists(key) and store.get_bytes(key) == set_json.encode("utf-8")
 
 
 def _same_references(store: ArtifactStore, spec: Spec, references: tuple[LoadedReference, ...]) -> bool:
