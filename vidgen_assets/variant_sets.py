@@ -110,5 +110,5 @@ def set_total(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapp
     return (
         f"set {base.id} ({len(mine)} videos: the spec and {len(mine) - 1} variant(s)): {found.calls} calls, "
         f"{usd(found.summed)} summed over the videos; shared with an earlier video (paid once): {shared}, "
-        f"{usd(found.saved)}; the set: {usd(found.total)} (voice lines and bridges counted in full)"
+        f"{usd(found.saved)}; the set: {usd(found.total)} (bridges counted in full)"
     )
