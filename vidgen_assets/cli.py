@@ -37,7 +37,15 @@ from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 from vidgen_assets.variant_page import members_of, set_text, store_set, write_page
-from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
+from vidgen_assets.variant_sets import (
+    describe_set,
+    describe_variant,
+    load_members,
+    set_budget,
+    set_refusal,
+    set_total,
+    variant_index,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -250,6 +258,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for spec, *_ in found:
         if spec.variants is not None:
             print(set_total(spec, [(plan, est) for _, _, est, plan in found], prices))
+            budget = set_budget(spec, [(plan, est) for _, _, est, plan in found], prices)
+            if budget is not None:
+                print(budget)
     return EXIT_OK
 
 
@@ -283,6 +294,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     if estimates is None:
         return EXIT_INVALID
     refusals = [r for spec, _, est, _ in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
+    planned = [(plan, est) for _, _, est, plan in estimates]
+    prices = load_prices(settings.prices)  # read without a problem by `_estimates`
+    refusals += [r for spec, *_ in estimates if (r := set_refusal(spec, planned, prices)) is not None]
     if refusals:
         for refusal in refusals:
             _err(f"refused: {refusal}")

@@ -5,6 +5,7 @@ only reads and describes."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
 
 from vidgen_assets.available import check_available
@@ -103,12 +104,43 @@ def describe_set(spec: Spec) -> str:
 def set_total(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price]) -> str:
     """A set's cost as `vidgen estimate` shows it: the sum over its videos, the calls that are another
     video's very request (answered by the generation cache, paid once: `set_estimate`) and what is left."""
-    prefix = f"{base.id}{VARIANT_SEPARATOR}"
-    mine = [(plan, est) for plan, est in members if plan.spec.id == base.id or plan.spec.id.startswith(prefix)]
+    mine = _set_of(base, members)
     found = set_estimate(mine, prices)
     shared = ", ".join(f"{n} {stage}" for stage, n in found.shared.items() if n) or "none"
     return (
         f"set {base.id} ({len(mine)} videos: the spec and {len(mine) - 1} variant(s)): {found.calls} calls, "
         f"{usd(found.summed)} summed over the videos; shared with an earlier video (paid once): {shared}, "
         f"{usd(found.saved)}; the set: {usd(found.total)} (bridges counted in full)"
+    )
+
+
+def _set_of(base: Spec, members: Sequence[tuple[Plan, Estimate]]) -> list[tuple[Plan, Estimate]]:
+    prefix = f"{base.id}{VARIANT_SEPARATOR}"
+    return [(plan, est) for plan, est in members if plan.spec.id == base.id or plan.spec.id.startswith(prefix)]
+
+
+def set_budget(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price]) -> str | None:
+    """How the set stands against the spec's `budget_usd`, which applies to the whole set (its shared calls
+    counted once): the line `vidgen estimate` prints; None without a budget."""
+    if base.budget_usd is None or base.variants is None:
+        return None
+    found = set_estimate(_set_of(base, members), prices)
+    budget = Decimal(str(base.budget_usd))
+    verdict = "within budget" if found.total <= budget else "OVER BUDGET: render would refuse the set"
+    return f"budget_usd {usd(budget)} for the set {base.id} ({usd(found.total)}): {verdict}"
+
+
+def set_refusal(base: Spec, members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, Price]) -> str | None:
+    """The refusal when the set's estimate (shared calls counted once) is above the spec's `budget_usd`."""
+    if base.budget_usd is None or base.variants is None:
+        return None
+    mine = _set_of(base, members)
+    found = set_estimate(mine, prices)
+    budget = Decimal(str(base.budget_usd))
+    if found.total <= budget:
+        return None
+    return (
+        f"set {base.id!r} ({len(mine)} videos): the estimated cost of the set {usd(found.total)} (shared calls "
+        f"counted once) is above budget_usd {usd(budget)}, which applies to the whole set; nothing was generated. "
+        "Raise budget_usd, drop variants or choose cheaper models (see `vidgen estimate`)."
     )

@@ -75,3 +75,23 @@ def test_a_variant_naming_a_voice_this_machine_lacks_is_named_at_the_variant(tmp
     spec.write_text(spoken + "  - {name: k, voice: {voice: klingon}}\n")
     assert main(["validate", str(spec)]) == 2
     assert "  variants[3].voice.voice: unknown voice 'klingon' for backend animatic" in capsys.readouterr().err
+
+
+def test_budget_usd_applies_to_the_whole_set(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Each video is within $0.15, the set (shared calls counted once) is not: estimate says so, render
+    refuses it before anything is written; with room for the set it is within budget."""
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "not-used")
+    spec = tmp_path / "ad.yaml"
+    spec.write_text(SPEC.replace("cta: Order today", "cta: Order today\nbackend: replicate\nbudget_usd: 0.15"))
+    assert main(["estimate", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("budget_usd $0.15: within budget") == 4  # every video on its own
+    assert "budget_usd $0.15 for the set ad ($0.233): OVER BUDGET: render would refuse the set" in out
+    data = tmp_path / "data"
+    assert main(["render", str(spec), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "refused: set 'ad' (4 videos): the estimated cost of the set $0.233 (shared calls counted once)" in err
+    assert not data.exists()
+    spec.write_text(SPEC.replace("cta: Order today", "cta: Order today\nbackend: replicate\nbudget_usd: 0.25"))
+    assert main(["estimate", str(spec)]) == 0
+    assert "budget_usd $0.25 for the set ad ($0.233): within budget" in capsys.readouterr().out
