@@ -32,7 +32,7 @@ from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, re
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import Spec, SpecError
+from vidgen_assets.core.spec import VARIANT_SEPARATOR, Spec, SpecError
 from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
@@ -194,6 +194,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _err(f"settings: {exc}")
         return EXIT_INVALID
     variants = variant_index(spec for spec, *_ in specs)
+    plans: dict[str, Plan] = {}
     for spec, _, path, references, workflows, track in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
@@ -204,8 +205,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
+        plans[spec.id] = plan
         if spec.id in variants:
-            print(describe_variant(plan, variants[spec.id]))
+            base = spec.id.rsplit(VARIANT_SEPARATOR, 1)[0]
+            print(describe_variant(plan, variants[spec.id], plans.get(base)))
             continue
         print(describe_plan(plan, str(path)))
         if spec.variants is not None:

@@ -123,3 +123,15 @@ def set_estimate(members: Sequence[tuple[Plan, Estimate]], prices: Mapping[str, 
         seen |= {identity for _, _, identity, _ in calls}
     summed = sum((estimate.total for _, estimate in members), Decimal(0))
     return SetEstimate(summed, sum(e.calls for _, e in members), shared, saved)
+
+
+def shared_with(base: Plan, other: Plan) -> dict[str, tuple[int, int]]:
+    """Per stage, (calls of `other` whose inputs are the very inputs of one of `base`'s, calls of `other`):
+    what a variant shares with its spec. Worked out as a replicate render would send them (`call_identities`)
+    whatever the backend: the same inputs draw the same animatic card and chunk too."""
+    mine = {identity for _, _, identity in call_identities(base, select_for_spec(base.spec, None, base.spec.id))}
+    out: dict[str, tuple[int, int]] = {}
+    for stage, _, identity in call_identities(other, select_for_spec(other.spec, None, other.spec.id)):
+        same, total = out.get(stage, (0, 0))
+        out[stage] = (same + (identity in mine), total + 1)
+    return out

@@ -24,7 +24,7 @@ from vidgen_assets.core.variants import (
     variant_changes,
 )
 from vidgen_assets.references import Reader, local_reader, read_beside
-from vidgen_assets.set_estimate import set_estimate
+from vidgen_assets.set_estimate import set_estimate, shared_with
 
 
 def read_set(
@@ -80,8 +80,9 @@ def variant_index(specs: Iterable[Spec]) -> dict[str, VariantChanges]:
     return {f"{spec.id}{VARIANT_SEPARATOR}{v.name}": v for spec in specs for v in variant_changes(spec)}
 
 
-def describe_variant(plan: Plan, variant: VariantChanges) -> str:
-    """A variant as `vidgen validate` shows it: what it changes, its plan line, its warnings."""
+def describe_variant(plan: Plan, variant: VariantChanges, base: Plan | None = None) -> str:
+    """A variant as `vidgen validate` shows it: what it changes, its plan line, what it shares with the
+    spec (`base`'s plan, when given), its warnings."""
     fps = plan.fps
     spec = plan.spec
     lines = [
@@ -92,7 +93,20 @@ def describe_variant(plan: Plan, variant: VariantChanges) -> str:
         + (f", cta {spec.cta!r}" if spec.cta else "")
         + f"; warnings: {len(plan.warnings)}",
     ]
+    if base is not None:
+        lines.append(describe_shared(base, plan))
     return "\n".join(lines + [f"    - {w}" for w in plan.warnings])
+
+
+def describe_shared(base: Plan, plan: Plan) -> str:
+    """What a variant shares with its spec: per stage, how many of its calls have the spec's very inputs."""
+    try:
+        found = shared_with(base, plan)
+    except SpecError:  # a model that cannot do what the spec asks: said where the spec is checked
+        return "  shares with the spec: not worked out (see the spec's models)"
+    parts = ", ".join(f"{same}/{total} {stage}" for stage, (same, total) in found.items())
+    paid = "made and paid once" if plan.spec.backend == "replicate" else "the same files, drawn again locally"
+    return f"  shares with the spec (the very same inputs: {paid}): {parts or 'nothing'}"
 
 
 def describe_set(spec: Spec) -> str:

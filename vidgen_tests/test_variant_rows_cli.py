@@ -44,6 +44,8 @@ def test_validate_and_estimate_show_each_row_as_a_variant(tmp_path: Path, capsys
     assert "variants: 2 more video(s): ad--b, ad--vertical" in out
     assert "variant ad--b (variants.file: row 2): changes cta='Try it free'" in out
     assert "  video ad--vertical: 5s (120 frames) at 480x854 24 fps, 9:16" in out
+    assert "drawn again locally): 1/1 storyboard, 1/1 chunks\n" in out  # b: only the CTA differs
+    assert "drawn again locally): 0/1 storyboard, 0/1 chunks\n" in out  # vertical: every picture differs
     assert main(["estimate", str(spec)]) == 0
     out = capsys.readouterr().out
     assert all(f"video {vid}, backend animatic" in out for vid in ("ad", "ad--b", "ad--vertical"))

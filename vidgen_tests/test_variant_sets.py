@@ -31,6 +31,14 @@ def test_validate_shows_each_variant_with_its_plan_line_and_what_it_changes(tmp_
     assert "variant ad--b (variants[0]): changes cta='Try it free', voice.voice='en-gb'" in out
     assert "  video ad--vertical: 10s (240 frames) at 576x1024 24 fps, 9:16" in out
     assert "variant ad--hook2 (variants[2]): changes beats.0.text='Still paying too much?'" in out
+    # What each shares with the spec: the CTA and a beat's text are drawn over the same pictures; a new
+    # frame shape changes every picture (not the music bed).
+    same = "  shares with the spec (the very same inputs: the same files, drawn again locally): "
+    lines = [line for line in out.splitlines() if line.startswith(same)]
+    assert [line[len(same) :] for line in lines] == [
+        "2/2 storyboard, 2/2 chunks, 1/1 music", "0/2 storyboard, 0/2 chunks, 1/1 music",
+        "2/2 storyboard, 2/2 chunks, 1/1 music",
+    ]  # fmt: skip
 
 
 def test_estimate_prices_each_video_and_the_set(tmp_path: Path, capsys) -> None:
