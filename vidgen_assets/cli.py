@@ -34,13 +34,21 @@ from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, re
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, default_retakes, retake_allowance, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
-from vidgen_assets.core.spec import Spec, SpecError
+from vidgen_assets.core.spec import VARIANT_SEPARATOR, Spec, SpecError
 from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 from vidgen_assets.storage import layout
-from vidgen_assets.variant_page import write_page
-from vidgen_assets.variant_sets import describe_set, describe_variant, load_members, set_total, variant_index
+from vidgen_assets.variant_page import members_of, set_text, store_set, write_page
+from vidgen_assets.variant_sets import (
+    describe_set,
+    describe_variant,
+    load_members,
+    set_budget,
+    set_refusal,
+    set_total,
+    variant_index,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
@@ -189,6 +197,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         _err(f"settings: {exc}")
         return EXIT_INVALID
     variants = variant_index(spec for spec, *_ in specs)
+    plans: dict[str, Plan] = {}
     for spec, _, path, references, workflows, track in specs:
         try:
             plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
@@ -199,8 +208,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         except ValueError as exc:
             _err(f"invalid spec {path}: {exc}")
             return EXIT_INVALID
+        plans[spec.id] = plan
         if spec.id in variants:
-            print(describe_variant(plan, variants[spec.id]))
+            base = spec.id.rsplit(VARIANT_SEPARATOR, 1)[0]
+            print(describe_variant(plan, variants[spec.id], plans.get(base)))
             continue
         print(describe_plan(plan, str(path)))
         if spec.variants is not None:
@@ -260,6 +271,9 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for spec, *_ in found:
         if spec.variants is not None:
             print(set_total(spec, [(plan, est) for _, _, est, plan in found], prices))
+            budget = set_budget(spec, [(plan, est) for _, _, est, plan in found], prices)
+            if budget is not None:
+                print(budget)
     return EXIT_OK
 
 
@@ -293,6 +307,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     if estimates is None:
         return EXIT_INVALID
     refusals = [r for spec, _, est, _ in estimates if (r := budget_refusal(spec.budget_usd, est)) is not None]
+    planned = [(plan, est) for _, _, est, plan in estimates]
+    prices = load_prices(settings.prices)  # read without a problem by `_estimates`
+    refusals += [r for spec, *_ in estimates if (r := set_refusal(spec, planned, prices)) is not None]
     if refusals:
         for refusal in refusals:
             _err(f"refused: {refusal}")
@@ -301,6 +318,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from vidgen_assets import processes
+        from vidgen_assets.defs.report import check_results
         from vidgen_assets.runner import RenderFailed, Runner, dagster_home
 
         home = dagster_home(settings, Path(args.dagster_home) if args.dagster_home else None)
@@ -316,6 +334,10 @@ def cmd_render(args: argparse.Namespace) -> int:
                 gone = "the process that ran them is gone (killed or crashed)"
                 print(f"marked {len(orphans)} earlier run(s) failed: {gone}")
             failed = 0
+            sets = [(s, members_of(s, [m for m, *_ in specs])) for s, *_ in specs if s.variants is not None]
+            for base, members in sets:  # each video knows its set: its report step updates the set's page
+                for member in members:
+                    store_set(runner.store, member.video_id, set_text(base.id, members))
             for spec, text, path, references, workflows, track in specs:
                 try:
                     report = runner.render(spec, text, references, workflows, track)
@@ -331,11 +353,11 @@ def cmd_render(args: argparse.Namespace) -> int:
                 for warning in report.warnings:
                     print(f"[{spec.id}] warning: {warning}")
                 print(report.final_uri)
-            for spec, *_ in specs:  # a spec with variants: its videos side by side, to compare
-                if spec.variants is not None:
-                    ids = {spec.id, *variant_index([spec])}
-                    page = write_page(runner.store, [s for s, *_ in specs if s.id in ids])
-                    print(f"[{spec.id}] variants to compare: {page}")
+            for base, members in sets:  # a spec with variants: its videos side by side, to compare
+                page = write_page(
+                    runner.store, base.id, members, checks_of=lambda vid: check_results(runner.instance, vid)
+                )
+                print(f"[{base.id}] variants to compare: {page}")
             return failed
 
         def interrupted(signum: int) -> None:

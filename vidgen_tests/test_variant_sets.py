@@ -31,6 +31,14 @@ def test_validate_shows_each_variant_with_its_plan_line_and_what_it_changes(tmp_
     assert "variant ad--b (variants[0]): changes cta='Try it free', voice.voice='en-gb'" in out
     assert "  video ad--vertical: 10s (240 frames) at 576x1024 24 fps, 9:16" in out
     assert "variant ad--hook2 (variants[2]): changes beats.0.text='Still paying too much?'" in out
+    # What each shares with the spec: the CTA and a beat's text are drawn over the same pictures; a new
+    # frame shape changes every picture (not the music bed).
+    same = "  shares with the spec (the very same inputs: the same files, drawn again locally): "
+    lines = [line for line in out.splitlines() if line.startswith(same)]
+    assert [line[len(same) :] for line in lines] == [
+        "2/2 storyboard, 2/2 chunks, 1/1 music", "0/2 storyboard, 0/2 chunks, 1/1 music",
+        "2/2 storyboard, 2/2 chunks, 1/1 music",
+    ]  # fmt: skip
 
 
 def test_estimate_prices_each_video_and_the_set(tmp_path: Path, capsys) -> None:
@@ -75,3 +83,23 @@ def test_a_variant_naming_a_voice_this_machine_lacks_is_named_at_the_variant(tmp
     spec.write_text(spoken + "  - {name: k, voice: {voice: klingon}}\n")
     assert main(["validate", str(spec)]) == 2
     assert "  variants[3].voice.voice: unknown voice 'klingon' for backend animatic" in capsys.readouterr().err
+
+
+def test_budget_usd_applies_to_the_whole_set(tmp_path: Path, capsys, monkeypatch) -> None:
+    """Each video is within $0.15, the set (shared calls counted once) is not: estimate says so, render
+    refuses it before anything is written; with room for the set it is within budget."""
+    monkeypatch.setenv("REPLICATE_API_TOKEN", "not-used")
+    spec = tmp_path / "ad.yaml"
+    spec.write_text(SPEC.replace("cta: Order today", "cta: Order today\nbackend: replicate\nbudget_usd: 0.15"))
+    assert main(["estimate", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("budget_usd $0.15: within budget") == 4  # every video on its own
+    assert "budget_usd $0.15 for the set ad ($0.233): OVER BUDGET: render would refuse the set" in out
+    data = tmp_path / "data"
+    assert main(["render", str(spec), "--data-dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "refused: set 'ad' (4 videos): the estimated cost of the set $0.233 (shared calls counted once)" in err
+    assert not data.exists()
+    spec.write_text(SPEC.replace("cta: Order today", "cta: Order today\nbackend: replicate\nbudget_usd: 0.25"))
+    assert main(["estimate", str(spec)]) == 0
+    assert "budget_usd $0.25 for the set ad ($0.233): within budget" in capsys.readouterr().out

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
 MIN_DURATION_S = 5
@@ -284,6 +284,25 @@ class VariantMatrix(_Model):
     matrix: dict[str, Annotated[tuple[Any, ...], Field(min_length=1)]]
 
 
+class VariantFile(_Model):
+    """Variants from a CSV file beside the spec, one row a variant (`core.variant_rows`). The rows are
+    read when the spec file is (`variant_sets.read_set`) and carried here, not written in the spec."""
+
+    file: Annotated[str, Field(min_length=1, max_length=500)]
+    """The CSV file, a path relative to the spec file (inside its folder)."""
+    _rows: tuple[Any, ...] = PrivateAttr(default=())
+
+    @property
+    def rows(self) -> tuple[Any, ...]:
+        """The variants read from the file (`core.variants.VariantChanges`); none until it is read."""
+        return self._rows
+
+    def with_rows(self, rows: tuple[Any, ...]) -> VariantFile:
+        out = self.model_copy()
+        out._rows = rows
+        return out
+
+
 Binding = Annotated[str, Field(pattern=BINDING_PATTERN)]
 """`NODE_ID.INPUT_NAME` of a workflow in API format."""
 
@@ -459,8 +478,9 @@ class Spec(_Model):
     """Checks on every generated clip and retakes (Version 3); `qc: false` turns them off."""
     audio: AudioSpec = AudioSpec()
     """The final mix's loudness target (Version 3)."""
-    variants: tuple[Variant, ...] | VariantMatrix | None = None
-    """More videos from this spec, `<id>--<name>` (Version 3; `variants.expand` makes their specs)."""
+    variants: tuple[Variant, ...] | VariantMatrix | VariantFile | None = None
+    """More videos from this spec, `<id>--<name>` (Version 3; `variants.expand` makes their specs): a list,
+    a `{matrix: ...}` or `{file: rows.csv}`."""
     comfyui: ComfyUISpec | None = None
     """Servers and workflows of `backend: comfyui` (Version 3)."""
 
@@ -485,12 +505,13 @@ class Spec(_Model):
     @field_validator("variants", mode="before")
     @classmethod
     def _variants_shape(cls, value: Any) -> Any:
-        if value is None or isinstance(value, list | tuple) or (isinstance(value, dict) and "matrix" in value):
+        shaped = isinstance(value, dict) and ("matrix" in value or "file" in value)
+        if value is None or isinstance(value, list | tuple) or shaped:
             if isinstance(value, list | tuple) and len(value) == 0:
                 raise ValueError("variants is empty: give at least one variant, or leave variants out")
             return value
         raise ValueError(
-            "variants is a list of {name, fields to change} or {matrix: {field: [values]}}, "
+            "variants is a list of {name, fields to change}, {matrix: {field: [values]}} or {file: rows.csv}, "
             f"got {type(value).__name__}"
         )
 
@@ -676,6 +697,8 @@ def variant_names(spec: Spec) -> list[str]:
     if isinstance(spec.variants, VariantMatrix):
         count = math.prod(len(values) for values in spec.variants.matrix.values())
         return [f"v{n:02d}" for n in range(1, count + 1)] if count <= MAX_VARIANTS else []
+    if isinstance(spec.variants, VariantFile):
+        return [row.name for row in spec.variants.rows]
     return [v.name for v in spec.variants]
 
 
@@ -686,7 +709,9 @@ def variant_errors(spec: Spec) -> list[FieldError]:
         return []
     allowed = ", ".join(sorted(VARIANT_FIELDS))
     errors: list[FieldError] = []
-    if isinstance(spec.variants, VariantMatrix):
+    if isinstance(spec.variants, VariantFile):  # its rows are checked as they are read (`core.variant_rows`)
+        fields = []
+    elif isinstance(spec.variants, VariantMatrix):
         count = math.prod(len(values) for values in spec.variants.matrix.values())
         if count > MAX_VARIANTS:
             sizes = " x ".join(str(len(v)) for v in spec.variants.matrix.values())

@@ -30,14 +30,18 @@ from typing import Any
 import yaml
 
 from vidgen_assets.core.spec import (
+    ID_PATTERN,
     VARIANT_SEPARATOR,
     FieldError,
     Spec,
     SpecError,
+    VariantFile,
     VariantMatrix,
     parse_spec,
     spec_data,
 )
+from vidgen_assets.core.variant_rows import FIELD as ROWS_FIELD
+from vidgen_assets.core.variant_rows import read_rows
 
 _TOP = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*")
 
@@ -51,7 +55,10 @@ class VariantChanges:
     """The variant in the spec: `variants[1]`, or `variants.matrix` for a matrix's."""
     changes: dict[str, Any]
     paths: dict[str, str]
-    """Each changed field -> the path it was written at (`variants[1].cta`, `variants.matrix.cta[0]`)."""
+    """Each changed field -> the path it was written at (`variants[1].cta`, `variants.matrix.cta[0]`,
+    `variants.file: row 3, column voice`)."""
+    from_rows: bool = False
+    """Read from a CSV file's row: a beat's column is named as written there (`beats[0].text`)."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +108,8 @@ def variant_changes(spec: Spec) -> list[VariantChanges]:
     """Each variant's changes, in order (a matrix's combinations in product order)."""
     if spec.variants is None:
         return []
+    if isinstance(spec.variants, VariantFile):
+        return list(spec.variants.rows)
     if isinstance(spec.variants, VariantMatrix):
         fields = list(spec.variants.matrix)
         indexed = [list(enumerate(spec.variants.matrix[f])) for f in fields]
@@ -153,15 +162,16 @@ def apply_changes(
                 continue
             beats = list(beats)
             for key, fields in value.items():
+                at = f"{path}[{key}]" if variant.from_rows else f"{path}.{key}"  # as the CSV's column has it
                 index = _beat_index(key)
                 if index is None:
-                    errors.append(FieldError(f"{path}.{key}", f"a beat is changed by its index, 0 to {len(beats) - 1}; "
+                    errors.append(FieldError(at, f"a beat is changed by its index, 0 to {len(beats) - 1}; "
                                              f"got {key!r}"))  # fmt: skip
                 elif index >= len(beats):
-                    errors.append(FieldError(f"{path}.{key}", f"no beat {index}; the spec has {len(beats)} "
+                    errors.append(FieldError(at, f"no beat {index}; the spec has {len(beats)} "
                                              f"(indices 0 to {len(beats) - 1})"))  # fmt: skip
                 elif not isinstance(fields, dict):
-                    errors.append(FieldError(f"{path}.{key}", "a beat's changes are a mapping of its fields "
+                    errors.append(FieldError(at, "a beat's changes are a mapping of its fields "
                                              f"({{text: ..., prompt: ...}}), got {type(fields).__name__}"))  # fmt: skip
                 else:
                     beats[index] = merged(beats[index], fields)
@@ -177,16 +187,48 @@ def _placed(error: FieldError, variant: VariantChanges, video_id: str) -> FieldE
     top = found.group() if found else ""
     if top in variant.paths:
         rest = error.path[len(top) :]
-        if top == "beats" and isinstance(variant.changes.get("beats"), dict):
+        if top == "beats" and isinstance(variant.changes.get("beats"), dict) and not variant.from_rows:
             rest = re.sub(r"^\[(\d+)\]", r".\1", rest)
         return FieldError(variant.paths[top] + rest, error.message)
     return FieldError(variant.where, f"{video_id}: {error.path}: {error.message} (with this variant's changes)")
 
 
-def expand(data: dict[str, Any], source: str = "<spec>") -> SpecSet:
+def rows_file(data: Any) -> str | None:
+    """The CSV file a spec's data names (`variants: {file: rows.csv}`), if any, before it is validated."""
+    variants = data.get("variants") if isinstance(data, dict) else None
+    file = variants.get("file") if isinstance(variants, dict) else None
+    return file if isinstance(file, str) and file.strip() else None
+
+
+def with_rows(base: Spec, rows: bytes | None, source: str) -> Spec:
+    """The spec with the variants of its CSV file (`variants: {file: ...}`) read from the file's bytes;
+    as it is for any other spec. `SpecError` for every problem with the file's rows."""
+    if not isinstance(base.variants, VariantFile):
+        return base
+    if rows is None:
+        raise SpecError(
+            source, [FieldError(ROWS_FIELD, f"{base.variants.file!r} was not read (no folder to read it from)")]
+        )
+    found, errors = read_rows(rows, base.variants.file)
+    for row in found:
+        video = f"{base.id}{VARIANT_SEPARATOR}{row.name}"
+        if not re.match(ID_PATTERN, video):
+            errors.append(FieldError(f"{ROWS_FIELD}: row {row.row}, column name", f"variant id {video!r} is longer "
+                                     "than 63 characters; shorten id or name"))  # fmt: skip
+    if errors:
+        raise SpecError(source, errors)
+    changes = tuple(
+        VariantChanges(row.name, f"{ROWS_FIELD}: row {row.row}", row.changes, row.columns, from_rows=True)
+        for row in found
+    )
+    return base.model_copy(update={"variants": base.variants.with_rows(changes)})
+
+
+def expand(data: dict[str, Any], source: str = "<spec>", rows: bytes | None = None) -> SpecSet:
     """The spec (`data`, as parsed from its file, with its id) and every variant's whole spec, each
-    validated. Raise `SpecError` listing every problem of the spec or of any variant."""
-    base = parse_spec(data, source)
+    validated; `rows`: the bytes of the CSV file it names (`variants: {file: ...}`). Raise `SpecError`
+    listing every problem of the spec or of any variant."""
+    base = with_rows(parse_spec(data, source), rows, source)
     errors: list[FieldError] = []
     videos = []
     for variant in variant_changes(base):
@@ -205,13 +247,13 @@ def expand(data: dict[str, Any], source: str = "<spec>") -> SpecSet:
     return SpecSet(base, tuple(videos))
 
 
-def read_spec_set(text: str, source: str, default_id: str | None = None) -> SpecSet:
-    """`expand` over a spec file's text (YAML or JSON)."""
+def read_spec_set(text: str, source: str, default_id: str | None = None, rows: bytes | None = None) -> SpecSet:
+    """`expand` over a spec file's text (YAML or JSON); `rows`: the bytes of its variants' CSV file."""
     data = spec_data(text, source, default_id)
     if not isinstance(data, dict):
         parse_spec(data, source)  # raises: a spec is a mapping
     try:
-        return expand(data, source)
+        return expand(data, source, rows)
     except RecursionError:
         raise SpecError(source, [FieldError("(file)", "nested too deeply to be a spec")]) from None
 

@@ -49,6 +49,7 @@ from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, 
 from vidgen_assets.storage.lock import artifact_lock
 from vidgen_assets.storage.spec_source import spec_store
 from vidgen_assets.storage.store import ArtifactStore
+from vidgen_assets.variant_page import store_set
 
 GROUP = "vidgen"
 IO = "artifacts"
@@ -166,6 +167,14 @@ class VideoSpecConfig(dg.Config):
             "spec already stored for the video."
         ),
     )
+    variant_set: str = Field(
+        default="",
+        description=(
+            "The set of videos this one belongs to (a spec file with variants: the spec and each variant), as "
+            "the spec-file sensor gives it: stored as variant_set.json with the spec; the report step then "
+            "writes the set's comparison page (videos/<set id>/variants.html)."
+        ),
+    )
 
 
 def _config_references(vidgen: VidgenResource, spec: Spec, where: str) -> tuple[LoadedReference, ...]:
@@ -261,6 +270,8 @@ def video_spec(
         store_music(store, video_id, track)
         store.put_bytes(source_key, given.encode("utf-8"))
         context.log.info(f"{video_id}: spec from the run config stored as {store.uri(source_key)}")
+    if config.variant_set.strip():
+        store_set(store, video_id, config.variant_set)
     for warning in plan.warnings:
         context.log.warning(f"{video_id}: {warning}")
     if plan.truncation is not None:

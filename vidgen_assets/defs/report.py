@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import dagster as dg
 
+from vidgen_assets import variant_page
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.defs.assets import GROUP, final_video
 from vidgen_assets.defs.checks import ALL_CHECK_KEYS
@@ -89,4 +90,28 @@ def report(context: dg.AssetExecutionContext, vidgen: VidgenParam) -> dg.Materia
         return dg.MaterializeResult(metadata={"written": False, "error": str(exc)})
     uri = store.uri(key)
     path = dg.MetadataValue.url(uri) if uri.startswith("s3://") else dg.MetadataValue.path(uri)
-    return dg.MaterializeResult(metadata={"written": True, "path": path})
+    metadata: dict[str, dg.RawMetadataValue] = {"written": True, "path": path}
+    try:  # a video of a set (a spec file with variants): its posters, then the set's page, updated
+        if variant_page.current_set(store, plan.video_id) is not None:
+            variant_page.write_posters(store, plan)
+            page = variant_page.publish(
+                store, plan.video_id, lambda vid: last_run_state(context.instance, vid),
+                lambda vid: check_results(context.instance, vid),
+            )  # fmt: skip
+            if page is not None:
+                metadata["variants_page"] = dg.MetadataValue.url(page) if page.startswith("s3://") else page
+                context.log.info(f"{plan.video_id}: the comparison page of its set: {page}")
+    except Exception as exc:
+        context.log.warning(f"variants.html of {plan.video_id!r}'s set could not be written: {exc}")
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def last_run_state(instance: dg.DagsterInstance, video_id: str) -> str | None:
+    """How the latest `render_video` run of a video stands (`queued`, `started`, `failed`, ...), None
+    when it has had none."""
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": video_id}), limit=1)
+    if not runs:
+        return None
+    states = {"QUEUED": "queued", "NOT_STARTED": "queued", "STARTING": "rendering", "STARTED": "rendering",
+              "FAILURE": "failed", "CANCELING": "canceled", "CANCELED": "canceled"}  # fmt: skip
+    return states.get(runs[0].status.name)

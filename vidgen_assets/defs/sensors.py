@@ -27,7 +27,7 @@ from vidgen_assets.backends.models import spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename
-from vidgen_assets.core.variants import read_spec_set
+from vidgen_assets.core.variant_rows import MAX_BYTES as MAX_ROWS_BYTES
 from vidgen_assets.defs.jobs import render_video
 from vidgen_assets.defs.partitions import VIDEOS, videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource
@@ -44,7 +44,8 @@ from vidgen_assets.storage import layout
 from vidgen_assets.storage.spec_source import SpecFileError, read_spec_file, spec_store
 from vidgen_assets.storage.spec_source import spec_files as list_spec_files
 from vidgen_assets.storage.store import ArtifactStore
-from vidgen_assets.variant_sets import checked_members
+from vidgen_assets.variant_page import NO_SET, SET_FILE, members_of, set_text
+from vidgen_assets.variant_sets import checked_members, read_set
 
 REJECTED_PREFIX = "rejected/"
 
@@ -97,9 +98,13 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         members: list[tuple[Spec, str]] = []  # the spec, then each of its variants (`core.variants`)
         beside_each: dict[str, tuple[tuple[LoadedReference, ...], tuple[LoadedWorkflow, ...]]] = {}
         tracks: dict[str, LoadedMusic | None] = {}
+        rows_sha256 = None  # the variants' CSV file (`variants: {file: ...}`): a changed file is a changed set
         try:
             text = data.decode("utf-8")
-            members = checked_members(read_spec_set(text, where, id_from_filename(Path(name))), text, where)
+            found, rows_sha256 = read_set(
+                text, where, id_from_filename(Path(name)), folder, store_reader(source, MAX_ROWS_BYTES)
+            )
+            members = checked_members(found, text, where)
             for spec, _ in members:
                 own_flows = read_workflows(spec, where, folder, store_reader(source))
                 backends.get(spec.backend, spec_models(spec), spec, own_flows)
@@ -112,7 +117,8 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         digest = raw
         beside = [r.planned.sha256 for r in references] + [f.sha256 for f in flows]
         beside += [t.planned.sha256 for t in tracks.values() if t is not None]
-        besides = ("references.", "comfyui.workflows.", "music.file")
+        beside += [rows_sha256] if rows_sha256 is not None else []
+        besides = ("references.", "comfyui.workflows.", "music.file", "variants.file")
         if beside or (problem is not None and any(field in str(problem) for field in besides)):
             # A changed image or workflow beside an unchanged spec is a change too.
             digest = fingerprint(digest, beside, str(problem or ""))
@@ -134,6 +140,10 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
             continue
         if store.exists(rejection_key(name)):
             store.delete(rejection_key(name))  # the file is fine now: its old rejection no longer applies
+        # A spec with variants: every video of the set stores the set's membership (`variant_page`), and
+        # its report step re-writes the set's comparison page.
+        in_set = found.base.variants is not None
+        set_json = set_text(found.base.id, members_of(found.base, [m for m, _ in members])) if in_set else ""
         for spec, spec_text in members:  # each variant is a video of its own: its partition, its run
             owners[spec.id] = name
             own_references, own_flows = beside_each[spec.id]
@@ -146,6 +156,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 and _same_references(store, spec, own_references)
                 and _same_workflows(store, spec, own_flows)
                 and _same_music(store, spec, tracks.get(spec.id))
+                and (spec.id != found.base.id or _same_set(store, spec.id, set_json))
             ):
                 context.log.info(f"{where}: video {spec.id!r} is already rendered from identical content")
                 continue
@@ -156,7 +167,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                     run_key=f"{spec.id}:{digest[:16]}",
                     partition_key=spec.id,
                     job_name=render_video.name,
-                    run_config={"ops": {"video_spec": {"config": {"spec_yaml": spec_text}}}},
+                    run_config={"ops": {"video_spec": {"config": _spec_config(store, spec.id, spec_text, set_json)}}},
                     tags={"vidgen/spec_file": name},
                 )
             )
@@ -168,6 +179,26 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
         cursor=json.dumps({"files": current, "ids": owners}, sort_keys=True),
         skip_reason=("\n".join(rejected) or f"no new or changed spec file in {location}") if not requests else None,
     )
+
+
+def _spec_config(store: ArtifactStore, video_id: str, spec_text: str, set_json: str) -> dict[str, str]:
+    """`video_spec`'s config for a video of a spec file: its spec, and its set when it is in one (or the
+    word that it is in none any more, when a set was stored for it)."""
+    config = {"spec_yaml": spec_text}
+    if set_json:
+        config["variant_set"] = set_json
+    elif store.exists(layout.video_key(video_id, SET_FILE)):
+        config["variant_set"] = NO_SET
+    return config
+
+
+def _same_set(store: ArtifactStore, video_id: str, set_json: str) -> bool:
+    """Whether the set video's stored membership is this one (or it has none and is in no set): a set
+    whose rows changed runs its own video again, which re-writes the comparison page."""
+    key = layout.video_key(video_id, SET_FILE)
+    if not set_json:
+        return not store.exists(key)
+    return store.exists(key) and store.get_bytes(key) == set_json.encode("utf-8")
 
 
 def _same_references(store: ArtifactStore, spec: Spec, references: tuple[LoadedReference, ...]) -> bool:

@@ -252,7 +252,7 @@ def test_a_stored_plan_written_before_version_3_still_loads():
         ({"subtitles": {"style": {"size": 0.5}}}, "subtitles.style.size", "less than or equal to 0.2"),
         ({"subtitles": {"style": {"position": "left"}}}, "subtitles.style.position", "'bottom', 'top' or 'middle'"),
         ({"subtitles": {"safe_area": "youtube"}}, "subtitles.safe_area", "'tiktok', 'reels' or 'shorts'"),
-        ({"variants": "b"}, "variants", "a list of {name, fields to change} or {matrix"),
+        ({"variants": "b"}, "variants", "a list of {name, fields to change}, {matrix"),
         ({"variants": []}, "variants", "variants is empty"),
         ({"variants": [{"name": "B", "cta": "x"}]}, "variants[0].name", "1-31 characters of a-z, 0-9 and '-'"),
         ({"variants": [{"cta": "x"}]}, "variants[0].name", "required field is missing"),

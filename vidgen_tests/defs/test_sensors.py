@@ -303,7 +303,9 @@ def test_a_spec_with_variants_registers_every_variant_as_a_video_of_its_own(tmp_
     video = settings.data_dir / "videos" / "ad--b"
     stored = (video / "spec.source.yaml").read_text()
     assert "id: ad--b" in stored and "cta: Try it free" in stored
-    assert (video / "final.mp4").is_file() and not (settings.data_dir / "videos" / "ad").exists()
+    assert (video / "final.mp4").is_file() and not (settings.data_dir / "videos" / "ad" / "final.mp4").exists()
+    # Only the set's comparison page is in the spec's folder yet (`test_variant_sets_daemon`).
+    assert sorted(p.name for p in (settings.data_dir / "videos" / "ad").iterdir()) == ["variants.html"]
 
     # A variant removed from the file: its outputs and its partition stay; the unchanged variant, already
     # rendered from identical content, is not run again; the spec itself (its text changed) is.
