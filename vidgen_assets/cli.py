@@ -33,7 +33,7 @@ from vidgen_assets.core.cost import Estimate, Price, budget_refusal, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError
-from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
+from vidgen_assets.music_file import LoadedMusic, read_local_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 from vidgen_assets.variant_page import write_page
@@ -85,7 +85,11 @@ def describe_plan(plan: Plan, source: str) -> str:
     if music is not None and music.file is not None:
         track = plan.music_track
         found = f"{track.seconds:.1f} s, sha256 {track.sha256[:12]}" if track else "not read"
-        lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}")
+        if track is not None and track.beats:
+            tempo = f", about {track.tempo_bpm:g} bpm" if track.tempo_bpm else ""
+            found += f", {len(track.beats)} beats tracked from {track.beats[0]:.3f} s{tempo}"
+        sync = ", cuts on its beats" if music.sync else ""
+        lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}{sync}")
     else:
         lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
     lines += describe_references(plan)
@@ -188,8 +192,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     variants = variant_index(spec for spec, *_ in specs)
     for spec, _, path, references, workflows, track in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
+            plan = plan_spec(
+                spec, chunk_seconds_for(spec, default_chunk, workflows), music_track=track.planned if track else None
+            )
+            plan = with_references(plan, (r.planned for r in references))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return EXIT_INVALID
@@ -219,8 +225,10 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
         return None
     for spec, _, path, references, workflows, track in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
+            plan = plan_spec(
+                spec, chunk_seconds_for(spec, default_chunk, workflows), music_track=track.planned if track else None
+            )
+            plan = with_references(plan, (r.planned for r in references))
             out.append((spec, path, estimate_plan(plan, prices), plan))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
