@@ -92,6 +92,16 @@ def describe_plan(plan: Plan, source: str) -> str:
         lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}{sync}")
     else:
         lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    music_sync = plan.music_sync
+    if music_sync is not None:
+        moves = (f"{seconds(m.old_frame, fps)} -> {seconds(m.new_frame, fps)}" for m in music_sync.moves)
+        moved = ", ".join(moves) or "none"
+        grid = f"{music_sync.grid_s[0]:.3f} s to {music_sync.grid_s[-1]:.3f} s" if music_sync.grid_s else "none"
+        lines.append(
+            f"beat grid: {len(music_sync.grid_s)} beats of the music in the video ({grid}, "
+            f"{'tracked in your track' if music_sync.source == 'tracked' else 'the bed: every 60/bpm s'}); "
+            f"boundaries moved onto it: {moved}"
+        )
     lines += describe_references(plan)
     lines += describe_voice(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]

@@ -91,6 +91,7 @@ def test_cuts_land_on_the_tracked_beats_of_the_users_own_track(tmp_path, capsys)
     assert "music sync: beat 1 (two) starts at 3.833 s, not 4.000 s: on your track's beat at 3.8" in out
     assert "music sync: beat 2 (three) starts at 8.125 s, not 8.000 s: on your track's beat at 8.1" in out
     assert "beats tracked from" in out
+    assert "boundaries moved onto it: 4s -> 3.833s, 8s -> 8.125s" in out
     data = tmp_path / "data"
     assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(tmp_path / "dh")]) == 0
     video = data / "videos" / "own-beat"
