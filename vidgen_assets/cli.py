@@ -35,7 +35,7 @@ from vidgen_assets.core.cost import Estimate, Price, budget_refusal, default_ret
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import VARIANT_SEPARATOR, Spec, SpecError
-from vidgen_assets.music_file import LoadedMusic, read_local_music, with_music
+from vidgen_assets.music_file import LoadedMusic, read_local_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
 from vidgen_assets.storage import layout
@@ -96,9 +96,23 @@ def describe_plan(plan: Plan, source: str) -> str:
     if music is not None and music.file is not None:
         track = plan.music_track
         found = f"{track.seconds:.1f} s, sha256 {track.sha256[:12]}" if track else "not read"
-        lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}")
+        if track is not None and track.beats:
+            tempo = f", about {track.tempo_bpm:g} bpm" if track.tempo_bpm else ""
+            found += f", {len(track.beats)} beats tracked from {track.beats[0]:.3f} s{tempo}"
+        sync = ", cuts on its beats" if music.sync else ""
+        lines.append(f"music: your track {music.file} ({found}), volume {music.volume:g}{sync}")
     else:
         lines.append(f"music: {f'{spec.music_mood}, {music.bpm} bpm, volume {music.volume:g}' if music else 'off'}")
+    music_sync = plan.music_sync
+    if music_sync is not None:
+        moves = (f"{seconds(m.old_frame, fps)} -> {seconds(m.new_frame, fps)}" for m in music_sync.moves)
+        moved = ", ".join(moves) or "none"
+        grid = f"{music_sync.grid_s[0]:.3f} s to {music_sync.grid_s[-1]:.3f} s" if music_sync.grid_s else "none"
+        lines.append(
+            f"beat grid: {len(music_sync.grid_s)} beats of the music in the video ({grid}, "
+            f"{'tracked in your track' if music_sync.source == 'tracked' else 'the bed: every 60/bpm s'}); "
+            f"boundaries moved onto it: {moved}"
+        )
     lines += describe_references(plan)
     lines += describe_voice(plan)
     lines += ["", f"warnings: {len(plan.warnings)}"] + [f"  - {w}" for w in plan.warnings]
@@ -200,8 +214,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     plans: dict[str, Plan] = {}
     for spec, _, path, references, workflows, track in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
+            plan = plan_spec(
+                spec, chunk_seconds_for(spec, default_chunk, workflows), music_track=track.planned if track else None
+            )
+            plan = with_references(plan, (r.planned for r in references))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))
             return EXIT_INVALID
@@ -233,8 +249,10 @@ def _estimates(specs: list[Loaded], settings: Settings | None = None) -> list[tu
         return None
     for spec, _, path, references, workflows, track in specs:
         try:
-            plan = plan_spec(spec, chunk_seconds_for(spec, default_chunk, workflows))
-            plan = with_music(with_references(plan, (r.planned for r in references)), track.planned if track else None)
+            plan = plan_spec(
+                spec, chunk_seconds_for(spec, default_chunk, workflows), music_track=track.planned if track else None
+            )
+            plan = with_references(plan, (r.planned for r in references))
             out.append((spec, path, estimate_plan(plan, prices), plan))
         except SpecError as exc:
             _err(str(SpecError(str(path), exc.errors)))

@@ -4,6 +4,10 @@ read and checked when the video is registered (`vidgen validate` / `render`, the
 copied into the store as `videos/<id>/music/track.<ext>` with a manifest, and from then on the plan
 carries its sha256 (`Plan.music_track`): a render never reads the spec folder again, and the music's
 fingerprint includes the track's bytes.
+
+With `music: {sync: beats}` the track's beats are tracked when it is read (`media.beats`, librosa) and
+kept in its manifest and the plan (`PlannedMusic.beats`): the plan moves its cuts onto them
+(`core.beat_sync`), so `vidgen validate` shows the moved boundaries before anything is rendered.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from pathlib import Path
 import av
 
 from vidgen_assets.core.fingerprint import digest_bytes
-from vidgen_assets.core.plan import Plan, PlannedMusic
+from vidgen_assets.core.plan import PlannedMusic
 from vidgen_assets.core.spec import FieldError, Spec, SpecError
+from vidgen_assets.media.beats import track_beats
 from vidgen_assets.references import Reader, local_reader, read_beside
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.store import ArtifactStore
@@ -29,6 +34,7 @@ FORMATS = {"wav": "wav", "mp3": "mp3", "mov,mp4,m4a,3gp,3g2,mj2": "m4a", "flac":
 MUSIC_DIR = "music/"
 MANIFEST = "music/track.json"
 FIELD = "music.file"
+MIN_BEATS = 2
 
 
 @dataclass(frozen=True)
@@ -67,9 +73,10 @@ def inspect_audio(data: bytes) -> tuple[str, float]:
     return ext, samples / rate
 
 
-def read_music(spec: Spec, source: str, folder: Path | None, read: Reader) -> LoadedMusic | None:
-    """The spec's `music.file` read and checked (None without one); SpecError saying why it cannot be used.
-    `read` must allow `MAX_BYTES` (e.g. `local_reader(folder, MAX_BYTES)`)."""
+def read_music(spec: Spec, source: str, folder: Path | None, read: Reader, beats: bool = True) -> LoadedMusic | None:
+    """The spec's `music.file` read and checked (None without one), its beats tracked when the spec has
+    `music.sync` and `beats` (the sensor, which only compares the bytes, passes False); SpecError saying
+    why it cannot be used. `read` must allow `MAX_BYTES` (e.g. `local_reader(folder, MAX_BYTES)`)."""
     if spec.music is None or spec.music.file is None:
         return None
     data, problem = read_beside(spec.music.file, FIELD, folder, read, "music file")
@@ -84,7 +91,32 @@ def read_music(spec: Spec, source: str, folder: Path | None, read: Reader) -> Lo
             source, [FieldError(FIELD, f"{spec.music.file!r} lasts {seconds:.0f} s; at most {MAX_SECONDS:.0f} s")]
         )
     planned = PlannedMusic(file=f"track.{ext}", sha256=digest_bytes(data), seconds=round(seconds, 3))
+    if beats and spec.music.sync == "beats":
+        planned = _with_beats(planned, data, spec.music.file, source)
     return LoadedMusic(planned, data)
+
+
+def _with_beats(planned: PlannedMusic, data: bytes, name: str, source: str) -> PlannedMusic:
+    """The track's entry with its tracked beats; SpecError when the tracker finds fewer than two."""
+    with tempfile.NamedTemporaryFile(suffix=f".{planned.file.rsplit('.', 1)[-1]}") as tmp:
+        tmp.write(data)
+        tmp.flush()
+        try:
+            found = track_beats(Path(tmp.name))
+        except ValueError as exc:
+            raise SpecError(source, [FieldError(FIELD, f"{name!r} {exc}")]) from None
+    if len(found.beats) < MIN_BEATS:
+        raise SpecError(
+            source,
+            [
+                FieldError(
+                    "music.sync",
+                    f"found no beat to cut on in {name!r} (the beat tracker found {len(found.beats)}); use a "
+                    "track with a steady beat, or leave sync out",
+                )
+            ],
+        )
+    return planned.model_copy(update={"beats": found.beats, "tempo_bpm": found.tempo_bpm})
 
 
 def read_local_music(spec: Spec, spec_path: Path) -> LoadedMusic | None:
@@ -117,8 +149,3 @@ def stored_music(store: ArtifactStore, spec: Spec) -> PlannedMusic | None:
             f"{store.uri(key)}); register the spec with `vidgen render` or the spec-file sensor"
         )
     return PlannedMusic.model_validate(json.loads(store.get_bytes(key)))
-
-
-def with_music(plan: Plan, planned: PlannedMusic | None) -> Plan:
-    """The plan with its music track filled in (a plan is built from the spec alone)."""
-    return plan.model_copy(update={"music_track": planned})

@@ -69,8 +69,43 @@ def test_cuts_land_on_the_beats_of_the_music(tmp_path, capsys):
         assert abs(onset_s(final, frame / FPS) - beat * period) < 0.03  # and the kick is heard there
 
 
-def test_sync_is_refused_where_the_music_has_no_known_beat_grid_yet(tmp_path, capsys):
+def test_sync_is_refused_with_a_models_music_which_exists_only_after_the_cuts_are_planned(tmp_path, capsys):
     spec = tmp_path / "bad.json"
     spec.write_text(json.dumps({**SPEC, "backend": "replicate"}))
     assert main(["validate", str(spec)]) == 2
-    assert "music: beat sync with a model's music needs beat tracking" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "music: beat sync with a model's music is not supported: the cuts are planned before the clips" in err
+    assert "Use your own track (music: {file: ..., sync: beats}" in err
+
+
+def test_cuts_land_on_the_tracked_beats_of_the_users_own_track(tmp_path, capsys):
+    """A generated click track at 112 bpm (a beat every 0.536 s: 12.86 frames at 24 fps, so the beats fall
+    between frames) from 0.1 s: the boundaries at 4 s and 8 s move to its beats at 3.85 s and 8.14 s."""
+    from vidgen_tests.media.test_beats import click_track
+
+    true = click_track(tmp_path / "clicks.wav", 112, 0.1, 13.0)
+    spec = tmp_path / "own-beat.json"
+    spec.write_text(json.dumps({**SPEC, "id": "own-beat", "music": {"file": "clicks.wav", "sync": "beats"}}))
+    assert main(["validate", str(spec)]) == 0
+    out = capsys.readouterr().out
+    assert "music sync: beat 1 (two) starts at 3.833 s, not 4.000 s: on your track's beat at 3.8" in out
+    assert "music sync: beat 2 (three) starts at 8.125 s, not 8.000 s: on your track's beat at 8.1" in out
+    assert "beats tracked from" in out
+    assert "boundaries moved onto it: 4s -> 3.833s, 8s -> 8.125s" in out
+    data = tmp_path / "data"
+    assert main(["render", str(spec), "--data-dir", str(data), "--dagster-home", str(tmp_path / "dh")]) == 0
+    video = data / "videos" / "own-beat"
+    final = video / "final.mp4"
+    assert probe.probe(final).frames == 12 * FPS  # still `duration` to the frame
+    plan = json.loads((video / "spec.json").read_text())
+    tracked = plan["music_track"]["beats"]
+    assert tracked == json.loads((video / "music" / "track.json").read_text())["beats"]  # stored with the video
+    found = cuts(final)
+    assert found == [b["start_frame"] for b in plan["beats"][1:]]
+    for frame, unsynced in zip(found, (4.0, 8.0), strict=True):
+        at = frame / FPS
+        assert min(abs(at - t) for t in tracked) <= 1 / FPS  # within one frame of a tracked beat
+        assert min(abs(at - t) for t in true) <= 1 / FPS  # and of the track's real beat
+        assert 0 < abs(at - unsynced) <= 0.5  # moved, at most half a second
+        beat = min(true, key=lambda t: abs(t - at))
+        assert abs(onset_s(final, at) - beat) < 0.03  # the click is heard there

@@ -88,7 +88,7 @@ def test_the_users_track_is_the_bed_stored_with_the_video_and_an_edit_remakes_it
         ("huge", {"file": "huge.wav"}, "music.file: 'huge.wav' is 51.0 MB; at most 50.0 MB is allowed"),
         (None, {"file": "../outside.wav"}, "music.file: '../outside.wav' leaves the spec's folder"),
         (None, {"file": "track.wav", "bpm": 120}, "music: a music file has its own tempo and mood: leave bpm out"),
-        (None, {"file": "track.wav", "sync": "beats"}, "music.sync: beat sync with your own track needs beat tracking"),
+        ("tone", {"file": "tone.wav", "sync": "beats"}, "music.sync: found no beat to cut on in 'tone.wav'"),
     ],
 )
 def test_a_music_file_that_cannot_be_used_is_a_field_error_and_nothing_is_written(
@@ -100,6 +100,8 @@ def test_a_music_file_that_cannot_be_used_is_a_field_error_and_nothing_is_writte
         from PIL import Image
 
         Image.new("RGB", (300, 300), (1, 2, 3)).save(tmp_path / "cover.png")
+    elif make == "tone":  # a steady tone has no beat for the tracker to find
+        tone_wav(tmp_path / "tone.wav", 6, 440)
     elif make == "long":
         tone_wav(tmp_path / "long.wav", 601, 220, rate=8000)
     elif make == "huge":

@@ -184,6 +184,31 @@ class PlannedMusic(_Frozen):
     """The stored file name, `track.<ext>`."""
     sha256: str
     seconds: float
+    beats: tuple[float, ...] = ()
+    """The track's beats (seconds from its start) as a beat tracker found them, read at registration when
+    the spec has `music.sync` (empty otherwise): the grid its cuts move onto."""
+    tempo_bpm: float | None = None
+    """The tracker's tempo estimate, for people (the cuts use `beats`, not tempo x count, which drifts)."""
+
+
+class SyncMove(_Frozen):
+    """A boundary moved onto the music: beat `index` starts at `new_frame` instead of `old_frame`, on the
+    music's beat number `music_beat` (an index into `MusicSync.grid_s`)."""
+
+    index: int
+    old_frame: int
+    new_frame: int
+    music_beat: int
+
+
+class MusicSync(_Frozen):
+    """`music: {sync: beats}` as planned: the music's beat grid under the video and the boundaries moved."""
+
+    source: Literal["bed", "tracked"]
+    """`bed`: the animatic's bed, `k * 60 / bpm`; `tracked`: the user's track, its beats as tracked."""
+    grid_s: tuple[float, ...]
+    """The music's beat times (seconds) within the video."""
+    moves: tuple[SyncMove, ...] = ()
 
 
 class Plan(_Frozen):
@@ -205,7 +230,9 @@ class Plan(_Frozen):
     references: tuple[PlannedReference, ...] = ()
     """The spec's references as stored (filled at registration, when the files are read)."""
     music_track: PlannedMusic | None = None
-    """The spec's `music.file` as stored (filled at registration, like the references)."""
+    """The spec's `music.file` as stored (read at registration, like the references)."""
+    music_sync: MusicSync | None = None
+    """With `music: {sync: beats}`: the beat grid the boundaries were moved onto, and the moves."""
 
     @property
     def video_id(self) -> str:
@@ -370,37 +397,72 @@ def layout_chunks(beat_index: int, clip_frames: int, chunk_frames: int, first_in
     )
 
 
-def sync_to_music(
-    spec: Spec, placed: list[tuple[BeatSpec, int, int]], fps: int
-) -> tuple[list[tuple[BeatSpec, int, int]], list[str]]:
-    """With `music: {sync: beats}`, the beats' boundaries moved onto the music's beat grid
-    (`core.beat_sync`), and a line for each boundary moved (or not); unchanged otherwise. The grid is
-    the generated bed's, `k * 60 / bpm` s (the animatic's bed has a kick on every one of them)."""
+def music_grid(spec: Spec, track: PlannedMusic | None) -> tuple[Literal["bed", "tracked"], list[float]] | None:
+    """The beat grid the boundaries move onto with `music: {sync: beats}`: the user's track's tracked
+    beats (those inside the video), or the generated bed's `k * 60 / bpm` s (the animatic's bed has a
+    kick on every one of them); None without sync or when a track's beats were not read."""
     music = spec.music
-    if music is None or music.sync != "beats" or len(placed) < 2:
-        return placed, []
+    if music is None or music.sync != "beats":
+        return None
+    if music.file is None:
+        return "bed", beat_grid_s(music.bpm, spec.duration)
+    if track is None or not track.beats:
+        return None
+    return "tracked", [t for t in track.beats if t <= spec.duration + 1e-9]
+
+
+def sync_to_music(
+    spec: Spec, placed: list[tuple[BeatSpec, int, int]], fps: int, track: PlannedMusic | None = None
+) -> tuple[list[tuple[BeatSpec, int, int]], list[str], MusicSync | None]:
+    """With `music: {sync: beats}`, the beats' boundaries moved onto the music's beat grid
+    (`core.beat_sync`), a line for each boundary moved (or not), and the sync as planned; unchanged
+    otherwise."""
+    music = spec.music
+    if music is None or music.sync != "beats":
+        return placed, [], None
+    found = music_grid(spec, track)
+    if found is None:
+        reason = "its beats were not tracked" if track is not None else "the track was not read"
+        return placed, [f"music sync: the boundaries stay where they are: {reason}"], None
+    source, grid = found
+    if len(placed) < 2:
+        return placed, [], MusicSync(source=source, grid_s=tuple(grid))
     total = round(spec.duration * fps)
     starts = [start for _, start, _ in placed]
-    new, moved, notes = snap_starts(starts, total, fps, beat_grid_s(music.bpm, spec.duration))
+    new, moved, notes = snap_starts(starts, total, fps, grid)
     ends = [*new[1:], total]
+
+    def on(k: int) -> str:
+        if source == "bed":
+            return f"on beat {k} of the music ({grid[k]:.3f} s at {music.bpm:g} bpm)"
+        return f"on your track's beat at {grid[k]:.3f} s (beat {k + 1} of the {len(grid)} tracked in the video)"
+
     lines = [
         f"music sync: beat {m.index} ({placed[m.index][0].name}) starts at {m.new_frame / fps:.3f} s, not "
-        f"{m.old_frame / fps:.3f} s: on beat {m.music_beat} of the music ({m.music_beat * 60 / music.bpm:.3f} s "
-        f"at {music.bpm:g} bpm)"
+        f"{m.old_frame / fps:.3f} s: {on(m.music_beat)}"
         for m in moved
     ]
-    return [(beat, s, e - s) for (beat, _, _), s, e in zip(placed, new, ends, strict=True)], lines + notes
+    sync = MusicSync(
+        source=source,
+        grid_s=tuple(round(t, 4) for t in grid),
+        moves=tuple(SyncMove(index=m.index, old_frame=m.old_frame, new_frame=m.new_frame, music_beat=m.music_beat)
+                    for m in moved),
+    )  # fmt: skip
+    return [(beat, s, e - s) for (beat, _, _), s, e in zip(placed, new, ends, strict=True)], lines + notes, sync
 
 
-def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
-    """Lay a spec (with beats) out in frames. `chunk_seconds` is the backend's native chunk length."""
+def build_plan(
+    spec: Spec, chunk_seconds: float, planner: str = "spec", music_track: PlannedMusic | None = None
+) -> Plan:
+    """Lay a spec (with beats) out in frames. `chunk_seconds` is the backend's native chunk length;
+    `music_track` the spec's `music.file` as read (its tracked beats place the cuts with `sync: beats`)."""
     if spec.beats is None:
         raise ValueError("build_plan needs a spec with beats; run the planner first")
     if chunk_seconds <= 0:
         raise ValueError(f"chunk_seconds must be positive, got {chunk_seconds}")
     fps = spec.fps
     placed, warnings, truncation = fit_beats(spec.beats, spec.duration, fps, spec.id)
-    placed, synced = sync_to_music(spec, placed, fps)
+    placed, synced, music_sync = sync_to_music(spec, placed, fps, music_track)
     warnings += synced
     warnings += comfyui_notes(spec)
     chunk_frames = max(1, round(chunk_seconds * fps))
@@ -452,4 +514,6 @@ def build_plan(spec: Spec, chunk_seconds: float, planner: str = "spec") -> Plan:
         planner=planner,
         warnings=tuple(warnings),
         truncation=truncation,
+        music_track=music_track,
+        music_sync=music_sync,
     )

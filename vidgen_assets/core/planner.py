@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vidgen_assets.core.llm_plan import SYSTEM_PROMPT, LlmPlanError, build_prompt, parse_beats
-from vidgen_assets.core.plan import MIN_BEAT_SECONDS, Plan, build_plan
+from vidgen_assets.core.plan import MIN_BEAT_SECONDS, Plan, PlannedMusic, build_plan
 from vidgen_assets.core.spec import BeatSpec, Camera, Spec
 
 
@@ -145,14 +145,17 @@ AskLlm = Callable[[str, str], tuple[str, str]]
 """(system prompt, prompt) -> (reply text, model id). Raises on a failed call."""
 
 
-def plan_spec(spec: Spec, chunk_seconds: float, ask_llm: AskLlm | None = None) -> Plan:
-    """The plan for a spec: its own beats, or the planner's when it has none.
+def plan_spec(
+    spec: Spec, chunk_seconds: float, ask_llm: AskLlm | None = None, music_track: PlannedMusic | None = None
+) -> Plan:
+    """The plan for a spec: its own beats, or the planner's when it has none. `music_track`: the spec's
+    `music.file` as read at registration (with its tracked beats when the spec has `music.sync`).
 
     With `planner: llm` and an `ask_llm` (the backend's language model), the beats come from the model's
     reply when it validates; otherwise from the library planner, with a warning on the plan saying why.
     """
     if spec.beats is not None:
-        return build_plan(spec, chunk_seconds, planner="spec")
+        return build_plan(spec, chunk_seconds, planner="spec", music_track=music_track)
     warning = None
     if spec.planner == "llm":
         if ask_llm is None and spec.backend == "replicate":
@@ -171,10 +174,10 @@ def plan_spec(spec: Spec, chunk_seconds: float, ask_llm: AskLlm | None = None) -
                     warning = f"planner llm ({model}) gave unusable beats ({exc})"
                 else:
                     planned = spec.model_copy(update={"beats": beats})
-                    return build_plan(planned, chunk_seconds, planner=f"llm:{model}")
+                    return build_plan(planned, chunk_seconds, planner=f"llm:{model}", music_track=music_track)
     archetype, library = library_beats(spec)
     planned = spec.model_copy(update={"beats": library})
-    plan = build_plan(planned, chunk_seconds, planner=f"library:{archetype.name}")
+    plan = build_plan(planned, chunk_seconds, planner=f"library:{archetype.name}", music_track=music_track)
     if warning is not None:
         plan = plan.model_copy(update={"warnings": (f"{warning}: used the library planner", *plan.warnings)})
     return plan

@@ -755,17 +755,19 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     errors: list[FieldError] = []
     if spec.qc is not None and spec.qc.judge == "replicate":
         errors.append(FieldError("qc.judge", f"the replicate judge: {later}, issue 20; use judge: local"))
-    if spec.music is not None and spec.music.file is not None and spec.music.sync is not None:
-        errors.append(FieldError("music.sync", f"beat sync with your own track needs beat tracking: {later}, issue 22"))
     local_bed = spec.backend == "animatic" or (
         spec.backend == "comfyui" and (spec.comfyui is None or spec.comfyui.workflows.music is None)
     )
     if spec.music is not None and spec.music.sync is not None and spec.music.file is None and not local_bed:
+        # The plan's boundaries decide every clip before any is made (and `validate` and `estimate` show
+        # them), while a model's music exists only once its call has run: refused, not guessed.
         errors.append(
             FieldError(
                 "music",
-                f"beat sync with a model's music needs beat tracking: {later}, issue 22; it works with the "
-                "animatic's bed (backend animatic, or comfyui without a music workflow)",
+                "beat sync with a model's music is not supported: the cuts are planned before the clips are "
+                "made and paid for, and a model's music exists only after its call. Use your own track "
+                "(music: {file: ..., sync: beats}: its beats are tracked when it is read), or the animatic's "
+                "bed (backend animatic, or comfyui without a music workflow), or leave sync out",
             )
         )
     return errors

@@ -31,7 +31,7 @@ from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, V
 from vidgen_assets.media import preview, probe, timeline
 from vidgen_assets.media import qc as media_qc
 from vidgen_assets.music_file import MAX_BYTES as MAX_MUSIC_BYTES
-from vidgen_assets.music_file import LoadedMusic, read_music, store_music, stored_music, with_music
+from vidgen_assets.music_file import LoadedMusic, read_music, store_music, stored_music
 from vidgen_assets.references import MAX_BYTES as MAX_REFERENCE_BYTES
 from vidgen_assets.references import (
     LoadedReference,
@@ -253,13 +253,14 @@ def video_spec(
             start_render()  # before any work: a pool of servers is asked whether it answers
         prices = vidgen.price_overrides()
         ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
+        music_track = track.planned if track is not None else stored_music(store, spec)
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
-            _refuse_over_budget(spec.budget_usd, estimate_plan(plan_spec(spec, backend.chunk_seconds), prices))
-        plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm)
+            library = plan_spec(spec, backend.chunk_seconds, music_track=music_track)
+            _refuse_over_budget(spec.budget_usd, estimate_plan(library, prices))
+        plan = plan_spec(spec, backend.chunk_seconds, ask_llm=ask_llm, music_track=music_track)
         planned = tuple(r.planned for r in loaded) if given is not None else stored_references(store, spec)
         plan = with_references(plan, planned)
-        plan = with_music(plan, track.planned if track is not None else stored_music(store, spec))
         found = estimate_plan(plan, prices)
         _refuse_over_budget(spec.budget_usd, found)
     except (SpecError, BackendUnavailable, UnknownModel, ValueError) as exc:

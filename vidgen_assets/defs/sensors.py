@@ -109,7 +109,7 @@ def spec_files(context: dg.SensorEvaluationContext, vidgen: VidgenResource, back
                 own_flows = read_workflows(spec, where, folder, store_reader(source))
                 backends.get(spec.backend, spec_models(spec), spec, own_flows)
                 beside_each[spec.id] = (read_references(spec, where, folder, store_reader(source)), own_flows)
-                tracks[spec.id] = read_music(spec, where, folder, store_reader(source, MAX_MUSIC_BYTES))
+                tracks[spec.id] = read_music(spec, where, folder, store_reader(source, MAX_MUSIC_BYTES), beats=False)
         except (SpecError, BackendUnavailable, UnicodeDecodeError) as exc:
             problem = exc
         references = tuple(r for refs, _ in beside_each.values() for r in refs)

@@ -1,5 +1,8 @@
 """A timeline picture of a plan: beats, chunks (reference / continuous) with their pairs, transitions as
 overlaps, the music bed and on-screen text, on one time axis. For the UI's metadata and report.html.
+With `music: {sync: beats}` the music row carries the beat grid (a tick at each of the music's beats,
+the animatic's bed's or the ones tracked in the user's track) and each boundary that moved onto it shows
+where it was (a dashed red line in the beats row, an arrow to where it is now).
 
 The picture is data first (`timeline_boxes`: every box with its row, frames, label and pixel rectangle),
 then drawn with Pillow (`render_timeline`), so tests can check the layout without reading pixels.
@@ -52,7 +55,11 @@ COLORS: dict[str, tuple[int, int, int]] = {
     "no-music": (214, 214, 210),
     "caption": (92, 92, 92),
     "cta": (196, 62, 62),
+    "beat-tick": (255, 255, 255),
+    "moved-from": (214, 40, 40),
 }
+TICK_H = 9
+"""The beat grid's ticks fill the bottom of the music lane, under its label."""
 BEAT_COLORS = ((241, 214, 171), (189, 219, 236), (214, 234, 196), (236, 204, 219), (220, 212, 240))
 
 
@@ -62,7 +69,8 @@ class Box:
 
     row: str
     kind: str
-    """`beat`, `reference`, `continuous`, `transition`, `cut`, `music`, `no-music`, `caption` or `cta`."""
+    """`beat`, `reference`, `continuous`, `transition`, `cut`, `music`, `no-music`, `beat-tick` (a beat of
+    the music, with `sync: beats`), `moved-from` (where a moved boundary was), `caption` or `cta`."""
     label: str
     start_frame: int
     end_frame: int
@@ -125,11 +133,25 @@ def timeline_boxes(plan: Plan, width: int = WIDTH) -> list[Box]:
         else:
             out.append(box("transitions", 0, "cut", "cut", nxt.start_frame, nxt.start_frame, COLORS["cut"]))
     music = plan.spec.music
+    sync = plan.music_sync
     if music is not None:
-        label = f"music: {one_line(plan.spec.music_mood)}, {music.bpm} bpm, volume {music.volume:g}"
+        if music.file is not None:
+            label = f"music: your track {one_line(music.file)}, volume {music.volume:g}"
+        else:
+            label = f"music: {one_line(plan.spec.music_mood)}, {music.bpm} bpm, volume {music.volume:g}"
+        if sync is not None:
+            label += f", cuts on its {len(sync.grid_s)} beats" + (" (tracked)" if sync.source == "tracked" else "")
         out.append(box("music", 0, "music", label, 0, total, COLORS["music"]))
     else:
         out.append(box("music", 0, "no-music", "no music", 0, total, COLORS["no-music"]))
+    if sync is not None:
+        for k, at in enumerate(sync.grid_s):
+            frame = round(at * fps)
+            if 0 <= frame <= total:
+                out.append(box("music", 0, "beat-tick", f"beat {k} {at:.3f}s", frame, frame, COLORS["beat-tick"]))
+        for move in sync.moves:
+            label = f"was {seconds(move.old_frame, fps)}"
+            out.append(box("beats", 0, "moved-from", label, move.old_frame, move.new_frame, COLORS["moved-from"]))
     for overlay in plan.overlays:
         lane = 1 if overlay.style == "cta" else 0
         out.append(box("text", lane, overlay.style, one_line(overlay.text), overlay.start_frame, overlay.end_frame,
@@ -205,6 +227,12 @@ def _tick_step(duration_s: float) -> int:
     return 60
 
 
+def x_of(plan: Plan, frame: int, width: int = WIDTH) -> int:
+    """The picture's x of a frame on the time axis."""
+    total = plan.total_frames
+    return LEFT + round(min(max(frame, 0), total) * (width - LEFT - RIGHT) / total)
+
+
 def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
     """The timeline picture (RGB, `width` x `image_height()`)."""
     boxes = timeline_boxes(plan, width)
@@ -235,6 +263,19 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
         _text(draw, (8, tops[row] + 8), name, INK, font)
 
     for b in boxes:
+        if b.kind == "beat-tick":  # a short white line at the foot of the music lane
+            tick_x = x_of(plan, b.start_frame, width)
+            draw.line([(tick_x, b.y1 - TICK_H), (tick_x, b.y1 - 1)], fill=b.color, width=2)
+            continue
+        if b.kind == "moved-from":  # dashed where the boundary was, an arrow to where it is
+            old_x, new_x = x_of(plan, b.start_frame, width), x_of(plan, b.end_frame, width)
+            for y in range(b.y0, b.y1, 6):
+                draw.line([(old_x, y), (old_x, min(y + 3, b.y1))], fill=b.color, width=2)
+            foot = b.y1 - 3
+            draw.line([(old_x, foot), (new_x, foot)], fill=b.color, width=2)
+            head = 4 if new_x > old_x else -4
+            draw.polygon([(new_x, foot), (new_x - head, foot - 3), (new_x - head, foot + 3)], fill=b.color)
+            continue
         if b.kind == "cut":
             draw.line([(b.x0, b.y0), (b.x0, b.y1)], fill=b.color, width=3)
             _text(draw, (b.x0 + 4, b.y0 + 6), "cut", INK, small)

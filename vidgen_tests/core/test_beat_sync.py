@@ -44,3 +44,32 @@ def test_the_video_keeps_its_length_every_beat_a_frame_and_every_move_lands_on_a
     for m in moved:
         assert abs(m.new_frame / fps - grid[m.music_beat]) <= 0.5 / fps + 1e-9  # on the beat, to a frame
         assert abs(m.new_frame - m.old_frame) / fps <= MAX_SHIFT_S + 0.5 / fps + 1e-9
+
+
+def _file_spec(beats_s: list[float] | None):
+    from vidgen_assets.core.plan import PlannedMusic, build_plan
+    from vidgen_assets.core.spec import parse_spec
+
+    spec = parse_spec({
+        "id": "own", "prompt": "p", "duration": 12, "fps": 24, "music": {"file": "t.wav", "sync": "beats"},
+        "beats": [{"name": n, "duration": 4, "prompt": n} for n in ("a", "b", "c")],
+    })  # fmt: skip
+    track = None if beats_s is None else PlannedMusic(file="track.wav", sha256="0" * 64, seconds=13, beats=beats_s)
+    return build_plan(spec, 5.0, music_track=track)
+
+
+def test_a_users_track_moves_the_cuts_onto_its_tracked_beats_not_a_tempo_grid():
+    # Tracked beats with a swing no tempo gives: 3.81 s and 8.27 s are the nearest to 4 s and 8 s.
+    plan = _file_spec([0.3, 1.2, 2.0, 3.0, 3.81, 4.6, 5.7, 6.5, 7.4, 8.27, 9.0, 12.6])
+    assert [b.start_frame for b in plan.beats] == [0, round(3.81 * 24), round(8.27 * 24)]
+    assert plan.music_sync is not None and plan.music_sync.source == "tracked"
+    assert plan.music_sync.grid_s[-1] == 9.0  # the beats inside the video only
+    assert [(m.index, m.old_frame, m.new_frame) for m in plan.music_sync.moves] == [(1, 96, 91), (2, 192, 198)]
+    assert "music sync: beat 1 (b) starts at 3.792 s, not 4.000 s: on your track's beat at 3.810 s" in plan.warnings[0]
+    assert sum(b.frames for b in plan.beats) == 288  # still `duration` to the frame
+
+
+def test_a_track_whose_beats_were_not_read_keeps_its_boundaries_and_says_so():
+    plan = _file_spec(None)
+    assert [b.start_frame for b in plan.beats] == [0, 96, 192] and plan.music_sync is None
+    assert "music sync: the boundaries stay where they are: the track was not read" in plan.warnings

@@ -2,7 +2,16 @@ from pathlib import Path
 
 import pytest
 
-from vidgen_assets.core.spec import TRANSITIONS, Spec, SpecError, frame_size, load_spec, parse_spec, variant_names
+from vidgen_assets.core.spec import (
+    TRANSITIONS,
+    Spec,
+    SpecError,
+    frame_size,
+    load_spec,
+    not_built_errors,
+    parse_spec,
+    variant_names,
+)
 
 BEAT = {"name": "hero", "duration": 5, "prompt": "a bottle"}
 
@@ -299,8 +308,6 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
     ("fields", "path", "issue"),
     [
         ({"qc": {"judge": "replicate"}}, "qc.judge", "issue 20"),
-        ({"music": {"file": "track.mp3", "sync": "beats"}}, "music.sync", "issue 22"),
-        ({"music": {"sync": "beats"}, "backend": "replicate"}, "music", "issue 22"),
     ],
 )
 def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fields, path, issue):
@@ -308,6 +315,14 @@ def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fie
     assert list(found) == [path]
     assert "not built in this version yet" in found[path] and issue in found[path]
     assert message.startswith("invalid spec s.yaml:")
+
+
+def test_beat_sync_is_accepted_with_your_own_track_and_refused_with_a_models_music_saying_why():
+    assert not_built_errors(Spec.model_validate({**BASE, "music": {"file": "track.mp3", "sync": "beats"}})) == []
+    found, _ = errors({**BASE, "music": {"sync": "beats"}, "backend": "replicate"})
+    assert list(found) == ["music"]
+    assert "the cuts are planned before the clips are made and paid for" in found["music"]
+    assert "a model's music exists only after its call" in found["music"]
 
 
 def test_a_field_error_keeps_a_users_own_key_in_its_path():

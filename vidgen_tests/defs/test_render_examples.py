@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
@@ -17,6 +18,7 @@ from vidgen_assets.cli import main
 from vidgen_assets.core.spec import load_spec
 from vidgen_assets.editorial import otio_timeline
 from vidgen_assets.media import probe
+from vidgen_assets.music_file import read_local_music
 from vidgen_assets.references import read_local_references
 from vidgen_assets.runner import Runner
 from vidgen_assets.storage import layout
@@ -29,6 +31,14 @@ SPECS = sorted(EXAMPLES.glob("*.yaml"))
 def test_there_are_at_least_the_four_documented_examples():
     names = {p.stem for p in SPECS}
     assert {"cold-brew-ad", "sneaker-vertical", "recipe-square", "planned-teaser"} <= names
+
+
+def picture_cuts(path: Path, frames: int) -> list[int]:
+    """The frames where the picture changes at once (the first frame after a cut): a change from the frame
+    before far larger than the changes next to it (a camera move changes every frame a little)."""
+    decoded = probe.read_frames(path, list(range(frames)))
+    change = [0.0, *(float(np.abs(b.astype(int) - a.astype(int)).mean()) for a, b in pairwise(decoded)), 0.0]
+    return [i for i in range(1, frames) if change[i] > 10 and change[i] > 4 * max(change[i - 1], change[i + 1])]
 
 
 def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
@@ -50,7 +60,8 @@ def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
 def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, capsys):
     spec = load_spec(spec_path)
     references = read_local_references(spec, spec_path)
-    report = Runner(settings, home, progress=print).render(spec, spec_path.read_text(), references)
+    track = read_local_music(spec, spec_path)
+    report = Runner(settings, home, progress=print).render(spec, spec_path.read_text(), references, track=track)
     video = settings.data_dir / "videos" / spec.id
     plan = json.loads((video / "spec.json").read_text())
 
@@ -77,6 +88,13 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
         for cue, beat in zip(cues, lines, strict=True):
             start, end = cue.start.total_seconds(), cue.end.total_seconds()
             assert beat["start_frame"] / spec.fps < start < end <= (beat["start_frame"] + beat["frames"]) / spec.fps
+
+    if spec.music is not None and spec.music.file is not None and spec.music.sync:
+        # Your own track, beat-tracked: each cut, found on the decoded picture, within a frame of its beats.
+        tracked = plan["music_track"]["beats"]
+        cut_at = [b["start_frame"] for b in plan["beats"][1:]]
+        assert picture_cuts(video / "final.mp4", final.frames) == cut_at
+        assert all(min(abs(f / spec.fps - t) for t in tracked) <= 1 / spec.fps for f in cut_at)
 
     # Every artifact beside it, in the documented layout.
     beats = plan["beats"]

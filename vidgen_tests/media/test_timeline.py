@@ -124,3 +124,41 @@ def test_the_markdown_embeds_the_png_for_the_ui():
     assert text.startswith(head) and text.endswith(")")
     with Image.open(io.BytesIO(base64.b64decode(text[len(head) : -1]))) as image:
         assert (image.format, image.size) == ("PNG", (960, image_height()))
+
+
+def test_the_beat_grid_is_ticked_on_the_music_row_and_moved_boundaries_show_where_they_were():
+    """`sync: beats` with a user's track: a white tick at each tracked beat at the foot of the music lane
+    (none between them), and a dashed red line where each moved boundary was, read on the pixels."""
+    from vidgen_assets.core.plan import PlannedMusic, build_plan
+    from vidgen_assets.media.timeline import TICK_H, x_of
+
+    text = (
+        "id: synced\nprompt: p\nduration: 12\nmusic: {file: t.wav, sync: beats}\nbeats:\n"
+        "  - {name: a, duration: 4, prompt: x}\n  - {name: b, duration: 4, prompt: y}\n"
+        "  - {name: c, duration: 4, prompt: z}\n"
+    )
+    grid = [0.3 + k * 60 / 105 for k in range(21)]  # 105 bpm from 0.3 s: 4 s -> 3.729 s, 8 s -> 7.729 s
+    track = PlannedMusic(file="track.wav", sha256="0" * 64, seconds=12.5, beats=tuple(round(t, 4) for t in grid))
+    plan = build_plan(read_spec_text(text, "synced.yaml"), 5.0, music_track=track)
+    assert plan.music_sync is not None and len(plan.music_sync.moves) == 2
+    image = render_timeline(plan).convert("RGB")
+    boxes = timeline_boxes(plan)
+    [bar] = [b for b in boxes if b.kind == "music"]
+    ticks = [b for b in boxes if b.kind == "beat-tick"]
+    assert len(ticks) == 21 and "your track t.wav" in bar.label and "cuts on its 21 beats (tracked)" in bar.label
+    y = bar.y1 - TICK_H // 2  # under the label
+    for tick in ticks:
+        assert image.getpixel((x_of(plan, tick.start_frame), y)) == COLORS["beat-tick"]
+    for a, b in pairwise(ticks):  # between two beats: the bar's own colour
+        assert image.getpixel(((x_of(plan, a.start_frame) + x_of(plan, b.start_frame)) // 2, y)) == COLORS["music"]
+    [beats_row] = {b.y0 for b in boxes if b.row == "beats"}
+    for move in plan.music_sync.moves:
+        old_x = x_of(plan, move.old_frame)
+        column = [image.getpixel((old_x, yy)) for yy in range(beats_row, beats_row + 24)]
+        assert column.count(COLORS["moved-from"]) >= 8  # dashed, red, where the boundary was
+        assert abs(x_of(plan, move.new_frame) - old_x) > 10  # and the block edge moved away from there
+    # Without sync: no ticks, no markers.
+    plain = plan_spec(read_spec_text(text.replace(", sync: beats", ""), "plain.yaml"), 5.0)
+    assert not [b for b in timeline_boxes(plain) if b.kind in ("beat-tick", "moved-from")]
+    unsynced = render_timeline(plain).convert("RGB")
+    assert all(unsynced.getpixel((x_of(plain, t.start_frame), y)) != COLORS["beat-tick"] for t in ticks)
