@@ -158,9 +158,10 @@ def test_timings_and_checks_come_from_the_instance(rendered: Rendered):
     assert {c.name: c.passed for c in checks} == {
         "storyboard_image_per_beat": True, "stitched_matches_plan": True, "final_matches_spec": True,
         "final_loudness_on_target": True, "final_text_in_safe_area": True, "final_picture_and_sound_qc": True,
+        "chunks_pass_qc": True, "bridges_pass_qc": True,
     }  # fmt: skip
     page = build_report(rendered.plan, collect(rendered.store, rendered.plan), checks, timings)
-    assert page.count('<span class="pass">passed</span>') == 6
+    assert page.count('<span class="pass">passed</span>') == 8
     assert f"{timings['chunk_pair/p001']:.1f} s" in page
     failed = build_report(rendered.plan, collect(rendered.store, rendered.plan), [CheckResult("x", False, "why")])
     assert '<span class="fail">FAILED</span>' in failed and "<td>why</td>" in failed
@@ -197,6 +198,6 @@ def test_publish_uses_the_instance_and_the_result_a_check_is_about_to_report(ren
         key = publish(instance, rendered.store, rendered.plan, [CheckResult("final_matches_spec", False, "late")])
     page = (rendered.folder / REPORT).read_text(encoding="utf-8")
     assert key == "videos/report-check/report.html"
-    assert page.count('<span class="pass">passed</span>') == 5  # all but final_matches_spec: the instance's
+    assert page.count('<span class="pass">passed</span>') == 7  # all but final_matches_spec: the instance's
     assert '<tr><td>final_matches_spec</td><td><span class="fail">FAILED</span></td><td>late</td></tr>' in page
     assert " s</td>" in page  # wall times came along

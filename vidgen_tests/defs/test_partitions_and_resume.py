@@ -216,6 +216,8 @@ def test_the_asset_graph(settings):
         ("final_video", "final_loudness_on_target"),
         ("final_video", "final_text_in_safe_area"),
         ("final_video", "final_picture_and_sound_qc"),
+        ("chunk_pairs", "chunks_pass_qc"),
+        ("stitched_video", "bridges_pass_qc"),
     }
     assert {getattr(job, "name", None) for job in defs.jobs or []} == {RENDER_JOB}
     assert {graph.get(dg.AssetKey(key)).partitions_def for key in keys} == {videos}
