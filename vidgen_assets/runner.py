@@ -126,7 +126,9 @@ def _execute(
     where: str,
     config: dict[str, Any] | None = None,
     tags: dict[str, str] | None = None,
-) -> None:
+) -> list[str]:
+    """Run `job` for `partition_key`; raises `RenderFailed` when it fails. Returns what its failed
+    non-blocking checks found (a kept take that fails its checks, a fault of the final video)."""
     result = defs.resolve_job_def(job).execute_in_process(
         partition_key=partition_key,
         instance=instance,
@@ -138,6 +140,26 @@ def _execute(
         short, full = _failure(result)
         head = f"{where}, run {result.run_id} of {job}"
         raise RenderFailed(f"{head}:\n{_indent(short)}", f"{head}:\n{_indent(full)}")
+    return failed_checks(result)
+
+
+CHECK_FINDINGS = ("failing", "blocking_failures", "warnings")
+"""The metadata entries in which a check names what it found failing (`defs.checks`)."""
+
+
+def failed_checks(result: dg.ExecuteInProcessResult) -> list[str]:
+    """One line per failed check of the run: `check chunks_pass_qc: failing chunk_000 (black)`."""
+    lines = []
+    for event in result.all_events:
+        evaluation = event.event_specific_data
+        if isinstance(evaluation, dg.AssetCheckEvaluation) and not evaluation.passed:
+            found = [
+                f"{key.replace('_', ' ')} {value.value}"
+                for key in CHECK_FINDINGS
+                if (value := evaluation.metadata.get(key)) is not None and value.value not in ("none", "")
+            ]
+            lines.append(f"check {evaluation.check_name}: {'; '.join(found) or 'failed'}")
+    return list(dict.fromkeys(lines))
 
 
 def _indent(text: str) -> str:
@@ -196,9 +218,9 @@ class Runner:
         if not self.instance.has_dynamic_partition("videos", spec.id):
             self.instance.add_dynamic_partitions("videos", [spec.id])
 
-    def _run(self, job: str, partition_key: str, where: str) -> None:
+    def _run(self, job: str, partition_key: str, where: str) -> list[str]:
         tags = processes.run_tags(self.session)
-        _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
+        return _execute(self.defs, self.instance, job, partition_key, where, run_config(self.verbose), tags)
 
     def render(
         self,
@@ -235,14 +257,16 @@ class Runner:
         video_id = spec.id
         self.register(spec, source_text, references, workflows, track)
         self.progress(f"[{video_id}] render_video: one run, every stage whose inputs changed")
-        self._run(RENDER_JOB, video_id, f"video {video_id!r}")
+        found = self._run(RENDER_JOB, video_id, f"video {video_id!r}")
         plan = load_plan(self.store, video_id)
         if plan is None:
             raise RenderFailed(f"video {video_id!r}: render_video stored no plan")
         final = layout.video_key(video_id, "final.mp4")
         cost = self._final_cost(video_id)
         stages = stage_timings(self.instance, plan)
-        return RenderReport(video_id, self.store.uri(final), time.perf_counter() - start, stages, plan.warnings, cost)
+        return RenderReport(
+            video_id, self.store.uri(final), time.perf_counter() - start, stages, (*plan.warnings, *found), cost
+        )
 
     def _final_cost(self, video_id: str) -> float:
         key = layout.video_key(video_id, layout.MANIFESTS["final_video"])

@@ -258,6 +258,10 @@ def _checked_shape(backend: Backend, what: str, out: Path, frames: int, plan: Pl
         )
 
 
+def _is_retake(record: Mapping[str, Any]) -> bool:
+    return bool(record.get("retake", int(record["attempt"]) > 0))
+
+
 def _take_record(got: takes.ClipTakes) -> dict[str, Any]:
     """What a pair's or bridge's record says of one clip: the take used (its file, checks, verdict, model
     and seed), every take the clip has, those made now, and what this render paid for them."""
@@ -276,7 +280,7 @@ def _take_record(got: takes.ClipTakes) -> dict[str, Any]:
         "made_takes": got.made,
         "retakes": got.retakes_made,
         "retake_cost_usd": round(
-            sum(float(r["cost_usd"]) for r in got.records if r["take"] in got.made and int(r["attempt"]) > 0), 6
+            sum(float(r["cost_usd"]) for r in got.records if r["take"] in got.made and _is_retake(r)), 6
         ),
         "model": chosen.get("model"),
         "seed": chosen.get("seed"),
@@ -354,8 +358,9 @@ def chunk_pair(
         )  # fmt: skip
         try:
             got = takes.take_clip(
-                job, store, plan.video_id, scratch, policy, beat.take, previous if chunk.kind == "continuous" else None
-            )
+                job, store, plan.video_id, scratch, policy, beat.take,
+                previous if chunk.kind == "continuous" else None, fresh=remake,
+            )  # fmt: skip
         except takes.TakeNotFound as exc:
             raise StageError(f"beats[{beat.index}].take: {exc}") from None
         files.update(got.files)
@@ -537,8 +542,9 @@ def bridge(
         files[layout.bridge_piece(planned.key)] = stitch_copy.bridge_piece(plan, planned, got.path, scratch)
     taken = _take_record(got)
     generation = {
-        "model": taken["model"], "seed": taken["seed"], "cost_usd": taken["cost_usd"],
-        "cache_hit": taken["cache_hit"], "source_sha256": start_sha256, "end_sha256": end_sha256,
+        **(got.chosen.get("extra") or {}), "model": taken["model"], "seed": taken["seed"],
+        "cost_usd": taken["cost_usd"], "cache_hit": taken["cache_hit"], "source_sha256": start_sha256,
+        "end_sha256": end_sha256,
     }  # fmt: skip
     record = {
         **taken,

@@ -181,9 +181,12 @@ def take_clip(
     policy: TakePolicy,
     pinned: int | None = None,
     continues_from: str | None = None,
+    fresh: bool = False,
 ) -> ClipTakes:
     """Take `job`'s clip: reuse a stored take asked for with the same request, else make it; measure it;
-    while it fails and `policy` allows, take it again with the next seed. With `pinned`, use that take
+    while it fails and `policy` allows, take it again with the next seed. `fresh` (a pair chosen for
+    remaking): reuse nothing; make a new take with the first seed none of the stored takes was asked with,
+    kept beside the others. With `pinned`, use that take
     of the clip as stored and make nothing (`continues_from`: the sha256 of the picture it must start
     from, for a continuous chunk; when take `pinned` does not start there, the best take that does).
     Raises `TakeNotFound` when no stored take will do."""
@@ -200,27 +203,37 @@ def take_clip(
     warnings: list[str] = []
     source_sha = digest_bytes(job.source.read_bytes())
     attempt = 0
+    if fresh:
+        asked = {r.get("request") for r in records}
+        while request_key(job.identity, job.request(attempt), source_sha) in asked:
+            attempt += 1
+    first = attempt
     while True:
         request = job.request(attempt)
         key = request_key(job.identity, request, source_sha)
-        found = next((r for r in records if r.get("request") == key and _whole(store, video_id, r)), None)
+        found = (
+            None
+            if fresh
+            else next((r for r in records if r.get("request") == key and _whole(store, video_id, r)), None)
+        )
         if found is not None:
             record = found
             _add_stored(store, video_id, record, files, stored)
             spent = Decimal(0)
         else:
             record, spent = _make(job, request, key, source_sha, decide.next_take(records), attempt, scratch, policy)
+            record["retake"] = attempt > first
             records.append(record)
             made.append(int(record["take"]))
             files[str(record["file"])] = scratch / Path(str(record["file"])).name
             if record.get("last_frame"):
                 files[str(record["last_frame"])] = scratch / Path(str(record["last_frame"])).name
-        if attempt:
+        if attempt > first:
             policy.allowance.settle(policy.retake_usd, spent)
             retakes += 1 if found is None else 0
         paid += spent
         tried.append(record)
-        if record.get("passed") or attempt >= policy.retakes:
+        if record.get("passed") or attempt - first >= policy.retakes:
             break
         if not policy.allowance.reserve(policy.retake_usd):
             warnings.append(

@@ -77,8 +77,12 @@ def test_a_pair_chosen_for_remaking_is_made_again_and_only_it(settings, home, in
     pairs = materialized(result, "chunk_pairs")
     assert pairs["made"] == "p001" and pairs["reused"] == "p000"
     after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
-    assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
-                                                           "p001.piece.mp4"}  # fmt: skip
+    # A new take beside the first (never overwritten), the pair's record and piece now made from it.
+    assert {n for n in after if after[n] != before.get(n)} == {
+        "chunk_001.t2.mp4", "chunk_001.t2.last.png", "chunk_001.takes.json", "p001.json", "p001.piece.mp4"
+    }  # fmt: skip
+    record = json.loads((chunks / "p001.json").read_text())
+    assert [(c["take"], c["takes"]) for c in record["chunks"]] == [(2, [1, 2])]
     # Every stage's work folder is gone, the reused pair's and the cached stages' as well as the made ones'.
     assert [p.name for p in settings.scratch_dir.iterdir()] == []
 
@@ -109,9 +113,11 @@ def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, insta
     assert "of render_video:" in message and "generate: 1 of 3 chunk pair(s) failed" in message
     assert "chunk pair p001: MediaError: ffmpeg exited with code 1" in message
     assert "No space left on device" in message
-    # The other pairs finished and are intact; nothing of the failed pair is left half-written.
+    # The other pairs finished and are intact (each chunk's take and its takes file); nothing of the failed
+    # pair is left half-written.
     assert sorted(p.name for p in chunks.iterdir()) == [
-        "chunk_000.last.png", "chunk_000.mp4", "chunk_002.last.png", "chunk_002.mp4",
+        "chunk_000.last.png", "chunk_000.mp4", "chunk_000.takes.json",
+        "chunk_002.last.png", "chunk_002.mp4", "chunk_002.takes.json",
         "p000.json", "p000.piece.mp4", "p002.json", "p002.piece.mp4",
     ]  # fmt: skip
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in chunks.glob("chunk_00[02]*")}
@@ -191,8 +197,12 @@ def test_dg_launch_remakes_one_pair_of_a_rendered_video(settings, home, instance
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     after = {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()}
-    assert {n for n in after if after[n] != before[n]} == {"chunk_001.mp4", "chunk_001.last.png", "p001.json",
-                                                           "p001.piece.mp4"}  # fmt: skip
+    # A new take beside the first (never overwritten), the pair's record and piece now made from it.
+    assert {n for n in after if after[n] != before.get(n)} == {
+        "chunk_001.t2.mp4", "chunk_001.t2.last.png", "chunk_001.takes.json", "p001.json", "p001.piece.mp4"
+    }  # fmt: skip
+    record = json.loads((chunks / "p001.json").read_text())
+    assert [(c["take"], c["takes"]) for c in record["chunks"]] == [(2, [1, 2])]
     assert [r.status for r in instance.get_runs(dg.RunsFilter(job_name=RENDER_JOB))] == [
         dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.SUCCESS,
     ]  # fmt: skip

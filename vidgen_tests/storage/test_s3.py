@@ -92,7 +92,8 @@ def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path
     assert s3.keys(prefix) == [
         prefix + key
         for key in (
-            "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_001.last.png", "chunks/chunk_001.mp4",
+            "chunks/chunk_000.last.png", "chunks/chunk_000.mp4", "chunks/chunk_000.takes.json",
+            "chunks/chunk_001.last.png", "chunks/chunk_001.mp4", "chunks/chunk_001.takes.json",
             "chunks/p000.json", "chunks/p000.piece.mp4", "chunks/p000.tail.mp4",
             "chunks/p001.head.mp4", "chunks/p001.json", "chunks/p001.piece.mp4", "contact_sheet.png",
             "final.json", "final.mp4", "final.otio", "music.json", "music.m4a", "music.wav", "report.html",
