@@ -31,10 +31,11 @@ from vidgen_assets.backends.models import (
 )
 from vidgen_assets.backends.voices import line_lengths
 from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, read_local_workflows
-from vidgen_assets.core.cost import Estimate, Price, budget_refusal, default_retakes, retake_allowance, usd
+from vidgen_assets.core.cost import Estimate, Price, budget_refusal, retake_allowance, usd
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import VARIANT_SEPARATOR, Spec, SpecError
+from vidgen_assets.core.takes import spec_retakes
 from vidgen_assets.music_file import LoadedMusic, read_local_music
 from vidgen_assets.references import LoadedReference, read_local_references, with_references
 from vidgen_assets.settings import DATA_ENV, HOME_ENV, PRICES_ENV, Settings, SettingsError
@@ -273,7 +274,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     for spec, path, estimate, _ in found:
         print(f"{path}: video {spec.id}, backend {spec.backend}")
         print(estimate.table())
-        retakes = default_retakes(spec)
+        retakes = spec_retakes(spec)
         if retakes and estimate.total:
             extra = retake_allowance(estimate.lines, retakes)
             judged = ", and judged" if spec.qc is not None and spec.qc.judge == "replicate" else ""

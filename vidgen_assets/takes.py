@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.generation import Generation, VideoRequest
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.qc import ClipKind
+from vidgen_assets.core.takes import JudgeScore
 from vidgen_assets.media import probe
 from vidgen_assets.media import qc as measure
 from vidgen_assets.storage import layout
@@ -36,18 +37,8 @@ class TakeNotFound(ValueError):
     """A pinned take (`beats[i].take`) that the video does not have."""
 
 
-@dataclass(frozen=True)
-class JudgeScore:
-    """What a judge said of one take: a score from 0 to 1, why, and what asking cost."""
-
-    score: float
-    reason: str
-    cost_usd: float = 0.0
-    cache_hit: bool = False
-
-
 Judge = Callable[[Path, str, Sequence[Path]], JudgeScore]
-"""A judge: (clip, the prompt it was made for, its reference images) -> its score."""
+"""A judge: (clip, the prompt it was made for, its reference images) -> its score (`backends.judge`)."""
 
 
 @dataclass(frozen=True)
@@ -60,30 +51,38 @@ class TakePolicy:
     allowance: decide.RetakeAllowance = field(default_factory=lambda: decide.RetakeAllowance(None))
     retake_usd: Decimal = Decimal(0)
     """What one retake is set aside at (the dearest clip of the estimate: a model's price per clip)."""
-    judge: Judge | None = None
+    judged: bool = False
+    """The spec asks for the judge (`qc.judge: replicate`)."""
     min_score: float | None = None
+    judge: Judge | None = None
+    """The judge itself, bound to the backend that asks it (`with_judge`)."""
 
     def key(self) -> list[Any]:
         """What of the policy a clip's outcome depends on (part of the pair and bridge fingerprints)."""
-        return [self.check, self.retakes, self.judge is not None, self.min_score]
+        return [self.check, self.retakes, self.judged, self.min_score]
+
+    def with_judge(self, judge: Judge | None) -> TakePolicy:
+        """This policy asking `judge` (the same allowance: what retakes may spend stays shared)."""
+        return replace(self, judge=judge) if self.judged else self
 
 
 NO_CHECKS = TakePolicy(check=False)
 
 
-def policy_for(plan: Plan, estimate_usd: Decimal, retake_usd: Decimal, judge: Judge | None = None) -> TakePolicy:
+def policy_for(plan: Plan, estimate_usd: Decimal, retake_usd: Decimal) -> TakePolicy:
     """The policy of a render of `plan` whose estimate (without retakes) is `estimate_usd`: the spec's
-    `qc`, and what `budget_usd` leaves for retakes. `qc: false` checks nothing and re-takes nothing."""
+    `qc`, and what `budget_usd` leaves for retakes. `qc: false` checks nothing and re-takes nothing. With
+    `qc.judge: replicate` the judge is bound with `with_judge` where the backend is."""
     qc = plan.spec.qc
     if qc is None:
         return NO_CHECKS
-    retakes = qc.retakes if qc.retakes is not None else decide.default_retakes(plan.spec.backend)
+    retakes = decide.spec_retakes(plan.spec)
     budget = plan.spec.budget_usd
     left = None if budget is None else max(Decimal(0), Decimal(str(budget)) - estimate_usd)
     uses_judge = qc.judge == "replicate"
     return TakePolicy(
         check=True, retakes=retakes, allowance=decide.RetakeAllowance(left), retake_usd=retake_usd,
-        judge=judge if uses_judge else None, min_score=qc.min_score if uses_judge else None,
+        judged=uses_judge, min_score=qc.min_score if uses_judge else None,
     )  # fmt: skip
 
 
@@ -286,10 +285,14 @@ def _make(
     )
     score = reason = None
     spent = Decimal(str(gen.cost_usd))
-    if policy.check and policy.judge is not None:
-        judged = policy.judge(out, job.prompt, job.references)
-        score, reason = judged.score, judged.reason
-        spent += Decimal(str(judged.cost_usd))
+    judged: dict[str, Any] | None = None
+    if policy.check and policy.judged:
+        if policy.judge is None:
+            raise ValueError("qc.judge: replicate needs a judge bound to the render's backend (TakePolicy.with_judge)")
+        verdict = policy.judge(out, job.prompt, job.references)
+        score, reason = verdict.score, verdict.reason
+        spent += Decimal(str(verdict.cost_usd))
+        judged = verdict.as_record()
     found = decide.verdict(checks, score, policy.min_score)
     record: dict[str, Any] = {
         "clip": job.clip,
@@ -310,6 +313,7 @@ def _make(
         "checks": [c.as_record() for c in checks],
         **found.as_record(),
         "reason": reason,
+        "judged": judged,
     }
     return record, spent
 

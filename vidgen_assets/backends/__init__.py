@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from vidgen_assets.comfy_workflows import LoadedWorkflow
     from vidgen_assets.core.spec import Spec
     from vidgen_assets.settings import Settings
+    from vidgen_assets.takes import Judge
 
 
 class BackendUnavailable(RuntimeError):
@@ -80,3 +81,15 @@ def get_backend(
         except ValueError as exc:
             raise BackendUnavailable(str(exc)) from None
     raise BackendUnavailable(f"unknown backend {name!r}; known: animatic, replicate, comfyui")
+
+
+def judge_for(backend: Backend) -> Judge | None:
+    """The judge (`qc.judge: replicate`) asked through `backend` when it is Replicate's (its token, client,
+    retries and cache; `backends.judge`); None for any other backend."""
+    from vidgen_assets.backends.replicate import ReplicateBackend
+
+    if not isinstance(backend, ReplicateBackend):
+        return None
+    from vidgen_assets.backends.judge import bound_judge
+
+    return bound_judge(backend)

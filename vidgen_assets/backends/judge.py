@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 from PIL import Image
 
 from vidgen_assets.backends.models import JUDGE_MODEL, REGISTRY, ReplicateModel
 from vidgen_assets.backends.replicate import ReplicateBackend
+from vidgen_assets.core.takes import JudgeScore
 from vidgen_assets.media import probe
 from vidgen_assets.media.runner import MediaError
 
@@ -45,36 +44,6 @@ SYSTEM_PROMPT = (
     "see. Reply with one JSON object and nothing else."
 )
 REPLY_FORMAT = '{"score": <number from 0 to 1>, "reason": "<one short sentence>"}'
-
-
-@dataclass(frozen=True)
-class JudgeScore:
-    """The judge's verdict on one take."""
-
-    score: float
-    """0..1: how well the take shows its prompt (and references); 0.0 when the reply did not parse."""
-    reason: str
-    """The model's one-sentence reason, or why its reply could not be read."""
-    cost_usd: float
-    """What this call cost: 0.0 when answered from the cache."""
-    cached: bool
-    """Answered from the generation cache (no HTTP call)."""
-    model: str = JUDGE_MODEL
-    readable: bool = True
-    """False when the reply held no usable score (then `score` is 0.0)."""
-    frames: tuple[int, ...] = ()
-    """The frame numbers sampled from the take."""
-
-    def passes(self, min_score: float) -> bool:
-        """At or above `qc.min_score`."""
-        return self.readable and self.score >= min_score
-
-    def as_record(self) -> dict[str, Any]:
-        """JSON-ready, for a take's record."""
-        return {
-            "judge": self.model, "score": round(self.score, 4), "reason": self.reason, "readable": self.readable,
-            "cost_usd": self.cost_usd, "cache": "hit" if self.cached else "miss", "frames": list(self.frames),
-        }  # fmt: skip
 
 
 class JudgeError(RuntimeError):
@@ -183,3 +152,13 @@ def judge_take(
         return JudgeScore(0.0, reason, float(cost), cached, model.id, False, picked)
     score, reason = parsed
     return JudgeScore(score, reason, float(cost), cached, model.id, True, picked)
+
+
+def bound_judge(bound: ReplicateBackend) -> Callable[[Path, str, Sequence[Path]], JudgeScore]:
+    """The judge asked through `bound` (its token, HTTP client, retries and generation cache), as
+    `takes.TakePolicy.with_judge` takes it."""
+
+    def judge(clip: Path, prompt: str, references: Sequence[Path]) -> JudgeScore:
+        return judge_take(clip, prompt, references, bound)
+
+    return judge

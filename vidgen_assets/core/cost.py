@@ -16,7 +16,6 @@ from decimal import Decimal
 from typing import Literal
 
 from vidgen_assets.core.plan import Plan
-from vidgen_assets.core.spec import Spec
 
 PriceUnit = Literal["run", "second", "character"]
 STAGES = ("planner", "storyboard", "chunks", "bridges", "music", "voice")
@@ -225,16 +224,6 @@ RETAKE_STAGES = ("chunks", "bridges", JUDGE_STAGE)
 def judge_calls(plan: Plan) -> int:
     """The judge's calls without retakes: one per generated clip (every chunk and bridge)."""
     return len(plan.chunks) + len(plan.bridges)
-
-
-def default_retakes(spec: Spec) -> int:
-    """The retakes a spec allows per clip: `qc.retakes`, else 1 for model backends and 0 for the animatic
-    (where a failed check is a bug, not bad luck); 0 with `qc: false`."""
-    if spec.qc is None:
-        return 0
-    if spec.qc.retakes is not None:
-        return spec.qc.retakes
-    return 0 if spec.backend == "animatic" else 1
 
 
 def retake_allowance(lines: Sequence[EstimateLine], retakes: int) -> Decimal:

@@ -751,10 +751,15 @@ def not_built_errors(spec: Spec) -> list[FieldError]:
     """Version 3 fields whose shape is agreed (DESIGN.md) but whose feature this version does not have
     yet: refused, so that no spec is rendered as if they had been honoured. Each line goes when its
     feature lands."""
-    later = "not built in this version yet (its format is agreed: DESIGN.md, Version 3)"
     errors: list[FieldError] = []
-    if spec.qc is not None and spec.qc.judge == "replicate":
-        errors.append(FieldError("qc.judge", f"the replicate judge: {later}, issue 20; use judge: local"))
+    if spec.qc is not None and spec.qc.judge == "replicate" and spec.backend != "replicate":
+        errors.append(
+            FieldError(
+                "qc.judge",
+                f"the replicate judge asks a model on Replicate with the render's Replicate token: it needs "
+                f"backend: replicate, not {spec.backend!r}; use judge: local (the measured checks) with this backend",
+            )
+        )
     local_bed = spec.backend == "animatic" or (
         spec.backend == "comfyui" and (spec.comfyui is None or spec.comfyui.workflows.music is None)
     )

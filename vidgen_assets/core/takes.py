@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from vidgen_assets.core.qc import BLOCKING, CheckResult
+from vidgen_assets.core.spec import Spec
 
 TAKE_SEED_STRIDE = 1_000_003
 """How far apart the seeds of a clip's attempts are: attempt k (0 = the first take) is asked for with
@@ -41,6 +42,14 @@ def default_retakes(backend: str) -> int:
     """Extra takes when `qc.retakes` is not given: none for the animatic (a failed check there is a bug,
     not bad luck: the same inputs draw the same clip), one for a model backend."""
     return 0 if backend == "animatic" else 1
+
+
+def spec_retakes(spec: Spec) -> int:
+    """The extra takes a spec allows a failing clip: `qc.retakes`, else `default_retakes`; 0 with
+    `qc: false`."""
+    if spec.qc is None:
+        return 0
+    return spec.qc.retakes if spec.qc.retakes is not None else default_retakes(spec.backend)
 
 
 @dataclass(frozen=True)
@@ -149,3 +158,33 @@ def clip_moves(backend: str, camera: str) -> bool:
     """Whether a clip is meant to move (its `still` and `frozen` checks apply): every model's clip is;
     the animatic's static camera holds its storyboard card by design."""
     return not (backend == "animatic" and camera == "static")
+
+
+@dataclass(frozen=True)
+class JudgeScore:
+    """The judge's verdict on one take."""
+
+    score: float
+    """0..1: how well the take shows its prompt (and references); 0.0 when the reply did not parse."""
+    reason: str
+    """The model's one-sentence reason, or why its reply could not be read."""
+    cost_usd: float
+    """What this call cost: 0.0 when answered from the cache."""
+    cached: bool
+    """Answered from the generation cache (no HTTP call)."""
+    model: str = "openai/gpt-4o-mini"
+    readable: bool = True
+    """False when the reply held no usable score (then `score` is 0.0)."""
+    frames: tuple[int, ...] = ()
+    """The frame numbers sampled from the take."""
+
+    def passes(self, min_score: float) -> bool:
+        """At or above `qc.min_score`."""
+        return self.readable and self.score >= min_score
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-ready, for a take's record."""
+        return {
+            "judge": self.model, "score": round(self.score, 4), "reason": self.reason, "readable": self.readable,
+            "cost_usd": self.cost_usd, "cache": "hit" if self.cached else "miss", "frames": list(self.frames),
+        }  # fmt: skip

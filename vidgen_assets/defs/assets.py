@@ -15,11 +15,11 @@ from pydantic import Field
 
 from vidgen_assets import stages, takes, voiceover
 from vidgen_assets.available import check_available
-from vidgen_assets.backends import BackendUnavailable, GenerationFailed
+from vidgen_assets.backends import BackendUnavailable, GenerationFailed, judge_for
 from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, store_workflows
 from vidgen_assets.core import qc as core_qc
-from vidgen_assets.core.cost import Estimate, as_float, budget_refusal
+from vidgen_assets.core.cost import JUDGE_STAGE, Estimate, as_float, budget_refusal
 from vidgen_assets.core.errors import exception_cause
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, PlannedBeat, seconds
@@ -136,9 +136,11 @@ def stage_model_ids(found: Estimate) -> dict[str, str]:
 def take_policy(vidgen: VidgenResource, plan: Plan, retakes_paid: Decimal = Decimal(0)) -> takes.TakePolicy:
     """How this render takes its clips (the spec's `qc`): the money `budget_usd` leaves for retakes is
     the budget less the estimate without them and less what retakes of this video were already paid
-    (`retakes_paid`); a retake is set aside at the dearest clip of the estimate."""
+    (`retakes_paid`); a retake is set aside at the dearest clip of the estimate, and its judging when the
+    judge is on."""
     found = estimate_plan(plan, vidgen.price_overrides())
     unit = max((line.unit_usd for line in found.lines if line.stage in ("chunks", "bridges")), default=Decimal(0))
+    unit += max((line.unit_usd for line in found.lines if line.stage == JUDGE_STAGE), default=Decimal(0))
     return takes.policy_for(plan, found.total + retakes_paid, unit)
 
 
@@ -510,8 +512,9 @@ def _chunk_pairs(
         scratch = vidgen.scratch()
         try:
             out = stages.chunk_pair(
-                plan, beat, image, backend, store, scratch, settings.stitch, beat.pair_key in config.remake, policy
-            )
+                plan, beat, image, backend, store, scratch, settings.stitch, beat.pair_key in config.remake,
+                policy.with_judge(judge_for(backend)),
+            )  # fmt: skip
             for warning in out.record.get("qc_warnings", []) if not out.record.get("cached") else []:
                 context.log.warning(f"{plan.video_id}: {beat.pair_key}: {warning}")
             if not out.record.get("cached"):
@@ -693,7 +696,7 @@ def stitched_video(
                 ),
                 Decimal(0),
             )
-            policy = take_policy(vidgen, video_spec, spent)
+            policy = take_policy(vidgen, video_spec, spent).with_judge(judge_for(backend))
             made = stages.bridges(
                 video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode, policy
             )

@@ -18,7 +18,6 @@ from PIL import Image
 
 from vidgen_assets.backends.judge import (
     FRAME_WIDTH,
-    JudgeScore,
     frame_images,
     judge_take,
     parse_reply,
@@ -29,9 +28,10 @@ from vidgen_assets.backends.replicate import ReplicateBackend
 from vidgen_assets.backends.replicate_download import Limits
 from vidgen_assets.backends.replicate_retry import RetryPolicy
 from vidgen_assets.cli import main
-from vidgen_assets.core.cost import default_retakes, judge_calls, retake_allowance
+from vidgen_assets.core.cost import judge_calls, retake_allowance
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec
+from vidgen_assets.core.takes import JudgeScore, spec_retakes
 from vidgen_assets.media import ops
 from vidgen_assets.storage.store import LocalStore
 from vidgen_tests.fakes import FakeReplicate
@@ -191,7 +191,7 @@ def test_the_estimate_prices_one_judge_call_per_take_and_what_retakes_can_add_at
     assert (judge.model, judge.calls, judge.unit_usd, judge.usd) == (JUDGE_MODEL, 4, Decimal("0.008"), Decimal("0.032"))
     assert "judge" in found.table() and JUDGE_MODEL in found.table()
     clips = sum(line.usd for line in found.lines if line.stage in ("chunks", "bridges"))
-    assert default_retakes(plan.spec) == 2
+    assert spec_retakes(plan.spec) == 2
     assert retake_allowance(found.lines, 2) == 2 * (clips + Decimal("0.032"))
     assert retake_allowance(found.lines, 0) == 0
     unjudged = plan_spec(Spec.model_validate({**JUDGED_SPEC, "qc": {"retakes": 1}}), 5.0)
@@ -202,9 +202,9 @@ def test_the_estimate_prices_one_judge_call_per_take_and_what_retakes_can_add_at
 
 def test_default_retakes_one_for_models_none_for_the_animatic_or_with_qc_off() -> None:
     base = {"id": "x", "prompt": "p", "duration": 5}
-    assert default_retakes(Spec.model_validate({**base, "backend": "replicate"})) == 1
-    assert default_retakes(Spec.model_validate(base)) == 0
-    assert default_retakes(Spec.model_validate({**base, "backend": "replicate", "qc": False})) == 0
+    assert spec_retakes(Spec.model_validate({**base, "backend": "replicate"})) == 1
+    assert spec_retakes(Spec.model_validate(base)) == 0
+    assert spec_retakes(Spec.model_validate({**base, "backend": "replicate", "qc": False})) == 0
 
 
 def test_vidgen_estimate_shows_the_cost_without_retakes_and_the_most_they_add(

@@ -162,6 +162,11 @@ def test_a_budget_with_no_room_for_a_retake_keeps_the_best_take_with_a_warning(
         found = {c.name: c for c in check_results(instance, spec.id)}
     assert not found["chunks_pass_qc"].passed
     assert "failing: chunk_000 (still, frozen, black, start)" in found["chunks_pass_qc"].detail
+    # The final video holds the black take: its check fails (not failing the run) and the render says so.
+    assert not found["final_picture_and_sound_qc"].passed
+    assert "check chunks_pass_qc: failing chunk_000 (still, frozen, black, start)" in report.warnings
+    [final_warning] = [w for w in report.warnings if w.startswith("check final_picture_and_sound_qc:")]
+    assert "blocking failures black_stretch: longest black or blank stretch 120 frames (5.00 s)" in final_warning
 
 
 def test_a_pinned_take_the_video_does_not_have_fails_naming_the_takes_it_has(
@@ -175,3 +180,44 @@ def test_a_pinned_take_the_video_does_not_have_fails_naming_the_takes_it_has(
     err = capsys.readouterr().err
     assert code != 0
     assert "beats[0].take: chunk_000 has no take 3 (its takes: 1)" in err
+
+
+JUDGE = "openai/gpt-4o-mini"
+
+
+def test_the_judge_scores_every_take_and_a_take_it_scores_low_is_taken_again(
+    replicate_env, settings, home, tmp_path, capsys
+):
+    fake = replicate_env
+    fake.judge.low_once["MARK-CAN"] = 1  # the judge rejects beat 1's first take, whatever its pixels
+    path = write(tmp_path, "qc: {judge: replicate, min_score: 0.6}\n")
+    base, out = estimate_total(path, capsys)
+    [judge_line] = [line for line in out.splitlines() if line.split()[:1] == ["judge"]]
+    assert JUDGE in judge_line and " 2 " in f" {judge_line} ", "one judge call per clip, before retakes"
+    judge_usd = Decimal(judge_line.split()[-1].lstrip("$")) / 2
+    spec = load_spec(path)
+    report = Runner(settings, home, progress=print).render(spec, path.read_text())
+    video = settings.data_dir / "videos" / spec.id
+
+    # Every take was judged; beat 1's first take scored under min_score and was taken again.
+    assert (fake.create_count(WAN), fake.create_count(JUDGE)) == (3, 3)
+    takes = [json.loads((video / "chunks" / f"chunk_00{i}.takes.json").read_text())["takes"] for i in (0, 1)]
+    scores = [[(t["score"] >= 0.6, t["failed"]) for t in clip] for clip in takes]
+    assert scores == [[(True, [])], [(False, ["judge"]), (True, [])]]
+    assert takes[1][0]["reason"] == "the shot does not show what the prompt asks"
+    assert takes[1][0]["judged"]["judge"] == JUDGE and takes[1][0]["judged"]["frames"] == [0, 60, 119]
+    pair = json.loads((video / "chunks" / "p001.json").read_text())
+    assert (pair["chunks"][0]["take"], pair["chunks"][0]["passed"]) == (2, True)
+
+    # Cost: two clips and two judge calls as estimated, plus the retake and its judging.
+    assert Decimal(str(report.cost_usd)) == base + CLIP_USD + judge_usd
+
+    # `vidgen takes` shows each take's score and the judge's reason.
+    assert main(["takes", str(path), "--data-dir", str(settings.data_dir)]) == 0
+    listed = capsys.readouterr().out
+    assert "FAILED judge" in listed and "judge: the shot does not show what the prompt asks" in listed
+
+    # The same spec again: every take and every verdict is stored; not one call.
+    before = len(fake.creates)
+    Runner(settings, home, progress=print).render(spec, path.read_text())
+    assert len(fake.creates) == before

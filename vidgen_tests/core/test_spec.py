@@ -304,17 +304,14 @@ def test_variant_names_are_as_written_or_numbered_for_a_matrix():
     assert isinstance(spec.variants, tuple) and spec.variants[1].changes == {"aspect_ratio": "9:16"}
 
 
-@pytest.mark.parametrize(
-    ("fields", "path", "issue"),
-    [
-        ({"qc": {"judge": "replicate"}}, "qc.judge", "issue 20"),
-    ],
-)
-def test_a_version_3_field_whose_feature_is_not_built_is_refused_not_ignored(fields, path, issue):
-    found, message = errors({**BASE, **fields})
-    assert list(found) == [path]
-    assert "not built in this version yet" in found[path] and issue in found[path]
-    assert message.startswith("invalid spec s.yaml:")
+@pytest.mark.parametrize("backend", ["animatic", "comfyui"])
+def test_the_replicate_judge_is_refused_without_the_replicate_backend_saying_what_to_use(backend):
+    found, message = errors({**BASE, "backend": backend, "qc": {"judge": "replicate"}})
+    assert "qc.judge" in found and message.startswith("invalid spec s.yaml:")
+    assert f"it needs backend: replicate, not {backend!r}" in found["qc.judge"]
+    assert "use judge: local" in found["qc.judge"]
+    judged = parse_spec({**BASE, "backend": "replicate", "qc": {"judge": "replicate"}})
+    assert judged.qc is not None and judged.qc.judge == "replicate"
 
 
 def test_beat_sync_is_accepted_with_your_own_track_and_refused_with_a_models_music_saying_why():

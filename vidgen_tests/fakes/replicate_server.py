@@ -180,18 +180,23 @@ class Faults:
 class Judge:
     """How the fake judge scores. A take scores `low` when its prompt holds `JUDGE_LOW_MARKER` or one of
     its images' sha256 is in `low_images`; otherwise a deterministic score from `high_range` picked by the
-    sha256 of its prompt and images (the same request, the same score). `reply`, when set, is sent as it
-    is instead (a reply that does not parse)."""
+    sha256 of its prompt and images (the same request, the same score). `low_once[text] = n`: the next `n`
+    takes whose prompt holds `text` score low (a first take the judge rejects, its retake accepted).
+    `reply`, when set, is sent as it is instead (a reply that does not parse)."""
 
     low: float = 0.2
     high_range: tuple[float, float] = (0.7, 0.95)
     low_images: set[str] = field(default_factory=set)
+    low_once: dict[str, int] = field(default_factory=dict)
     reply: str | None = None
 
     def answer(self, prompt: str, image_digests: list[str]) -> str:
         if self.reply is not None:
             return self.reply
-        if JUDGE_LOW_MARKER in prompt or self.low_images.intersection(image_digests):
+        once = next((text for text, left in self.low_once.items() if left > 0 and text in prompt), None)
+        if once is not None:
+            self.low_once[once] -= 1
+        if once is not None or JUDGE_LOW_MARKER in prompt or self.low_images.intersection(image_digests):
             return json.dumps({"score": self.low, "reason": "the shot does not show what the prompt asks"})
         key = hashlib.sha256("\x1f".join([prompt, *image_digests]).encode("utf-8")).digest()
         low, high = self.high_range
@@ -436,7 +441,8 @@ class FakeReplicate:
             fps = int(inputs.get("frames_per_second", 16)) if wan else 24
             frames = int(inputs.get("num_frames", 81)) if wan else int(inputs.get("duration", 5)) * fps
             size = (832, 480) if wan else (160, 90)
-            data, ext = i2v_mp4(start, frames, fps, size, self._take_defect(inputs)), "mp4"
+            seed = int(inputs.get("seed") or 0)
+            data, ext = i2v_mp4(start, frames, fps, size, self._take_defect(inputs), seed % 5), "mp4"
         elif model == "wan-video/wan-2.2-i2v-fast":
             data, ext = wan_mp4(int(inputs.get("num_frames", 81)), int(inputs.get("frames_per_second", 16))), "mp4"
         else:
@@ -691,10 +697,13 @@ def morph_mp4(start: bytes, end: bytes, seconds: int, fps: int, size: tuple[int,
 
 
 @cache
-def i2v_mp4(start: bytes, frames: int, fps: int, size: tuple[int, int], defect: str | None = None) -> bytes:
+def i2v_mp4(
+    start: bytes, frames: int, fps: int, size: tuple[int, int], defect: str | None = None, variation: int = 0
+) -> bytes:
     """What an image-to-video model returns: `frames` frames at `fps` and `size` that start on `start` and
     push in (12% over the clip, drifting right: slow, but a move on a plain picture too), or, with
-    `defect`, one of `DEFECTS`."""
+    `defect`, one of `DEFECTS`. `variation` (the seed's, 0..4) sets how far it drifts: another seed, another
+    take, as a model's."""
     import tempfile
 
     width, height = size
@@ -705,7 +714,7 @@ def i2v_mp4(start: bytes, frames: int, fps: int, size: tuple[int, int], defect: 
     def view(image: Image.Image, t: float) -> Any:
         zoom = 1 + 0.12 * t
         w, h = width / zoom, height / zoom
-        left = (width - w) / 2 + 0.3 * (width - w) * t
+        left = (width - w) / 2 + (0.3 + 0.05 * variation) * (width - w) * t
         top = (height - h) / 2
         box = (left, top, left + w, top + h)
         return np.asarray(image.resize(size, Image.Resampling.BICUBIC, box=box), dtype=np.uint8)
