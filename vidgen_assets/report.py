@@ -24,10 +24,12 @@ from typing import Any
 from PIL import Image
 
 from vidgen_assets.core.plan import Plan, seconds
+from vidgen_assets.media import preview, probe
 from vidgen_assets.media.timeline import timeline_png
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import read_manifest
 from vidgen_assets.storage.store import ArtifactStore
+from vidgen_assets.takes import video_takes
 
 REPORT = "report.html"
 THUMB_WIDTH = 320
@@ -53,6 +55,10 @@ class ReportInputs:
     """Beat index -> the local path of its storyboard image."""
     references: dict[str, Path] = field(default_factory=dict)
     """Reference name -> the local path of its stored image."""
+    takes: list[dict[str, Any]] = field(default_factory=list)
+    """Every take of the clips that have more than one (`takes.video_takes` rows), in timeline order."""
+    take_frames: dict[tuple[str, int], str] = field(default_factory=dict)
+    """(clip, take) -> a data URI of the take's middle frame (absent when it could not be drawn)."""
 
 
 def _e(value: object) -> str:
@@ -142,6 +148,38 @@ def _reference_section(plan: Plan, inputs: ReportInputs) -> list[str]:
         words = f"<br>“{_e(ref.describe)}”" if ref.describe else ""
         out.append(f"<figure>{picture}<figcaption>{_e(caption)}{words}<br>used by {_e(beats)}</figcaption></figure>")
     out.append("</div>")
+    return out
+
+
+def _takes_section(inputs: ReportInputs) -> list[str]:
+    """The clips made more than once: each clip's takes side by side (a middle frame each), the one used
+    marked, with its verdict, score, seed and cost."""
+    out = ["<h2>Takes</h2>", "<p>Clips made more than once; every other clip has one take. "
+           "Pin another with <code>take: N</code> on its beat.</p>"]  # fmt: skip
+    clips: dict[str, list[dict[str, Any]]] = {}
+    for row in inputs.takes:
+        clips.setdefault(str(row["clip"]), []).append(row)
+    for clip, rows in clips.items():
+        out.append(f"<h3>{_e(clip)} ({_e(rows[0].get('beat_name', ''))})</h3><div>")
+        for row in rows:
+            number = int(row["take"])
+            uri = inputs.take_frames.get((clip, number))
+            picture = f'<img alt="{_e(clip)} take {number}" src="{uri}">' if uri else "<p>no frame drawn</p>"
+            failed = list(row.get("failed") or [])
+            verdict = (
+                '<span class="pass">passed</span>' if row.get("passed", True)
+                else f'<span class="fail">FAILED {_e(", ".join(failed))}</span>'
+            )  # fmt: skip
+            used = " · <b>used</b>" if row.get("chosen") else ""
+            score = (
+                f" · judge {float(row['score']):.2f}: {_e(row.get('reason') or '')}"
+                if row.get("score") is not None
+                else ""
+            )
+            cost = _money(row.get("cost_usd", 0))
+            caption = f"take {number}{used} · {verdict}{score} · seed {_e(row.get('seed'))} · {cost}"
+            out.append(f'<figure><a href="{_e(row["file"])}">{picture}</a><figcaption>{caption}</figcaption></figure>')
+        out.append("</div>")
     return out
 
 
@@ -235,6 +273,9 @@ def build_report(
         add(f"<table><tr><th>cost by stage</th><th>usd</th></tr>{rows}"
             f"<tr><th>total</th><th class=num>{_money(final.get('cost_usd', 0))}</th></tr></table>")  # fmt: skip
 
+    if inputs.takes:
+        parts.extend(_takes_section(inputs))
+
     add("<h2>Checks</h2>")
     if checks:
         add("<table><tr><th>check</th><th>result</th><th>detail</th></tr>")
@@ -279,7 +320,31 @@ def collect(store: ArtifactStore, plan: Plan) -> ReportInputs:
         key = layout.video_key(video_id, f"references/{ref.file}")
         if store.exists(key):
             found.references[ref.name] = store.local_path(key)
+    rows = video_takes(store, plan)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row["clip"])] = counts.get(str(row["clip"]), 0) + 1
+    found.takes = [row for row in rows if counts[str(row["clip"])] > 1]
+    for row in found.takes:
+        uri = _middle_frame_uri(store, video_id, str(row["file"]))
+        if uri is not None:
+            found.take_frames[(str(row["clip"]), int(row["take"]))] = uri
     return found
+
+
+def _middle_frame_uri(store: ArtifactStore, video_id: str, relative: str) -> str | None:
+    """A thumbnail of a clip's middle frame, or None when it cannot be drawn (a report never fails for a
+    picture)."""
+    try:
+        video = store.local_path(layout.video_key(video_id, relative))
+        [frame] = preview.frames_at(video, [probe.probe(video).frames // 2])
+        image = Image.fromarray(frame)
+        height = max(1, round(THUMB_WIDTH * image.height / image.width))
+        buffer = io.BytesIO()
+        image.resize((THUMB_WIDTH, height), Image.Resampling.BILINEAR).save(buffer, format="JPEG", quality=80)
+    except Exception:  # a missing or unreadable take: shown without its frame
+        return None
+    return _data_uri(buffer.getvalue(), "image/jpeg")
 
 
 def write_report(

@@ -3,13 +3,17 @@ inputs. The final video holds none of them; every take is kept, listed and pinna
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 
 import dagster as dg
 import numpy as np
 import pytest
+from PIL import Image
 
 from vidgen_assets.cli import main
 from vidgen_assets.core.spec import load_spec
@@ -110,6 +114,21 @@ def test_defective_first_takes_are_retaken_and_the_final_video_holds_none_of_the
     record = json.loads((video / "final.json").read_text())
     assert Decimal(str(record["cost_usd"])) == base + 2 * CLIP_USD == Decimal(str(report.cost_usd))
     assert [c["cost_usd"] for c in used] == [0.1, 0.1]
+
+    # report.html shows each retaken clip's takes side by side, a middle frame each, the one used marked.
+    page = (video / "report.html").read_text()
+    shown = page.split("<h2>Takes</h2>", 1)[1].split("<h2>Checks</h2>", 1)[0]
+    pictures = re.findall(r'<img alt="(chunk_00\d take \d)" src="data:image/jpeg;base64,([^"]+)"', shown)
+    assert [name for name, _ in pictures] == [
+        "chunk_000 take 1",
+        "chunk_000 take 2",
+        "chunk_001 take 1",
+        "chunk_001 take 2",
+    ]
+    for _, data in pictures:
+        with Image.open(io.BytesIO(base64.b64decode(data))) as thumb:
+            assert thumb.width == 320
+    assert shown.count("<b>used</b>") == 2 and "FAILED still, frozen" in shown and "FAILED start" in shown
 
     # `vidgen takes` lists every take and marks the ones used.
     assert main(["takes", str(path), "--data-dir", str(settings.data_dir)]) == 0
