@@ -4,7 +4,7 @@
 
 Renders each example of `examples/specs/` that uses the animatic with `vidgen render` into DIR (default a
 temporary folder; an existing DIR is reused, so a second run only measures), then checks every stored
-chunk and bridge as `vidgen_tests/media/test_qc_animatic_renders.py` does and every final video with
+chunk and bridge as `vidgen_tests/media/qc_measure.py` does and every final video with
 `media.qc.check_final`, and prints, per video, the worst value of each check against its threshold.
 """
 

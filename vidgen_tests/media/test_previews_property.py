@@ -45,7 +45,7 @@ SECONDS = st.one_of(
     st.sampled_from([0.001, 1 / 30, 1 / 24, 0.04, 0.5, 5.0, 300.0]),
     st.floats(min_value=0.001, max_value=300, allow_nan=False),
 )
-EXAMPLES = 1000
+EXAMPLES = 300
 TRANSITION_S = st.one_of(st.sampled_from([0.0, 1 / 30, 1 / 24, 0.04, 5.0]), st.floats(min_value=0, max_value=5))
 
 
