@@ -139,8 +139,9 @@ def check_clip(
     `expected_first`: the picture its first frame must be (a reference-image chunk's storyboard image, a
     continuous chunk's previous last frame, a bridge's outgoing frame); `expected_last`: the picture its
     last frame must be (a bridge's incoming storyboard image); two different files. None skips that
-    comparison. `moves`: see `core.qc.evaluate`."""
-    return qc.evaluate(measure(clip, fps, expected_first, expected_last), kind, moves)
+    comparison. `moves`: see `core.qc.evaluate`. The detectors see the frames shrunk to
+    `core.qc.CLIP_ANALYSIS_WIDTH`."""
+    return qc.evaluate(measure(clip, fps, expected_first, expected_last, qc.CLIP_ANALYSIS_WIDTH), kind, moves)
 
 
 def check_final(
