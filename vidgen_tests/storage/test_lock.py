@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -174,17 +175,71 @@ def test_an_s3_owner_that_cannot_reach_s3_to_renew_its_lock_stops_writing(s3):
         lock.release()  # does not raise: the lost lock is not deleted
 
 
+def gated_ffmpeg(tmp_path: Path, gate: Path, waiting: Path) -> Path:
+    """An ffmpeg that touches `waiting`, then waits until `gate` exists before it runs."""
+    ffmpeg = tmp_path / "gated-ffmpeg"
+    ffmpeg.write_text(
+        f'#!/bin/sh\ntouch "{waiting}"\nwhile [ ! -e "{gate}" ]; do sleep 0.1; done\n'
+        f'exec "{media_runner.ffmpeg_exe()}" "$@"\n'
+    )
+    ffmpeg.chmod(0o755)
+    return ffmpeg
+
+
+def test_a_render_whose_s3_lock_is_taken_fails_and_writes_nothing_after(s3, tmp_path, home):
+    from vidgen_assets.core.spec import read_spec_text
+    from vidgen_assets.runner import RenderFailed, Runner
+    from vidgen_assets.settings import Settings
+    from vidgen_assets.storage import lock as locks
+
+    # The render's first ffmpeg waits at a gate while its lock is taken from it, however slow the machine.
+    gate, waiting = tmp_path / "go", tmp_path / "waiting"
+    ffmpeg = gated_ffmpeg(tmp_path, gate, waiting)
+    settings = Settings(
+        data_dir=tmp_path / "unused", storage="s3", s3_bucket=s3.bucket, s3_prefix="r", ffmpeg=str(ffmpeg)
+    )
+    text = "id: taken\nprompt: one writer\nduration: 5\nresolution: 480p\nmusic: false\n"
+    before_loss: list[str] = []
+
+    finished = threading.Event()
+
+    def take_the_lock() -> None:
+        try:
+            while not waiting.exists():
+                if finished.wait(0.05):
+                    return  # the render ended before its first ffmpeg: the assertions below say how
+            other = Holder("a render elsewhere", "another-host", 4242, 1.0, "2026-01-01T00:00:00", time.time() + 300)
+            s3.client().put_object(Bucket=s3.bucket, Key="r/locks/videos/taken.json", Body=json.dumps(other.__dict__))
+            [held] = [lock for lock in locks._HELD if lock.name == "videos/taken"]  # the render's, in this process
+            wait_until_lost(held)  # the render's heartbeat (every 15 s) found it taken
+            before_loss.extend(s3.keys("r/"))
+        finally:
+            gate.touch()
+
+    thief = threading.Thread(target=take_the_lock)
+    thief.start()
+    try:
+        with pytest.raises(RenderFailed) as failed:
+            Runner(settings, home, progress=lambda _: None).render(read_spec_text(text, "taken.yaml"), text)
+    finally:
+        finished.set()
+        thief.join()
+    assert f"video 'taken': lost the lock s3://{s3.bucket}/r/locks/videos/taken.json (vidgen render)" in str(
+        failed.value
+    )
+    # What was stored before the loss is kept, nothing was written after it, the new holder's lock is left.
+    assert "r/videos/taken/spec.json" in before_loss and "r/locks/videos/taken.json" in before_loss
+    assert s3.keys("r/") == before_loss
+    assert "r/videos/taken/final.mp4" not in before_loss
+
+
 def test_two_clis_rendering_one_video_the_second_refuses(tmp_path):
     spec = tmp_path / "one.yaml"
     spec.write_text("prompt: one writer\nduration: 5\nresolution: 480p\nmusic: false\n")
     args = [VIDGEN, "render", str(spec), "--data-dir", str(tmp_path / "data"), "--dagster-home", str(tmp_path / "h")]
     # The first render's ffmpeg waits at a gate until the second CLI has tried, however slow the machine.
     gate = tmp_path / "go"
-    ffmpeg = tmp_path / "gated-ffmpeg"
-    ffmpeg.write_text(
-        f'#!/bin/sh\nwhile [ ! -e "{gate}" ]; do sleep 0.1; done\nexec "{media_runner.ffmpeg_exe()}" "$@"\n'
-    )
-    ffmpeg.chmod(0o755)
+    ffmpeg = gated_ffmpeg(tmp_path, gate, tmp_path / "waiting")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     first = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, "VIDGEN_FFMPEG": str(ffmpeg)}
