@@ -14,7 +14,6 @@ asset that writes the page): nothing here imports Dagster.
 from __future__ import annotations
 
 import base64
-import html
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from PIL import Image
 from vidgen_assets.core.plan import Plan, seconds
 from vidgen_assets.media import preview, probe
 from vidgen_assets.media.timeline import timeline_png
+from vidgen_assets.pages import render_page
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import read_manifest
 from vidgen_assets.storage.store import ArtifactStore
@@ -61,10 +61,6 @@ class ReportInputs:
     """(clip, take) -> a data URI of the take's middle frame (absent when it could not be drawn)."""
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
 def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
@@ -83,7 +79,7 @@ def _money(value: object) -> str:
     try:
         return f"${float(str(value)):.4f}"
     except ValueError:
-        return _e(value)
+        return str(value)
 
 
 def _cache(record: Mapping[str, Any]) -> str:
@@ -105,7 +101,10 @@ def _models(record: Mapping[str, Any]) -> str:
     return ", ".join(sorted({str(c["model"]) for c in calls if isinstance(c, dict) and c.get("model")}))
 
 
-def _stage_rows(plan: Plan, manifests: Mapping[str, Mapping[str, Any]], timings: Mapping[str, float]) -> list[str]:
+def _stage_rows(
+    plan: Plan, manifests: Mapping[str, Mapping[str, Any]], timings: Mapping[str, float]
+) -> list[dict[str, Any]]:
+    """Each stage's row of the stage table: its own cost, models, cache answers, wall time and manifest."""
     rows = []
     names = ["video_spec", "storyboard", *(f"chunk_pair/{k}" for k in plan.pair_keys), "music"]
     for name in [*names, "stitched_video", "final_video"]:
@@ -117,102 +116,79 @@ def _stage_rows(plan: Plan, manifests: Mapping[str, Mapping[str, Any]], timings:
         wall = timings.get(name)
         if wall is None and record is not None and isinstance(record.get("wall_s"), int | float):
             wall = float(record["wall_s"])
-        if record is None:
-            cells = ["<td colspan=3>not made</td>"]
-        else:
+        row: dict[str, Any] = {"name": name, "made": record is not None, "manifest": manifest}
+        row["wall"] = f"{wall:.1f} s" if wall is not None else ""
+        if record is not None:
             # The final video's cost is the whole video's: the per-stage line is its own work (none).
-            own = "" if name in ("video_spec", "stitched_video", "final_video") else _money(record.get("cost_usd", 0))
-            cells = [f"<td class=num>{own}</td>", f"<td>{_e(_models(record))}</td>", f"<td>{_e(_cache(record))}</td>"]
-        link = f'<a href="{_e(manifest)}">{_e(manifest)}</a>' if manifest else ""
-        time_cell = f"{wall:.1f} s" if wall is not None else ""
-        rows.append(f"<tr><td>{_e(name)}</td>{''.join(cells)}<td class=num>{time_cell}</td><td>{link}</td></tr>")
+            own = name in ("video_spec", "stitched_video", "final_video")
+            row |= {"cost": "" if own else _money(record.get("cost_usd", 0)), "models": _models(record)}
+            row["cache"] = _cache(record)
+        rows.append(row)
     return rows
 
 
-def _reference_section(plan: Plan, inputs: ReportInputs) -> list[str]:
+def _storyboard_figures(plan: Plan, thumbs: Mapping[int, str]) -> list[dict[str, Any]]:
+    """Each beat's storyboard picture (linking to its PNG), its timing, camera, words and prompt."""
+    fps = plan.fps
+    out = []
+    for beat in plan.beats:
+        caption = f"{beat.index}: {beat.name} · {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
+        caption += f" · {beat.camera}" + (f" · “{beat.text}”" if beat.text else "")
+        if beat.uses:
+            caption += f" · uses {', '.join(beat.uses)}"
+        out.append({
+            "href": layout.storyboard_image(beat.index), "alt": f"storyboard {beat.name}",
+            "src": thumbs.get(beat.index), "missing": "no storyboard image yet", "caption": [caption, beat.prompt],
+        })  # fmt: skip
+    return out
+
+
+def _reference_section(plan: Plan, inputs: ReportInputs) -> list[dict[str, Any]]:
     """Each reference image as stored, its words, and the beats that show it."""
-    out = ["<h2>References</h2><div>"]
+    out = []
     for ref in plan.references:
-        rel = f"references/{ref.file}"
         path = inputs.references.get(ref.name)
-        picture = (
-            f'<a href="{_e(rel)}"><img alt="reference {_e(ref.name)}" src="{thumbnail_uri(path)}"></a>'
-            if path is not None
-            else "<p>not stored</p>"
-        )
         beats = ", ".join(f"{b.index}: {b.name}" for b in plan.beats if ref.name in b.uses) or "none"
         caption = (
             f"{ref.name} · {ref.file} · {ref.width}x{ref.height}{' · alpha' if ref.has_alpha else ''} · "
             f"sha256 {ref.sha256[:12]}"
         )
-        words = f"<br>“{_e(ref.describe)}”" if ref.describe else ""
-        out.append(f"<figure>{picture}<figcaption>{_e(caption)}{words}<br>used by {_e(beats)}</figcaption></figure>")
-    out.append("</div>")
+        lines = [caption, *([f"“{ref.describe}”"] if ref.describe else []), f"used by {beats}"]
+        out.append({
+            "href": f"references/{ref.file}", "alt": f"reference {ref.name}",
+            "src": thumbnail_uri(path) if path is not None else None, "missing": "not stored", "caption": lines,
+        })  # fmt: skip
     return out
 
 
-def _takes_section(inputs: ReportInputs) -> list[str]:
+def _takes_section(inputs: ReportInputs) -> list[dict[str, Any]]:
     """The clips made more than once: each clip's takes side by side (a middle frame each), the one used
     marked, with its verdict, score, seed and cost."""
-    out = ["<h2>Takes</h2>", "<p>Clips made more than once; every other clip has one take. "
-           "Pin another with <code>take: N</code> on its beat.</p>"]  # fmt: skip
     clips: dict[str, list[dict[str, Any]]] = {}
     for row in inputs.takes:
         clips.setdefault(str(row["clip"]), []).append(row)
+    out = []
     for clip, rows in clips.items():
-        out.append(f"<h3>{_e(clip)} ({_e(rows[0].get('beat_name', ''))})</h3><div>")
+        takes = []
         for row in rows:
             number = int(row["take"])
-            uri = inputs.take_frames.get((clip, number))
-            picture = f'<img alt="{_e(clip)} take {number}" src="{uri}">' if uri else "<p>no frame drawn</p>"
-            failed = list(row.get("failed") or [])
-            verdict = (
-                '<span class="pass">passed</span>' if row.get("passed", True)
-                else f'<span class="fail">FAILED {_e(", ".join(failed))}</span>'
-            )  # fmt: skip
-            used = " · <b>used</b>" if row.get("chosen") else ""
-            score = (
-                f" · judge {float(row['score']):.2f}: {_e(row.get('reason') or '')}"
-                if row.get("score") is not None
-                else ""
-            )
-            cost = _money(row.get("cost_usd", 0))
-            caption = f"take {number}{used} · {verdict}{score} · seed {_e(row.get('seed'))} · {cost}"
-            out.append(f'<figure><a href="{_e(row["file"])}">{picture}</a><figcaption>{caption}</figcaption></figure>')
-        out.append("</div>")
+            score = row.get("score")
+            takes.append({
+                "number": number, "href": row["file"], "src": inputs.take_frames.get((clip, number)),
+                "used": bool(row.get("chosen")), "passed": bool(row.get("passed", True)),
+                "failed": ", ".join(row.get("failed") or []),
+                "score": f"{float(score):.2f}" if score is not None else None, "reason": row.get("reason") or "",
+                "seed": row.get("seed"), "cost": _money(row.get("cost_usd", 0)),
+            })  # fmt: skip
+        out.append({"clip": clip, "beat_name": rows[0].get("beat_name", ""), "takes": takes})
     return out
 
 
-def build_report(
-    plan: Plan,
-    inputs: ReportInputs,
-    checks: Sequence[CheckResult] = (),
-    timings: Mapping[str, float] | None = None,
-) -> str:
-    """The report page's HTML. `timings` are wall seconds by stage (`storyboard`, `chunk_pair/p000`, ...)."""
+def _summary(plan: Plan, final: Mapping[str, Any]) -> dict[str, str]:
     spec = plan.spec
-    manifests = inputs.manifests
-    final = manifests.get("final_video", {})
-    files = sorted(f for f in inputs.files if f != REPORT)
-    fps = plan.fps
-    parts: list[str] = []
-    add = parts.append
-
-    add("<!doctype html>\n<html lang=en><head><meta charset=utf-8>")
-    add(f"<title>vidgen: {_e(plan.video_id)}</title>")
-    add(
-        "<style>body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1320px}"
-        "table{border-collapse:collapse;margin:8px 0 20px}td,th{border:1px solid #ccc;padding:4px 8px;"
-        "text-align:left;vertical-align:top}.num{text-align:right}.pass{color:#17692d}.fail{color:#b3261e}"
-        "figure{display:inline-block;margin:0 12px 12px 0;vertical-align:top;width:320px}"
-        "figcaption{font-size:12px}img{max-width:100%}video{max-width:640px;display:block}</style>"
-    )
-    add("</head><body>")
-    add(f"<h1>{_e(plan.video_id)}</h1>")
-    add(f"<p>{_e(spec.prompt)}</p>")
     summary = {
         "duration": f"{plan.duration_s:g} s ({plan.total_frames} frames)",
-        "size": f"{plan.width}x{plan.height} @ {fps} fps",
+        "size": f"{plan.width}x{plan.height} @ {plan.fps} fps",
         "beats / chunks / pairs": f"{len(plan.beats)} / {len(plan.chunks)} / {len(plan.pair_keys)}",
         "backend": spec.backend,
         "planner": plan.planner,
@@ -226,73 +202,49 @@ def build_report(
         summary["final video"] = f"{final.get('duration_s', 0):.3f} s, {final.get('width')}x{final.get('height')}, " + (
             f"{int(final.get('bytes', 0)) / 1e6:.2f} MB, audio {'yes' if final.get('audio') else 'no'}"
         )
-    add("<table>" + "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in summary.items()) + "</table>")
+    return summary
+
+
+def build_report(
+    plan: Plan,
+    inputs: ReportInputs,
+    checks: Sequence[CheckResult] = (),
+    timings: Mapping[str, float] | None = None,
+) -> str:
+    """The report page's HTML (`templates/report.html.j2`). `timings` are wall seconds by stage
+    (`storyboard`, `chunk_pair/p000`, ...)."""
+    final = inputs.manifests.get("final_video", {})
+    files = sorted(f for f in inputs.files if f != REPORT)
+    fps = plan.fps
     thumbs = {index: thumbnail_uri(image) for index, image in sorted(inputs.storyboard.items())}
-    if "final.mp4" in files:
-        poster = f' poster="{next(iter(thumbs.values()))}"' if thumbs else ""
-        add(f'<p><a href="final.mp4">final.mp4</a></p><video controls preload=none{poster} src="final.mp4"></video>')
-
-    add("<h2>Storyboard</h2><div>")
-    for beat in plan.beats:
-        rel = layout.storyboard_image(beat.index)
-        caption = f"{beat.index}: {beat.name} · {seconds(beat.start_frame, fps)}-{seconds(beat.end_frame, fps)}"
-        caption += f" · {beat.camera}" + (f" · “{beat.text}”" if beat.text else "")
-        if beat.uses:
-            caption += f" · uses {', '.join(beat.uses)}"
-        picture = (
-            f'<a href="{_e(rel)}"><img alt="storyboard {_e(beat.name)}" src="{thumbs[beat.index]}"></a>'
-            if beat.index in thumbs
-            else "<p>no storyboard image yet</p>"
-        )
-        add(f"<figure>{picture}<figcaption>{_e(caption)}<br>{_e(beat.prompt)}</figcaption></figure>")
-    add("</div>")
-    if plan.references:
-        parts.extend(_reference_section(plan, inputs))
-
-    add("<h2>Timeline</h2>")
-    add(f'<img alt="timeline of {_e(plan.video_id)}" src="{_data_uri(timeline_png(plan), "image/png")}">')
-    add("<table><tr><th>pair</th><th>beat</th><th>start</th><th>end</th><th>chunks</th><th>transition out</th>"
-        "<th>text</th></tr>")  # fmt: skip
-    for beat in plan.beats:
-        chunks = " + ".join(f"{c.kind} {c.frames}f" for c in beat.chunks)
-        out = f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut"
-        add(
-            f"<tr><td>{beat.pair_key}</td><td>{_e(beat.name)}</td><td>{seconds(beat.start_frame, fps)}</td>"
-            f"<td>{seconds(beat.end_frame, fps)}</td><td>{_e(chunks)}</td><td>{_e(out)}</td>"
-            f"<td>{_e(beat.text or '')}</td></tr>"
-        )
-    add("</table>")
-
-    add("<h2>Stages</h2><table><tr><th>stage</th><th>cost</th><th>models</th><th>cache</th><th>wall time</th>"
-        "<th>manifest</th></tr>")  # fmt: skip
-    parts.extend(_stage_rows(plan, manifests, timings or {}))
-    add("</table>")
+    timeline = [
+        {
+            "pair": beat.pair_key, "name": beat.name, "start": seconds(beat.start_frame, fps),
+            "end": seconds(beat.end_frame, fps), "chunks": " + ".join(f"{c.kind} {c.frames}f" for c in beat.chunks),
+            "out": f"{beat.transition} {seconds(beat.transition_frames, fps)}" if beat.transition_frames else "cut",
+            "text": beat.text or "",
+        }
+        for beat in plan.beats
+    ]  # fmt: skip
     by_stage = final.get("cost_by_stage") if final else None
-    if isinstance(by_stage, dict):
-        rows = "".join(f"<tr><td>{_e(k)}</td><td class=num>{_money(v)}</td></tr>" for k, v in sorted(by_stage.items()))
-        add(f"<table><tr><th>cost by stage</th><th>usd</th></tr>{rows}"
-            f"<tr><th>total</th><th class=num>{_money(final.get('cost_usd', 0))}</th></tr></table>")  # fmt: skip
-
-    if inputs.takes:
-        parts.extend(_takes_section(inputs))
-
-    add("<h2>Checks</h2>")
-    if checks:
-        add("<table><tr><th>check</th><th>result</th><th>detail</th></tr>")
-        for check in checks:
-            verdict = '<span class="pass">passed</span>' if check.passed else '<span class="fail">FAILED</span>'
-            add(f"<tr><td>{_e(check.name)}</td><td>{verdict}</td><td>{_e(check.detail)}</td></tr>")
-        add("</table>")
-    else:
-        add("<p>No check results were given to this report; see the asset checks in the Dagster UI.</p>")
-
-    add("<h2>Warnings</h2>")
-    add("<ul>" + "".join(f"<li>{_e(w)}</li>" for w in plan.warnings) + "</ul>" if plan.warnings else "<p>none</p>")
-
-    add("<h2>Artifacts</h2><ul>")
-    parts.extend(f'<li><a href="{_e(f)}">{_e(f)}</a></li>' for f in files)
-    add("</ul></body></html>\n")
-    return "\n".join(parts)
+    return render_page(
+        "report.html.j2",
+        video_id=plan.video_id,
+        prompt=plan.spec.prompt,
+        summary=list(_summary(plan, final).items()),
+        player={"poster": next(iter(thumbs.values()), None)} if "final.mp4" in files else None,
+        storyboard=_storyboard_figures(plan, thumbs),
+        references=_reference_section(plan, inputs),
+        timeline_src=_data_uri(timeline_png(plan), "image/png"),
+        timeline=timeline,
+        stages=_stage_rows(plan, inputs.manifests, timings or {}),
+        cost_by_stage=[(k, _money(v)) for k, v in sorted(by_stage.items())] if isinstance(by_stage, dict) else None,
+        total_cost=_money(final.get("cost_usd", 0)),
+        takes=_takes_section(inputs),
+        checks=list(checks),
+        warnings=list(plan.warnings),
+        files=files,
+    )
 
 
 def collect(store: ArtifactStore, plan: Plan) -> ReportInputs:

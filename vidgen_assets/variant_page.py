@@ -20,7 +20,6 @@ each reads the others' manifests after its own are written.
 
 from __future__ import annotations
 
-import html
 import io
 import json
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from vidgen_assets.core.cost import usd
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.spec import VARIANT_SEPARATOR, Spec
 from vidgen_assets.core.variants import describe_changes, variant_changes
+from vidgen_assets.pages import render_page
 from vidgen_assets.report import REPORT, CheckResult
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import load_plan
@@ -142,65 +142,20 @@ def write_posters(store: ArtifactStore, plan: Plan) -> list[str]:
     return keys
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _checks(row: Row) -> str:
-    if not row.checks:
-        return ""
-    failed = [c.name for c in row.checks if not c.passed]
-    text = f"checks: {len(row.checks) - len(failed)}/{len(row.checks)} passed"
-    if failed:
-        text += f" (failed: {', '.join(failed)})"
-    return f"<p class={'fail' if failed else 'pass'}>{_e(text)}</p>"
-
-
 def build_page(base_id: str, rows: Sequence[Row]) -> str:
-    """The page's HTML: one card per video, the spec's first, then the contact sheet of their beats."""
-    cards = []
-    for row in rows:
-        folder = f"../{_e(row.video_id)}/"
-        first = f' poster="{_e(row.posters[0][1])}"' if row.posters else ""
-        media = (
-            f'<video controls preload="metadata"{first} src="{folder}final.mp4"></video>'
-            if row.made
-            else f'<p class="missing">{_e(row.state)}: not made yet</p>'
-        )
-        links = f'<a href="{folder}final.mp4">final.mp4</a> · <a href="{folder}{REPORT}">report</a>' if row.made else ""
-        cost = usd(Decimal(str(row.cost_usd))) if row.made else "-"
-        cards.append(
-            f'<section class="card"><h2>{_e(row.video_id)}</h2>{media}'
-            f"<p><b>changes</b>: {_e(row.changes)}</p><p>{_e(row.size)} · cost {cost}</p>{_checks(row)}"
-            f"<p>{links}</p></section>"
-        )
+    """The page's HTML (`templates/variants.html.j2`): one card per video, the spec's first, then the
+    contact sheet of their beats."""
     beats = max((len(r.posters) for r in rows), default=0)
-    sheet = ""
-    if beats:
-        names = next(r.posters for r in rows if len(r.posters) == beats)
-        head = "".join(f"<th>beat {i}: {_e(name)}</th>" for i, (name, _) in enumerate(names))
-        lines = []
-        for row in rows:
-            cells = [f'<td><img src="{_e(href)}" alt="{_e(row.video_id)} beat {i}"></td>'
-                     for i, (_, href) in enumerate(row.posters)]  # fmt: skip
-            cells += ['<td class="missing">-</td>'] * (beats - len(row.posters))
-            lines.append(f"<tr><th>{_e(row.video_id)}</th>{''.join(cells)}</tr>")
-        sheet = (
-            '<h2>Beats side by side</h2><p>the middle frame of each beat</p><table class="sheet">'
-            f"<tr><th>video</th>{head}</tr>{''.join(lines)}</table>"
-        )
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{_e(base_id)}: variants</title><style>"
-        "body{font-family:sans-serif;margin:1.5rem;background:#fafafa}"
-        ".grid{display:flex;flex-wrap:wrap;gap:1rem;align-items:flex-start}"
-        ".card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.75rem;width:22rem}"
-        ".card video{width:100%;max-height:24rem;background:#000}.missing{color:#a00}"
-        ".pass{color:#17692d}.fail{color:#b3261e}.sheet td,.sheet th{padding:4px;vertical-align:middle;"
-        "text-align:left}.sheet img{max-height:8rem;max-width:14rem}"
-        f"</style></head><body><h1>{_e(base_id)}: {len(rows)} videos to compare</h1>"
-        f"<p>{sum(r.made for r in rows)} of {len(rows)} made</p>"
-        f'<div class="grid">{"".join(cards)}</div>{sheet}</body></html>\n'
+    names = [name for name, _ in next(r.posters for r in rows if len(r.posters) == beats)] if beats else []
+    return render_page(
+        "variants.html.j2",
+        base_id=base_id,
+        rows=list(rows),
+        made=sum(r.made for r in rows),
+        costs=[usd(Decimal(str(r.cost_usd))) if r.made else "-" for r in rows],
+        report=REPORT,
+        beats=beats,
+        beat_names=names,
     )
 
 

@@ -52,6 +52,11 @@ def free_port() -> int:
 class S3Server:
     endpoint: str
     bucket: str
+    server: Any = None
+
+    def stop(self) -> None:
+        """Stop the server before the test ends: S3 becomes unreachable."""
+        self.server.stop()
 
     def client(self) -> Any:
         import boto3
@@ -87,7 +92,7 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     # test's objects out of the next one's listing.
     import uuid
 
-    found = S3Server(endpoint, f"vidgen-test-{uuid.uuid4().hex[:12]}")
+    found = S3Server(endpoint, f"vidgen-test-{uuid.uuid4().hex[:12]}", server)
     found.client().create_bucket(Bucket=found.bucket)
     try:
         yield found

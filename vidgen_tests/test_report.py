@@ -135,7 +135,7 @@ def test_the_report_shows_storyboard_timeline_plan_and_costs(rendered: Rendered)
     assert timeline.size == (WIDTH, image_height())
     # Escaped user text, the plan's numbers and the stage table.
     assert "a report worth &lt;reading&gt; &amp; checking" in page
-    assert "<td>Buy &quot;now&quot;</td>" in page
+    assert "<td>Buy &#34;now&#34;</td>" in page  # markupsafe's escape of a double quote
     assert "10 s (240 frames)" in page and "854x480 @ 24 fps" in page
     assert "fade 0.5s" in page and "reference 132f" in page
     final = json.loads((rendered.folder / "final.json").read_text())

@@ -113,4 +113,4 @@ def test_an_animatic_render_of_csv_rows_makes_each_video_and_the_comparison_page
     assert np.abs(base - b).max() > 24 and np.abs(base - b)[: base.shape[0] // 3].max() <= 8
     page = (videos / "ad" / "variants.html").read_text()
     assert all(f'src="../{vid}/final.mp4"' in page for vid in finals)
-    assert "cta=&#x27;Try it free&#x27;" in page and "aspect_ratio=&#x27;9:16&#x27;" in page
+    assert "cta=&#39;Try it free&#39;" in page and "aspect_ratio=&#39;9:16&#39;" in page

@@ -84,7 +84,7 @@ def test_a_variant_set_renders_each_variant_drawn_as_the_base_except_where_it_di
     page = (videos / "ad" / "variants.html").read_text()
     assert f"[ad] variants to compare: {videos / 'ad' / 'variants.html'}" in done.stdout
     assert all(f'src="../{vid}/final.mp4"' in page for vid in finals)
-    assert "cta=&#x27;Try it free&#x27;" in page and "beats.0.text=" in page and "the spec" in page
+    assert "cta=&#39;Try it free&#39;" in page and "beats.0.text=" in page and "the spec" in page
     costs = {v: json.loads((videos / v / "final.json").read_text())["cost_usd"] for v in finals}
     assert costs == {"ad": 0.0, "ad--b": 0.0, "ad--hook2": 0.0}
 

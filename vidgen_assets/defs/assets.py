@@ -697,9 +697,11 @@ def stitched_video(
                 Decimal(0),
             )
             policy = take_policy(vidgen, video_spec, spent).with_judge(judge_for(backend))
-            made = stages.bridges(
-                video_spec, chunk_pairs.pairs, storyboard, backend, store, vidgen.scratch(), mode, policy
-            )
+            scratch = vidgen.scratch()
+            try:
+                made = stages.bridges(video_spec, chunk_pairs.pairs, storyboard, backend, store, scratch, mode, policy)
+            finally:  # each bridge works in a folder of its own in here; made or reused, none is left behind
+                shutil.rmtree(scratch, ignore_errors=True)
             for key, bridge in made.items():
                 context.log.info(f"bridge {key}: {'reused' if bridge.record.get('cached') else 'made'}")
                 for warning in bridge.record.get("qc_warnings", []) if not bridge.record.get("cached") else []:

@@ -7,7 +7,10 @@
   two writers exactly one creates it), holding its owner and an expiry that a heartbeat thread pushes
   forward (`If-Match` on the lock's own ETag). A lock whose owner stopped renewing it (killed) expires
   after `ttl_s`, or at once when its owner ran on this host and is gone; a new writer then takes it over
-  with a conditional write on the stale lock's ETag, so only one can.
+  with a conditional write on the stale lock's ETag, so only one can. A renewal that fails (the object
+  was taken over or removed, or S3 stayed unreachable through the client's own retries) marks the lock
+  lost: from then on every write this process makes under the video's folder on that store raises
+  `LockLost` (what was stored before stays), so an owner that may no longer be the only writer stops.
 
 `video_lock` is the lock of one video (held by a `vidgen render` for the whole render, so a second one
 is refused), `artifact_lock` the lock of one output (held while it is written, so writers of the same
@@ -40,6 +43,11 @@ POLL_S = 0.5
 
 class Locked(RuntimeError):
     """Another writer holds the lock."""
+
+
+class LockLost(RuntimeError):
+    """A lock this process held could not be renewed: another writer may hold it now, so its owner
+    writes nothing more (what it stored before is kept)."""
 
 
 @dataclass(frozen=True)
@@ -140,10 +148,22 @@ class S3Lock(StoreLock):
     """A lock object on S3 with a heartbeat; see the module's docstring."""
 
     def __init__(
-        self, client: Any, bucket: str, key: str, name: str, what: str, wait_s: float, ttl_s: float = TTL_S
+        self,
+        client: Any,
+        bucket: str,
+        key: str,
+        name: str,
+        what: str,
+        wait_s: float,
+        ttl_s: float = TTL_S,
+        guards: str = "",
     ) -> None:
         super().__init__(name, what, wait_s)
         self.client, self.bucket, self.key, self.ttl_s = client, bucket, key, ttl_s
+        self.guards = guards
+        """The object keys this lock covers (`<prefix>/videos/<id>/`): a write under them fails once it is lost."""
+        self.lost: str | None = None
+        """Why the lock was lost (its renewal failed), None while it is held or free."""
         self._etag: str | None = None
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
@@ -189,7 +209,9 @@ class S3Lock(StoreLock):
                 if current is not None and stale:
                     etag = self._put({"IfMatch": current})  # take over a dead owner's lock; one taker wins
             if etag is not None:
-                self._etag = etag
+                self._etag, self.lost = etag, None
+                with _HELD_GUARD:
+                    _HELD.append(self)
                 self._stop.clear()
                 self._heartbeat = threading.Thread(target=self._beat, name=f"lock {self.name}", daemon=True)
                 self._heartbeat.start()
@@ -199,44 +221,81 @@ class S3Lock(StoreLock):
             time.sleep(POLL_S)
 
     def _beat(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
         while not self._stop.wait(self.ttl_s / 4):
             if self._etag is None:
                 return
-            etag = self._put({"IfMatch": self._etag})
+            try:
+                etag = self._put({"IfMatch": self._etag})
+            except (BotoCoreError, ClientError) as exc:  # after the client's own retries
+                self.lost = f"renewing it failed: {exc}"
+                return
             if etag is None:
-                return  # taken over: we were presumed dead
+                self.lost = "it was taken over or removed by another writer (presumed dead)"
+                return
             self._etag = etag
 
-    def release(self) -> None:
-        from botocore.exceptions import ClientError
+    def check(self) -> None:
+        """Raise `LockLost` when the lock was lost while held."""
+        if self.lost is not None:
+            video = self.guards.rstrip("/").rsplit("/", 1)[-1]
+            raise LockLost(
+                f"video {video!r}: lost the lock s3://{self.bucket}/{self.key} ({self.what}): {self.lost}; "
+                "stopped writing (what was stored before is kept): render it again to go on"
+            )
 
+    def release(self) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        with _HELD_GUARD:
+            if self in _HELD:
+                _HELD.remove(self)
         if self._etag is None:
             return
         self._stop.set()
         if self._heartbeat is not None:
             self._heartbeat.join()
         etag, self._etag = self._etag, None
-        with contextlib.suppress(ClientError):  # taken over meanwhile: not ours to delete
+        if self.lost is not None:
+            return  # not ours any more: another writer's lock, or none
+        with contextlib.suppress(ClientError, BotoCoreError):  # taken over meanwhile: not ours to delete
             self.client.delete_object(Bucket=self.bucket, Key=self.key, IfMatch=etag)
 
 
-def store_lock(store: ArtifactStore, name: str, what: str, wait_s: float = 0.0) -> StoreLock:
-    """The lock `name` (a key under `locks/`) on this store."""
+_HELD: list[S3Lock] = []
+"""The S3 locks this process holds now."""
+_HELD_GUARD = threading.Lock()
+
+
+def check_s3_write(bucket: str, key: str) -> None:
+    """Raise `LockLost` when a lock this process holds over the object `key` of `bucket` was lost: what
+    `S3Store` does before every write and delete."""
+    with _HELD_GUARD:
+        held = [lock for lock in _HELD if lock.bucket == bucket and lock.guards and key.startswith(lock.guards)]
+    for lock in held:
+        lock.check()
+
+
+def store_lock(store: ArtifactStore, name: str, what: str, wait_s: float = 0.0, video_id: str = "") -> StoreLock:
+    """The lock `name` (a key under `locks/`) on this store; on S3, once lost it stops this process's
+    writes under `videos/<video_id>/`."""
     if isinstance(store, LocalStore):
         return LocalLock(store.root, name, what, wait_s)
     from vidgen_assets.storage.s3 import S3Store
 
     if isinstance(store, S3Store):
         key = "/".join(p for p in (store.prefix, LOCK_PREFIX, f"{name}.json") if p)
-        return S3Lock(store.client, store.bucket, key, name, what, wait_s)
+        guards = "/".join(p for p in (store.prefix, "videos", video_id) if p) + "/" if video_id else ""
+        return S3Lock(store.client, store.bucket, key, name, what, wait_s, guards=guards)
     raise TypeError(f"no lock for a {type(store).__name__}")
 
 
 def video_lock(store: ArtifactStore, video_id: str, what: str, wait_s: float = 0.0) -> StoreLock:
     """The lock of one video: one render writes it at a time."""
-    return store_lock(store, f"videos/{video_id}", what, wait_s)
+    return store_lock(store, f"videos/{video_id}", what, wait_s, video_id)
 
 
 def artifact_lock(store: ArtifactStore, video_id: str, manifest: str, what: str, wait_s: float = 600.0) -> StoreLock:
     """The lock of one output of a video (named by its manifest), held while it is written."""
-    return store_lock(store, f"artifacts/{video_id}/{manifest}", what, wait_s)
+    return store_lock(store, f"artifacts/{video_id}/{manifest}", what, wait_s, video_id)

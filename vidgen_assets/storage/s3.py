@@ -26,6 +26,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.s3.sensor import get_objects
 
 from vidgen_assets.storage.layout import content_type
+from vidgen_assets.storage.lock import check_s3_write
 from vidgen_assets.storage.store import ArtifactStore, StoreError, check_key
 
 T = TypeVar("T")
@@ -94,6 +95,7 @@ class S3Store(ArtifactStore):
         self._call("reach", "", lambda: self.client.head_bucket(Bucket=self.bucket))
 
     def put_file(self, key: str, src: Path) -> None:
+        check_s3_write(self.bucket, self._key(key))
         extra = {"ContentType": content_type(key)}
         self._call(
             "write",
@@ -102,6 +104,7 @@ class S3Store(ArtifactStore):
         )
 
     def put_bytes(self, key: str, data: bytes) -> None:
+        check_s3_write(self.bucket, self._key(key))
         self._call(
             "write",
             key,
@@ -123,6 +126,7 @@ class S3Store(ArtifactStore):
         return True
 
     def delete(self, key: str) -> None:
+        check_s3_write(self.bucket, self._key(key))
         self._call("delete", key, lambda: self.client.delete_object(Bucket=self.bucket, Key=self._key(key)))
 
     def local_path(self, key: str) -> Path:

@@ -93,6 +93,20 @@ def test_a_current_video_is_one_run_that_makes_nothing_and_an_edit_makes_only_it
     assert pairs["files"]
 
 
+def test_a_render_made_again_leaves_no_work_folder_of_any_stage(settings, home):
+    """Every stage's scratch folder goes when the stage ends, whether it made its output or reused it:
+    the bridges too (each bridge works in a folder of its own inside the stage's)."""
+    text = (
+        "prompt: p\nduration: 6\nresolution: 480p\nvoice: {voice: narrator}\nmusic: {bpm: 90}\nbeats:\n"
+        "  - {name: a, duration: 3, prompt: x, transition: bridge, say: Hi.}\n  - {name: b, duration: 3, prompt: y}\n"
+    )
+    render(settings, home, text, "again")
+    assert list(settings.scratch_dir.iterdir()) == []
+    assert (settings.data_dir / "videos" / "again" / "bridges" / "b000.mp4").is_file()
+    render(settings, home, text, "again")  # everything reused
+    assert list(settings.scratch_dir.iterdir()) == []
+
+
 def test_a_said_line_edited_remakes_its_voice_line_and_the_assembly_never_a_pair(settings, home, instance):
     head = "prompt: p\nduration: 6\nresolution: 480p\nvoice: {voice: narrator}\nsubtitles: soft\n"
     text = head + (

@@ -93,7 +93,7 @@ def test_a_csv_of_rows_is_part_of_the_set_the_sensor_sees(tmp_path, settings, in
     assert all(r.success for r in launch(edited, settings, instance))
     assert made == {vid: (videos / vid / "final.mp4").stat().st_mtime_ns for vid in ("ad", "ad--b")}
     assert "cta: Buy it today" in (videos / "ad--c" / "spec.source.yaml").read_text()
-    assert "cta=&#x27;Buy it today&#x27;" in (videos / "ad" / "variants.html").read_text()
+    assert "cta=&#39;Buy it today&#39;" in (videos / "ad" / "variants.html").read_text()
 
     # A bad CSV is the file's rejection, named by row and column; nothing is requested.
     (specs / "rows.csv").write_text("name,fps\nb,31\n")
