@@ -25,6 +25,7 @@ from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, PlannedBeat, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
+from vidgen_assets.core.text import one_line
 from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
@@ -60,7 +61,7 @@ the CLI prints it (`Runner`); the run's own log has the same lines."""
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
