@@ -36,6 +36,7 @@ from vidgen_assets.core.generation import (
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge, PlannedChunk, PlannedMusic
 from vidgen_assets.core.takes import clip_moves, take_seed
+from vidgen_assets.core.voice import cues
 from vidgen_assets.editorial.assembly import assembly_files
 from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
@@ -892,11 +893,10 @@ def _voiced_final(
     the sidecar files (`final.srt`, `final.vtt`, `final.ass`) into `files`. Returns the cue times and how
     each cue's words were timed (`engine` or `spread`)."""
     from vidgen_assets.media import captions, subtitles
-    from vidgen_assets.voiceover import cues
 
     spec = plan.spec
     mode_sub = spec.subtitle_mode
-    found = cues(plan, voice_out)
+    found = cues(plan, voice_out.record.get("lines", []))
     srt_path = ass_path = None
     timings: list[str] = []
     if mode_sub != "off":

@@ -1,4 +1,4 @@
-"""The voiceover's stages as plain functions: the voice lines, the soundtrack mix, the subtitle cues.
+"""The voiceover's stages as plain functions: the voice lines and the soundtrack mix.
 
 - `voice`: one clip per `say` line (`voice/line_02.wav` + `voice/line_02.json`), each cached by its own
   fingerprint (its text, voice, speed, room, the speech model), so editing one line re-makes that line
@@ -7,7 +7,7 @@
   and the lengths. Runs alongside the chunk pairs, like the music.
 - `soundtrack`: the music bed ducked under the voice, the lines placed at their starts, limited, exactly
   the video's length (`soundtrack.m4a`); the final video stream-copies it instead of the music mix.
-- `cues`: the subtitle cues, timed from each clip's measured length.
+The subtitle cues of the lines, timed from each clip's measured length, are `core.voice.cues`.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from vidgen_assets.backends import espeak
 from vidgen_assets.backends.base import Backend
+from vidgen_assets.backends.models import select_models, spec_models
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
-from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
+from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, estimate_seconds, line_seconds
 from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.recipes import recipe
 from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, loudness_target, music_fades
@@ -41,12 +43,8 @@ def speech_identity(plan: Plan, backend: Backend | None = None) -> str:
         return str(own)
     spec = plan.spec
     if spec.backend == "replicate":
-        from vidgen_assets.backends.models import select_models, spec_models
-
         model = select_models(spec_models(spec)).voice
         return f"replicate:{model.id}@{model.version}"
-    from vidgen_assets.backends import espeak
-
     return f"{spec.backend}:{espeak.ENGINE}"
 
 
@@ -204,17 +202,6 @@ def _speak(plan: Plan, line: VoiceLine, line_fp: str, backend: Backend, scratch:
         "cached": False,
     }
     return record, clip
-
-
-def cues(plan: Plan, voice_out: Artifacts) -> list[Cue]:
-    """The subtitle cues of the voice stage's lines: from each line's start for its measured length."""
-    lines = {line.key: line for line in plan.voice_lines}
-    out = []
-    for i, summary in enumerate(voice_out.record.get("lines", [])):
-        line = lines.get(str(summary["key"]))
-        if line is not None:
-            out.append(cue(plan, line, float(summary["spoken_s"]), i))
-    return out
 
 
 def soundtrack(
