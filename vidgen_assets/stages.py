@@ -64,7 +64,7 @@ __all__ = ["RECIPES", "StageError", "beat_texts", "incoming_frames", "music_fade
 
 def backend_identity(backend: Backend) -> str:
     """What outputs are fingerprinted by: the backend and, for a model backend, its models."""
-    return str(getattr(backend, "identity", backend.name))
+    return backend.identity
 
 
 def _frame(plan: Plan) -> Frame:
@@ -129,7 +129,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     """One storyboard image per beat, in beat order. An image whose request is unchanged since the
     stored storyboard was made is kept as it is: an edit of one beat makes only that beat's image."""
     identity = backend_identity(backend)
-    reference_backend = str(getattr(backend, "reference_identity", ""))
+    reference_backend = backend.reference_identity
     fp = storyboard_fingerprint(plan, identity, reference_backend)
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
@@ -163,7 +163,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
         return record
 
     # A model backend may make a few images at once (`max_concurrency`); order is kept either way.
-    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(plan.beats)))
+    workers = max(1, min(backend.max_concurrency, len(plan.beats)))
     if workers == 1:
         generations = [make(beat) for beat in plan.beats]
     else:

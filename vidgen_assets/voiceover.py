@@ -38,9 +38,8 @@ def speech_identity(plan: Plan, backend: Backend | None = None) -> str:
     """What a line's clip is fingerprinted by: the backend and its speech model (from the spec alone, so
     the pipeline can tell what is stale without a backend), or the one the backend gives (`comfyui`: its
     voice workflow's bytes and binding)."""
-    own = getattr(backend, "speech_identity", None)
-    if own:
-        return str(own)
+    if backend is not None and backend.speech_identity:
+        return backend.speech_identity
     spec = plan.spec
     if spec.backend == "replicate":
         model = select_models(spec_models(spec)).voice
@@ -138,7 +137,7 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         return True, record, clip
 
     # A model backend speaks a few lines at once (`max_concurrency`); the local engine one at a time.
-    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(lines)))
+    workers = max(1, min(backend.max_concurrency, len(lines)))
     with ThreadPoolExecutor(workers) as pool:
         results = list(pool.map(make, lines, fingerprints))
     files: dict[str, Path] = {}

@@ -29,6 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, PngImagePlugin
 
 from vidgen_assets.backends import espeak
+from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.bridge_motion import bridge_frames
 from vidgen_assets.backends.camera_motion import Move, card_size, start_window
 from vidgen_assets.backends.music_synth import synthesize, write_wav
@@ -52,7 +53,7 @@ CARD_KEY = "vidgen:card"
 """The PNG text chunk holding the request a card was drawn from (JSON)."""
 
 
-class AnimaticBackend:
+class AnimaticBackend(Backend):
     """Storyboard cards, camera-motion chunks and a synthesised music bed, made locally for free."""
 
     name = "animatic"

@@ -251,11 +251,9 @@ def video_spec(
         flows = _config_workflows(vidgen, spec, where) if given is not None else None
         track = _config_music(vidgen, spec, where) if given is not None else None
         backend = backends.get(spec.backend, spec_models(spec), spec, flows)
-        start_render = getattr(backend, "start_render", None)
-        if start_render is not None:
-            start_render()  # before any work: a pool of servers is asked whether it answers
+        backend.start_render()  # before any work: a pool of servers is asked whether it answers
         prices = vidgen.price_overrides()
-        ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
+        ask_llm = backend.ask_llm if uses_llm_planner(spec) else None
         music_track = track.planned if track is not None else stored_music(store, spec)
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
