@@ -14,7 +14,7 @@ import io
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -43,7 +43,7 @@ from vidgen_assets.media.commands import Overlay
 from vidgen_assets.music_file import music_key
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
-from vidgen_assets.settings import StitchMode
+from vidgen_assets.settings import ContextPool, StitchMode
 from vidgen_assets.stitching import (
     StageError,
     beat_texts,
@@ -167,7 +167,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     if workers == 1:
         generations = [make(beat) for beat in plan.beats]
     else:
-        with ThreadPoolExecutor(workers) as pool:
+        with ContextPool(workers) as pool:
             generations = list(pool.map(make, plan.beats))
     files = dict(sorted(files.items()))
     for beat, generation in zip(plan.beats, generations, strict=True):
@@ -417,7 +417,7 @@ def run_pairs(
         start = time.perf_counter()
         return make(beat), time.perf_counter() - start
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
+    with ContextPool(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
         longest_first = sorted(plan.beats, key=lambda b: (-len(b.chunks), -sum(c.frames for c in b.chunks), b.index))
         futures = {pool.submit(timed, beat): beat for beat in longest_first}
         for done, future in enumerate(as_completed(futures), start=1):

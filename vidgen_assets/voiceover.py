@@ -13,7 +13,6 @@ The subtitle cues of the lines, timed from each clip's measured length, are `cor
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from vidgen_assets.core.plan import Plan, VoiceLine
 from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, estimate_seconds, line_seconds
 from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.recipes import recipe
+from vidgen_assets.settings import ContextPool
 from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, loudness_target, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
@@ -138,7 +138,7 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
 
     # A model backend speaks a few lines at once (`max_concurrency`); the local engine one at a time.
     workers = max(1, min(backend.max_concurrency, len(lines)))
-    with ThreadPoolExecutor(workers) as pool:
+    with ContextPool(workers) as pool:
         results = list(pool.map(make, lines, fingerprints))
     files: dict[str, Path] = {}
     summaries: list[dict[str, Any]] = []

@@ -5,7 +5,7 @@ import shutil
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from vidgen_assets.references import (
     stored_references,
     with_references,
 )
-from vidgen_assets.settings import pair_workers
+from vidgen_assets.settings import ContextPool, pair_workers
 from vidgen_assets.stages import run_pairs
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, save_artifacts
@@ -428,7 +428,7 @@ def generate(
         "voice": lambda: _voice(vidgen, backends, video_spec),
     }
     failures: dict[str, BaseException] = {}
-    with ThreadPoolExecutor(len(makers), thread_name_prefix="vidgen-generate") as pool:
+    with ContextPool(len(makers), thread_name_prefix="vidgen-generate") as pool:
         futures = {pool.submit(make): name for name, make in makers.items() if name in selected}
         for future in as_completed(futures):
             name = futures[future]
