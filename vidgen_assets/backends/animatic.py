@@ -58,9 +58,8 @@ class AnimaticBackend(Backend):
 
     name = "animatic"
     identity = "animatic@4"
-    """What outputs are fingerprinted by: changes when the animatic draws differently (3: a card is a
-    function of its beat and seed, not of the video's id; 4: the storyboard image is the window the
-    camera move starts on, so pull_out and pans start on it too)."""
+    """What outputs are fingerprinted by: raise the number whenever the animatic draws differently, so
+    that stored outputs drawn the other way are made again."""
 
     def __init__(self, chunk_seconds: float = 5.0) -> None:
         if chunk_seconds <= 0:

@@ -76,7 +76,7 @@ def timecode(frame: int, fps: int) -> str:
 def card_rng(request: ImageRequest) -> np.random.Generator:
     """The random source for a card's small details: a function of the beat (its index, name and prompt)
     and the seed only, never of the video, so that a variant draws exactly the card its base draws for
-    the same beat (issue 21)."""
+    the same beat."""
     key = f"{request.beat_index}\x1f{request.beat_name}\x1f{request.prompt}\x1f{request.seed}".encode(
         "utf-8", "replace"
     )

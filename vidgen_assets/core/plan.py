@@ -320,10 +320,6 @@ class Plan(_Frozen):
     def duration_s(self) -> float:
         return self.total_frames / self.fps
 
-    def beat_for_pair(self, key: str) -> PlannedBeat | None:
-        """The beat whose chunk pair has this key, or None when this video has no such pair."""
-        return next((beat for beat in self.beats if beat.pair_key == key), None)
-
 
 def pair_key(index: int) -> str:
     """`p003` for the fourth beat's chunk pair."""
@@ -343,7 +339,7 @@ def seconds(frames: int, fps: int) -> str:
 
 
 def max_beats(duration_s: float) -> int:
-    """At most one beat per 5 s of video (the original system's rule)."""
+    """At most one beat per 5 s of video."""
     return math.ceil(duration_s / MIN_BEAT_SECONDS)
 
 

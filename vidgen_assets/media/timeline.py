@@ -19,7 +19,6 @@ import contextlib
 import io
 from dataclasses import dataclass
 from functools import partial
-from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -259,12 +258,6 @@ def timeline_png(plan: Plan, width: int = WIDTH) -> bytes:
     buffer = io.BytesIO()
     render_timeline(plan, width).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
-
-
-def save_timeline(plan: Plan, out: Path, width: int = WIDTH) -> Path:
-    """Write the picture as a PNG at `out`."""
-    out.write_bytes(timeline_png(plan, width))
-    return out
 
 
 def timeline_markdown(plan: Plan, width: int = 960) -> str:
