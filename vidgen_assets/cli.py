@@ -315,9 +315,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     for spec, _, path, _, workflows, _ in specs:
         try:
             backend = get_backend(spec.backend, settings, spec_models(spec), spec=spec, workflows=workflows)
-            start_render = getattr(backend, "start_render", None)
-            if start_render is not None:
-                start_render()  # a pool of servers: none answering is one clear error before any work
+            backend.start_render()  # a pool of servers: none answering is one clear error before any work
         except BackendUnavailable as exc:
             _err(f"invalid spec {path}:\n  backend: {exc}")
             return EXIT_INVALID

@@ -14,12 +14,14 @@ import contextlib
 import contextvars
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vidgen_assets.storage.store import ArtifactStore, LocalStore
 
@@ -54,6 +56,9 @@ DEFAULT_BASE_URL = "https://api.replicate.com"
 
 SECRETS = ("replicate_api_token",)
 """Fields never shown or stored as text (`as_values` leaves them out)."""
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 StorageKind = Literal["local", "s3"]
 StitchMode = Literal["copy", "reencode"]
@@ -259,15 +264,30 @@ class Settings(BaseSettings):
 _ENVIRON: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("environ", default=None)
 
 
-class _MappingSource(EnvSettingsSource):
-    """The variables of a given mapping instead of this process's environment."""
+class _MappingSource(PydanticBaseSettingsSource):
+    """The variables of a given mapping instead of this process's environment: a custom source as
+    pydantic-settings documents them (`get_field_value` and `__call__`), each field read from the first
+    of its names (`AliasChoices`: its own, then its variable's) that the mapping holds."""
 
     def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
-        self._given = dict(environ)
         super().__init__(settings_cls)
+        self.environ = dict(environ)
 
-    def _load_env_vars(self) -> Mapping[str, str | None]:
-        return self._given
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        alias = field.validation_alias
+        names = [str(n) for n in alias.choices] if isinstance(alias, AliasChoices) else [field_name]
+        for name in names:
+            if name in self.environ:
+                return self.environ[name], field_name, False
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
 
 
 def token_in_environment(token: SecretStr) -> bool:
@@ -302,23 +322,38 @@ def _describe(exc: ValidationError, environ: Mapping[str, str] | None) -> str:
 
 # -- the settings of the run in progress, for process-wide tools (the ffmpeg binary, the font) --------
 
-_active: list[Settings] = []
+_ACTIVE: contextvars.ContextVar[Settings | None] = contextvars.ContextVar("active_settings", default=None)
 
 
 def active() -> Settings:
-    """The settings of the run or sensor evaluation in progress in this process; outside one, the
-    environment's."""
-    return _active[-1] if _active else Settings.from_env()
+    """The settings of the run or sensor evaluation in progress in this thread (or the one that handed
+    it work through a `ContextPool`); outside one, the environment's."""
+    found = _ACTIVE.get()
+    return found if found is not None else Settings.from_env()
 
 
 @contextlib.contextmanager
 def activated(settings: Settings) -> Iterator[Settings]:
-    """Make `settings` the active ones while the block runs (a Dagster run's resource does this)."""
-    _active.append(settings)
+    """Make `settings` the active ones while the block runs, in this thread and the tasks it hands a
+    `ContextPool` (a Dagster run's resource does this); another thread's runs keep their own."""
+    token = _ACTIVE.set(settings)
     try:
         yield settings
     finally:
-        _active.remove(settings)
+        _ACTIVE.reset(token)
+
+
+class ContextPool(ThreadPoolExecutor):
+    """A thread pool whose every task runs in a copy of the submitter's context: it sees the settings
+    active where it was submitted (`active`), as code run in the submitting thread would."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        context = contextvars.copy_context()
+
+        def task() -> T:
+            return context.run(fn, *args, **kwargs)
+
+        return super().submit(task)
 
 
 LOCAL_BACKENDS = frozenset({"animatic"})

@@ -14,7 +14,7 @@ import io
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
@@ -36,13 +36,14 @@ from vidgen_assets.core.generation import (
 )  # fmt: skip
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge, PlannedChunk, PlannedMusic
 from vidgen_assets.core.takes import clip_moves, take_seed
+from vidgen_assets.core.voice import cues
 from vidgen_assets.editorial.assembly import assembly_files
 from vidgen_assets.media import loudness, ops, preview, probe
 from vidgen_assets.media.commands import Overlay
 from vidgen_assets.music_file import music_key
 from vidgen_assets.recipes import RECIPES, recipe
 from vidgen_assets.references import beat_reference_paths
-from vidgen_assets.settings import StitchMode
+from vidgen_assets.settings import ContextPool, StitchMode
 from vidgen_assets.stitching import (
     StageError,
     beat_texts,
@@ -63,7 +64,7 @@ __all__ = ["RECIPES", "StageError", "beat_texts", "incoming_frames", "music_fade
 
 def backend_identity(backend: Backend) -> str:
     """What outputs are fingerprinted by: the backend and, for a model backend, its models."""
-    return str(getattr(backend, "identity", backend.name))
+    return backend.identity
 
 
 def _frame(plan: Plan) -> Frame:
@@ -128,7 +129,7 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     """One storyboard image per beat, in beat order. An image whose request is unchanged since the
     stored storyboard was made is kept as it is: an edit of one beat makes only that beat's image."""
     identity = backend_identity(backend)
-    reference_backend = str(getattr(backend, "reference_identity", ""))
+    reference_backend = backend.reference_identity
     fp = storyboard_fingerprint(plan, identity, reference_backend)
     manifest = layout.MANIFESTS["storyboard"]
     cached = _cached(store, plan.video_id, manifest, fp, scratch)
@@ -162,11 +163,11 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
         return record
 
     # A model backend may make a few images at once (`max_concurrency`); order is kept either way.
-    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(plan.beats)))
+    workers = max(1, min(backend.max_concurrency, len(plan.beats)))
     if workers == 1:
         generations = [make(beat) for beat in plan.beats]
     else:
-        with ThreadPoolExecutor(workers) as pool:
+        with ContextPool(workers) as pool:
             generations = list(pool.map(make, plan.beats))
     files = dict(sorted(files.items()))
     for beat, generation in zip(plan.beats, generations, strict=True):
@@ -416,7 +417,7 @@ def run_pairs(
         start = time.perf_counter()
         return make(beat), time.perf_counter() - start
 
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
+    with ContextPool(max(1, workers), thread_name_prefix="vidgen-pair") as pool:
         longest_first = sorted(plan.beats, key=lambda b: (-len(b.chunks), -sum(c.frames for c in b.chunks), b.index))
         futures = {pool.submit(timed, beat): beat for beat in longest_first}
         for done, future in enumerate(as_completed(futures), start=1):
@@ -892,11 +893,10 @@ def _voiced_final(
     the sidecar files (`final.srt`, `final.vtt`, `final.ass`) into `files`. Returns the cue times and how
     each cue's words were timed (`engine` or `spread`)."""
     from vidgen_assets.media import captions, subtitles
-    from vidgen_assets.voiceover import cues
 
     spec = plan.spec
     mode_sub = spec.subtitle_mode
-    found = cues(plan, voice_out)
+    found = cues(plan, voice_out.record.get("lines", []))
     srt_path = ass_path = None
     timings: list[str] = []
     if mode_sub != "off":

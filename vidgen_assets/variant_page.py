@@ -1,4 +1,4 @@
-"""`videos/<id>/variants.html`: a spec's videos side by side, to compare (issue 21).
+"""`videos/<id>/variants.html`: a spec's videos side by side, to compare.
 
 One self-contained page beside the spec's own video: for the spec and each variant, its final video
 (played from its own folder by a relative link, so the page works from a local folder, a synced copy of

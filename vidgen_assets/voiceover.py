@@ -1,4 +1,4 @@
-"""The voiceover's stages as plain functions: the voice lines, the soundtrack mix, the subtitle cues.
+"""The voiceover's stages as plain functions: the voice lines and the soundtrack mix.
 
 - `voice`: one clip per `say` line (`voice/line_02.wav` + `voice/line_02.json`), each cached by its own
   fingerprint (its text, voice, speed, room, the speech model), so editing one line re-makes that line
@@ -7,23 +7,25 @@
   and the lengths. Runs alongside the chunk pairs, like the music.
 - `soundtrack`: the music bed ducked under the voice, the lines placed at their starts, limited, exactly
   the video's length (`soundtrack.m4a`); the final video stream-copies it instead of the music mix.
-- `cues`: the subtitle cues, timed from each clip's measured length.
+The subtitle cues of the lines, timed from each clip's measured length, are `core.voice.cues`.
 """
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from vidgen_assets.backends import espeak
 from vidgen_assets.backends.base import Backend
+from vidgen_assets.backends.models import select_models, spec_models
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
-from vidgen_assets.core.voice import MAX_SPEEDUP, Cue, LineTooLong, check_fit, cue, estimate_seconds, line_seconds
+from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, estimate_seconds, line_seconds
 from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.recipes import recipe
+from vidgen_assets.settings import ContextPool
 from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, loudness_target, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
@@ -36,17 +38,12 @@ def speech_identity(plan: Plan, backend: Backend | None = None) -> str:
     """What a line's clip is fingerprinted by: the backend and its speech model (from the spec alone, so
     the pipeline can tell what is stale without a backend), or the one the backend gives (`comfyui`: its
     voice workflow's bytes and binding)."""
-    own = getattr(backend, "speech_identity", None)
-    if own:
-        return str(own)
+    if backend is not None and backend.speech_identity:
+        return backend.speech_identity
     spec = plan.spec
     if spec.backend == "replicate":
-        from vidgen_assets.backends.models import select_models, spec_models
-
         model = select_models(spec_models(spec)).voice
         return f"replicate:{model.id}@{model.version}"
-    from vidgen_assets.backends import espeak
-
     return f"{spec.backend}:{espeak.ENGINE}"
 
 
@@ -140,8 +137,8 @@ def voice(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path) -> 
         return True, record, clip
 
     # A model backend speaks a few lines at once (`max_concurrency`); the local engine one at a time.
-    workers = max(1, min(int(getattr(backend, "max_concurrency", 1)), len(lines)))
-    with ThreadPoolExecutor(workers) as pool:
+    workers = max(1, min(backend.max_concurrency, len(lines)))
+    with ContextPool(workers) as pool:
         results = list(pool.map(make, lines, fingerprints))
     files: dict[str, Path] = {}
     summaries: list[dict[str, Any]] = []
@@ -204,17 +201,6 @@ def _speak(plan: Plan, line: VoiceLine, line_fp: str, backend: Backend, scratch:
         "cached": False,
     }
     return record, clip
-
-
-def cues(plan: Plan, voice_out: Artifacts) -> list[Cue]:
-    """The subtitle cues of the voice stage's lines: from each line's start for its measured length."""
-    lines = {line.key: line for line in plan.voice_lines}
-    out = []
-    for i, summary in enumerate(voice_out.record.get("lines", [])):
-        line = lines.get(str(summary["key"]))
-        if line is not None:
-            out.append(cue(plan, line, float(summary["spoken_s"]), i))
-    return out
 
 
 def soundtrack(

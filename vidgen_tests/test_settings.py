@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from pathlib import Path
 
 import pytest
 
 from vidgen_assets.defs.sensors import build_sensors
-from vidgen_assets.settings import Settings, SettingsError, pair_workers
+from vidgen_assets.settings import ContextPool, Settings, SettingsError, activated, active, pair_workers
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vidgen_assets"
 
@@ -96,3 +97,35 @@ def test_pair_workers_never_exceed_the_pairs_nor_the_cpus_for_a_local_backend(tm
     assert pair_workers(settings, "replicate", None) == 12  # a prompt-only spec: beats not known yet
     assert pair_workers(settings, "animatic", 6) == min(6, cpus)  # CPU-bound: more would only add memory
     assert pair_workers(Settings(data_dir=tmp_path, max_parallel_pairs=1), "replicate", 6) == 1
+
+
+def test_two_threads_each_see_the_settings_they_activated(tmp_path):
+    """Two runs in one process at once: each thread's media tools follow its own run's settings, and the
+    tasks a run hands a `ContextPool` follow that run's too."""
+    both_active = threading.Barrier(2)
+    seen: dict[str, list[Path | None]] = {}
+
+    def run(name: str) -> None:
+        mine = Settings(data_dir=tmp_path / name, font=tmp_path / f"{name}.ttf")
+        with activated(mine):
+            both_active.wait()  # the other thread has activated its settings too
+            with ContextPool(2) as pool:
+                in_pool = [f.result() for f in [pool.submit(lambda: active().font) for _ in range(4)]]
+            seen[name] = [active().font, *in_pool]
+            both_active.wait()  # neither leaves before both have looked
+        seen[name].append(active().font)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    outside = Settings.from_env().font
+    assert seen == {name: [tmp_path / f"{name}.ttf"] * 5 + [outside] for name in ("a", "b")}
+
+
+def test_a_mapping_is_read_like_the_environment_and_nothing_else(monkeypatch):
+    monkeypatch.setenv("VIDGEN_STITCH", "reencode")
+    assert Settings.from_env({"VIDGEN_CHUNK_SECONDS": "7"}).stitch == "copy"  # not the process's variable
+    assert Settings.from_env({"VIDGEN_CHUNK_SECONDS": "7"}).chunk_seconds == 7.0
+    assert Settings.from_env({"chunk_seconds": "8"}).chunk_seconds == 8.0  # a field's own name, as in code

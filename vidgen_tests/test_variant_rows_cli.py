@@ -1,4 +1,4 @@
-"""Variants from a CSV file beside the spec (`variants: {file: rows.csv}`, issue 21) through the CLI:
+"""Variants from a CSV file beside the spec (`variants: {file: rows.csv}`) through the CLI:
 `vidgen validate`, `vidgen estimate` and an animatic `vidgen render` of the set, and bad files refused
 with exit 2 and nothing written."""
 

@@ -1,4 +1,4 @@
-"""`vidgen validate` and `vidgen estimate` of a spec with variants (issue 21)."""
+"""`vidgen validate` and `vidgen estimate` of a spec with variants."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`vidgen render` of a spec with variants (issue 21): every variant its own video, drawn exactly as the
+"""`vidgen render` of a spec with variants: every variant its own video, drawn exactly as the
 base wherever its inputs are the same, and nothing written for any of them when one is bad."""
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageOps, PngImagePlugin
 
 from vidgen_assets.backends import espeak
+from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.bridge_motion import bridge_frames
 from vidgen_assets.backends.camera_motion import Move, card_size, start_window
 from vidgen_assets.backends.music_synth import synthesize, write_wav
@@ -52,14 +53,13 @@ CARD_KEY = "vidgen:card"
 """The PNG text chunk holding the request a card was drawn from (JSON)."""
 
 
-class AnimaticBackend:
+class AnimaticBackend(Backend):
     """Storyboard cards, camera-motion chunks and a synthesised music bed, made locally for free."""
 
     name = "animatic"
     identity = "animatic@4"
-    """What outputs are fingerprinted by: changes when the animatic draws differently (3: a card is a
-    function of its beat and seed, not of the video's id; 4: the storyboard image is the window the
-    camera move starts on, so pull_out and pans start on it too)."""
+    """What outputs are fingerprinted by: raise the number whenever the animatic draws differently, so
+    that stored outputs drawn the other way are made again."""
 
     def __init__(self, chunk_seconds: float = 5.0) -> None:
         if chunk_seconds <= 0:

@@ -1,7 +1,12 @@
-"""The one small interface every generation backend implements."""
+"""The one small interface every generation backend implements.
+
+Besides its four makers, a backend declares what it can do as members of `Backend` (defaults here, so
+a backend class that subclasses it states only where it differs): the stages use them directly.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
@@ -14,6 +19,22 @@ class Backend(Protocol):
     name: str
     chunk_seconds: float
     """The video model's native chunk length; the planner lays chunks out with it."""
+    identity: str
+    """What outputs are fingerprinted by: the backend and what makes them (its models or workflows)."""
+    reference_identity: str = ""
+    """What the fingerprints of outputs that use reference images add (the model or workflow that
+    composes them; empty: the backend's own drawing)."""
+    speech_identity: str | None = None
+    """What a voice line is fingerprinted by; None: the spec's speech model (`voiceover.speech_identity`)."""
+    max_concurrency: int = 1
+    """How many storyboard images (and voice lines) it makes at once."""
+    ask_llm: Callable[[str, str], tuple[str, str]] | None = None
+    """The beat planner's language model (`core.planner`: system and user prompt in, reply and model id
+    out); None: the library plan stands."""
+
+    def start_render(self) -> None:
+        """Called once before any work of a render (a pool of servers is asked whether it answers)."""
+        return None
 
     def image(self, request: ImageRequest, out: Path) -> Generation:
         """Write a PNG of `request.frame` size to `out`."""

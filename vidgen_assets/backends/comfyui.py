@@ -46,6 +46,7 @@ import numpy as np
 from PIL import Image
 
 from vidgen_assets.backends.animatic import AnimaticBackend
+from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.comfyui_client import (
     ComfyClient,
@@ -147,7 +148,7 @@ class _Result:
     prompts: int = 0
 
 
-class ComfyUIBackend:
+class ComfyUIBackend(Backend):
     """Images, chunks and bridges (and music and speech when bound) from ComfyUI workflows on a pool."""
 
     name = "comfyui"

@@ -49,6 +49,7 @@ from replicate.client import Client
 from replicate.exceptions import ReplicateError
 from replicate.prediction import Prediction
 
+from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.cache import GenerationCache, request_key
 from vidgen_assets.backends.models import ModelSelection, ReplicateModel
 from vidgen_assets.backends.replicate_download import (
@@ -134,7 +135,7 @@ class _Result:
     record: dict[str, Any] = field(default_factory=dict)
 
 
-class ReplicateBackend:
+class ReplicateBackend(Backend):
     """Images, chunks, music and beat plans from Replicate models, cached and cost-tracked."""
 
     name = "replicate"

@@ -10,8 +10,8 @@ crash the renderer or overflow the card. The seed moves small details only, dete
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -20,13 +20,13 @@ from PIL import Image, ImageDraw
 
 from vidgen_assets.backends.reference_composite import Box, composite_references
 from vidgen_assets.core.generation import Camera, ImageRequest
-from vidgen_assets.media.fonts import Font, load_font
+from vidgen_assets.core.text import fit, one_line, wrap
+from vidgen_assets.media.fonts import Font, load_font, text_width
 
 RGB = tuple[int, int, int]
 Layout = Literal["landscape", "portrait", "square"]
 
 DEFAULT_PALETTE: tuple[str, ...] = ("#1d2b3a", "#3f6e74", "#e0b36a", "#f4efe6")
-ELLIPSIS = "…"
 CAMERA_LABELS: dict[str, str] = {
     "push_in": "push in",
     "pull_out": "pull out",
@@ -73,71 +73,10 @@ def timecode(frame: int, fps: int) -> str:
     return f"{minutes:02d}:{rest // 100:02d}.{rest % 100:02d}"
 
 
-def clean_text(text: str) -> str:
-    """Printable single-line text: no controls, no lone surrogates, whitespace collapsed."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    kept = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif category in ("Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            kept.append(ch)
-    return " ".join("".join(kept).split())
-
-
-def fit_line(text: str, font: Font, max_width: float) -> str:
-    """`text` if it fits in `max_width` pixels, else its longest prefix that fits followed by an ellipsis."""
-    if _width(font, text) <= max_width:
-        return text
-    low, high = 0, len(text)
-    while low < high:  # longest prefix p with width(p + ELLIPSIS) <= max_width
-        mid = (low + high + 1) // 2
-        if _width(font, text[:mid].rstrip() + ELLIPSIS) <= max_width:
-            low = mid
-        else:
-            high = mid - 1
-    return text[:low].rstrip() + ELLIPSIS
-
-
-def wrap_text(text: str, font: Font, max_width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap into at most `max_lines` lines; words too long for a line break anywhere.
-
-    When the text does not fit, the last line ends with an ellipsis.
-    """
-    if max_lines <= 0 or not text:
-        return []
-    lines: list[str] = []
-    current = ""
-    words = text.split(" ")
-    index = 0
-    while index < len(words) and len(lines) < max_lines:
-        word = words[index]
-        candidate = f"{current} {word}" if current else word
-        if _width(font, candidate) <= max_width:
-            current = candidate
-            index += 1
-        elif current:
-            lines.append(current)
-            current = ""
-        else:  # a single word wider than the line: cut it where it stops fitting
-            cut = _longest_fitting_prefix(word, font, max_width)
-            lines.append(word[:cut])
-            words[index] = word[cut:]
-    if current and len(lines) < max_lines:
-        lines.append(current)
-        current = ""
-    if index < len(words) or current:
-        lines[-1] = fit_line(lines[-1] + ELLIPSIS, font, max_width)
-    return lines
-
-
 def card_rng(request: ImageRequest) -> np.random.Generator:
     """The random source for a card's small details: a function of the beat (its index, name and prompt)
     and the seed only, never of the video, so that a variant draws exactly the card its base draws for
-    the same beat (issue 21)."""
+    the same beat."""
     key = f"{request.beat_index}\x1f{request.beat_name}\x1f{request.prompt}\x1f{request.seed}".encode(
         "utf-8", "replace"
     )
@@ -324,12 +263,13 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     title_font = load_font(max(8, round(geo.short * 0.06)), bold=True)
     body_font = load_font(max(7, round(geo.short * 0.042)))
     small_font = load_font(max(6, round(geo.short * 0.034)))
-    text_width = w - 2 * m
+    title_w, body_w, small_w = (partial(text_width, f) for f in (title_font, body_font, small_font))
+    line_w = w - 2 * m
 
     count = max(request.beat_count, request.beat_index + 1, 1)
     digits = max(2, len(str(count)))
     number = f"{request.beat_index + 1:0{digits}d} / {count:0{digits}d}"
-    name = clean_text(request.beat_name.replace("_", " ")).upper() or "BEAT"
+    name = one_line(request.beat_name.replace("_", " ")).upper() or "BEAT"
     fps = request.frame.fps
     timing = f"{timecode(request.start_frame, fps)} – {timecode(request.end_frame, fps)}"
 
@@ -342,28 +282,28 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     two_rows = geo.layout != "landscape"
     header_h = m + title_h + (gap + small_h if two_rows else 0) + m // 2
     draw.rectangle((0, top, full_w, top + header_h), fill=(0, 0, 0, 120))
-    number_w = _width(title_font, number + "   ")
+    number_w = title_w(number + "   ")
     _text(draw, (left + m, top + m), number, title_font, (255, 255, 255, 255))
     if two_rows:
-        name_line = fit_line(name, title_font, text_width - number_w)
+        name_line = fit(name, title_w, line_w - number_w)
         _text(draw, (left + m + number_w, top + m), name_line, title_font, (255,) * 4)
         _text(draw, (left + m, top + m + title_h + gap), timing, small_font, (230, 230, 230, 255))
     else:
-        timing_w = _width(small_font, timing)
-        room = text_width - number_w - timing_w - m
-        _text(draw, (left + m + number_w, top + m), fit_line(name, title_font, room), title_font, (255,) * 4)
+        timing_w = small_w(timing)
+        room = line_w - number_w - timing_w - m
+        _text(draw, (left + m + number_w, top + m), fit(name, title_w, room), title_font, (255,) * 4)
         timing_xy = (left + w - m - timing_w, top + m + (title_h - small_h) // 2)
         _text(draw, timing_xy, timing, small_font, (230, 230, 230, 255))
 
     # Bottom panel: prompt, then camera move and aesthetic.
     max_lines = {"landscape": 3, "portrait": 6, "square": 4}[geo.layout]
-    prompt_lines = wrap_text(clean_text(request.prompt), body_font, text_width, max_lines)
-    footer = "camera: " + CAMERA_LABELS.get(request.camera, clean_text(str(request.camera)))
-    aesthetic = clean_text(request.aesthetic)
+    prompt_lines = wrap(one_line(request.prompt), body_w, line_w, max_lines)
+    footer = "camera: " + CAMERA_LABELS.get(request.camera, one_line(str(request.camera)))
+    aesthetic = one_line(request.aesthetic)
     if aesthetic:
         footer += " · " + aesthetic
     icon = small_h
-    footer_line = fit_line(footer, small_font, text_width - icon - gap)
+    footer_line = fit(footer, small_w, line_w - icon - gap)
     panel_h = m // 2 + len(prompt_lines) * (body_h + gap) + small_h + m
     panel_top = h - panel_h
     draw.rectangle((0, panel_top, full_w, h), fill=(0, 0, 0, 135))
@@ -411,24 +351,6 @@ def _text(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, font: F
         draw.text(xy, text, font=font, fill=fill)
     except (UnicodeError, ValueError, OSError):  # a bitmap fallback font without the glyphs
         draw.text(xy, text.encode("ascii", "replace").decode("ascii"), font=font, fill=fill)
-
-
-def _width(font: Font, text: str) -> float:
-    try:
-        return float(font.getlength(text))
-    except (UnicodeError, ValueError, OSError):
-        return float(font.getlength(text.encode("ascii", "replace").decode("ascii")))
-
-
-def _longest_fitting_prefix(word: str, font: Font, max_width: float) -> int:
-    low, high = 1, len(word)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if _width(font, word[:mid]) <= max_width:
-            low = mid
-        else:
-            high = mid - 1
-    return max(1, low)
 
 
 def _line_height(font: Font) -> int:

@@ -27,13 +27,13 @@ and cost in its metadata.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from vidgen_assets.core.plan import Plan, PlannedBeat
+from vidgen_assets.core.text import printable
 
 MediaKind = Literal["chunk", "bridge", "tail", "title", "music", "voice"]
 TrackKind = Literal["video", "audio"]
@@ -163,19 +163,6 @@ class EditTimeline(_Frozen):
             for clip in track.clips:
                 seen.setdefault((clip.media.kind, clip.media.key), clip.media)
         return tuple(seen.values())
-
-
-def printable(text: str) -> str:
-    """Text as editors' files can carry it: control characters (a NUL ends a string in some of them)
-    become spaces, lone surrogates and unassigned code points go; newlines stay."""
-    kept = []
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cc" and char != "\n":
-            kept.append(" ")
-        elif category not in ("Cs", "Cn"):
-            kept.append(char)
-    return "".join(kept)
 
 
 def _clean(metadata: dict[str, Scalar]) -> dict[str, Scalar]:

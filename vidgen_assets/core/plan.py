@@ -29,10 +29,10 @@ from __future__ import annotations
 import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from vidgen_assets.core.beat_sync import beat_grid_s, snap_starts
-from vidgen_assets.core.spec import BRIDGE, BeatSpec, Camera, Spec, comfyui_notes
+from vidgen_assets.core.spec import BRIDGE, CUT, BeatSpec, Camera, Spec, comfyui_notes
 
 MIN_BEAT_SECONDS = 5
 VOICE_LEAD_IN_S = 0.25
@@ -130,11 +130,32 @@ class Truncation(_Frozen):
 
 
 class Join(_Frozen):
-    """A beat boundary on the stitched timeline."""
+    """A beat boundary on the stitched timeline: how one beat flows into the next.
+
+    `transition` is `"cut"` or an ffmpeg `xfade` transition name (fade, dissolve, wipeleft, ...) or
+    `bridge`; `frames` is its length (0 for a cut); `offset_frame` is the frame of the output timeline
+    where the transition starts, which is also where the next beat starts.
+    """
 
     transition: str
     frames: int
     offset_frame: int
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Join:
+        if not self.transition or not self.transition.replace("_", "").isalnum():
+            raise ValueError(f"invalid transition name {self.transition!r}")
+        if self.frames < 0 or self.offset_frame < 0:
+            raise ValueError(f"negative frames in {self!r}")
+        if self.is_cut and self.frames != 0:
+            raise ValueError(f"a cut has no length, got frames={self.frames}")
+        if not self.is_cut and (self.frames == 0 or self.offset_frame == 0):
+            raise ValueError(f"transition {self.transition!r} needs frames > 0 after frame 0, got {self!r}")
+        return self
+
+    @property
+    def is_cut(self) -> bool:
+        return self.transition == CUT
 
 
 class PlannedReference(_Frozen):
@@ -299,10 +320,6 @@ class Plan(_Frozen):
     def duration_s(self) -> float:
         return self.total_frames / self.fps
 
-    def beat_for_pair(self, key: str) -> PlannedBeat | None:
-        """The beat whose chunk pair has this key, or None when this video has no such pair."""
-        return next((beat for beat in self.beats if beat.pair_key == key), None)
-
 
 def pair_key(index: int) -> str:
     """`p003` for the fourth beat's chunk pair."""
@@ -322,7 +339,7 @@ def seconds(frames: int, fps: int) -> str:
 
 
 def max_beats(duration_s: float) -> int:
-    """At most one beat per 5 s of video (the original system's rule)."""
+    """At most one beat per 5 s of video."""
     return math.ceil(duration_s / MIN_BEAT_SECONDS)
 
 

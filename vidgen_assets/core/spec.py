@@ -42,8 +42,9 @@ XFADE_TRANSITIONS: tuple[str, ...] = (
     "revealdown",
 )  # fmt: skip
 BRIDGE = "bridge"
+CUT = "cut"
 """A generated clip from the outgoing beat's last frame to the incoming beat's storyboard image (Version 2)."""
-TRANSITIONS: tuple[str, ...] = ("cut", BRIDGE, *XFADE_TRANSITIONS)
+TRANSITIONS: tuple[str, ...] = (CUT, BRIDGE, *XFADE_TRANSITIONS)
 DEFAULT_TRANSITION_S = 0.5
 DEFAULT_BRIDGE_S = 1.0
 

@@ -1,4 +1,4 @@
-"""Variants from CSV rows (`variants: {file: rows.csv}`, issue 21). Pure: the file's bytes in, each row's
+"""Variants from CSV rows (`variants: {file: rows.csv}`). Pure: the file's bytes in, each row's
 changes out, every problem a `FieldError` at `variants.file`.
 
 The file is a table with a header row. One row below it is one variant:

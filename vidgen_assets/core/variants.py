@@ -1,4 +1,4 @@
-"""Variants: one spec, many videos (Version 3, issue 21). Pure: data in, specs out.
+"""Variants: one spec, many videos (Version 3). Pure: data in, specs out.
 
 A spec's `variants:` list (or `{matrix: {...}}`) names more videos made from the same spec. Each variant
 is a whole spec of its own, made here from the spec's data as written:

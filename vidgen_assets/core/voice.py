@@ -8,7 +8,9 @@ with a message naming the beat and both lengths. Cues are timed from each clip's
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from vidgen_assets.core.plan import Plan, VoiceLine
 
@@ -80,3 +82,15 @@ def cue(plan: Plan, line: VoiceLine, spoken_s: float, index: int) -> Cue:
     start = line.start_frame / plan.fps
     end = min(start + spoken_s, line.end_frame / plan.fps)
     return Cue(index, round(start, 3), round(end, 3), line.text)
+
+
+def cues(plan: Plan, spoken: Sequence[Mapping[str, Any]]) -> list[Cue]:
+    """The subtitle cues of the voice stage's lines (its record's `lines`: each line's `key` and measured
+    `spoken_s`): from each line's start for its measured length."""
+    lines = {line.key: line for line in plan.voice_lines}
+    out = []
+    for i, summary in enumerate(spoken):
+        line = lines.get(str(summary["key"]))
+        if line is not None:
+            out.append(cue(plan, line, float(summary["spoken_s"]), i))
+    return out

@@ -5,7 +5,7 @@ import shutil
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.plan import Plan, PlannedBeat, seconds
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import Spec, SpecError, read_spec_text
+from vidgen_assets.core.text import one_line
 from vidgen_assets.defs import checks
 from vidgen_assets.defs.partitions import videos
 from vidgen_assets.defs.resources import Backends, BackendsParam, VidgenParam, VidgenResource, load_stored
@@ -42,7 +43,7 @@ from vidgen_assets.references import (
     stored_references,
     with_references,
 )
-from vidgen_assets.settings import pair_workers
+from vidgen_assets.settings import ContextPool, pair_workers
 from vidgen_assets.stages import run_pairs
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, PairSet, load_artifacts, save_artifacts
@@ -60,7 +61,7 @@ the CLI prints it (`Runner`); the run's own log has the same lines."""
 
 def _md_table(header: list[str], rows: list[list[Any]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(timeline.one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(one_line(str(c)).replace("|", "\\|") for c in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -250,11 +251,9 @@ def video_spec(
         flows = _config_workflows(vidgen, spec, where) if given is not None else None
         track = _config_music(vidgen, spec, where) if given is not None else None
         backend = backends.get(spec.backend, spec_models(spec), spec, flows)
-        start_render = getattr(backend, "start_render", None)
-        if start_render is not None:
-            start_render()  # before any work: a pool of servers is asked whether it answers
+        backend.start_render()  # before any work: a pool of servers is asked whether it answers
         prices = vidgen.price_overrides()
-        ask_llm = getattr(backend, "ask_llm", None) if uses_llm_planner(spec) else None
+        ask_llm = backend.ask_llm if uses_llm_planner(spec) else None
         music_track = track.planned if track is not None else stored_music(store, spec)
         if ask_llm is not None:
             # Before the first paid call (the LLM's): the library plan stands in for the beats to come.
@@ -429,7 +428,7 @@ def generate(
         "voice": lambda: _voice(vidgen, backends, video_spec),
     }
     failures: dict[str, BaseException] = {}
-    with ThreadPoolExecutor(len(makers), thread_name_prefix="vidgen-generate") as pool:
+    with ContextPool(len(makers), thread_name_prefix="vidgen-generate") as pool:
         futures = {pool.submit(make): name for name, make in makers.items() if name in selected}
         for future in as_completed(futures):
             name = futures[future]

@@ -62,13 +62,6 @@ def _record(store: ArtifactStore, plan: Plan, manifest: str, what: str) -> dict[
     return found
 
 
-def _used_files(record: Mapping[str, Any]) -> dict[int, str]:
-    """A pair record's chunks -> the file of the take each uses (relative to the video)."""
-    return {
-        int(c["index"]): str(c.get("file") or layout.chunk_video(int(c["index"]))) for c in record.get("chunks", [])
-    }
-
-
 def clip_facts(generation: Mapping[str, Any]) -> ClipFacts:
     seed = generation.get("seed")
     return ClipFacts(

@@ -27,7 +27,7 @@ TITLE_UID = ".../Titles.localized/Bumper:Opener.localized/Basic Title.localized/
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
-def seconds(frame_count: int, fps: int) -> str:
+def fcp_time(frame_count: int, fps: int) -> str:
     """A frame count as FCPXML time: `0s`, `5s`, `61/24s`."""
     value = Fraction(frame_count, fps)
     if value.denominator == 1:
@@ -57,7 +57,7 @@ class _Writer:
         self.root = ET.Element("fcpxml", version=VERSION)
         self.resources = ET.SubElement(self.root, "resources")
         ET.SubElement(self.resources, "format", id="r1", name=f"vidgen {width}x{height} {fps}",
-                      frameDuration=seconds(1, fps), width=str(width), height=str(height))  # fmt: skip
+                      frameDuration=fcp_time(1, fps), width=str(width), height=str(height))  # fmt: skip
         self.assets: dict[str, str] = {}
         self.effects: dict[str, str] = {}
         self.next_id = 2
@@ -83,7 +83,7 @@ class _Writer:
             available = reference.available_range
             length = frames((available or clip.trimmed_range()).duration, self.fps)
             attrs = {"id": self.assets[url], "name": url.rsplit("/", 1)[-1], "src": quote(url), "start": "0s",
-                     "duration": seconds(length, self.fps), "hasVideo": "0" if audio else "1",
+                     "duration": fcp_time(length, self.fps), "hasVideo": "0" if audio else "1",
                      "hasAudio": "1" if audio else "0", "format": "r1"}  # fmt: skip
             if audio:
                 attrs |= {"audioSources": "1", "audioChannels": "2", "audioRate": "48000"}
@@ -92,9 +92,9 @@ class _Writer:
         return self.assets[url]
 
     def clip_element(self, parent: ET.Element, clip: Any, start: int, length: int, audio: bool, lane: int = 0) -> None:
-        attrs = {"ref": self.asset(clip, audio), "name": clip.name, "offset": seconds(start, self.fps),
-                 "start": seconds(frames(clip.trimmed_range().start_time, self.fps), self.fps),
-                 "duration": seconds(length, self.fps), "format": "r1", "tcFormat": "NDF"}  # fmt: skip
+        attrs = {"ref": self.asset(clip, audio), "name": clip.name, "offset": fcp_time(start, self.fps),
+                 "start": fcp_time(frames(clip.trimmed_range().start_time, self.fps), self.fps),
+                 "duration": fcp_time(length, self.fps), "format": "r1", "tcFormat": "NDF"}  # fmt: skip
         if lane:
             attrs["lane"] = str(lane)
         element = ET.SubElement(parent, "asset-clip", attrs)
@@ -108,7 +108,7 @@ class _Writer:
     def title_element(self, parent: ET.Element, clip: Any, offset: int, length: int, lane: int) -> None:
         text = str(clip.metadata.get(NAMESPACE, {}).get("text", clip.name))
         title = ET.SubElement(parent, "title", ref=self.effect("Basic Title", TITLE_UID), lane=str(lane),
-                              offset=seconds(offset, self.fps), name=clip.name, duration=seconds(length, self.fps),
+                              offset=fcp_time(offset, self.fps), name=clip.name, duration=fcp_time(length, self.fps),
                               start="0s")  # fmt: skip
         style_id = f"ts{self.next_id}"
         self.next_id += 1
@@ -141,7 +141,7 @@ def write_fcpxml(timeline: Any) -> str:
     media = meta.get("media", {})
     if isinstance(media, dict) and media:
         ET.SubElement(project, "note").text = "; ".join(f"{k}: {v}" for k, v in media.items())
-    sequence = ET.SubElement(project, "sequence", format="r1", duration=seconds(total, fps), tcStart="0s",
+    sequence = ET.SubElement(project, "sequence", format="r1", duration=fcp_time(total, fps), tcStart="0s",
                              tcFormat="NDF", audioLayout="stereo", audioRate="48k")  # fmt: skip
     spine = ET.SubElement(sequence, "spine")
     spine_clips: list[tuple[_Placed, ET.Element]] = []
@@ -151,12 +151,12 @@ def write_fcpxml(timeline: Any) -> str:
         if isinstance(item, otio.schema.Gap):
             length = frames(item.duration(), fps)
             start = frames(main.range_of_child_at_index(index).start_time, fps)
-            ET.SubElement(spine, "gap", name="Gap", offset=seconds(start, fps), duration=seconds(length, fps))
+            ET.SubElement(spine, "gap", name="Gap", offset=fcp_time(start, fps), duration=fcp_time(length, fps))
         elif isinstance(item, otio.schema.Transition):
             cut = frames(main.range_of_child_at_index(index + 1).start_time, fps)
             before, after = frames(item.in_offset, fps), frames(item.out_offset, fps)
-            node = ET.SubElement(spine, "transition", name="Cross Dissolve", offset=seconds(cut - before, fps),
-                                 duration=seconds(before + after, fps))  # fmt: skip
+            node = ET.SubElement(spine, "transition", name="Cross Dissolve", offset=fcp_time(cut - before, fps),
+                                 duration=fcp_time(before + after, fps))  # fmt: skip
             dissolve = writer.effect("Cross Dissolve", DISSOLVE_UID)
             ET.SubElement(node, "filter-video", ref=dissolve, name="Cross Dissolve")
             ET.SubElement(node, "note").text = f"vidgen transition: {item.name}"

@@ -16,7 +16,7 @@ shape the code:
 - the concat demuxer's list file is not a graph: `concat_list` writes it.
 
 Time is counted in integer frames at an integer `fps`; seconds appear only where ffmpeg wants them,
-printed with six decimals by `seconds()` (and `xfade_offset()`, half a frame early, so that a
+printed with six decimals by `decimal()` (and `xfade_offset()`, half a frame early, so that a
 transition starts exactly on its `offset_frame` whatever the microsecond rounding of timestamps).
 """
 
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import ffmpeg
+
+from vidgen_assets.core.plan import Join
 
 # Intermediate chunks are encoded near-losslessly and fast: they are re-encoded later.
 CHUNK_CRF = 16
@@ -54,38 +56,8 @@ DUCK_KEY_GAIN = 4  # the key is the voice raised 12 dB: speech at -16 LUFS (RMS 
 MIX_LIMIT = 0.891251  # the limiter's ceiling: -1 dBFS, headroom for the AAC encoder's overshoot
 LIMITER_TAIL_S = Fraction(1, 10)  # silence fed after the mix so that the limiter lets out its last samples
 
-CUT = "cut"
-
 # An ffmpeg-python stream (the library ships no type hints).
 Stream = Any
-
-
-@dataclass(frozen=True)
-class Join:
-    """How one beat flows into the next.
-
-    `transition` is `"cut"` or an ffmpeg `xfade` transition name (fade, dissolve, wipeleft, ...);
-    `frames` is its length (0 for a cut); `offset_frame` is the frame of the output timeline where the
-    transition starts, which is also where the next beat starts.
-    """
-
-    transition: str
-    frames: int
-    offset_frame: int
-
-    def __post_init__(self) -> None:
-        if not self.transition or not self.transition.replace("_", "").isalnum():
-            raise ValueError(f"invalid transition name {self.transition!r}")
-        if self.frames < 0 or self.offset_frame < 0:
-            raise ValueError(f"negative frames in {self!r}")
-        if self.is_cut and self.frames != 0:
-            raise ValueError(f"a cut has no length, got frames={self.frames}")
-        if not self.is_cut and (self.frames == 0 or self.offset_frame == 0):
-            raise ValueError(f"transition {self.transition!r} needs frames > 0 after frame 0, got {self!r}")
-
-    @property
-    def is_cut(self) -> bool:
-        return self.transition == CUT
 
 
 @dataclass(frozen=True)
@@ -110,11 +82,6 @@ def decimal(value: Fraction | float) -> str:
     if micro < 0:
         raise ValueError(f"expected a non-negative number, got {value}")
     return f"{micro // 1_000_000}.{micro % 1_000_000:06d}"
-
-
-def seconds(frames: int, fps: int | Fraction) -> str:
-    """`frames / fps` as a decimal string with six decimals (exact enough for any frame rate here)."""
-    return decimal(Fraction(frames) / Fraction(fps))
 
 
 def xfade_offset(offset_frame: int, fps: int) -> str:
@@ -187,7 +154,7 @@ def _overlaid(stream: Stream, pngs: Sequence[Stream]) -> Stream:
 
 
 def _xfade(outgoing: Stream, incoming: Stream, transition: str, frames: int, offset: str, fps: int) -> Stream:
-    return ffmpeg.filter([outgoing, incoming], "xfade", transition=transition, duration=seconds(frames, fps),
+    return ffmpeg.filter([outgoing, incoming], "xfade", transition=transition, duration=decimal(Fraction(frames, fps)),
                          offset=offset)  # fmt: skip
 
 
@@ -439,7 +406,7 @@ class Transition:
     def __post_init__(self) -> None:
         if self.a_start < 1 or self.frames <= 0:
             raise ValueError(f"a transition piece needs a_start >= 1 and frames > 0, got {self.a_start}, {self.frames}")
-        Join(self.transition, self.frames, 1)  # the same name rules as a join
+        Join(transition=self.transition, frames=self.frames, offset_frame=1)  # the same name rules as a join
 
     @property
     def inputs(self) -> tuple[Path, ...]:

@@ -6,6 +6,7 @@ matplotlib's bundled data (wide Unicode coverage), then Pillow's built-in scalab
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
@@ -47,6 +48,17 @@ def _load_font(path: Path | None, size: int) -> Font:
     if path is None:
         return ImageFont.load_default(size=size)
     return ImageFont.truetype(str(path), size=size)
+
+
+def text_width(font: Font, text: str) -> float:
+    """The width of `text` in `font` (a `core.text.Measure`): as drawn, or as its ASCII fallback
+    (`?` for what the font cannot encode) draws; infinite when neither can be measured."""
+    for candidate in (text, text.encode("ascii", "replace").decode("ascii")):
+        try:
+            return float(font.getlength(candidate))
+        except (UnicodeError, ValueError, OSError):
+            continue
+    return math.inf
 
 
 def font_dir() -> Path | None:

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from vidgen_assets.core.plan import Join
 from vidgen_assets.media import commands, fonts, loudness, sound
-from vidgen_assets.media.commands import Join, Overlay, Stretch, Transition
+from vidgen_assets.media.commands import Overlay, Stretch, Transition
 from vidgen_assets.media.files import atomic_output
 from vidgen_assets.media.loudness import Finished
 from vidgen_assets.media.probe import MediaInfo, probe, video_headers

@@ -10,6 +10,7 @@ import base64
 import io
 import logging
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -18,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from vidgen_assets.media.fonts import load_font
+from vidgen_assets.core.text import fit
+from vidgen_assets.media.fonts import load_font, text_width
 
 THUMB_WIDTH = 240
 MAX_IMAGES = 24
@@ -83,7 +85,8 @@ def storyboard_sheet(
         x = gap + (i % columns) * cell_w
         y = top + gap + (i // columns) * cell_h
         sheet.paste(image.convert("RGB").resize((thumb_width, thumb_height), Image.Resampling.BILINEAR), (x, y))
-        draw.text((x, y + thumb_height + 2), _fit(caption, font, thumb_width), fill=(230, 230, 230), font=font)
+        caption = fit(caption, partial(text_width, font), thumb_width)
+        draw.text((x, y + thumb_height + 2), caption, fill=(230, 230, 230), font=font)
     return sheet
 
 
@@ -93,15 +96,6 @@ def _checkerboard(size: tuple[int, int], square: int = 8) -> Image.Image:
     pixels = np.where(light[..., None], np.uint8(200), np.uint8(150)).repeat(3, axis=-1)
     alpha = np.full((size[1], size[0], 1), 255, np.uint8)
     return Image.fromarray(np.concatenate([pixels, alpha], axis=-1), "RGBA")
-
-
-def _fit(text: str, font: object, width: int) -> str:
-    measure = getattr(font, "getlength", None)
-    if measure is None:
-        return text
-    while text and measure(text) > width:
-        text = text[:-2] + "…" if len(text) > 2 else ""
-    return text
 
 
 def as_markdown(image: Image.Image, alt: str) -> str:

@@ -9,16 +9,17 @@ deterministic.
 from __future__ import annotations
 
 import math
-import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from PIL import Image, ImageDraw
 
 from vidgen_assets.core.captions import SAFE_AREAS, Margins
+from vidgen_assets.core.text import clean_lines, wrap
 from vidgen_assets.media.files import atomic_output
-from vidgen_assets.media.fonts import Font, load_font
+from vidgen_assets.media.fonts import Font, load_font, text_width
 
 TextStyle = Literal["caption", "cta"]
 
@@ -45,58 +46,6 @@ LAYOUTS: dict[TextStyle, Layout] = {
 }
 
 
-def clean_text(text: str) -> str:
-    """Drop what no font can draw: control characters (tabs become spaces), lone surrogates, and
-    private-use or unassigned code points; collapse runs of spaces. Newlines are kept."""
-    kept: list[str] = []
-    for char in text.replace("\r\n", "\n").replace("\t", " "):
-        if char == "\n" or unicodedata.category(char) not in {"Cc", "Cs", "Co", "Cn"}:
-            kept.append(char)
-    lines = [" ".join(line.split()) for line in "".join(kept).split("\n")]
-    return "\n".join(lines).strip("\n")
-
-
-def _width(font: Font, text: str) -> float:
-    return float(font.getlength(text))
-
-
-def _break_word(word: str, font: Font, max_width: float) -> list[str]:
-    """Split a word wider than `max_width` into pieces that fit (at least one character each)."""
-    pieces: list[str] = []
-    current = ""
-    for char in word:
-        if current and _width(font, current + char) > max_width:
-            pieces.append(current)
-            current = char
-        else:
-            current += char
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def wrap(text: str, font: Font, max_width: float) -> list[str]:
-    """Greedy word wrap to `max_width` pixels; explicit newlines are kept; over-long words are broken."""
-    lines: list[str] = []
-    for paragraph in text.split("\n"):
-        current = ""
-        for word in paragraph.split(" "):
-            if not word:
-                continue
-            candidate = f"{current} {word}" if current else word
-            if _width(font, candidate) <= max_width:
-                current = candidate
-                continue
-            if current:
-                lines.append(current)
-            pieces = _break_word(word, font, max_width)
-            lines.extend(pieces[:-1])
-            current = pieces[-1]
-        if current:
-            lines.append(current)
-    return lines
-
-
 def _fit(text: str, width: int, height: int, layout: Layout, room: float | None = None) -> tuple[Font, list[str]]:
     """The largest font (from the layout's size down) whose wrapped text has at most `max_lines`, each
     line at most `room` pixels wide (default: the layout's share of the width)."""
@@ -104,7 +53,7 @@ def _fit(text: str, width: int, height: int, layout: Layout, room: float | None 
     size = max(8, round(min(width, height) * layout.size))
     while True:
         font = load_font(size, bold=layout.bold)
-        lines = wrap(text, font, max_width)
+        lines = wrap(text, partial(text_width, font), max_width)
         if len(lines) <= layout.max_lines or size <= 8:
             return font, lines
         size = max(8, size * 9 // 10)
@@ -123,7 +72,7 @@ def render_text_overlay(
     """
     layout = LAYOUTS[style]
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
-    text = clean_text(text)
+    text = clean_lines(text)
     if text:
         _draw(image, text, layout, safe)
     with atomic_output(out_png) as tmp:
@@ -139,9 +88,9 @@ def _draw(image: Image.Image, text: str, layout: Layout, safe: Margins) -> None:
     size = int(getattr(font, "size", 10))
     line_height = round(size * 1.25)
     pad = max(2, size // 2)
-    room = max(1, (height - 2 * pad) // line_height)
-    if len(lines) > room:  # only with absurdly long text at the smallest size: keep what fits
-        lines = [*lines[: room - 1], lines[room - 1] + "…"]
+    rows = max(1, (height - 2 * pad) // line_height)
+    if len(lines) > rows:  # only with absurdly long text at the smallest size: keep what fits
+        lines = wrap(text, partial(text_width, font), room, max_lines=rows)
     block = line_height * len(lines)
     # The band's rows are top - pad .. top + block + pad, the last one included: all inside the area.
     lowest, highest = math.ceil(height * safe.top) + pad, math.floor(height * (1 - safe.bottom)) - 1 - pad - block

@@ -17,14 +17,14 @@ from __future__ import annotations
 import base64
 import contextlib
 import io
-import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
+from functools import partial
 
 from PIL import Image, ImageDraw
 
 from vidgen_assets.core.plan import Plan, seconds
-from vidgen_assets.media.fonts import Font, load_font
+from vidgen_assets.core.text import fit, one_line
+from vidgen_assets.media.fonts import Font, load_font, text_width
 
 WIDTH = 1280
 LEFT = 118
@@ -159,52 +159,6 @@ def timeline_boxes(plan: Plan, width: int = WIDTH) -> list[Box]:
     return out
 
 
-def one_line(text: str) -> str:
-    """`text` as one printable line: line breaks, tabs and control characters become spaces, format
-    characters and lone surrogates are dropped, runs of spaces collapse."""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    kept = []
-    for ch in text:
-        category = unicodedata.category(ch)
-        if category in ("Cc", "Zl", "Zp"):
-            kept.append(" ")
-        elif category not in ("Cf", "Cs", "Co", "Cn"):
-            kept.append(ch)
-    return " ".join("".join(kept).split())
-
-
-def _length(font: Font, text: str) -> float | None:
-    """The width of `text` in `font`, or None when the font cannot measure it."""
-    try:
-        return float(font.getlength(text))
-    except (UnicodeError, ValueError, OSError):
-        return None
-
-
-def _fit(text: str, font: Font, room: float) -> str:
-    """The text, cut with an ellipsis to fit `room` pixels (empty when not even that fits, or when the
-    font cannot measure it)."""
-    ellipsis = _length(font, "…")
-    if ellipsis is None or room < ellipsis:
-        return ""
-    if len(text) <= room:  # longer: cut first (glyphs are mostly wider than 1 px), not measured whole
-        width = _length(font, text)
-        if width is None:
-            return ""
-        if width <= room:
-            return text
-    text = text[: int(room)]
-    low, high = 0, len(text)  # the longest prefix p with width(p + "…") <= room
-    while low < high:
-        mid = (low + high + 1) // 2
-        fits = _length(font, text[:mid] + "…")
-        if fits is not None and fits <= room:
-            low = mid
-        else:
-            high = mid - 1
-    return text[:low] + "…" if low else ""
-
-
 def _text(
     draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, fill: tuple[int, int, int], font: Font
 ) -> None:
@@ -245,7 +199,7 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
         f"{plan.video_id}: {plan.duration_s:g} s, {plan.width}x{plan.height} @ {plan.fps} fps, "
         f"{len(plan.beats)} beats, {len(plan.chunks)} chunks, backend {spec.backend}"
     )
-    _text(draw, (8, 8), _fit(one_line(title), bold, width - 16), INK, bold)
+    _text(draw, (8, 8), fit(one_line(title), partial(text_width, bold), width - 16), INK, bold)
 
     total = plan.total_frames
     span = width - LEFT - RIGHT
@@ -256,7 +210,7 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
         tick_x = LEFT + round(second * plan.fps * span / total)
         draw.line([(tick_x, axis_y), (tick_x, height - 4)], fill=GRID)
         label = f"{second}s"
-        _text(draw, (tick_x - (_length(small, label) or 0) / 2, TITLE_H), label, INK, small)
+        _text(draw, (tick_x - text_width(small, label) / 2, TITLE_H), label, INK, small)
         second += step
     draw.line([(LEFT, axis_y), (width - RIGHT, axis_y)], fill=INK)
     for row, name, _lanes in ROWS:
@@ -291,9 +245,10 @@ def render_timeline(plan: Plan, width: int = WIDTH) -> Image.Image:
             draw.rectangle([b.x0, b.y0, b.x1, b.y1], outline=HATCH)
         else:
             draw.rectangle([b.x0, b.y0, b.x1, b.y1], fill=b.color, outline=outline)
-        text = _fit(b.label, font, b.x1 - b.x0 - 8)
+        measure = partial(text_width, font)
+        text = fit(b.label, measure, b.x1 - b.x0 - 8)
         if b.kind == "transition" and text != b.label:  # a short overlap: its label goes beside it
-            _text(draw, (b.x1 + 4, b.y0 + 7), _fit(b.label, font, width - RIGHT - b.x1 - 4), INK, font)
+            _text(draw, (b.x1 + 4, b.y0 + 7), fit(b.label, measure, width - RIGHT - b.x1 - 4), INK, font)
         else:
             _text(draw, (b.x0 + 4, b.y0 + 7), text, INK if b.kind == "transition" else _ink_on(b.color), font)
     return image
@@ -303,12 +258,6 @@ def timeline_png(plan: Plan, width: int = WIDTH) -> bytes:
     buffer = io.BytesIO()
     render_timeline(plan, width).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
-
-
-def save_timeline(plan: Plan, out: Path, width: int = WIDTH) -> Path:
-    """Write the picture as a PNG at `out`."""
-    out.write_bytes(timeline_png(plan, width))
-    return out
 
 
 def timeline_markdown(plan: Plan, width: int = 960) -> str:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from vidgen_assets.core.plan import Plan, PlannedBeat, PlannedBridge
 from vidgen_assets.media import commands, ops
+from vidgen_assets.settings import ContextPool
 from vidgen_assets.stitching import StageError, beat_texts, incoming_frames, text_pngs
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts
@@ -76,7 +76,7 @@ def _pieces(plan: Plan, pairs: Mapping[str, Artifacts], scratch: Path, bridges: 
     jobs = list(rendered.values())
     size = max(1, min(TRANSITIONS_PER_PROCESS, math.ceil(len(jobs) / TRANSITION_WORKERS)))
     batches = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    with ThreadPoolExecutor(max_workers=TRANSITION_WORKERS) as pool:
+    with ContextPool(max_workers=TRANSITION_WORKERS) as pool:
         for future in [pool.submit(ops.transition_pieces, batch, plan.fps) for batch in batches]:
             future.result()
     bridge_out = {b.from_beat: b.key for b in plan.bridges}

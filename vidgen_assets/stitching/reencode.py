@@ -7,10 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from vidgen_assets import takes
-from vidgen_assets.core.plan import Plan
+from vidgen_assets.core.plan import Join, Plan
 from vidgen_assets.core.spec import BRIDGE
 from vidgen_assets.media import ops
-from vidgen_assets.media.commands import Join
 from vidgen_assets.stitching import text_overlays
 from vidgen_assets.storage.artifacts import Artifacts
 

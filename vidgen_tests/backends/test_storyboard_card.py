@@ -1,4 +1,4 @@
-"""Storyboard card helpers: colours, timecodes, text cleaning, wrapping, layouts."""
+"""Storyboard card helpers: colours, timecodes, layouts (its text: `vidgen_tests/core/test_text.py`)."""
 
 from __future__ import annotations
 
@@ -6,16 +6,11 @@ import pytest
 
 from vidgen_assets.backends.storyboard_card import (
     DEFAULT_PALETTE,
-    ELLIPSIS,
-    clean_text,
-    fit_line,
     layout_of,
     palette_colours,
     parse_colour,
     timecode,
-    wrap_text,
 )
-from vidgen_assets.media.fonts import load_font
 
 
 def test_parse_colour() -> None:
@@ -45,42 +40,6 @@ def test_timecode() -> None:
     assert timecode(5, 24) == "00:00.21"  # 20.83 rounds up
     assert timecode(1800, 30) == "01:00.00"
     assert timecode(7499, 25) == "04:59.96"
-
-
-def test_clean_text() -> None:
-    assert clean_text("  a\tb\nc\x00d  ") == "a b c d"
-    assert clean_text("lone \ud800 surrogate") == "lone ? surrogate"
-    assert clean_text("zero\u200bwidth\u200djoin") == "zerowidthjoin"
-    assert clean_text('☕ 冷萃 "q" 100%') == '☕ 冷萃 "q" 100%'
-
-
-def test_wrap_text_fits_and_truncates() -> None:
-    font = load_font(16)
-    text = " ".join(f"word{i}" for i in range(200))
-    lines = wrap_text(text, font, 200, 3)
-    assert len(lines) == 3
-    assert all(font.getlength(line) <= 200 for line in lines)
-    assert lines[-1].endswith(ELLIPSIS)
-    assert wrap_text("short text", font, 200, 3) == ["short text"]
-    assert wrap_text("", font, 200, 3) == []
-
-
-def test_wrap_text_breaks_words_without_spaces() -> None:
-    font = load_font(16)
-    lines = wrap_text("冷萃咖啡" * 50, font, 120, 4)
-    assert len(lines) == 4
-    assert all(font.getlength(line) <= 120 for line in lines)
-    assert lines[-1].endswith(ELLIPSIS)
-    lines = wrap_text("x" * 30, font, 1, 2)  # not even one glyph fits: still terminates
-    assert len(lines) == 2
-
-
-def test_fit_line() -> None:
-    font = load_font(16)
-    assert fit_line("fits", font, 100) == "fits"
-    cut = fit_line("a rather long title that cannot fit", font, 80)
-    assert cut.endswith(ELLIPSIS)
-    assert font.getlength(cut) <= 80
 
 
 @pytest.mark.parametrize(

@@ -162,12 +162,6 @@ def test_pair_keys_round_trip_and_reject_junk():
             pair_index(junk)
 
 
-def test_beat_for_pair_is_none_for_a_pair_the_video_does_not_have():
-    plan = build_plan(spec(10, beats=[beat("a", 5), beat("b", 5)]), 5)
-    assert plan.beat_for_pair("p001") is not None
-    assert plan.beat_for_pair("p002") is None
-
-
 def test_plan_round_trips_through_json():
     from vidgen_assets.core.plan import Plan
 

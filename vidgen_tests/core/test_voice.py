@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from vidgen_assets.core.plan import build_plan
 from vidgen_assets.core.spec import parse_spec
-from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, cue, tempo
+from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, cue, cues, tempo
 
 SPEC = {
     "id": "v", "prompt": "p", "duration": 10, "fps": 24,
@@ -51,3 +51,11 @@ def test_cue_runs_from_the_line_start_for_its_length_and_never_past_the_beat():
     line = plan.voice_lines[1]
     assert cue(plan, line, 1.5, 1) == type(cue(plan, line, 1.5, 1))(1, 5.25, 6.75, "two")
     assert cue(plan, line, 9.0, 1).end_s == 10.0
+
+
+def test_cues_follow_the_voice_stage_lines_and_skip_unknown_keys():
+    plan = build_plan(parse_spec(SPEC), 5.0)
+    spoken = [{"key": "line_00", "spoken_s": 1.0}, {"key": "gone", "spoken_s": 2}, {"key": "line_01", "spoken_s": 9}]
+    assert [(c.index, c.start_s, c.end_s, c.text) for c in cues(plan, spoken)] == [
+        (0, 0.25, 1.25, "one"), (2, 5.25, 10.0, "two")
+    ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""A spec file with variants through the daemon's path (issue 21), ticked by hand against a real instance:
+"""A spec file with variants through the daemon's path, ticked by hand against a real instance:
 the comparison page is written by each video's own run and fills in as they finish; a CSV of rows is
 part of the set (an edited row re-runs that variant only); a variant taken out of the file keeps its
 outputs and its partition, and drops off the page."""

@@ -11,10 +11,11 @@ import opentimelineio as otio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vidgen_assets.core.editorial import EditTimeline, Media, edit_timeline, printable
+from vidgen_assets.core.editorial import EditTimeline, Media, edit_timeline
 from vidgen_assets.core.plan import Plan
 from vidgen_assets.core.planner import plan_spec
 from vidgen_assets.core.spec import SpecError, parse_spec
+from vidgen_assets.core.text import printable
 from vidgen_assets.editorial import fcpxml, kdenlive, otio_timeline
 from vidgen_assets.editorial.export import edl_text
 from vidgen_tests.core.spec_strategies import specs

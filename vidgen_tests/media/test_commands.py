@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+from vidgen_assets.core.plan import Join
 from vidgen_assets.media import commands
 from vidgen_assets.media.commands import (
     CHUNK_CRF,
@@ -17,7 +19,6 @@ from vidgen_assets.media.commands import (
     STITCH_CRF,
     STITCH_PRESET,
     FrameMatch,
-    Join,
     Overlay,
 )
 
@@ -28,12 +29,12 @@ def cfr24(source: str, first: int) -> str:
     return f"[{source}]fps=24[{a}];[{a}]settb=AVTB[{b}];[{b}]format=yuv420p[{c}]"
 
 
-def test_seconds_prints_six_decimals() -> None:
-    assert commands.seconds(0, 24) == "0.000000"
-    assert commands.seconds(1, 30) == "0.033333"
-    assert commands.seconds(2, 30) == "0.066667"
-    assert commands.seconds(1437, 24) == "59.875000"
-    assert commands.seconds(12, 25) == "0.480000"
+def test_decimal_prints_frames_as_seconds_with_six_decimals() -> None:
+    assert commands.decimal(Fraction(0, 24)) == "0.000000"
+    assert commands.decimal(Fraction(1, 30)) == "0.033333"
+    assert commands.decimal(Fraction(2, 30)) == "0.066667"
+    assert commands.decimal(Fraction(1437, 24)) == "59.875000"
+    assert commands.decimal(Fraction(12, 25)) == "0.480000"
 
 
 def test_xfade_offset_is_half_a_frame_early() -> None:
@@ -77,7 +78,7 @@ def test_encode_raw_frames_reads_rgb24_from_standard_input() -> None:
 
 def test_stitch_args_with_a_cut_a_fade_and_a_two_chunk_beat() -> None:
     beats = [[Path("a.mp4")], [Path("b0.mp4"), Path("b1.mp4")], [Path("c.mp4")]]
-    joins = [Join("cut", 0, 120), Join("fade", 12, 348)]
+    joins = [Join(transition="cut", frames=0, offset_frame=120), Join(transition="fade", frames=12, offset_frame=348)]
     args = commands.stitch(beats, joins, 24, Path("s.mp4"))
     assert args == [
         "-i", "a.mp4", "-i", "b0.mp4", "-i", "b1.mp4", "-i", "c.mp4",
@@ -111,14 +112,16 @@ def test_stitch_one_beat_of_three_chunks() -> None:
 def test_a_command_never_reads_the_same_file_twice() -> None:
     # ffmpeg-python would make one input of the two: refused instead.
     with pytest.raises(ValueError, match=r"same file twice: a\.mp4"):
-        commands.stitch([[Path("a.mp4")], [Path("a.mp4")]], [Join("cut", 0, 10)], 24, Path("s.mp4"))
+        commands.stitch(
+            [[Path("a.mp4")], [Path("a.mp4")]], [Join(transition="cut", frames=0, offset_frame=10)], 24, Path("s.mp4")
+        )
 
 
 def test_stitch_rejects_wrong_number_of_joins() -> None:
     with pytest.raises(ValueError, match="2 beats need 1 joins"):
         commands.stitch([[Path("a.mp4")], [Path("b.mp4")]], [], 24, Path("s.mp4"))
     with pytest.raises(ValueError, match="at least one clip"):
-        commands.stitch([[Path("a.mp4")], []], [Join("cut", 0, 10)], 24, Path("s.mp4"))
+        commands.stitch([[Path("a.mp4")], []], [Join(transition="cut", frames=0, offset_frame=10)], 24, Path("s.mp4"))
 
 
 @pytest.mark.parametrize(
@@ -127,9 +130,9 @@ def test_stitch_rejects_wrong_number_of_joins() -> None:
 )
 def test_join_rejects_inconsistent_values(transition: str, frames: int) -> None:
     with pytest.raises(ValueError):
-        Join(transition, frames, 10)
+        Join(transition=transition, frames=frames, offset_frame=10)
     with pytest.raises(ValueError):
-        Join("fade", 5, 0)
+        Join(transition="fade", frames=5, offset_frame=0)
 
 
 def test_finalise_args_with_the_finished_audio_and_an_overlay() -> None:
@@ -184,8 +187,10 @@ def test_building_commands_never_imports_the_future_module_that_runs_a_local_tes
     code = (
         "import sys\n"
         "from pathlib import Path\n"
+        "from vidgen_assets.core.plan import Join\n"
         "from vidgen_assets.media import commands, ops\n"
-        "commands.stitch([[Path('a.mp4')], [Path('b.mp4')]], [commands.Join('fade', 12, 100)], 24, Path('s.mp4'))\n"
+        "join = Join(transition='fade', frames=12, offset_frame=100)\n"
+        "commands.stitch([[Path('a.mp4')], [Path('b.mp4')]], [join], 24, Path('s.mp4'))\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('future', 'test')))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True)

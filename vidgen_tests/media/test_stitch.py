@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vidgen_assets.core.plan import Join
 from vidgen_assets.media import ops
-from vidgen_assets.media.commands import Join
 from vidgen_assets.media.probe import read_frames
 from vidgen_tests.media.helpers import BLUE, GREEN, RED, YELLOW, band, band_value, body, make_clip
 
@@ -23,7 +23,7 @@ def joins_for(lengths: list[int], transitions: list[tuple[str, int]]) -> list[Jo
     start = 0
     for length, (name, frames) in zip(lengths, transitions, strict=False):
         start += length - frames
-        joins.append(Join(name, frames, start))
+        joins.append(Join(transition=name, frames=frames, offset_frame=start))
     return joins
 
 
@@ -73,7 +73,7 @@ def test_fade_midpoint_blends_and_lands_on_exact_frames(
 ) -> None:
     (a, la), (b, _) = clips[30][:2]
     fade = 10
-    join = Join("fade", fade, la - fade)
+    join = Join(transition="fade", frames=fade, offset_frame=la - fade)
     out = tmp_path / "s.mp4"
     ops.stitch([[a], [b]], [join], 30, out)
     off = join.offset_frame
@@ -109,7 +109,7 @@ def test_chunks_inside_a_beat_join_without_duplicated_or_dropped_frames(tmp_path
     other = tmp_path / "other.mp4"
     make_clip(other, 12, fps, RED)
     out = tmp_path / "s.mp4"
-    info = ops.stitch([chunks, [other]], [Join("dissolve", 6, sum(sizes) - 6)], fps, out)
+    info = ops.stitch([chunks, [other]], [Join(transition="dissolve", frames=6, offset_frame=sum(sizes) - 6)], fps, out)
     assert info.frames == sum(sizes) + 12 - 6
     bands = [band(f) for f in read_frames(out, list(range(sum(sizes) - 6)))]
     assert bands == pytest.approx([band_value(i) for i in range(len(bands))], abs=8)
@@ -121,5 +121,5 @@ def test_stitch_rejects_joins_that_do_not_match_the_clips(
 ) -> None:
     (a, la), (b, _) = clips[24][:2]
     with pytest.raises(ValueError, match="should start at frame"):
-        ops.stitch([[a], [b]], [Join("fade", 12, la)], 24, tmp_path / "s.mp4")
+        ops.stitch([[a], [b]], [Join(transition="fade", frames=12, offset_frame=la)], 24, tmp_path / "s.mp4")
     assert not (tmp_path / "s.mp4").exists()

@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidgen_assets.media.fonts import load_font
-from vidgen_assets.media.text import clean_text, render_text_overlay, wrap
+from vidgen_assets.media.text import render_text_overlay
 
 NASTY = [
     "Wake up different",
@@ -54,15 +53,3 @@ def test_output_is_deterministic(tmp_path: Path) -> None:
 def test_empty_text_gives_a_transparent_image(tmp_path: Path) -> None:
     out = render_text_overlay(" \n\t ", 64, 36, tmp_path / "e.png", "cta")
     assert np.asarray(Image.open(out))[:, :, 3].max() == 0
-
-
-def test_clean_text_keeps_newlines_and_drops_controls() -> None:
-    assert clean_text("a\tb\x00c\r\nd  e\ud800") == "a bc\nd e"
-
-
-def test_wrap_breaks_long_words_to_the_width() -> None:
-    font = load_font(12)
-    lines = wrap("short " + "x" * 200 + " end", font, 100)
-    assert len(lines) > 3
-    assert all(font.getlength(line) <= 100 for line in lines)
-    assert "".join(lines).replace(" ", "") == "short" + "x" * 200 + "end"

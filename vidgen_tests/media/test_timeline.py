@@ -17,9 +17,9 @@ from vidgen_assets.media.timeline import (
     WIDTH,
     image_height,
     render_timeline,
-    save_timeline,
     timeline_boxes,
     timeline_markdown,
+    timeline_png,
 )
 from vidgen_tests.conftest import EXAMPLES
 
@@ -90,10 +90,9 @@ def test_music_and_text_rows_follow_the_spec():
 
 
 @pytest.mark.parametrize("name", ["cold-brew-ad", "sneaker-vertical", "recipe-square", "planned-teaser"])
-def test_the_picture_has_its_size_and_every_box_in_its_colour(name, tmp_path):
+def test_the_picture_has_its_size_and_every_box_in_its_colour(name):
     plan = plan_of(name)
-    out = save_timeline(plan, tmp_path / "timeline.png")
-    with Image.open(out) as image:
+    with Image.open(io.BytesIO(timeline_png(plan))) as image:
         assert image.format == "PNG"
         assert image.size == (WIDTH, image_height())
         pixels = image.convert("RGB")
