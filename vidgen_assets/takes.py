@@ -281,7 +281,9 @@ def _make(
         last = scratch / Path(last_rel).name
         probe.last_frame(out, last)
     checks = (
-        measure.check_clip(out, job.kind, job.source, job.expected_last, job.fps, job.moves) if policy.check else []
+        measure.check_clip(out, job.kind, job.source, job.expected_last, job.fps, job.moves, job.references)
+        if policy.check
+        else []
     )
     score = reason = None
     spent = Decimal(str(gen.cost_usd))

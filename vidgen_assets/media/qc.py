@@ -14,12 +14,17 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
 
 from vidgen_assets.core import qc
 from vidgen_assets.core.qc import CheckResult, ClipKind, ClipMeasures, FinalAllowances, FrameStats
 from vidgen_assets.media import commands
-from vidgen_assets.media.probe import probe
+from vidgen_assets.media.probe import probe, read_frames
 from vidgen_assets.media.runner import MediaError, run
 
 _PSNR_AVG = re.compile(r"psnr_avg:(?P<db>[0-9.]+|inf)")
@@ -125,6 +130,64 @@ def measure(
     return ClipMeasures(fps, stats, _freezes(frames, fps), psnr.get("start"), psnr.get("end"))
 
 
+def reference_match(clip: Path, references: Sequence[Path]) -> tuple[tuple[str, float], ...]:
+    """How well each reference image is found in `clip` (`core.qc.REFERENCE_MIN_MATCH`): per reference
+    (named by its file's stem), the best masked normalized cross-correlation over sizes and places in
+    the clip's first, middle and last frames."""
+    import cv2  # OpenCV: only when a clip's beat uses references
+
+    if not references:
+        return ()
+    count = probe(clip).frames
+    frames = [_shrunk(f, qc.CLIP_ANALYSIS_WIDTH) for f in read_frames(clip, sorted({0, count // 2, count - 1}))]
+    out = []
+    for path in references:
+        picture, mask = _cut_out(path)
+        best = -1.0
+        for frame in frames:
+            height, width = frame.shape[:2]
+            for share in np.linspace(0.15, 0.95, 17):
+                tall = max(8, round(height * share))
+                wide = max(4, round(picture.shape[1] * tall / picture.shape[0]))
+                if wide >= width or tall >= height:
+                    continue
+                size = (wide, tall)
+                sized = cv2.resize(picture, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+                alpha = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
+                if not alpha.any():
+                    continue
+                scores = cv2.matchTemplate(
+                    frame.astype(np.float32), sized, cv2.TM_CCOEFF_NORMED, mask=cv2.merge([alpha] * 3)
+                )
+                best = max(best, float(np.nan_to_num(scores, nan=-1.0, posinf=-1.0, neginf=-1.0).max()))
+        out.append((path.stem, round(best, 4)))
+    return tuple(out)
+
+
+def _shrunk(frame: npt.NDArray[np.uint8], width: int) -> npt.NDArray[np.uint8]:
+    """An RGB frame shrunk to `width` (area average), or as it is when narrower."""
+    from PIL import Image
+
+    if frame.shape[1] <= width:
+        return frame
+    height = max(2, round(frame.shape[0] * width / frame.shape[1]))
+    return np.asarray(Image.fromarray(frame).resize((width, height), Image.Resampling.BOX))
+
+
+def _cut_out(path: Path) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32]]:
+    """A reference image cropped to what it shows (its alpha), as RGB, with its mask (1 where shown)."""
+    from PIL import Image
+
+    with Image.open(path) as opened:
+        rgba = np.asarray(opened.convert("RGBA"))
+    shown = rgba[:, :, 3] > 127
+    if not shown.any():
+        raise MediaError(f"reference image {path.name} shows nothing (fully transparent)", [], "")
+    rows, cols = np.nonzero(shown)
+    box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+    return np.ascontiguousarray(rgba[box][:, :, :3]), shown[box].astype(np.float32)
+
+
 def check_clip(
     clip: Path,
     kind: ClipKind,
@@ -132,6 +195,7 @@ def check_clip(
     expected_last: Path | None,
     fps: float,
     moves: bool = True,
+    references: Sequence[Path] = (),
 ) -> list[CheckResult]:
     """Every check of `clip` (a chunk of `kind` reference or continuous, or a bridge) at `fps`, from one
     ffmpeg decode.
@@ -140,8 +204,12 @@ def check_clip(
     continuous chunk's previous last frame, a bridge's outgoing frame); `expected_last`: the picture its
     last frame must be (a bridge's incoming storyboard image); two different files. None skips that
     comparison. `moves`: see `core.qc.evaluate`. The detectors see the frames shrunk to
-    `core.qc.CLIP_ANALYSIS_WIDTH`."""
-    return qc.evaluate(measure(clip, fps, expected_first, expected_last, qc.CLIP_ANALYSIS_WIDTH), kind, moves)
+    `core.qc.CLIP_ANALYSIS_WIDTH`. `references`: the reference images the clip's beat uses, each looked
+    for in it (`reference_match`)."""
+    measured = measure(clip, fps, expected_first, expected_last, qc.CLIP_ANALYSIS_WIDTH)
+    if references:
+        measured = replace(measured, reference_match=reference_match(clip, references))
+    return qc.evaluate(measured, kind, moves)
 
 
 def check_final(

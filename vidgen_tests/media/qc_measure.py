@@ -2,7 +2,8 @@
 way a user would check them: each chunk against the picture its take must start on (a reference-image
 chunk: its beat's storyboard image; a continuous chunk: the previous chunk's stored last frame; a bridge:
 the outgoing beat's last frame, and the incoming storyboard image at its end). A static camera holds one
-picture by design: its chunks are checked with `moves=False`."""
+picture by design: its chunks are checked with `moves=False`. A chunk of a beat that uses reference
+images is looked for them (`reference`)."""
 
 from __future__ import annotations
 
@@ -22,13 +23,15 @@ def stored_clip_checks(video: Path) -> dict[str, list[CheckResult]]:
     """Every stored chunk and bridge of the rendered video in `video` (`videos/<id>/`), checked."""
     plan = Plan.model_validate_json((video / layout.PLAN).read_text())
     out: dict[str, list[CheckResult]] = {}
+    files = {ref.name: video / "references" / ref.file for ref in plan.references}
     for beat in plan.beats:
         expected = video / layout.storyboard_image(beat.index)
+        shown = [files[name] for name in beat.uses]
         for chunk in beat.chunks:
             clip = video / layout.chunk_video(chunk.index)
             moves = beat.camera != "static"
             out[f"chunk {chunk.index} ({beat.camera}, {chunk.kind})"] = check_clip(
-                clip, chunk.kind, expected, None, plan.fps, moves=moves
+                clip, chunk.kind, expected, None, plan.fps, moves=moves, references=shown
             )
             expected = video / layout.chunk_last_frame(chunk.index)
     for bridge in plan.bridges:

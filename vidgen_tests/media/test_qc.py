@@ -297,3 +297,34 @@ def test_generated_animatic_specs_raise_no_false_alarm(
         checked = render_and_check(spec, Path(tmp))
     assert len(checked) >= len(beats)
     assert false_alarms(checked) == {}
+
+
+BOTTLE = Path(__file__).resolve().parents[2] / "examples" / "specs" / "refs" / "bottle.png"
+
+
+def with_bottle(picture: Frame, height_share: float, left: int) -> Frame:
+    """`picture` with the example's bottle (its alpha kept) pasted on it, `height_share` of the frame tall."""
+    shown = Image.fromarray(picture)
+    with Image.open(BOTTLE) as opened:
+        bottle = opened.convert("RGBA")
+    tall = round(HEIGHT * height_share)
+    bottle = bottle.resize((round(bottle.width * tall / bottle.height), tall), Image.Resampling.LANCZOS)
+    shown.paste(bottle, (left, (HEIGHT - tall) // 2), bottle)
+    return np.asarray(shown)
+
+
+def test_a_reference_in_the_shot_is_found_and_one_missing_is_a_warning_not_a_retake(tmp_path: Path) -> None:
+    frames = list(pan(A, 0, 30))
+    shows = clip(tmp_path / "shows.mp4", [with_bottle(f, 0.6, 200 + n) for n, f in enumerate(frames)])
+    smaller = clip(tmp_path / "smaller.mp4", [with_bottle(f, 0.3, 400 - n) for n, f in enumerate(frames)])
+    lacks = clip(tmp_path / "lacks.mp4", frames)
+    found = {
+        name: checks(check_clip(path, "reference", None, None, FPS, references=[BOTTLE]))["reference"]
+        for name, path in (("shows", shows), ("smaller", smaller), ("lacks", lacks))
+    }
+    assert found["shows"].passed and found["shows"].value >= 0.9, found["shows"]
+    assert found["smaller"].passed and found["smaller"].value >= qc.REFERENCE_MIN_MATCH, found["smaller"]
+    assert not found["lacks"].passed and found["lacks"].value < qc.REFERENCE_MIN_MATCH, found["lacks"]
+    assert found["lacks"].severity == qc.WARNING and "bottle" in found["lacks"].detail
+    # A clip whose beat uses no reference has no reference check at all.
+    assert "reference" not in checks(check_clip(lacks, "reference", None, None, FPS))
