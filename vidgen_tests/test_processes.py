@@ -15,9 +15,12 @@ from pathlib import Path
 
 import dagster as dg
 import psutil
+import pytest
 
 from vidgen_assets.processes import IN_FLIGHT, Owner
 from vidgen_assets.storage.layout import CONTACT_SHEET, MANIFESTS
+
+pytestmark = pytest.mark.slow
 
 VIDGEN = str(Path(sys.executable).with_name("vidgen"))
 SPEC = """\

@@ -83,6 +83,7 @@ cta: Done
 """
 
 
+@pytest.mark.slow
 def test_a_whole_render_with_s3_storage(s3: S3Server, tmp_path: Path, home: Path):
     settings = Settings(
         data_dir=tmp_path / "unused", storage="s3", s3_bucket=s3.bucket, s3_prefix="renders",
