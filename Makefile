@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 SPEC   ?= examples/specs/cold-brew-ad.yaml
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: venv demo test lint docs docs-tables docs-serve dev bench clean system-deps
+.PHONY: venv demo test test-fast lint docs docs-tables docs-serve dev bench clean system-deps
 
 # The install's own chatter (setuptools' notice that an editable install is one) goes to a log, shown
 # only when the install fails.
@@ -50,6 +50,10 @@ system-deps:
 
 test: system-deps lint
 	$(BIN)/pytest -n 2 --durations=15 vidgen_tests
+
+## The tests not marked slow, daemon, browser or postgres: meant to take under 3 minutes on 2 cores
+test-fast: venv
+	$(BIN)/pytest -n 2 -m "not slow and not daemon and not browser and not postgres" vidgen_tests
 
 ## Every benchmark in bench/README.md, one command per figure (about 40 minutes on 2 cores; results in bench/results/)
 bench: venv

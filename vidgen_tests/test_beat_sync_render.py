@@ -9,6 +9,7 @@ from typing import Any
 
 import av
 import numpy as np
+import pytest
 
 from vidgen_assets.cli import main
 from vidgen_assets.media import probe
@@ -46,6 +47,7 @@ def onset_s(path, around_s: float) -> float:
     return (lo + int(np.argmax(rise)) + 1) / 1000
 
 
+@pytest.mark.slow
 def test_cuts_land_on_the_beats_of_the_music(tmp_path, capsys):
     spec = tmp_path / "on-beat.json"
     spec.write_text(json.dumps(SPEC))
@@ -78,6 +80,7 @@ def test_sync_is_refused_with_a_models_music_which_exists_only_after_the_cuts_ar
     assert "Use your own track (music: {file: ..., sync: beats}" in err
 
 
+@pytest.mark.slow
 def test_cuts_land_on_the_tracked_beats_of_the_users_own_track(tmp_path, capsys):
     """A generated click track at 112 bpm (a beat every 0.536 s: 12.86 frames at 24 fps, so the beats fall
     between frames) from 0.1 s: the boundaries at 4 s and 8 s move to its beats at 3.85 s and 8.14 s."""

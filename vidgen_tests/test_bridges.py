@@ -8,6 +8,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from vidgen_assets.backends.bridge_motion import bridge_frames
@@ -54,6 +55,7 @@ def test_the_bridge_drawing_is_a_camera_move_from_one_frame_into_the_other():
     assert diff(right, np.asarray(b, np.float32)[:, 120:]) < diff(left, np.asarray(b, np.float32)[:, :40])
 
 
+@pytest.mark.slow
 def test_the_example_renders_with_the_animatic_and_a_changed_beat_remakes_only_its_bridges(
     settings, home, tmp_path, capsys
 ):

@@ -73,6 +73,7 @@ def test_render_of_an_invalid_spec_exits_2_and_writes_nothing(tmp_path):
     assert not data.exists()
 
 
+@pytest.mark.slow
 def test_render_prints_the_final_path_and_exits_0(tmp_path):
     spec = tmp_path / "short-one.yaml"
     spec.write_text("prompt: a short one\nduration: 5\nresolution: 480p\ncta: Bye\n")
@@ -116,6 +117,7 @@ def _render_with_broken_ffmpeg(tmp_path, *flags):
     return spec, done
 
 
+@pytest.mark.slow
 def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_path):
     spec, done = _render_with_broken_ffmpeg(tmp_path)
     assert done.returncode == 1
@@ -137,6 +139,7 @@ def test_a_failing_run_exits_1_saying_what_failed_and_where_in_a_few_lines(tmp_p
     assert (tmp_path / "data" / "videos" / "fails" / "storyboard" / "beat_00.png").exists()
 
 
+@pytest.mark.slow
 def test_verbose_shows_the_full_traceback(tmp_path):
     spec, done = _render_with_broken_ffmpeg(tmp_path, "--verbose")
     assert done.returncode == 1

@@ -16,6 +16,8 @@ from vidgen_assets.media import probe
 from vidgen_assets.runner import Runner
 from vidgen_tests.defs.test_render_examples import check_results
 
+pytestmark = pytest.mark.slow
+
 SPECS = {
     "tiny-beats": {
         "duration": 10, "aspect_ratio": "9:16", "fps": 24, "cta": "Order today 🛒\nnow",

@@ -53,6 +53,7 @@ def peak_hz(samples: np.ndarray, start_s: float, end_s: float) -> float:
     return float(np.fft.rfftfreq(part.size, 1 / RATE)[int(np.argmax(spectrum))])
 
 
+@pytest.mark.slow
 def test_the_users_track_is_the_bed_stored_with_the_video_and_an_edit_remakes_it(tmp_path):
     tone_wav(tmp_path / "track.wav", 10.0, 440.0)  # longer than the video: cut to its length
     path = spec(tmp_path, {"file": "track.wav", "volume": 0.8})
@@ -88,7 +89,12 @@ def test_the_users_track_is_the_bed_stored_with_the_video_and_an_edit_remakes_it
         ("huge", {"file": "huge.wav"}, "music.file: 'huge.wav' is 51.0 MB; at most 50.0 MB is allowed"),
         (None, {"file": "../outside.wav"}, "music.file: '../outside.wav' leaves the spec's folder"),
         (None, {"file": "track.wav", "bpm": 120}, "music: a music file has its own tempo and mood: leave bpm out"),
-        ("tone", {"file": "tone.wav", "sync": "beats"}, "music.sync: found no beat to cut on in 'tone.wav'"),
+        pytest.param(  # beat tracking of a whole track
+            "tone",
+            {"file": "tone.wav", "sync": "beats"},
+            "music.sync: found no beat to cut on in 'tone.wav'",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_a_music_file_that_cannot_be_used_is_a_field_error_and_nothing_is_written(

@@ -9,9 +9,13 @@ import json
 import threading
 from pathlib import Path
 
+import pytest
+
 from vidgen_assets.cli import main
 from vidgen_assets.media import probe
 from vidgen_tests.deploy.test_ui_browser import CHROMIUM_ARGS, chromium
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SPEC = {
     "id": "plays", "prompt": "p", "duration": 6, "resolution": "480p", "fps": 24, "subtitles": "soft",

@@ -4,6 +4,7 @@ made again."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -14,8 +15,12 @@ from pathlib import Path
 
 import dagster as dg
 import psutil
+import pytest
 
 from vidgen_assets.processes import IN_FLIGHT, Owner
+from vidgen_assets.storage.layout import CONTACT_SHEET, MANIFESTS
+
+pytestmark = pytest.mark.slow
 
 VIDGEN = str(Path(sys.executable).with_name("vidgen"))
 SPEC = """\
@@ -96,6 +101,15 @@ def left_running(processes: list[psutil.Process], within_s: float) -> list[psuti
     return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
 
 
+def stored(video: Path) -> dict[str, tuple[int, str]]:
+    """Every file stored under a video's folder: its path there, when it was last written and its sha256."""
+    return {
+        path.relative_to(video).as_posix(): (path.stat().st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest())
+        for path in sorted(video.rglob("*"))
+        if path.is_file()
+    }
+
+
 def runs(home: Path) -> list[dg.DagsterRun]:
     with dg.DagsterInstance.from_config(str(home)) as instance:
         return list(instance.get_runs())
@@ -130,9 +144,13 @@ def test_after_kill_9_nothing_is_left_and_the_next_render_fails_orphans_and_rema
     orphans = [r for r in runs(home) if r.status in IN_FLIGHT]
     assert orphans, "a render killed in its pair stage leaves runs in progress"
     assert all(Owner.from_tags(dict(r.tags)) is not None for r in orphans)
-    chunks = tmp_path / "data" / "videos" / "three" / "chunks"
-    finished = [f for m in chunks.glob("p*.json") for f in json.loads(m.read_text())["files"]]
-    before = {name: (chunks.parent / name).stat().st_mtime_ns for name in finished}
+    video = tmp_path / "data" / "videos" / "three"
+    before = stored(video)
+    beats = {f"storyboard/beat_{i:02d}.png" for i in range(3)}
+    assert beats <= set(before), sorted(before)  # killed in its pairs, the render had made its storyboard
+    # What the next render writes again by design: its manifests, and the contact sheet drawn from the images.
+    rewritten = {name for name in before if name.endswith(".json") or name == CONTACT_SHEET}
+    made = {name: before[name] for name in sorted(set(before) - rewritten)}
 
     again = subprocess.run(
         [VIDGEN, "render", str(tmp_path / "three.yaml"), "--data-dir", str(tmp_path / "data"),
@@ -144,4 +162,9 @@ def test_after_kill_9_nothing_is_left_and_the_next_render_fails_orphans_and_rema
     after = runs(home)
     assert [r.run_id for r in after if r.status in IN_FLIGHT] == []  # the figure: runs left STARTED
     assert {r.run_id for r in after if r.status == dg.DagsterRunStatus.FAILURE} >= {r.run_id for r in orphans}
-    assert {name: (chunks.parent / name).stat().st_mtime_ns for name in before} == before  # nothing finished re-made
+    # Nothing finished is made again: each file made before the kill is the very file it was (same bytes,
+    # never written again), and the storyboard was taken from the store as it was.
+    now = stored(video)
+    assert {name: now.get(name) for name in made} == made
+    assert rewritten <= set(now)
+    assert json.loads((video / MANIFESTS["storyboard"]).read_text())["cached"] is True

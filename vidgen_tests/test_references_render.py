@@ -15,6 +15,8 @@ from vidgen_assets.core.spec import load_spec
 from vidgen_assets.references import read_local_references
 from vidgen_tests.backends.test_reference_composite import GREEN, MAGENTA, cut_out_reference, near
 
+pytestmark = pytest.mark.slow
+
 SPEC = """\
 id: refs-animatic
 prompt: "a 10 second ad for a green bottle"

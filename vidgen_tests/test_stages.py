@@ -73,6 +73,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
+@pytest.mark.slow
 def test_the_copy_path_gives_the_same_frames_as_the_full_reencode(both):
     plan, reencoded, copied = both
     a, b = probe.probe(reencoded / "final.mp4"), probe.probe(copied / "final.mp4")
@@ -95,6 +96,7 @@ def test_the_copy_path_gives_the_same_frames_as_the_full_reencode(both):
     assert scores.min() >= 30, (scores.min(), int(scores.argmin()))
 
 
+@pytest.mark.slow
 def test_the_copy_path_does_not_stutter_at_seams(both):
     plan, _, copied = both
     frames = probe.read_frames(copied / "final.mp4", list(range(plan.total_frames)))
@@ -107,6 +109,7 @@ def test_the_copy_path_does_not_stutter_at_seams(both):
             assert not np.array_equal(frames[seam - 1], frames[seam]), f"frame {seam} repeats frame {seam - 1}"
 
 
+@pytest.mark.slow
 def test_the_serial_tail_of_the_copy_path_renders_only_transitions(both):
     plan, _, copied = both
     stitched = probe.probe(copied / "stitched.mp4")
@@ -117,6 +120,7 @@ def test_the_serial_tail_of_the_copy_path_renders_only_transitions(both):
     assert [probe.probe(copied / "chunks" / p).frames for p in pieces] == [100, 175 - 12, 100 - 25]
 
 
+@pytest.mark.slow
 def test_transitions_read_only_the_edges_the_pairs_kept(both):
     plan, _, copied = both
     chunks = copied / "chunks"
@@ -160,6 +164,7 @@ def _in_band_parameter_sets(path) -> set[bytes]:
     return sets
 
 
+@pytest.mark.slow
 def test_the_joined_pieces_share_one_set_of_h264_headers(both):
     """The final MP4 (`avc1`) declares one SPS/PPS for the whole stream. A piece encoded with other
     settings brings its own headers in-band: ffmpeg would decode it, stricter players might not."""

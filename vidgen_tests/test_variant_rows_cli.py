@@ -93,6 +93,7 @@ def test_a_missing_csv_or_one_outside_the_spec_folder_is_a_field_error(tmp_path:
     assert "variants.file: '../rows.csv' leaves the spec's folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_animatic_render_of_csv_rows_makes_each_video_and_the_comparison_page(tmp_path: Path) -> None:
     spec = _write(tmp_path)
     env = {**os.environ, "VIDGEN_DATA": str(tmp_path / "data"), "DAGSTER_HOME": str(tmp_path / "home")}

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from vidgen_assets.media.probe import read_frames
+
+pytestmark = pytest.mark.slow
 
 VIDGEN = str(Path(sys.executable).with_name("vidgen"))
 

@@ -95,6 +95,7 @@ def test_a_slightly_long_line_is_sped_up_to_fit(tmp_path):
     assert 1.0 < record["tempo"] <= 1.25 and record["spoken_s"] <= 4.75
 
 
+@pytest.mark.slow
 def test_render_speaks_ducks_and_subtitles_soft(tmp_path):
     spec = tmp_path / "talk.yaml"
     spec.write_text(json.dumps({**SPEC, "music": {"bpm": 100, "volume": 0.8}}))
@@ -150,6 +151,7 @@ def test_render_speaks_ducks_and_subtitles_soft(tmp_path):
     assert [c.content for c in srt.parse((folder / "final.srt").read_text(encoding="utf-8"))][1] == "Pour it over ice."
 
 
+@pytest.mark.slow
 def test_burnt_subtitles_are_drawn_clear_of_the_beat_text(tmp_path):
     spec = tmp_path / "talk.yaml"
     spec.write_text(json.dumps({**SPEC, "id": "burn", "subtitles": "burn", "music": False}))
@@ -174,6 +176,7 @@ def test_burnt_subtitles_are_drawn_clear_of_the_beat_text(tmp_path):
     assert "Steeped for twenty hours." in (folder / "final.ass").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_the_reencode_path_speaks_and_subtitles_too(tmp_path, monkeypatch):
     monkeypatch.setenv("VIDGEN_STITCH", "reencode")
     spec = tmp_path / "talk.yaml"
@@ -227,6 +230,7 @@ KARAOKE: dict[str, Any] = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_word_highlighted_captions_at_the_engines_times_inside_the_tiktok_safe_area(tmp_path):
     """A 9:16 video with `words: true` and `safe_area: tiktok`: on the decoded final frames the highlight
     moves word by word at espeak-ng's word times (within two frames), and the caption and the beat's

@@ -253,6 +253,7 @@ def big_card(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("camera", ["pan_left", "pan_right"])
 def test_pan_speed_is_constant_across_the_seams(tmp_path: Path, big_card: Path, camera: Camera) -> None:
     """Measured on decoded frames: five frame steps straddling each seam move the content five steps

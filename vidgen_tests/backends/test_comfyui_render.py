@@ -35,6 +35,7 @@ def uploaded(fakes: list[FakeComfyUI], node: str, output_class: str) -> list[byt
     ]
 
 
+@pytest.mark.slow
 def test_the_example_renders_on_a_pool_of_two_with_a_bridge_and_survives_a_killed_server(tmp_path, cli_env, capsys):
     a, b = FakeComfyUI(run_s=0.2).start(), FakeComfyUI(run_s=0.2).start()
     try:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+import pytest
 from PIL import Image
 
 from vidgen_assets import stages
@@ -163,6 +164,7 @@ def test_changing_the_photo_changes_the_storyboard_fingerprint_and_nothing_else_
     assert not third.endswith("+cached") and third != first
 
 
+@pytest.mark.slow
 def test_a_pan_carries_the_reference_even_when_the_store_moved_since_the_storyboard(tmp_path):
     """A pan draws the card again wider, references included: from where this process finds them."""
     import shutil

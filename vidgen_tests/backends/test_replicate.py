@@ -24,6 +24,8 @@ from vidgen_tests.fakes.replicate_server import png_for
 
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05, total_s=5.0, prediction_attempts=3, prediction_timeout_s=10)
 FRAME = Frame(160, 90, 24)
+SHORT_WAIT = Limits(connect_s=5, read_s=10, download_s=20, wait_s=1)
+"""A create held 1 s at most (`Prefer: wait=1`): a prediction left processing is polled after 1 s, not 10."""
 WAN = "wan-video/wan-2.2-i2v-fast"
 FLUX = "black-forest-labs/flux-schnell"
 
@@ -271,13 +273,12 @@ def test_storyboard_images_are_generated_concurrently_in_beat_order(replicate_en
     from vidgen_assets.core.spec import parse_spec
 
     fake = replicate_env
-    fake.latency_s = 0.2
+    fake.hold_creates_together(3)  # made one at a time, the first would wait alone: none gets through together
     beats = [{"name": f"b{i}", "duration": 5, "prompt": f"shot {i}"} for i in range(3)]
     spec = parse_spec({"id": "v", "prompt": "p", "duration": 15, "backend": "replicate", "beats": beats})
     b = backend(fake, tmp_path)
     out = stages.storyboard(plan_spec(spec, 5.0), b, LocalStore(tmp_path / "data"), tmp_path / "scratch")
-    creates = sorted(r.at for r in fake.calls("POST", "/v1/models/"))
-    assert len(creates) == 3 and creates[-1] - creates[0] < 0.5, "all three created before any finished"
+    assert fake.held_together == 3 and fake.create_count() == 3, "all three were being created at once"
     assert list(out.files) == [f"storyboard/beat_{i:02d}.png" for i in range(3)]
     assert [g["beat"] for g in out.record["generations"]] == [0, 1, 2]
     assert out.record["cost_usd"] == 0.009
@@ -285,14 +286,23 @@ def test_storyboard_images_are_generated_concurrently_in_beat_order(replicate_en
 
 def test_500s_on_poll_are_retried(replicate_env, tmp_path):
     fake = replicate_env
-    b = backend(fake, tmp_path)
+    b = backend(fake, tmp_path, clock=FakeClock(), limits=SHORT_WAIT)
+    # Still processing when the create's 1 s wait ends, so the client polls: its first two polls get a 500
+    # and a 502, the third sees it processing, the fourth succeeded.
+    fake.fail_next(FLUX, Outcome(processing_polls=1))
     fake.faults.get_errors.extend([500, 502])
-    assert b.image(image_request(), tmp_path / "i.png").cost_usd == 0.003
+    gen = b.image(image_request(), tmp_path / "i.png")
+    assert not fake.faults.get_errors, "both errors were answered to polls"
+    polls = fake.calls("GET", "/v1/predictions/")
+    assert [r.path for r in polls] == [f"/v1/predictions/{gen.extra['prediction_id']}"] * 4
+    assert (gen.cost_usd, fake.create_count()) == (0.003, 1), "polled again, not created again"
+    with Image.open(tmp_path / "i.png") as image:
+        assert image.size == (160, 90)
 
 
 def test_a_prediction_processing_for_a_while_is_waited_on(replicate_env, tmp_path):
     fake = replicate_env
-    b = backend(fake, tmp_path)
+    b = backend(fake, tmp_path, limits=SHORT_WAIT)
     fake.fail_next(FLUX, Outcome(processing_polls=6))
     b.image(image_request(), tmp_path / "i.png")
     assert len(fake.calls("GET", "/v1/predictions/")) >= 7
@@ -301,7 +311,7 @@ def test_a_prediction_processing_for_a_while_is_waited_on(replicate_env, tmp_pat
 def test_a_prediction_past_its_timeout_is_canceled(replicate_env, tmp_path):
     fake = replicate_env
     policy = RetryPolicy(attempts=3, base_s=0.01, cap_s=0.02, total_s=2, prediction_timeout_s=0.4)
-    b = backend(fake, tmp_path, retry=policy)
+    b = backend(fake, tmp_path, retry=policy, limits=SHORT_WAIT)
     fake.fail_next(FLUX, Outcome(processing_polls=10_000))
     with pytest.raises(ReplicateFailed, match=r"still processing after 0\.4 s; canceled it"):
         b.image(image_request(), tmp_path / "i.png")

@@ -15,6 +15,8 @@ from vidgen_assets.media import probe
 from vidgen_assets.runner import Runner
 from vidgen_tests.conftest import EXAMPLES
 
+pytestmark = pytest.mark.slow
+
 EXAMPLE = EXAMPLES / "bridge-tour.yaml"
 HAILUO = "minimax/hailuo-02"
 

@@ -176,6 +176,7 @@ backend: replicate
 """
 
 
+@pytest.mark.slow
 def test_replicate_render_with_references_costs_its_estimate_and_remakes_only_what_the_photo_changes(
     replicate_env, settings, home, tmp_path, capsys
 ):

@@ -56,6 +56,7 @@ def metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, object]:
     return {k: v.value for k, v in event.asset_materialization.metadata.items()}
 
 
+@pytest.mark.slow
 def test_replicate_render_end_to_end_costs_what_was_estimated_then_nothing(
     replicate_env, settings, home, instance, tmp_path, capsys, caplog
 ):

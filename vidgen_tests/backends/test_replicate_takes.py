@@ -21,6 +21,8 @@ from vidgen_assets.defs.report import check_results
 from vidgen_assets.media import probe
 from vidgen_assets.runner import Runner
 
+pytestmark = pytest.mark.slow
+
 SPEC = """\
 id: takes-replicate
 prompt: "two shots of a coffee brand"

@@ -6,10 +6,14 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from vidgen_assets.cli import main
 from vidgen_assets.core.cost import usd
 from vidgen_assets.runner import Runner
 from vidgen_assets.variant_sets import load_members
+
+pytestmark = pytest.mark.slow
 
 SPEC = """\
 id: share

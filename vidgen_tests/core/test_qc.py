@@ -65,7 +65,7 @@ def test_a_good_clip_passes_every_check_with_its_value_and_threshold() -> None:
     assert (checks["start"].value, checks["start"].threshold) == (45.0, qc.MATCH_MIN_PSNR_DB)
     assert checks["still"].value == pytest.approx(2.0)
     assert checks["start"].as_record() == {
-        "check": "start", "severity": "blocking", "value": 45.0, "threshold": 30.0, "passed": True,
+        "check": "start", "severity": "blocking", "value": 45.0, "threshold": qc.MATCH_MIN_PSNR_DB, "passed": True,
         "detail": "first frame PSNR 45.0 dB against the picture it must be (bridge)",
     }  # fmt: skip
 
@@ -81,7 +81,10 @@ def test_each_failure_is_blocking_but_a_cut_which_is_a_warning() -> None:
     assert [r.name for r in blocking_failures(evaluate(ClipMeasures(24, tuple(dark), ()), "reference"))] == ["black"]
     flat = [FrameStats(120, 118, 124, 2.0, 0.0, 1.0) for _ in range(48)]  # blank: a spread of 6 levels
     assert by_name(evaluate(ClipMeasures(24, tuple(flat), ()), "reference"))["black"].value == 1.0
-    jump = ClipMeasures(24, tuple(frames(48)), (), start_psnr_db=29.9)
+    for psnr, passes in ((qc.MATCH_MIN_PSNR_DB, True), (qc.MATCH_MIN_PSNR_DB - 0.1, False)):  # either side
+        start = by_name(evaluate(ClipMeasures(24, tuple(frames(48)), (), start_psnr_db=psnr), "continuous"))["start"]
+        assert (start.passed, start.blocks) == (passes, not passes)
+    jump = ClipMeasures(24, tuple(frames(48)), (), start_psnr_db=qc.MATCH_MIN_PSNR_DB - 0.1)
     assert [r.name for r in blocking_failures(evaluate(jump, "continuous"))] == ["start"]
     cut = frames(48)
     cut[20] = FrameStats(120, 20, 230, 40.0, 0.0, 35.0)
@@ -89,6 +92,16 @@ def test_each_failure_is_blocking_but_a_cut_which_is_a_warning() -> None:
     assert not results["cut"].passed and results["cut"].severity == qc.WARNING
     assert results["cut"].detail == "largest scene-change score 35.0 (frame 20)"
     assert blocking_failures(list(results.values())) == []
+
+
+def test_the_final_may_hold_black_for_its_longest_allowed_stretch_and_not_a_frame_more() -> None:
+    fps, total = 24, 96
+    longest = round(qc.FINAL_BLACK_MAX_S * fps)
+    for dark, passes in ((longest, True), (longest + 1, False)):
+        picture = frames(total)
+        picture[24 : 24 + dark] = frames(dark, black=0.99)
+        check = by_name(qc.evaluate_final(ClipMeasures(fps, tuple(picture), ()), total, None))["black_stretch"]
+        assert (check.passed, check.value, check.detail.endswith("from frame 24")) == (passes, dark / fps, True)
 
 
 def test_a_clip_that_holds_still_by_design_is_not_checked_for_motion() -> None:

@@ -53,6 +53,7 @@ def check_plan(plan: Plan) -> None:
     assert plan.beats[-1].transition_frames == 0
 
 
+@pytest.mark.slow
 def test_generated_specs_give_field_errors_or_plans_that_keep_the_invariants():
     counts: Counter[str] = Counter()
 

@@ -6,8 +6,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from vidgen_tests.conftest import REPO, S3Server
 from vidgen_tests.daemon import run_daemon_until, vidgen_env
+
+pytestmark = [pytest.mark.daemon, pytest.mark.slow]
 
 DEADLINE_S = 480
 

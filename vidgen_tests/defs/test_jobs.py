@@ -55,6 +55,7 @@ def cached(meta: dict[str, dict[str, Any]]) -> dict[str, bool]:
     return {name: bool(m.get("cached", False)) for name, m in meta.items()}  # video_spec is always planned
 
 
+@pytest.mark.slow
 def test_a_render_is_one_run_of_every_asset_and_every_check(settings, home, instance):
     render(settings, home, SPEC, "one")
     runs = instance.get_runs()
@@ -72,6 +73,7 @@ def test_a_render_is_one_run_of_every_asset_and_every_check(settings, home, inst
     assert list(settings.scratch_dir.iterdir()) == []  # nothing left in the scratch directory
 
 
+@pytest.mark.slow
 def test_a_current_video_is_one_run_that_makes_nothing_and_an_edit_makes_only_its_pair(settings, home, instance):
     render(settings, home, SPEC, "edit")
     final = settings.data_dir / "videos" / "edit" / "final.mp4"
@@ -107,6 +109,7 @@ def test_a_render_made_again_leaves_no_work_folder_of_any_stage(settings, home):
     assert list(settings.scratch_dir.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_said_line_edited_remakes_its_voice_line_and_the_assembly_never_a_pair(settings, home, instance):
     head = "prompt: p\nduration: 6\nresolution: 480p\nvoice: {voice: narrator}\nsubtitles: soft\n"
     text = head + (
@@ -127,6 +130,7 @@ def test_a_said_line_edited_remakes_its_voice_line_and_the_assembly_never_a_pair
     }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_new_recipe_for_a_stage_remakes_that_stage_and_what_follows_it_only(
     settings, home, instance, monkeypatch: pytest.MonkeyPatch
 ):
@@ -149,6 +153,7 @@ def test_the_job_is_the_whole_group_in_one_process_and_every_asset_states_its_co
     assert versions == {name: recipes.RECIPES[name] for name in [*ASSETS, "report"]}
 
 
+@pytest.mark.slow
 def test_music_alone_is_made_from_the_ui_without_touching_the_pairs(settings, home, instance):
     """`generate` is subsettable: re-materializing one of its assets (the UI's Materialize on `music`)
     makes that one only."""

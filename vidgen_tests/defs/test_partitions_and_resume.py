@@ -35,6 +35,7 @@ def quiet(_: str) -> None:
     pass
 
 
+@pytest.mark.slow
 def test_partitions_are_the_videos_alone_and_a_pair_to_remake_must_be_the_videos(settings, home, instance):
     runner = Runner(settings, home, progress=quiet)
     runner.render(read_spec_text(TINY, "tiny.yaml"), TINY)
@@ -62,6 +63,7 @@ def test_partitions_are_the_videos_alone_and_a_pair_to_remake_must_be_the_videos
     assert {p.name: p.stat().st_mtime_ns for p in chunks.iterdir()} == before  # nothing written
 
 
+@pytest.mark.slow
 def test_a_pair_chosen_for_remaking_is_made_again_and_only_it(settings, home, instance):
     text = TINY.replace("duration: 5\n", "duration: 10\n", 1).replace(
         "music:", "  - {name: two, duration: 5, prompt: b}\nmusic:"
@@ -100,6 +102,7 @@ def failing_ffmpeg(tmp_path: Path, marker: str) -> Path:
     return script
 
 
+@pytest.mark.slow
 def test_a_failed_pair_loses_nothing_and_a_rerun_continues(settings, home, instance, tmp_path):
     path = EXAMPLES / "recipe-square.yaml"
     text = path.read_text()
@@ -160,6 +163,7 @@ def test_when_the_pairs_and_the_music_both_fail_the_step_names_both_and_keeps_wh
     assert (settings.data_dir / "videos" / "tiny" / "voice" / "voice.json").exists()
 
 
+@pytest.mark.slow
 def test_dagster_job_execute_on_a_registered_partition(settings, home, instance):
     spec = read_spec_text(TINY, "tiny.yaml")
     runner = Runner(settings, home, progress=quiet)
@@ -180,6 +184,7 @@ def test_dagster_job_execute_on_a_registered_partition(settings, home, instance)
     assert runs[0].tags["dagster/partition"] == "tiny"
 
 
+@pytest.mark.slow
 def test_dg_launch_remakes_one_pair_of_a_rendered_video(settings, home, instance):
     text = TINY.replace("duration: 5\n", "duration: 10\n", 1).replace(
         "music:", "  - {name: two, duration: 5, prompt: b}\nmusic:"

@@ -59,6 +59,7 @@ def check_results(instance: dg.DagsterInstance) -> dict[str, bool]:
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("spec_path", SPECS, ids=[p.stem for p in SPECS])
 def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, capsys):
     spec = load_spec(spec_path)
@@ -150,6 +151,7 @@ def test_example_renders_to_the_spec(spec_path: Path, settings, home, instance, 
     assert f"pair {len(beats)}/{len(beats)} done" in out
 
 
+@pytest.mark.slow
 def test_the_video_and_its_runs_are_in_the_instance(settings, home, instance):
     spec_path = EXAMPLES / "recipe-square.yaml"
     spec = load_spec(spec_path)
@@ -191,6 +193,7 @@ beats:
 """
 
 
+@pytest.mark.slow
 def test_a_broadcast_loudness_target_is_met_measured_and_shown(settings, home, instance):
     """`audio: {loudness: -23, true_peak: -2}` (EBU R128): the delivered mix of voice over music reads
     -23 LUFS on an independent meter, and `final_video` shows what was measured, its check passed."""

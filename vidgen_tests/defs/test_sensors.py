@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pytest
 
 from vidgen_assets.core.spec import read_spec_text
 from vidgen_assets.defs import build_definitions
@@ -55,6 +56,7 @@ def launch(result: dg.SensorResult, settings: Settings, instance: dg.DagsterInst
     return done
 
 
+@pytest.mark.slow
 def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, settings, instance):
     settings = spec_settings(tmp_path, settings)
     specs = Path(settings.spec_dir)
@@ -108,6 +110,7 @@ def test_new_changed_unchanged_malformed_and_duplicate_spec_files(tmp_path, sett
     )
 
 
+@pytest.mark.slow
 def test_a_spec_already_rendered_with_identical_content_is_not_rerun(tmp_path, settings, home, instance):
     settings = spec_settings(tmp_path, settings)
     text = SPEC.format(prompt="done before")
@@ -118,6 +121,7 @@ def test_a_spec_already_rendered_with_identical_content_is_not_rerun(tmp_path, s
     assert requested(tick("spec_files", instance, settings)) == [("render_video", "again")]
 
 
+@pytest.mark.slow
 def test_an_edit_of_one_beat_is_one_run_that_remakes_only_that_beats_image_and_pair(tmp_path, settings, home, instance):
     settings = spec_settings(tmp_path, settings)
     three = SPEC.replace("duration: 10", "duration: 15") + "  - {{name: c, duration: 5, prompt: z}}\n"
@@ -200,6 +204,7 @@ def finished_by(run: Any, settings: Settings, instance: dg.DagsterInstance) -> A
 UI_SPEC = "prompt: started from the launchpad\nduration: 5\nresolution: 480p\ncta: Hi\n"
 
 
+@pytest.mark.slow
 def test_a_video_started_by_materializing_video_spec_with_its_spec_in_the_run_config(settings, instance):
     from vidgen_assets.defs.assets import video_spec
 
@@ -287,6 +292,7 @@ VARIANT_SPEC = (
 )
 
 
+@pytest.mark.slow
 def test_a_spec_with_variants_registers_every_variant_as_a_video_of_its_own(tmp_path, settings, instance):
     settings = spec_settings(tmp_path, settings)
     specs = Path(settings.spec_dir)

@@ -9,8 +9,11 @@ import re
 from pathlib import Path
 
 import dagster as dg
+import pytest
 
 from vidgen_tests.defs.test_sensors import launch, requested, spec_settings, tick
+
+pytestmark = pytest.mark.slow
 
 SPEC = (
     "prompt: one\nduration: 5\nresolution: 480p\nmusic: false\ncta: Order today\n"

@@ -18,6 +18,8 @@ from vidgen_tests.conftest import REPO, PostgresServer, S3Server
 from vidgen_tests.daemon import bin_path, run_daemon_until, vidgen_env
 from vidgen_tests.defs.test_daemon import BAD, DEADLINE_S, GOOD
 
+pytestmark = pytest.mark.postgres
+
 STACK_INSTANCE = REPO / "docker" / "dagster.yaml"
 IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
@@ -90,6 +92,8 @@ def _intervals(instance: dg.DagsterInstance, job: str, step: str) -> list[tuple[
     return sorted(out)
 
 
+@pytest.mark.daemon
+@pytest.mark.slow
 def test_daemon_on_postgres_renders_dropped_specs_with_the_pool_limit(tmp_path: Path, pg_home: Path, s3: S3Server):
     specs = tmp_path / "specs"
     specs.mkdir()

@@ -22,6 +22,8 @@ from vidgen_assets.settings import Settings
 from vidgen_tests.conftest import REPO, free_port
 from vidgen_tests.daemon import bin_path, stop_group
 
+pytestmark = [pytest.mark.browser, pytest.mark.daemon, pytest.mark.slow]
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

@@ -8,11 +8,14 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from vidgen_assets.editorial import assembly, otio_timeline
 from vidgen_assets.media.text import render_text_overlay
 from vidgen_assets.storage.store import LocalStore
 from vidgen_tests.editorial.conftest import Rendered
+
+pytestmark = pytest.mark.slow
 
 
 def test_final_otio_is_written_at_assembly_and_reads_back_the_plan(rendered: Rendered):

@@ -29,6 +29,7 @@ def copied(rendered: Rendered, tmp_path: Path) -> Path:
     return data
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(FILES))
 def test_export_writes_each_format_beside_the_final_video_and_prints_its_path(rendered: Rendered, fmt, capsys):
     data = str(rendered.settings.data_dir)
@@ -61,11 +62,13 @@ def test_export_writes_each_format_beside_the_final_video_and_prints_its_path(re
             assert name in text and (rendered.video / name).is_file()
 
 
+@pytest.mark.slow
 def test_a_registered_video_id_exports_too(rendered: Rendered, capsys):
     assert main(["export", "edit-sample", "--format", "edl", "--data-dir", str(rendered.settings.data_dir)]) == 0
     assert capsys.readouterr().out.strip() == str(rendered.video / "final.edl")
 
 
+@pytest.mark.slow
 def test_an_unknown_format_lists_the_allowed_ones_and_writes_nothing(copied: Path, capsys):
     before = snapshot(copied)
     assert main(["export", "edit-sample", "--format", "mp4", "--data-dir", str(copied)]) == 2
@@ -85,6 +88,7 @@ def test_a_video_not_rendered_yet_is_refused(tmp_path: Path, capsys):
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("remove", "named"),
     [
@@ -106,6 +110,7 @@ def test_an_incomplete_video_names_what_is_missing_and_writes_nothing(copied: Pa
     assert snapshot(copied) == before
 
 
+@pytest.mark.slow
 def test_a_video_whose_pieces_changed_after_its_final_video_is_refused(copied: Path, capsys):
     video = copied / "videos" / "edit-sample"
     record = video / "chunks" / "p002.json"
@@ -115,6 +120,7 @@ def test_a_video_whose_pieces_changed_after_its_final_video_is_refused(copied: P
     assert "the stitched video in the store was not made from its current plan" in err
 
 
+@pytest.mark.slow
 def test_a_spec_file_changed_since_the_render_is_refused(rendered: Rendered, tmp_path: Path, capsys):
     spec = tmp_path / "edit-sample.yaml"
     spec.write_text(SPEC.replace('cta: "Order today"', 'cta: "Try it free"'))
@@ -123,6 +129,7 @@ def test_a_spec_file_changed_since_the_render_is_refused(rendered: Rendered, tmp
     assert "has changed since video 'edit-sample' was rendered (cta)" in err
 
 
+@pytest.mark.slow
 def test_s3_media_are_reached_from_the_exports_folder(rendered: Rendered, s3: S3Server, monkeypatch, capsys):
     client = s3.client()
     for path in rendered.video.rglob("*"):

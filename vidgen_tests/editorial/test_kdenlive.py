@@ -21,6 +21,8 @@ from vidgen_assets.cli import main
 from vidgen_assets.media import probe
 from vidgen_tests.editorial.conftest import Rendered
 
+pytestmark = pytest.mark.slow
+
 MIN_PSNR_DB = 33.0
 """Every frame outside a transition (the melt render against vidgen's stitched video, both decoded)."""
 MEAN_PSNR_DB = 38.0

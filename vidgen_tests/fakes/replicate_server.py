@@ -228,6 +228,9 @@ class FakeReplicate:
         self._served: list[tuple[str, int, str]] = []
         self.received: list[list[ReceivedImage]] = []
         """Per create (in the order of `creates`): the images its inputs carried, decoded."""
+        self.held_together = 0
+        """How many creates got through `hold_creates_together`'s gate together."""
+        self._together: threading.Barrier | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
@@ -260,6 +263,24 @@ class FakeReplicate:
     def fail_next(self, model: str, *outcomes: Outcome) -> None:
         with self._lock:
             self.faults.outcomes.setdefault(model, deque()).extend(outcomes)
+
+    def hold_creates_together(self, count: int, timeout_s: float = 10.0) -> None:
+        """Hold each of the next `count` creates until all `count` have arrived (at most `timeout_s`): creates
+        sent at once get through together (`held_together` counts them); creates sent one after another
+        do not (the first waits out the timeout, and `held_together` stays 0)."""
+        self._together = threading.Barrier(count, timeout=timeout_s)
+
+    def _gather(self) -> None:
+        together = self._together
+        if together is None:
+            return
+        try:
+            together.wait()
+        except threading.BrokenBarrierError:
+            return
+        with self._lock:
+            self.held_together += 1
+            self._together = None
 
     def defect(self, prompt: str, kind: str, times: int = 1, seed: int | None = None) -> None:
         """Answer the next `times` image-to-video creates whose prompt contains `prompt` (and whose seed is
@@ -585,6 +606,7 @@ def _handler(fake: FakeReplicate) -> type[BaseHTTPRequestHandler]:
                         title = "Too Many Requests" if status == 429 else "Internal Server Error"
                         text = detail[0] if detail else "injected"
                         return self._json(status, {"title": title, "detail": text, "status": status}, **headers)
+                    fake._gather()
                     request = json.loads(body or b"{}")
                     invalid = fake.input_error(model, request.get("input", {}))
                     if invalid is not None:

@@ -7,6 +7,7 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +44,7 @@ def off_by(found: tuple[float, ...], true: list[float]) -> list[float]:
     return [float(np.min(np.abs(grid - t))) for t in found]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(bpm=st.floats(80, 150), first=st.floats(0.05, 0.6))
 def test_tracked_beats_sit_on_the_clicks_to_a_few_milliseconds_without_drift(tmp_path, bpm, first):
@@ -54,6 +56,7 @@ def test_tracked_beats_sit_on_the_clicks_to_a_few_milliseconds_without_drift(tmp
     assert found.tempo_bpm is not None and abs(found.tempo_bpm - bpm) / bpm < 0.05
 
 
+@pytest.mark.slow
 def test_an_exact_120_bpm_track_is_tracked_beat_by_beat_where_tempo_times_count_drifts(tmp_path):
     true = click_track(tmp_path / "clicks.wav", 120, 0.25, 20.0)
     found = track_beats(tmp_path / "clicks.wav")

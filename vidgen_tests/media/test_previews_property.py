@@ -122,6 +122,7 @@ def card_request(plan: Plan, index: int) -> ImageRequest:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )

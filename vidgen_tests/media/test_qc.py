@@ -247,6 +247,7 @@ def animatic(tmp_path_factory: pytest.TempPathFactory) -> Checked:
     return render_and_check(ANIMATIC_SPEC, tmp_path_factory.mktemp("qc-animatic"))
 
 
+@pytest.mark.slow
 def test_the_animatics_chunks_and_bridges_pass_every_check(
     animatic: Checked,
 ) -> None:
@@ -260,6 +261,7 @@ def test_the_animatics_chunks_and_bridges_pass_every_check(
         assert checks(results)["cut"].value < 2.0, name
 
 
+@pytest.mark.slow
 def test_every_animatic_move_starts_on_its_storyboard_image_as_drawn(animatic: Checked) -> None:
     """The storyboard image is the window the move starts on (pull_out: the middle of a larger card,
     a pan: one end of a wider one), so every reference-image chunk is checked against the storyboard
@@ -273,6 +275,7 @@ def test_every_animatic_move_starts_on_its_storyboard_image_as_drawn(animatic: C
 CAMERAS = ["push_in", "pull_out", "pan_left", "pan_right", "static"]
 
 
+@pytest.mark.slow
 @settings(max_examples=3, deadline=None, derandomize=True, database=None)
 @given(
     aspect=st.sampled_from(["16:9", "9:16", "1:1"]),

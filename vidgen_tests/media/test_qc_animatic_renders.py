@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -17,6 +18,8 @@ from vidgen_assets.cli import main
 from vidgen_assets.core.spec import SpecError, read_spec_text
 from vidgen_tests.core.spec_strategies import BEAT_FIELDS, SPEC_FIELDS
 from vidgen_tests.media.qc_measure import failed, final_checks, stored_clip_checks
+
+pytestmark = pytest.mark.slow
 
 
 def render(spec: Path, tmp: Path) -> list[Path]:

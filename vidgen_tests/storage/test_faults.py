@@ -25,6 +25,8 @@ from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, load_ar
 from vidgen_assets.storage.s3 import S3Store
 from vidgen_assets.storage.store import ArtifactStore, LocalStore, StoreError
 
+pytestmark = pytest.mark.slow
+
 SPEC = """
 id: faults
 prompt: two beats

@@ -57,10 +57,12 @@ def check_owner_death_releases(store: ArtifactStore, kind: str, where: str) -> N
         pass
 
 
+@pytest.mark.slow
 def test_local_lock_refuses_a_second_writer_and_dies_with_its_owner(tmp_path):
     check_owner_death_releases(LocalStore(tmp_path / "data"), "local", str(tmp_path / "data"))
 
 
+@pytest.mark.slow
 def test_s3_lock_refuses_a_second_writer_and_dies_with_its_owner(s3):
     store = S3Store(s3.bucket)
     check_owner_death_releases(store, "s3", s3.bucket)
@@ -233,6 +235,7 @@ def test_a_render_whose_s3_lock_is_taken_fails_and_writes_nothing_after(s3, tmp_
     assert "r/videos/taken/final.mp4" not in before_loss
 
 
+@pytest.mark.slow
 def test_two_clis_rendering_one_video_the_second_refuses(tmp_path):
     spec = tmp_path / "one.yaml"
     spec.write_text("prompt: one writer\nduration: 5\nresolution: 480p\nmusic: false\n")
