@@ -31,7 +31,9 @@ from vidgen_assets.storage.store import ArtifactStore, StoreError, check_key
 
 T = TypeVar("T")
 NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
-MAX_ATTEMPTS = 3  # per S3 call, the first included (boto3's standard retry mode, as S3Resource sets it)
+MAX_ATTEMPTS = 3
+"""S3Resource's `max_attempts`, per S3 call: botocore's retries config counts it as retries after the
+first try (measured against moto: 4 requests in all for an unreachable endpoint)."""
 TRANSFER = TransferConfig(multipart_threshold=64 * 1024 * 1024, use_threads=False)
 
 
@@ -175,7 +177,7 @@ class LazyS3Resource(S3Resource):
 
 def default_s3() -> S3Resource:
     """The S3 resource vidgen uses unless Dagster's resources give another: the AWS settings of the
-    environment, `MAX_ATTEMPTS` tries per call."""
+    environment, `MAX_ATTEMPTS` retries per call after its first try."""
     return LazyS3Resource(max_attempts=MAX_ATTEMPTS)
 
 
