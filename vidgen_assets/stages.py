@@ -104,6 +104,7 @@ def image_request(plan: Plan, beat: PlannedBeat, references: tuple[ReferenceImag
         prompt=beat.prompt, camera=beat.camera, start_frame=beat.start_frame,
         end_frame=beat.end_frame, frame=_frame(plan), palette=spec.style.palette,
         aesthetic=spec.style.aesthetic, seed=spec.seed + beat.index, references=references,
+        captions_burnt=spec.subtitle_mode == "burn" and bool(beat.say),
     )  # fmt: skip
 
 
@@ -114,6 +115,7 @@ def storyboard_fingerprint(plan: Plan, identity: str, reference_backend: str = "
     return fingerprint(
         recipe("storyboard"), identity, plan.width, plan.height, plan.fps, spec.seed, spec.style.model_dump(),
         [(b.name, b.prompt, b.camera, b.start_frame, b.frames) for b in plan.beats], len(plan.beats),
+        [spec.subtitle_mode == "burn" and bool(b.say) for b in plan.beats],
         *([[reference_identity(plan, b) for b in plan.beats], reference_backend] if plan.references else []),
     )  # fmt: skip
 

@@ -256,7 +256,8 @@ def _draw_grid_marks(draw: ImageDraw.ImageDraw, geo: _Geometry, horizon: int) ->
 
 
 def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest) -> None:
-    """Header (number, name, timecode) at the top; prompt and camera/aesthetic in a panel at the bottom."""
+    """Header (number, name, timecode) at the top; prompt and camera/aesthetic in a panel at the bottom
+    (under the header when the beat's caption is burnt in)."""
     full_w, m = geo.width, geo.margin
     w, left, top = geo.text_width, geo.text_left, geo.text_top
     h = top + (geo.text_height or geo.height)
@@ -305,7 +306,9 @@ def _draw_text(draw: ImageDraw.ImageDraw, geo: _Geometry, request: ImageRequest)
     icon = small_h
     footer_line = fit(footer, small_w, line_w - icon - gap)
     panel_h = m // 2 + len(prompt_lines) * (body_h + gap) + small_h + m
-    panel_top = h - panel_h
+    # Under the header when the beat's caption is burnt in at the bottom (it would sit on the panel).
+    panel_top = top + header_h if request.captions_burnt else h - panel_h
+    h = panel_top + panel_h
     draw.rectangle((0, panel_top, full_w, h), fill=(0, 0, 0, 135))
     y = panel_top + m // 2
     for line in prompt_lines:

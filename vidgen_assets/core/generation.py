@@ -54,6 +54,9 @@ class ImageRequest:
     seed: int
     references: tuple[ReferenceImage, ...] = ()
     """What this beat shows: composited by the animatic, input images for a reference-capable model."""
+    captions_burnt: bool = False
+    """The beat's spoken line is burnt into the picture at the bottom (`subtitles: burn`): the animatic's
+    card then draws its prompt panel under its header, not where the caption goes."""
 
 
 @dataclass(frozen=True)

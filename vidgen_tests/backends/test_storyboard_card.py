@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from vidgen_assets.backends.storyboard_card import (
@@ -53,3 +55,26 @@ def test_timecode() -> None:
 )
 def test_layout_of(size: tuple[int, int], layout: str) -> None:
     assert layout_of(*size) == layout
+
+
+@pytest.mark.parametrize("size", [(640, 360), (360, 640), (480, 480)])
+def test_with_its_caption_burnt_in_a_cards_prompt_panel_moves_under_its_header(size: tuple[int, int]) -> None:
+    """The bottom of the frame is where a burnt caption goes: the card's darkened prompt panel leaves it."""
+    import numpy as np
+
+    from vidgen_assets.backends.storyboard_card import render_card
+    from vidgen_assets.core.generation import Frame, ImageRequest
+
+    width, height = size
+    request = ImageRequest(
+        video_id="v", beat_index=0, beat_count=2, beat_name="hero", prompt="a bottle on a sunlit counter",
+        camera="push_in", start_frame=0, end_frame=96, frame=Frame(width, height, 24), palette=("#c8a27a",),
+        aesthetic="warm", seed=0,
+    )  # fmt: skip
+    plain = np.asarray(render_card(request).convert("L"), dtype=np.float64)
+    burnt = np.asarray(render_card(replace(request, captions_burnt=True)).convert("L"), dtype=np.float64)
+    bottom = slice(height - height // 12, height)
+    # The same card except where the panel is: darker at the bottom without a caption, lighter with one.
+    assert burnt[bottom].mean() > plain[bottom].mean() + 10
+    changed_rows = np.nonzero(np.abs(burnt - plain).mean(axis=1) > 1)[0]
+    assert changed_rows.min() < height // 3, "the panel is drawn in the top third with a burnt caption"
