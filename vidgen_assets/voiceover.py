@@ -18,7 +18,7 @@ from typing import Any
 
 from vidgen_assets.backends import espeak
 from vidgen_assets.backends.base import Backend
-from vidgen_assets.backends.models import select_models, spec_models
+from vidgen_assets.backends.selection import select_models, spec_models
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
