@@ -18,17 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from vidgen_assets.backends.models import (
-    BRIDGE_DEFAULTS,
-    DEFAULTS,
-    REGISTRY,
-    STAGE_KINDS,
-    ReplicateModel,
-    chunk_seconds_for,
-    estimate_plan,
-    load_prices,
-    spec_models,
-)
+from vidgen_assets.backends.estimate import estimate_plan
+from vidgen_assets.backends.prices import load_prices
+from vidgen_assets.backends.registry import BRIDGE_DEFAULTS, DEFAULTS, REGISTRY, STAGE_KINDS, ReplicateModel
+from vidgen_assets.backends.selection import chunk_seconds_for, spec_models
 from vidgen_assets.backends.voices import line_lengths
 from vidgen_assets.comfy_workflows import LoadedWorkflow, describe_workflows, read_local_workflows
 from vidgen_assets.core.cost import Estimate, Price, budget_refusal, retake_allowance, usd

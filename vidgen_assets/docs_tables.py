@@ -1,6 +1,6 @@
 """The docs site's generated reference pages: written from the code, so they cannot drift from it.
 
-- `docs/reference/models.md`: the Replicate model registry (`backends/models.py`), the same data
+- `docs/reference/models.md`: the Replicate model registry (`backends/registry.py`), the same data
   `vidgen models` prints (capabilities, native clip, price with its source and date, what is confirmed).
 - `docs/reference/settings.md`: every field of `Settings` (`settings.py`), its environment variable,
   default, allowed values and docstring.
@@ -26,7 +26,7 @@ from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from vidgen_assets.backends.models import BRIDGE_DEFAULTS, DEFAULTS, REGISTRY, STAGE_KINDS, ReplicateModel
+from vidgen_assets.backends.registry import BRIDGE_DEFAULTS, DEFAULTS, REGISTRY, STAGE_KINDS, ReplicateModel
 from vidgen_assets.cli import _capabilities, _native, _price_text
 from vidgen_assets.core import spec as spec_module
 from vidgen_assets.settings import Settings, variable
@@ -65,7 +65,7 @@ def models_page() -> str:
     order = {kind: i for i, kind in enumerate(STAGE_ORDER)}
     models = sorted(REGISTRY.values(), key=lambda m: (order.get(m.kind, 9), m.id))
     lines = [
-        GENERATED.format(source="vidgen_assets/backends/models.py"),
+        GENERATED.format(source="vidgen_assets/backends/registry.py"),
         "",
         "# Models (generated)",
         "",

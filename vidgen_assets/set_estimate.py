@@ -17,7 +17,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from vidgen_assets.backends.models import ModelSelection, select_for_spec
 from vidgen_assets.backends.replicate_inputs import (
     image_inputs,
     music_inputs,
@@ -25,6 +24,7 @@ from vidgen_assets.backends.replicate_inputs import (
     speech_voice,
     video_inputs,
 )
+from vidgen_assets.backends.selection import ModelSelection, select_for_spec
 from vidgen_assets.core.cost import Estimate, Price, call_cost, speech_characters
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import Frame, MusicRequest, ReferenceImage, SpeechRequest, VideoRequest

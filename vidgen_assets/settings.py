@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     font: Path | None = Field(None, validation_alias=_env(FONT_ENV, "font"))
     """A .ttf/.otf for on-screen text instead of the DejaVu Sans matplotlib ships."""
     prices: Path | None = Field(None, validation_alias=_env(PRICES_ENV, "prices"))
-    """A JSON file of model price overrides (see `backends.models.load_prices`)."""
+    """A JSON file of model price overrides (see `backends.prices.load_prices`)."""
     sensor_interval: int = Field(1, ge=1, le=86400, validation_alias=_env(INTERVAL_ENV, "sensor_interval"))
     """The least seconds between two evaluations of each sensor. The daemon evaluates sensors at most every
     5 s; the default lets each of those evaluations tick (a 5 could skip one and wait 10 s)."""

@@ -18,7 +18,7 @@ from typing import Any
 
 from vidgen_assets.backends import espeak
 from vidgen_assets.backends.base import Backend
-from vidgen_assets.backends.models import select_models, spec_models
+from vidgen_assets.backends.selection import select_models, spec_models
 from vidgen_assets.core.fingerprint import fingerprint
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.plan import Plan, VoiceLine
@@ -26,7 +26,8 @@ from vidgen_assets.core.voice import MAX_SPEEDUP, LineTooLong, check_fit, estima
 from vidgen_assets.media import commands, ops, probe, sound
 from vidgen_assets.recipes import recipe
 from vidgen_assets.settings import ContextPool
-from vidgen_assets.stages import StageError, _cached, _cost, _generation_record, loudness_target, music_fades
+from vidgen_assets.stages.common import _cached, _cost, _generation_record, loudness_target
+from vidgen_assets.stitching import StageError, music_fades
 from vidgen_assets.storage import layout
 from vidgen_assets.storage.artifacts import Artifacts, cached_artifacts, save_artifacts
 from vidgen_assets.storage.store import ArtifactStore

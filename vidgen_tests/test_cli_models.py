@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vidgen_assets.backends.models import REGISTRY
+from vidgen_assets.backends.registry import REGISTRY
 from vidgen_assets.cli import main
 
 

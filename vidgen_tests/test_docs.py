@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from vidgen_assets import docs_tables
-from vidgen_assets.backends.models import REGISTRY
+from vidgen_assets.backends.registry import REGISTRY
 from vidgen_assets.core.spec import Spec
 from vidgen_assets.settings import Settings, variable
 from vidgen_tests.conftest import REPO

@@ -50,8 +50,9 @@ def get_backend(
 
         return AnimaticBackend(chunk_seconds=settings.chunk_seconds)
     if name == "replicate":
-        from vidgen_assets.backends.models import UnknownModel, load_prices, select_models
+        from vidgen_assets.backends.prices import load_prices
         from vidgen_assets.backends.replicate import Limits, ReplicateBackend
+        from vidgen_assets.backends.selection import UnknownModel, select_models
         from vidgen_assets.settings import TOKEN_ENV
 
         try:

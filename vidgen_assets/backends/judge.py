@@ -5,7 +5,7 @@ beat's prompt and references.
 ffmpeg libraries PyAV wraps, `media.probe.read_frames`), shrinks them to `FRAME_WIDTH` pixels wide (one
 512-px tile each, what the price is bounded by), and sends them with the beat's reference images and a
 prompt asking for a JSON reply `{"score": 0..1, "reason": "..."}` to `openai/gpt-4o-mini` (registry entry
-`backends.models.JUDGE_MODEL`: input names `prompt`, `system_prompt`, `image_input`, `temperature`,
+`backends.registry.JUDGE_MODEL`: input names `prompt`, `system_prompt`, `image_input`, `temperature`,
 `max_completion_tokens`, confirmed on its Replicate API schema page). The call is one of
 `ReplicateBackend`'s: the same HTTP client, retries, deadline and generation cache (an identical request,
 same model, prompt and image bytes, is answered from the cache at $0 and never paid twice).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from vidgen_assets.backends.models import JUDGE_MODEL, REGISTRY, ReplicateModel
+from vidgen_assets.backends.registry import JUDGE_MODEL, REGISTRY, ReplicateModel
 from vidgen_assets.backends.replicate import ReplicateBackend
 from vidgen_assets.core.takes import JudgeScore
 from vidgen_assets.media import probe

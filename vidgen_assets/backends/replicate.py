@@ -51,7 +51,7 @@ from replicate.prediction import Prediction
 
 from vidgen_assets.backends.base import Backend
 from vidgen_assets.backends.cache import GenerationCache, request_key
-from vidgen_assets.backends.models import ModelSelection, ReplicateModel
+from vidgen_assets.backends.registry import ReplicateModel
 from vidgen_assets.backends.replicate_download import (
     MEDIA_KINDS,
     Downloader,
@@ -94,6 +94,7 @@ from vidgen_assets.backends.replicate_retry import (
     is_transient_model_error,
     reset_seconds,
 )
+from vidgen_assets.backends.selection import ModelSelection
 from vidgen_assets.core.cost import as_float, call_cost, speech_characters
 from vidgen_assets.core.fingerprint import digest_bytes
 from vidgen_assets.core.generation import Generation, ImageRequest, MusicRequest, SpeechRequest, VideoRequest

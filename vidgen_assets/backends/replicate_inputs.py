@@ -1,4 +1,4 @@
-"""vidgen's requests as a Replicate model's inputs (the registry in `models.py` says which keys a model
+"""vidgen's requests as a Replicate model's inputs (the registry in `registry.py` says which keys a model
 takes), and start images as the API accepts them."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from vidgen_assets.backends.models import ReplicateModel
+from vidgen_assets.backends.registry import ReplicateModel
 from vidgen_assets.core.cost import music_seconds
 from vidgen_assets.core.generation import ImageRequest, MusicRequest, ReferenceImage, SpeechRequest, VideoRequest
 from vidgen_assets.core.voice import NARRATOR

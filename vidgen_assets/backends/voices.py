@@ -27,7 +27,7 @@ def known_voices(spec: Spec) -> tuple[tuple[str, ...], str]:
     if _comfy_voice(spec):
         return ("narrator",), "a comfyui voice workflow speaks with its own voice"
     if spec.backend == "replicate":
-        from vidgen_assets.backends.models import UnknownModel, select_models
+        from vidgen_assets.backends.selection import UnknownModel, select_models
 
         try:
             model = select_models(spec.models).voice
@@ -47,8 +47,8 @@ def voice_errors(spec: Spec) -> list[FieldError]:
     if _comfy_voice(spec):
         found = name == "narrator"
     elif spec.backend == "replicate":
-        from vidgen_assets.backends.models import UnknownModel, select_models
         from vidgen_assets.backends.replicate import speech_voice
+        from vidgen_assets.backends.selection import UnknownModel, select_models
 
         try:
             found = speech_voice(select_models(spec.models).voice, name) is not None

@@ -16,7 +16,8 @@ from pydantic import Field
 from vidgen_assets import stages, takes, voiceover
 from vidgen_assets.available import check_available
 from vidgen_assets.backends import BackendUnavailable, GenerationFailed, judge_for
-from vidgen_assets.backends.models import UnknownModel, estimate_plan, spec_models, uses_llm_planner
+from vidgen_assets.backends.estimate import estimate_plan, uses_llm_planner
+from vidgen_assets.backends.selection import UnknownModel, spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, store_workflows
 from vidgen_assets.core import qc as core_qc
 from vidgen_assets.core.cost import JUDGE_STAGE, Estimate, as_float, budget_refusal

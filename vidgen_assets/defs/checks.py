@@ -216,7 +216,7 @@ def _measured(checks: Sequence[Mapping[str, Any]]) -> str:
 
 
 def clips_pass_qc(name: str, clips: Sequence[Mapping[str, Any]], strip: str) -> dg.AssetCheckResult:
-    """The clip check `name` over `clips` (the records of each clip's take in use: `stages._take_record`),
+    """The clip check `name` over `clips` (the records of each clip's take in use: `stages.common._take_record`),
     with `strip` (markdown: each clip's takes side by side) in its metadata."""
     failing = [c for c in clips if c.get("failed")]
     warned = [c for c in clips if c.get("warnings")]

@@ -13,7 +13,7 @@ from pydantic import Field, PrivateAttr, create_model
 
 from vidgen_assets.backends import BackendUnavailable, get_backend
 from vidgen_assets.backends.base import Backend
-from vidgen_assets.backends.models import load_prices
+from vidgen_assets.backends.prices import load_prices
 from vidgen_assets.comfy_workflows import LoadedWorkflow, stored_workflows
 from vidgen_assets.core.cost import Price
 from vidgen_assets.core.plan import Plan

@@ -23,7 +23,7 @@ from pathlib import Path
 import dagster as dg
 
 from vidgen_assets.backends import BackendUnavailable
-from vidgen_assets.backends.models import spec_models
+from vidgen_assets.backends.selection import spec_models
 from vidgen_assets.comfy_workflows import LoadedWorkflow, read_workflows, stored_workflows
 from vidgen_assets.core.fingerprint import digest_bytes, fingerprint
 from vidgen_assets.core.spec import Spec, SpecError, id_from_filename

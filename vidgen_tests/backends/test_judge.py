@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from vidgen_assets.backends.estimate import estimate_plan
 from vidgen_assets.backends.judge import (
     FRAME_WIDTH,
     frame_images,
@@ -23,10 +24,11 @@ from vidgen_assets.backends.judge import (
     parse_reply,
     sample_frames,
 )
-from vidgen_assets.backends.models import JUDGE_MODEL, REGISTRY, estimate_plan, select_models
+from vidgen_assets.backends.registry import JUDGE_MODEL, REGISTRY
 from vidgen_assets.backends.replicate import ReplicateBackend
 from vidgen_assets.backends.replicate_download import Limits
 from vidgen_assets.backends.replicate_retry import RetryPolicy
+from vidgen_assets.backends.selection import select_models
 from vidgen_assets.cli import main
 from vidgen_assets.core.cost import judge_calls, retake_allowance
 from vidgen_assets.core.planner import plan_spec

@@ -14,8 +14,9 @@ from PIL import Image
 from replicate.client import Client
 from replicate.helpers import FileOutput
 
-from vidgen_assets.backends.models import REGISTRY, select_models
+from vidgen_assets.backends.registry import REGISTRY
 from vidgen_assets.backends.replicate import Limits, ReplicateBackend, ReplicateFailed, RetryPolicy, output_url, sniff
+from vidgen_assets.backends.selection import select_models
 from vidgen_assets.core.generation import Frame, ImageRequest, MusicRequest, VideoRequest
 from vidgen_assets.media import probe
 from vidgen_assets.storage.store import LocalStore

@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidgen_assets.backends.models import REGISTRY, select_models
+from vidgen_assets.backends.registry import REGISTRY
 from vidgen_assets.backends.replicate import Limits, ReplicateBackend
+from vidgen_assets.backends.selection import select_models
 from vidgen_assets.cli import main
 from vidgen_assets.core.generation import ReferenceImage
 from vidgen_assets.core.spec import load_spec

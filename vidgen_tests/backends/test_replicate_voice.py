@@ -9,8 +9,10 @@ from pathlib import Path
 import pytest
 
 from vidgen_assets import voiceover
-from vidgen_assets.backends.models import REGISTRY, estimate_plan, select_models
+from vidgen_assets.backends.estimate import estimate_plan
+from vidgen_assets.backends.registry import REGISTRY
 from vidgen_assets.backends.replicate import Limits, ReplicateBackend, ReplicateFailed, RetryPolicy
+from vidgen_assets.backends.selection import select_models
 from vidgen_assets.backends.voices import voice_errors
 from vidgen_assets.core.generation import SpeechRequest
 from vidgen_assets.core.planner import plan_spec

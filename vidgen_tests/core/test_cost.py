@@ -7,15 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from vidgen_assets.backends.models import (
-    DEFAULTS,
-    REGISTRY,
-    UnknownModel,
-    chunk_seconds_for,
-    estimate_plan,
-    load_prices,
-    select_models,
-)
+from vidgen_assets.backends.estimate import estimate_plan
+from vidgen_assets.backends.prices import load_prices
+from vidgen_assets.backends.registry import DEFAULTS, REGISTRY
+from vidgen_assets.backends.selection import UnknownModel, chunk_seconds_for, select_models
 from vidgen_assets.core.cost import FREE, Price, StageModel, budget_refusal, call_cost, estimate, music_seconds, usd
 from vidgen_assets.core.llm_plan import LlmPlanError, build_prompt, parse_beats
 from vidgen_assets.core.planner import plan_spec

@@ -1,51 +1,49 @@
 """The Replicate model registry: which models vidgen can call, how to call them, what they cost.
 
-Data only (plus the small functions that pick a spec's models and read price overrides). Each entry says
-how vidgen's request maps onto the model's inputs (the prompt key, the start-image key, the duration /
-frame / fps / resolution / aspect keys and fixed defaults), the native clip it returns, and its price with
-where the number comes from and when it was read. Prices change: override them without code with a JSON
-file named by `VIDGEN_PRICES` (see `load_prices`).
+Data only. Each entry says how vidgen's request maps onto the model's inputs (the prompt key, the
+start-image key, the duration / frame / fps / resolution / aspect keys and fixed defaults), the native clip it
+returns, and its price with where the number comes from and when it was read. Prices change: override them
+without code with a JSON file named by `VIDGEN_PRICES` (see `prices.load_prices`); a spec's models are
+picked in `selection.py`, its cost estimated in `estimate.py`.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
 
-from vidgen_assets.core.comfy_workflow import comfy_estimate
-from vidgen_assets.core.cost import REFERENCE_STORYBOARD, Estimate, Price, StageModel, estimate
-from vidgen_assets.core.plan import Plan
-from vidgen_assets.core.spec import BRIDGE, FieldError, Spec, SpecError
-from vidgen_assets.settings import PRICES_ENV
-
-if TYPE_CHECKING:
-    from vidgen_assets.comfy_workflows import LoadedWorkflow
+from vidgen_assets.core.cost import Price
 
 ModelKind = Literal["image", "video", "music", "llm", "tts", "vlm"]
 """`vlm`: a vision-language model (images + a prompt -> text), the judge of `qc.judge: replicate`."""
+
+
 STAGE_KINDS: dict[str, ModelKind] = {
     "image": "image", "video": "video", "music": "music", "planner": "llm", "voice": "tts",
 }  # fmt: skip
 """The keys of a spec's `models:` field and the kind of model each takes."""
+
+
 COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner", "voice": "voice"}
 """Bridges are made by the video model too, in cost stage `bridges`."""
+
 
 # Where the prices come from. replicate.com/pricing lists the official models' per-output prices; the
 # flux figures were checked against a transcript of that page dated 2026-10-07. The others were read from
 # each model's page and could not be re-checked from here (no network): verify before a large render.
 PRICING_PAGE = "replicate.com/pricing"
+
+
 MODEL_PAGE = "replicate.com/{id} model page"
+
+
 SCHEMA_PAGE = "replicate.com/{id} API schema page"
+
+
 CHECKED = "2026-12-01"
 """When the 2026-12 entries were written, from stored copies of public pages (no network here)."""
-
-
-class UnknownModel(ValueError):
-    """A spec names a model the registry does not know, or a model of the wrong kind for its stage."""
 
 
 @dataclass(frozen=True)
@@ -368,8 +366,11 @@ REGISTRY: dict[str, ReplicateModel] = {
     )
 }  # fmt: skip
 
+
 DEFAULT_REFERENCE_IMAGE = "google/nano-banana"
 """The image model of beats that use references when the spec's image model takes no input images."""
+
+
 DEFAULTS: dict[str, str] = {
     "image": "black-forest-labs/flux-schnell",
     "video": "wan-video/wan-2.2-i2v-fast",
@@ -377,169 +378,13 @@ DEFAULTS: dict[str, str] = {
     "planner": "meta/meta-llama-3-8b-instruct",
     "voice": "minimax/speech-02-turbo",
 }
+
+
 JUDGE_MODEL = "openai/gpt-4o-mini"
 """The judge of `qc.judge: replicate` (a current vision-language model that takes several images and a
 prompt; `backends.judge`)."""
+
+
 BRIDGE_DEFAULTS: dict[str, str] = {"video": "minimax/hailuo-02"}
 """The defaults that change when a spec uses `transition: bridge`: a video model with an end-frame input
 (hailuo-02: `last_frame_image` confirmed on its schema page, and the cheapest such clip, 6 s at 768p)."""
-
-
-def uses_bridges(spec: Spec) -> bool:
-    return any(beat.transition == BRIDGE for beat in (spec.beats or ())[:-1])
-
-
-def spec_models(spec: Spec) -> dict[str, str]:
-    """A spec's `models:` with the defaults its features need (an end-frame video model for bridges)."""
-    extra = BRIDGE_DEFAULTS if uses_bridges(spec) else {}
-    return {**extra, **spec.models}
-
-
-def model_field_errors(spec: Spec, selection: ModelSelection) -> list[FieldError]:
-    """A bridge asked of a video model without an end-frame input: one error on the model, one per bridge."""
-    video = selection.video
-    bridged = [i for i, beat in enumerate((spec.beats or ())[:-1]) if beat.transition == BRIDGE]
-    if spec.backend != "replicate" or not bridged or video.end_image_key:
-        return []
-    able = ", ".join(sorted(m.id for m in REGISTRY.values() if m.kind == "video" and m.end_image_key))
-    return [
-        FieldError("models.video", f"{video.id} has no end-frame input, so it cannot make a bridge; models that "
-                   f"can: {able}"),
-        *(FieldError(f"beats[{i}].transition", f"bridge needs a video model with an end-frame input; "
-                     f"{video.id} has none (choose one in models.video, or another transition)") for i in bridged),
-    ]  # fmt: skip
-
-
-def select_for_spec(spec: Spec, prices: Mapping[str, Price] | None = None, source: str = "<spec>") -> ModelSelection:
-    """The models a replicate render of `spec` calls; a SpecError when the spec asks what they cannot do."""
-    selection = select_models(spec_models(spec), prices)
-    problems = model_field_errors(spec, selection)
-    if problems:
-        raise SpecError(source, problems)
-    return selection
-
-
-@dataclass(frozen=True)
-class ModelSelection:
-    """The model of each stage for one spec."""
-
-    image: ReplicateModel
-    video: ReplicateModel
-    music: ReplicateModel
-    planner: ReplicateModel
-    voice: ReplicateModel
-    reference_image: ReplicateModel | None = None
-    """The image model of beats that use references: `image` when it takes input images, else the default
-    reference-capable model."""
-
-    def stage_models(self) -> dict[str, StageModel]:
-        """For `core.cost.estimate`: each cost stage's model, price and billed seconds per call."""
-        refs = self.reference_image or self.image
-        return {
-            "planner": StageModel(self.planner.id, self.planner.price),
-            "storyboard": StageModel(self.image.id, self.image.price),
-            REFERENCE_STORYBOARD: StageModel(refs.id, refs.price),
-            "chunks": StageModel(self.video.id, self.video.price, self.video.billed_seconds),
-            "bridges": StageModel(self.video.id, self.video.price),
-            "music": StageModel(self.music.id, self.music.price),
-            "voice": StageModel(self.voice.id, self.voice.price),
-        }
-
-
-def select_models(overrides: Mapping[str, str], prices: Mapping[str, Price] | None = None) -> ModelSelection:
-    """The registry defaults with a spec's `models:` overrides; prices from `prices` when given."""
-    unknown = sorted(set(overrides) - set(STAGE_KINDS))
-    if unknown:
-        raise UnknownModel(f"models: unknown stage(s) {', '.join(unknown)}; allowed: {', '.join(STAGE_KINDS)}")
-    chosen: dict[str, ReplicateModel] = {}
-    for stage, kind in STAGE_KINDS.items():
-        model_id = overrides.get(stage, DEFAULTS[stage])
-        model = REGISTRY.get(model_id)
-        fits = sorted(m.id for m in REGISTRY.values() if m.kind == kind)
-        if model is None or model.kind != kind:
-            raise UnknownModel(f"models.{stage}: {model_id!r} is not a known {kind} model; known: {', '.join(fits)}")
-        if prices and model.id in prices:
-            model = replace(model, price=prices[model.id])
-        chosen[stage] = model
-    refs = chosen["image"] if chosen["image"].input_images_key else REGISTRY[DEFAULT_REFERENCE_IMAGE]
-    if prices and refs.id in prices:
-        refs = replace(refs, price=prices[refs.id])
-    return ModelSelection(**chosen, reference_image=refs)
-
-
-def chunk_seconds_for(spec: Spec, default: float, workflows: Sequence[LoadedWorkflow] = ()) -> float:
-    """The chunk length the planner lays a spec out with: its video model's clip for `replicate`, its
-    video workflow's clip (of `workflows`, read and checked) for `comfyui`."""
-    if spec.backend == "comfyui":
-        video = next((w for w in workflows if w.stage == "video"), None)
-        native = video.native if video is not None else None
-        return native.seconds if native is not None else default
-    if spec.backend != "replicate":
-        return default
-    clip = select_for_spec(spec, {}, spec.id).video.clip_seconds
-    return clip if clip else default
-
-
-def parse_prices(data: Any, source: str) -> dict[str, Price]:
-    """`{"owner/name": {"usd": "0.003", "unit": "run", "source": "...", "date": "..."}}` -> prices."""
-    if not isinstance(data, dict):
-        raise ValueError(f"{source}: prices are a JSON object keyed by model id")
-    out = {}
-    for model_id, entry in data.items():
-        if model_id not in REGISTRY:
-            raise ValueError(f"{source}: unknown model {model_id!r}; known: {', '.join(sorted(REGISTRY))}")
-        if not isinstance(entry, dict) or "usd" not in entry:
-            raise ValueError(f'{source}: {model_id}: give at least {{"usd": "0.05"}}')
-        try:
-            amount = Decimal(str(entry["usd"]))
-        except InvalidOperation:
-            raise ValueError(f"{source}: {model_id}: usd {entry['usd']!r} is not a number") from None
-        base = REGISTRY[model_id].price
-        out[model_id] = Price(
-            amount, entry.get("unit", base.unit), str(entry.get("source", source)), str(entry.get("date", ""))
-        )
-    return out
-
-
-def load_prices(path: Path | str | None) -> dict[str, Price]:
-    """Price overrides from the JSON file `path` (the `prices` setting, `$VIDGEN_PRICES`); none without one."""
-    if not path:
-        return {}
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"{PRICES_ENV}={path}: cannot read prices: {exc}") from None
-    return parse_prices(data, f"{PRICES_ENV}={path}")
-
-
-ANIMATIC_MODELS = {
-    "storyboard": "animatic-card-v1", "chunks": "animatic-motion-v1", "bridges": "animatic-bridge-v1",
-    "music": "animatic-music-v1", "voice": "espeak-ng-1.52",
-}  # fmt: skip
-
-
-def uses_llm_planner(spec: Spec) -> bool:
-    """Whether planning this spec calls the LLM (beats asked for, and a backend that has one)."""
-    return spec.planner == "llm" and spec.beats is None and spec.backend == "replicate"
-
-
-def estimate_plan(plan: Plan, prices: Mapping[str, Price] | None = None, planner_calls: int | None = None) -> Estimate:
-    """What rendering `plan` costs with its spec's backend and models ($0.00 for the animatic)."""
-    spec = plan.spec
-    if spec.backend == "comfyui" and spec.comfyui is not None:
-        return comfy_estimate(plan)
-    if spec.backend != "replicate":
-        free = {stage: StageModel(model) for stage, model in ANIMATIC_MODELS.items()}
-        return estimate(plan, free, backend=spec.backend)
-    selection = select_for_spec(spec, {} if prices is None else prices, spec.id)
-    bridge_seconds = [Decimal(selection.video.bridge_seconds(b.frames, plan.fps)) for b in plan.bridges]
-    planned_by_llm = spec.planner == "llm" and plan.planner != "spec"  # the plan's spec has its beats filled
-    calls = int(planned_by_llm) if planner_calls is None else planner_calls
-    notes: tuple[str, ...] = ()
-    if calls and plan.planner.startswith("library"):
-        notes = ("the LLM plans the beats at render time; chunks are counted from the library plan",)
-    judge = None
-    if spec.qc is not None and spec.qc.judge == "replicate":  # one call per take of a clip (`backends.judge`)
-        judged = REGISTRY[JUDGE_MODEL]
-        judge = StageModel(judged.id, (prices or {}).get(judged.id, judged.price))
-    return estimate(plan, selection.stage_models(), "replicate", calls, notes, bridge_seconds, judge)
