@@ -201,12 +201,16 @@ def take_clip(
     retakes = 0
     warnings: list[str] = []
     source_sha = digest_bytes(job.source.read_bytes())
-    attempt = 0
-    if fresh:
-        asked = {r.get("request") for r in records}
+    asked = {r.get("request") for r in records} if fresh else set()
+
+    def unasked(attempt: int) -> int:
+        """`attempt`, or with `fresh` the first from it whose request no stored take was made with."""
         while request_key(job.identity, job.request(attempt), source_sha) in asked:
             attempt += 1
-    first = attempt
+        return attempt
+
+    attempt = unasked(0)
+    tries = 0  # takes tried by this call: the first, then its retakes
     while True:
         request = job.request(attempt)
         key = request_key(job.identity, request, source_sha)
@@ -221,25 +225,25 @@ def take_clip(
             spent = Decimal(0)
         else:
             record, spent = _make(job, request, key, source_sha, decide.next_take(records), attempt, scratch, policy)
-            record["retake"] = attempt > first
+            record["retake"] = tries > 0
             records.append(record)
             made.append(int(record["take"]))
             files[str(record["file"])] = scratch / Path(str(record["file"])).name
             if record.get("last_frame"):
                 files[str(record["last_frame"])] = scratch / Path(str(record["last_frame"])).name
-        if attempt > first:
+        if tries > 0:
             policy.allowance.settle(policy.retake_usd, spent)
             retakes += 1 if found is None else 0
         paid += spent
         tried.append(record)
-        if record.get("passed") or attempt - first >= policy.retakes:
+        if record.get("passed") or tries >= policy.retakes:
             break
         if not policy.allowance.reserve(policy.retake_usd):
             warnings.append(
                 decide.retake_refusal(job.clip, policy.retake_usd, policy.allowance.left, record.get("failed") or [])
             )
             break
-        attempt += 1
+        attempt, tries = unasked(attempt + 1), tries + 1
     chosen = dict(decide.best(tried))
     if not chosen.get("passed") and policy.check:
         warnings.append(f"{job.clip}: {_summary(chosen, tried)}")
