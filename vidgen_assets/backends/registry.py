@@ -26,10 +26,6 @@ STAGE_KINDS: dict[str, ModelKind] = {
 """The keys of a spec's `models:` field and the kind of model each takes."""
 
 
-COST_STAGE = {"image": "storyboard", "video": "chunks", "music": "music", "planner": "planner", "voice": "voice"}
-"""Bridges are made by the video model too, in cost stage `bridges`."""
-
-
 # Where the prices come from. replicate.com/pricing lists the official models' per-output prices; the
 # flux figures were checked against a transcript of that page dated 2026-10-07. The others were read from
 # each model's page and could not be re-checked from here (no network): verify before a large render.

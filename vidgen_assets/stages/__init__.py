@@ -22,7 +22,6 @@ from vidgen_assets.stages.bridge_clips import bridge, bridge_fingerprint, bridge
 from vidgen_assets.stages.common import backend_identity, beat_references, loudness_target, reference_identity
 from vidgen_assets.stages.pairs import PairResults, chunk_pair, pair_fingerprint, run_pairs
 from vidgen_assets.stages.storyboards import (
-    image_digests,
     image_fingerprint,
     image_request,
     storyboard,
@@ -46,7 +45,6 @@ __all__ = [
     "chunk_pair",
     "final_fingerprint",
     "final_video",
-    "image_digests",
     "image_fingerprint",
     "image_request",
     "incoming_frames",

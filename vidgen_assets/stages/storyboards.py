@@ -124,18 +124,6 @@ def storyboard(plan: Plan, backend: Backend, store: ArtifactStore, scratch: Path
     return Artifacts(plan.video_id, manifest, files, record, scratch, stored=frozenset(reused))
 
 
-def image_digests(storyboard_record: dict[str, Any]) -> dict[int, str]:
-    """The sha256 of each storyboard image, by beat index, as the storyboard's record lists them."""
-    images = storyboard_record.get("image_fingerprints")
-    if not isinstance(images, dict):
-        return {}
-    out = {}
-    for relative, entry in images.items():
-        if isinstance(entry, dict) and "sha256" in entry:
-            out[int(Path(relative).stem.removeprefix("beat_"))] = str(entry["sha256"])
-    return out
-
-
 def storyboard_contact_sheet(plan: Plan, images: Sequence[Path], store: ArtifactStore) -> bytes:
     """The storyboard contact sheet as PNG bytes: the references, then each beat captioned with its uses."""
     beats = []
